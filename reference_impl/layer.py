@@ -1,0 +1,249 @@
+"""`Layer`: the `__call__` pipeline, lazy build, weights and sub-layer tracking.
+
+`__call__` runs, in this order, each step in one place:
+  1. convert inputs to tensors and autocast floating inputs   -> `_convert_inputs`
+  2. check `input_spec` against the first positional input     -> `input_spec.assert_input_compatibility`
+  3. build once, from the input shape(s), then re-check spec    -> `_maybe_build`
+  4. resolve `training` through the shared call context         -> `context.resolve_training`
+  5. run `call` (or propagate shapes for symbolic inputs)       -> `call` / `compute_output_spec`
+"""
+import functools
+import inspect
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from reference_impl import context, initializers
+from reference_impl.input_spec import assert_input_compatibility
+from reference_impl.symbolic import SymbolicTensor, is_symbolic
+from reference_impl.variables import Variable
+
+_name_counts = defaultdict(int)
+
+
+def _unique_name(cls):
+    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+    n = _name_counts[base]
+    _name_counts[base] += 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def _map_structure(fn, x):
+    if isinstance(x, (list, tuple)):
+        return type(x)(_map_structure(fn, item) for item in x)
+    if isinstance(x, dict):
+        return {k: _map_structure(fn, v) for k, v in x.items()}
+    return fn(x)
+
+
+def _is_array_like(x):
+    return isinstance(x, (np.ndarray, np.generic, SymbolicTensor))
+
+
+def _shape_of(x):
+    return _map_structure(lambda t: tuple(t.shape), x)
+
+
+def _marks_built(build):
+    """Wrap a subclass's `build` so that an explicit `layer.build(shape)` also sets `built`."""
+
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+
+    wrapper._marks_built = True
+    return wrapper
+
+
+class Layer:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            cls.build = _marks_built(build)
+
+    def __init__(self, name=None, dtype=None, trainable=True, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments: {sorted(kwargs)}")
+        self.name = name or _unique_name(type(self))
+        self.compute_dtype = str(np.dtype(dtype or "float32"))
+        self.built = False
+        self.input_spec = None
+        self._trainable = trainable
+        self._own_weights = []
+
+    # ---------------------------------------------------------------- weights
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, name=None):
+        shape = tuple(shape or ())
+        value = initializers.get(initializer)(shape)
+        variable = Variable(value, name=name or f"variable_{len(self._own_weights)}", trainable=trainable)
+        self._own_weights.append(variable)
+        return variable
+
+    def _sublayers(self):
+        """Layers held in attributes or in lists/tuples/dicts of attributes, in assignment order."""
+        found = []
+
+        def visit(value):
+            if isinstance(value, Layer):
+                if all(value is not f for f in found):
+                    found.append(value)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    visit(item)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    visit(item)
+
+        for value in vars(self).values():
+            visit(value)
+        return found
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    @property
+    def weights(self):
+        """Own trainable, own non-trainable (creation order in each), then sub-layers'; no duplicates."""
+        ordered = [w for w in self._own_weights if w.trainable] + [
+            w for w in self._own_weights if not w.trainable
+        ]
+        for layer in self._sublayers():
+            ordered += layer.weights
+        unique = []
+        for w in ordered:
+            if all(w is not u for u in unique):
+                unique.append(w)
+        return unique
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return [w for w in self.weights if w.trainable and self._owner_trainable(w)]
+
+    @property
+    def non_trainable_weights(self):
+        trainable = self.trainable_weights
+        return [w for w in self.weights if all(w is not t for t in trainable)]
+
+    def _owner_trainable(self, weight):
+        if any(weight is w for w in self._own_weights):
+            return self.trainable
+        return any(
+            layer.trainable and layer._owner_trainable(weight)
+            for layer in self._sublayers()
+            if any(weight is w for w in layer.weights)
+        )
+
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, values):
+        weights = self.weights
+        if len(values) != len(weights):
+            raise ValueError(f"Layer '{self.name}' expects {len(weights)} weights, received {len(values)}")
+        for w, v in zip(weights, values):
+            w.assign(v)
+
+    # ------------------------------------------------------------ overridables
+    def build(self, input_shape):
+        pass
+
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call()")
+
+    def compute_output_shape(self, input_shape):
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- __call__
+    def __call__(self, *args, **kwargs):
+        args, kwargs = self._convert_inputs(args, kwargs)
+        first_input = args[0] if args else next(iter(kwargs.values()), None)
+        assert_input_compatibility(self.input_spec, first_input, self.name)
+        self._maybe_build(args, kwargs, first_input)
+
+        with context.call_context(self) as ctx:
+            signature = inspect.signature(self.call)
+            explicit = {k: kwargs.pop(k) for k in ["training"] if k in kwargs}
+            param = signature.parameters.get("training")
+            default = None if param is None or param.default is inspect.Parameter.empty else param.default
+            training = context.resolve_training(ctx, explicit, default)
+            if param is not None and training is not None:
+                kwargs["training"] = training
+
+            if any(is_symbolic(x) for x in _flatten_all(args, kwargs)):
+                outputs = self.compute_output_spec(*args, **kwargs)
+            else:
+                outputs = self.call(*args, **kwargs)
+        self.built = True
+        return outputs
+
+    def _convert_inputs(self, args, kwargs):
+        """numpy and Python numbers become tensors; floating inputs are cast to the compute dtype."""
+
+        def convert(x):
+            if is_symbolic(x):
+                if np.issubdtype(np.dtype(x.dtype), np.floating) and x.dtype != self.compute_dtype:
+                    return SymbolicTensor(x.shape, self.compute_dtype, x.name)
+                return x
+            if not _is_array_like(x):
+                return x
+            x = np.asarray(x)
+            if np.issubdtype(x.dtype, np.floating) and x.dtype != self.compute_dtype:
+                x = x.astype(self.compute_dtype)
+            return x
+
+        return _map_structure(convert, args), {
+            k: _map_structure(convert, v) if k != "training" else v for k, v in kwargs.items()
+        }
+
+    def _maybe_build(self, args, kwargs, first_input):
+        if self.built:
+            return
+        params = [
+            p
+            for p in inspect.signature(self.build).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        if len(params) <= 1:
+            self.build(*([_shape_of(first_input)] if params else []))
+        else:
+            bound = inspect.signature(self.call).bind_partial(*args, **kwargs).arguments
+            self.build(
+                **{
+                    f"{name}_shape": _shape_of(value)
+                    for name, value in bound.items()
+                    if all(_is_array_like(leaf) for leaf in _flatten_all([value], {}))
+                }
+            )
+        self.built = True
+        # build may have set or refined input_spec (Dense does): check again.
+        assert_input_compatibility(self.input_spec, first_input, self.name)
+
+    def compute_output_spec(self, *args, **kwargs):
+        """Symbolic outputs: from `compute_output_shape` when defined, else by tracing `call`."""
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            first_input = args[0] if args else next(iter(kwargs.values()))
+            shape = self.compute_output_shape(_shape_of(first_input))
+            return SymbolicTensor(shape, self.compute_dtype)
+        return self.call(*args, **kwargs)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name} built={self.built}>"
+
+
+def _flatten_all(args, kwargs):
+    leaves = []
+    _map_structure(leaves.append, (list(args), list(kwargs.values())))
+    return leaves

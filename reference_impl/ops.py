@@ -1,0 +1,117 @@
+"""The ops custom layers need. Eager inputs are float32 numpy arrays; symbolic inputs
+propagate shapes only. Differentiable ops record themselves on the autodiff tape."""
+import numpy as np
+
+from reference_impl import autodiff
+from reference_impl.symbolic import SymbolicTensor, is_symbolic
+from reference_impl.variables import Variable
+
+
+def _value(x):
+    return x.value if isinstance(x, Variable) else x
+
+
+def _broadcast_shape(a, b):
+    a, b = tuple(np.shape(a)) if not is_symbolic(a) else a.shape, tuple(np.shape(b)) if not is_symbolic(b) else b.shape
+    out = []
+    for da, db in zip(((1,) * (len(b) - len(a)) + a), ((1,) * (len(a) - len(b)) + b)):
+        if da is None or db is None:
+            out.append(None if (da in (None, 1) and db in (None, 1)) else (da if da not in (None, 1) else db))
+        elif da == 1 or db == 1 or da == db:
+            out.append(max(da, db))
+        else:
+            raise ValueError(f"Cannot broadcast shapes {a} and {b}")
+    return tuple(out)
+
+
+def convert_to_tensor(x, dtype=None):
+    if is_symbolic(x):
+        return x
+    return np.asarray(_value(x), dtype=dtype)
+
+
+def convert_to_numpy(x):
+    return np.array(_value(x))
+
+
+def is_tensor(x):
+    return isinstance(x, np.ndarray)
+
+
+def shape(x):
+    return tuple(x.shape)
+
+
+def cast(x, dtype):
+    if is_symbolic(x):
+        return SymbolicTensor(x.shape, dtype)
+    return np.asarray(_value(x)).astype(dtype)
+
+
+def matmul(a, b):
+    if is_symbolic(a) or is_symbolic(b):
+        return SymbolicTensor(tuple(a.shape[:-1]) + tuple(b.shape[-1:]))
+    av, bv = _value(a), _value(b)
+    out = np.matmul(av, bv)
+    return autodiff.record(
+        out,
+        [a, b],
+        lambda g: [
+            np.matmul(g, np.swapaxes(bv, -1, -2)),
+            np.matmul(av.reshape(-1, av.shape[-1]).T, g.reshape(-1, g.shape[-1])),
+        ],
+    )
+
+
+def add(a, b):
+    if is_symbolic(a) or is_symbolic(b):
+        return SymbolicTensor(_broadcast_shape(a, b))
+    av, bv = np.asarray(_value(a)), np.asarray(_value(b))
+    out = av + bv
+    return autodiff.record(
+        out, [a, b], lambda g: [autodiff.unbroadcast(g, av.shape), autodiff.unbroadcast(g, bv.shape)]
+    )
+
+
+def multiply(a, b):
+    if is_symbolic(a) or is_symbolic(b):
+        return SymbolicTensor(_broadcast_shape(a, b))
+    av, bv = np.asarray(_value(a)), np.asarray(_value(b))
+    out = av * bv
+    return autodiff.record(
+        out,
+        [a, b],
+        lambda g: [autodiff.unbroadcast(g * bv, av.shape), autodiff.unbroadcast(g * av, bv.shape)],
+    )
+
+
+def relu(x):
+    if is_symbolic(x):
+        return SymbolicTensor(x.shape, x.dtype)
+    xv = _value(x)
+    out = np.maximum(xv, 0).astype(xv.dtype)
+    return autodiff.record(out, [x], lambda g: [g * (xv > 0)])
+
+
+def concatenate(xs, axis=-1):
+    if any(is_symbolic(x) for x in xs):
+        ref = list(xs[0].shape)
+        sizes = [x.shape[axis] for x in xs]
+        ref[axis] = None if None in sizes else sum(sizes)
+        return SymbolicTensor(tuple(ref))
+    values = [np.asarray(_value(x)) for x in xs]
+    out = np.concatenate(values, axis=axis)
+    splits = np.cumsum([v.shape[axis] for v in values])[:-1]
+    return autodiff.record(out, list(xs), lambda g: np.split(g, splits, axis=axis))
+
+
+def mean(x, axis=None, keepdims=False):
+    return np.mean(_value(x), axis=axis, keepdims=keepdims)
+
+
+def zeros(shape, dtype="float32"):
+    return np.zeros(shape, dtype=dtype)
+
+
+def ones(shape, dtype="float32"):
+    return np.ones(shape, dtype=dtype)
