@@ -1,0 +1,1 @@
+"""Backend adapters shipped with layercontract, written against spec/harness/backend.py."""

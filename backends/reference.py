@@ -1,0 +1,33 @@
+"""The reference backend: layercontract's own numpy implementation of the contract."""
+import pathlib
+import sys
+
+import numpy as np
+
+from spec.harness.backend import Backend
+
+
+class ReferenceBackend(Backend):
+    name = "reference"
+    edition = "keras3"
+    capabilities = frozenset({"fit", "symbolic"})
+    expectations = pathlib.Path(__file__).parent / "expectations" / "reference.toml"
+
+    def load(self):
+        import reference_impl
+
+        self._impl = reference_impl
+        return reference_impl
+
+    def to_numpy(self, x):
+        return np.array(x)
+
+    def is_symbolic(self, x):
+        return self._impl.is_symbolic(x)
+
+    def set_seed(self, seed):
+        self._impl.utils.set_random_seed(seed)
+
+    def versions(self):
+        return {"reference_impl": self._impl.__version__, "numpy": np.__version__,
+                "python": sys.version.split()[0]}

@@ -1,0 +1,78 @@
+"""The clauses of the layer contract, loaded from spec/clauses.toml and validated."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import pathlib
+import re
+import tomllib
+
+CLAUSES_FILE = pathlib.Path(__file__).with_name("clauses.toml")
+AREAS = {
+    "CALL": "The __call__ -> call path",
+    "BUILD": "Lazy, one-time build and weight tracking",
+    "INPUT": "InputSpec compatibility checks",
+    "TRAIN": "The training flag: Dropout, BatchNormalization, propagation, fit vs predict",
+    "MULTI": "Multi-input calls and Concatenate",
+    "SYMBOLIC": "Symbolic Input tensors",
+}
+LEVELS = {"MUST", "SHOULD", "MAY"}
+EDITIONS = {"keras3", "keras2"}
+ID_PATTERN = re.compile(r"^[A-Z]+(\.[A-Z0-9_]+)+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Clause:
+    id: str
+    area: str
+    level: str
+    statement: str
+    observes: str
+    editions: tuple
+    rationale: str
+    evidence: str
+    stochastic: bool = False
+    tolerance: dict | None = None
+
+    def applies_to(self, edition: str) -> bool:
+        return edition in self.editions
+
+
+class SpecError(Exception):
+    pass
+
+
+def parse(text: str, source: str = "clauses.toml") -> dict[str, Clause]:
+    data = tomllib.loads(text)
+    clauses, problems = {}, []
+    fields = {f.name for f in dataclasses.fields(Clause)}
+    for raw in data.get("clause", []):
+        cid = raw.get("id", "<no id>")
+        unknown = set(raw) - fields
+        if unknown:
+            problems.append(f"{cid}: unknown fields {sorted(unknown)}")
+            continue
+        try:
+            clause = Clause(**{**raw, "editions": tuple(raw.get("editions", ()))})
+        except TypeError as e:
+            problems.append(f"{cid}: {e}")
+            continue
+        if not ID_PATTERN.match(clause.id):
+            problems.append(f"{cid}: id must look like AREA.NAME")
+        if clause.id.split(".")[0] != clause.area or clause.area not in AREAS:
+            problems.append(f"{cid}: area {clause.area!r} must be one of {sorted(AREAS)} and prefix the id")
+        if clause.level not in LEVELS:
+            problems.append(f"{cid}: level must be one of {sorted(LEVELS)}")
+        if not clause.editions or not set(clause.editions) <= EDITIONS:
+            problems.append(f"{cid}: editions must be a non-empty subset of {sorted(EDITIONS)}")
+        if cid in clauses:
+            problems.append(f"{cid}: duplicate id")
+        clauses[cid] = clause
+    if problems:
+        raise SpecError(f"{source}: " + "; ".join(problems))
+    return clauses
+
+
+@functools.cache
+def load() -> dict[str, Clause]:
+    return parse(CLAUSES_FILE.read_text(encoding="utf-8"), str(CLAUSES_FILE))

@@ -1,0 +1,203 @@
+"""The pytest plugin: backend selection, clause and capability markers, expectations,
+spec integrity, and the per-clause summary."""
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+from spec import clauses as spec_clauses
+from spec.harness import expectations as expectations_mod
+from spec.harness import integrity, outcomes, registry
+
+ENV_BACKEND = "LAYERCONTRACT_BACKEND"
+SUITES_DIR = integrity.SUITES_DIR
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("layercontract")
+    group.addoption("--backend", default=os.environ.get(ENV_BACKEND, "reference"),
+                    help=f"backend to check (default: ${ENV_BACKEND} or 'reference'); "
+                         f"one of {', '.join(registry.BUILTIN)} or 'package.module:AdapterClass'")
+    group.addoption("--expectations", default=None,
+                    help="expectations file to use instead of the backend's own")
+    group.addoption("--fault", default=None,
+                    help="switch on one named fault in the reference backend (see backends/faults.py)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "clause(*ids): the spec clauses a check verifies")
+    config.addinivalue_line("markers", "requires(*capabilities): backend capabilities a check needs")
+    try:
+        clauses = spec_clauses.load()
+    except spec_clauses.SpecError as e:
+        raise pytest.UsageError(f"spec/clauses.toml is invalid: {e}") from None
+    try:
+        adapter = registry.resolve(config.getoption("backend"))
+    except registry.BackendError as e:
+        raise pytest.UsageError(str(e)) from None
+    fault = config.getoption("fault")
+    if fault:
+        from backends import faults
+
+        try:
+            adapter = faults.FaultyReference(fault)
+        except faults.UnknownFault as e:
+            raise pytest.UsageError(str(e)) from None
+    exp_path = config.getoption("expectations") or adapter.expectations
+    try:
+        deviations = expectations_mod.load(exp_path, clauses)
+    except expectations_mod.ExpectationsError as e:
+        raise pytest.UsageError(f"expectations file is invalid:\n{e}") from None
+    config.stash[STATE] = State(adapter, clauses, deviations)
+
+
+class State:
+    def __init__(self, adapter, clauses, deviations):
+        self.adapter = adapter
+        self.clauses = clauses
+        self.deviations = deviations
+        self._namespace = None
+        self.results: dict[str, tuple[list[str], str, str]] = {}  # nodeid -> (clauses, outcome, message)
+
+    @property
+    def namespace(self):
+        if self._namespace is None:
+            self._namespace = self.adapter.load()
+        return self._namespace
+
+
+STATE = pytest.StashKey[State]()
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="session")
+def backend(request):
+    """The backend adapter under test (to_numpy, is_symbolic, set_seed, capabilities)."""
+    state = request.config.stash[STATE]
+    state.namespace  # load the framework once per process
+    return state.adapter
+
+
+@pytest.fixture(scope="session")
+def K(request):
+    """The Keras-shaped namespace of the backend under test."""
+    return request.config.stash[STATE].namespace
+
+
+# ---------------------------------------------------------------- collection
+def _in_suites(item) -> bool:
+    return SUITES_DIR in pathlib.Path(str(item.path)).resolve().parents
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    state = config.stash[STATE]
+    adapter = state.adapter
+    problems = list(integrity.problems(state.clauses))
+    collected_files = set()
+    for item in items:
+        if not _in_suites(item):
+            continue
+        collected_files.add(item.nodeid.split("::", 1)[0])
+        ids = [cid for mark in item.iter_markers("clause") for cid in mark.args]
+        if not ids:
+            problems.append(f"{item.nodeid} cites no clause")
+            continue
+        unknown = [cid for cid in ids if cid not in state.clauses]
+        if unknown:
+            problems.append(f"{item.nodeid} cites unknown clause(s) {', '.join(unknown)}")
+            continue
+        item.user_properties.append(("clauses", ids))
+        applicable = [cid for cid in ids if state.clauses[cid].applies_to(adapter.edition)]
+        if not applicable:
+            item.add_marker(pytest.mark.skip(
+                reason=f"{outcomes.NOT_APPLICABLE_PREFIX} clauses {', '.join(ids)} do not apply to "
+                       f"edition {adapter.edition}"))
+            continue
+        needed = [c for mark in item.iter_markers("requires") for c in mark.args]
+        missing = [c for c in needed if c not in adapter.capabilities]
+        if missing:
+            item.add_marker(pytest.mark.skip(
+                reason=f"{outcomes.UNSUPPORTED_PREFIX} backend {adapter.name} lacks capability "
+                       f"{', '.join(missing)}"))
+            continue
+        for deviation in state.deviations:
+            if deviation.matches(item.nodeid):
+                item.add_marker(pytest.mark.xfail(strict=True, reason=deviation.describe()))
+    for deviation in state.deviations:
+        file_part = deviation.test.split("::", 1)[0]
+        if file_part in collected_files and not any(deviation.matches(i.nodeid) for i in items):
+            problems.append(f"expectations entry for {deviation.test!r} matches no test")
+    if problems:
+        raise pytest.UsageError("layercontract integrity check failed:\n  " + "\n  ".join(problems))
+
+
+# ------------------------------------------------------------------ outcomes
+def pytest_report_teststatus(report, config):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = outcomes.skip_reason(report)
+        if reason.startswith(outcomes.UNSUPPORTED_PREFIX):
+            return "unsupported", "U", "UNSUPPORTED"
+        if reason.startswith(outcomes.NOT_APPLICABLE_PREFIX):
+            return "not applicable", "n", "NOT APPLICABLE"
+    return None
+
+
+def pytest_runtest_logreport(report):
+    state = _state_from_report(report)
+    if state is None:
+        return
+    ids = dict(report.user_properties).get("clauses")
+    if not ids:
+        return
+    outcome = outcomes.classify(report)
+    if outcome is None:
+        return
+    previous = state.results.get(report.nodeid)
+    if previous and outcomes.SEVERITY.index(previous[1]) <= outcomes.SEVERITY.index(outcome):
+        return  # keep the worse outcome (e.g. a teardown error after a pass)
+    message = getattr(report, "wasxfail", "") or (
+        outcomes.skip_reason(report) if report.skipped else str(report.longrepr or "")
+    )
+    state.results[report.nodeid] = (list(ids), outcome, message, report.duration)
+
+
+_CONFIG = None
+
+
+def _state_from_report(report):
+    return _CONFIG.stash.get(STATE, None) if _CONFIG is not None else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    global _CONFIG
+    _CONFIG = session.config
+
+
+def clause_table(state) -> dict[str, dict]:
+    per_clause: dict[str, list[str]] = {cid: [] for cid in state.clauses}
+    for ids, outcome, _message, _duration in state.results.values():
+        for cid in ids:
+            per_clause.setdefault(cid, []).append(outcome)
+    return {cid: {"outcome": outcomes.clause_outcome(outs), "tests": len(outs)}
+            for cid, outs in per_clause.items()}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    state = config.stash.get(STATE, None)
+    if state is None or not state.results:
+        return
+    table = clause_table(state)
+    tr = terminalreporter
+    tr.section(f"layercontract: clauses on backend {state.adapter.name} (edition {state.adapter.edition})")
+    for cid, row in table.items():
+        if row["tests"]:
+            tr.write_line(f"  {row['outcome'].upper():<20} {cid:<44} {row['tests']:>3} test(s)")
+    counts: dict[str, int] = {}
+    for row in table.values():
+        if row["tests"]:
+            counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    tr.write_line("  clauses: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))

@@ -1,0 +1,95 @@
+"""CALL: layer(x) runs __call__, which converts, autocasts and runs call."""
+import numpy as np
+
+from spec.harness import clause
+from suites._helpers import close, dtype_name, tolerance
+
+
+def _probe_class(K, backend):
+    class Probe(K.Layer):
+        """Records what `call` receives on each eager invocation."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.eager_calls = []
+
+        def call(self, x):
+            if not backend.is_symbolic(x):
+                self.eager_calls.append({"is_tensor": bool(K.ops.is_tensor(x)), "dtype": dtype_name(x.dtype)})
+            return x
+
+    return Probe
+
+
+@clause("CALL.INVOKES_CALL")
+def test_each_eager_call_runs_call_exactly_once_and_returns_its_result(K, backend):
+    class Double(K.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.calls = 0
+
+        def call(self, x):
+            self.calls += 1
+            return K.ops.multiply(x, 2.0)
+
+    layer = Double()
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    for expected_calls in (1, 2, 3):
+        out = layer(x)
+        assert layer.calls == expected_calls
+        np.testing.assert_array_equal(backend.to_numpy(out), 2 * x)
+
+
+@clause("CALL.CONVERTS_NUMPY")
+def test_numpy_input_reaches_call_as_a_backend_tensor(K, backend):
+    layer = _probe_class(K, backend)()
+    layer(np.ones((2, 3), dtype="float32"))
+    assert layer.eager_calls == [{"is_tensor": True, "dtype": "float32"}]
+
+
+@clause("CALL.AUTOCAST_FLOAT")
+def test_float64_numpy_input_is_cast_to_float32_compute_dtype(K, backend):
+    layer = _probe_class(K, backend)()
+    out = layer(np.ones((2, 3), dtype="float64"))
+    assert dtype_name(layer.compute_dtype) == "float32"
+    assert layer.eager_calls[0]["dtype"] == "float32"
+    assert dtype_name(out.dtype) == "float32"
+
+
+@clause("CALL.INTEGER_NOT_CAST")
+def test_integer_input_is_not_cast_to_a_float_dtype(K, backend):
+    layer = _probe_class(K, backend)()
+    layer(np.ones((2, 3), dtype="int64"))
+    assert layer.eager_calls[0]["dtype"].startswith("int"), layer.eager_calls
+
+
+@clause("CALL.MODEL_SEQUENTIAL")
+def test_subclassed_model_composes_layers_in_call(K, backend):
+    class TwoDense(K.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = K.layers.Dense(4, activation="relu")
+            self.out = K.layers.Dense(2)
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    model = TwoDense()
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype("float32")
+    y = backend.to_numpy(model(x))
+    w1, b1 = (backend.to_numpy(w) for w in model.hidden.weights)
+    w2, b2 = (backend.to_numpy(w) for w in model.out.weights)
+    close(y, np.maximum(x @ w1 + b1, 0) @ w2 + b2, **tolerance("CALL.MODEL_SEQUENTIAL"))
+
+
+@clause("CALL.MODEL_CONDITIONAL_TRAINING")
+def test_model_branching_on_training_runs_the_branch_only_in_training(K, backend):
+    class MaybeDouble(K.Model):
+        def call(self, x, training=None):
+            return K.ops.multiply(x, 2.0) if training else x
+
+    model = MaybeDouble()
+    x = np.ones((2, 3), dtype="float32")
+    np.testing.assert_array_equal(backend.to_numpy(model(x, training=True)), 2 * x)
+    np.testing.assert_array_equal(backend.to_numpy(model(x, training=False)), x)
+    np.testing.assert_array_equal(backend.to_numpy(model(x)), x)

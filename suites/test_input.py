@@ -1,0 +1,202 @@
+"""INPUT: InputSpec checks run before build and call, raise a clear ValueError, change nothing."""
+import numpy as np
+import pytest
+
+from spec.harness import clause, requires
+from suites._helpers import assert_message_names, clean_message
+
+
+def _spec_layer(K, **spec):
+    class Guarded(K.Layer):
+        """A layer whose InputSpec is set in __init__; records build and call."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.input_spec = K.InputSpec(**spec)
+            self.events = []
+
+        def build(self, input_shape):
+            self.events.append("build")
+
+        def call(self, x):
+            self.events.append("call")
+            return x[0] if isinstance(x, (list, tuple)) else x
+
+    return Guarded()
+
+
+# (spec, rejected input shape, property word, expected text, received text, accepted input shape)
+VIOLATIONS = {
+    "ndim": ({"ndim": 2}, (2, 3, 1), "ndim", "ndim=2", "ndim=3", (2, 3)),
+    "min_ndim": ({"min_ndim": 3}, (2, 3), "min_ndim", "min_ndim=3", "ndim=2", (2, 3, 4)),
+    "max_ndim": ({"max_ndim": 2}, (2, 3, 4), "max_ndim", "max_ndim=2", "ndim=3", (2, 3)),
+    "axes": ({"axes": {-1: 5}}, (10, 4), "axis -1", "5", "4", (10, 5)),
+    "shape": ({"shape": (None, 3)}, (2, 4), "shape", "(None, 3)", "(2, 4)", (7, 3)),
+}
+CLAUSE_OF = {"ndim": "INPUT.NDIM", "min_ndim": "INPUT.MIN_NDIM", "max_ndim": "INPUT.MAX_NDIM",
+             "axes": "INPUT.AXIS_VALUE", "shape": "INPUT.SHAPE"}
+
+
+def _rejects(K, kind):
+    spec, bad, _prop, _exp, _rec, good = VIOLATIONS[kind]
+    layer = _spec_layer(K, **spec)
+    with pytest.raises(ValueError) as info:
+        layer(np.ones(bad, dtype="float32"))
+    return layer, clean_message(info.value), good
+
+
+@clause("INPUT.NDIM")
+def test_ndim_violation_raises_value_error(K):
+    _rejects(K, "ndim")
+
+
+@clause("INPUT.MIN_NDIM")
+def test_min_ndim_violation_raises_value_error(K):
+    _rejects(K, "min_ndim")
+
+
+@clause("INPUT.MAX_NDIM")
+def test_max_ndim_violation_raises_value_error(K):
+    _rejects(K, "max_ndim")
+
+
+@clause("INPUT.AXIS_VALUE")
+def test_axis_value_violation_raises_value_error(K):
+    _rejects(K, "axes")
+
+
+@clause("INPUT.SHAPE")
+def test_shape_violation_raises_and_none_is_a_wildcard(K):
+    _rejects(K, "shape")
+    layer = _spec_layer(K, shape=(None, 3))
+    layer(np.ones((11, 3), dtype="float32"))  # None matches any batch size
+
+
+@clause("INPUT.SPEC_ACCEPTS_VALID")
+@pytest.mark.parametrize("kind", sorted(VIOLATIONS))
+def test_input_meeting_the_spec_is_accepted(K, kind):
+    spec, _bad, _prop, _exp, _rec, good = VIOLATIONS[kind]
+    layer = _spec_layer(K, **spec)
+    layer(np.ones(good, dtype="float32"))
+    assert layer.events == ["build", "call"]
+
+
+@clause("INPUT.DTYPE")
+def test_dtype_violation_raises_value_error(K):
+    layer = _spec_layer(K, dtype="float32")
+    with pytest.raises(ValueError) as info:
+        layer(np.ones((2, 3), dtype="int32"))
+    assert_message_names(clean_message(info.value), layer=layer.name, index=0, prop="dtype",
+                         expected="float32", received="int32")
+
+
+@clause("INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3")
+def test_float64_input_passes_a_float32_dtype_spec_after_autocast(K):
+    layer = _spec_layer(K, dtype="float32")
+    layer(np.ones((2, 3), dtype="float64"))
+    assert layer.events == ["build", "call"]
+
+
+@clause("INPUT.DTYPE_CHECKED_BEFORE_AUTOCAST.K2")
+def test_float64_input_fails_a_float32_dtype_spec_before_autocast(K):
+    layer = _spec_layer(K, dtype="float32")
+    with pytest.raises(ValueError):
+        layer(np.ones((2, 3), dtype="float64"))
+
+
+@clause("INPUT.NUMBER_OF_INPUTS")
+def test_list_of_specs_rejects_a_different_number_of_inputs(K):
+    layer = _spec_layer(K)
+    layer.input_spec = [K.InputSpec(ndim=2), K.InputSpec(ndim=2)]
+    x = np.ones((2, 4), dtype="float32")
+    with pytest.raises(ValueError) as info:
+        layer([x, x, x])
+    message = clean_message(info.value)
+    assert layer.name in message and "2" in message and "3" in message, message
+    assert layer.events == []
+
+
+@clause("INPUT.EACH_INPUT_CHECKED")
+def test_every_input_of_a_list_is_checked_against_its_spec(K):
+    layer = _spec_layer(K)
+    layer.input_spec = [K.InputSpec(ndim=2), K.InputSpec(ndim=2)]
+    with pytest.raises(ValueError) as info:
+        layer([np.ones((2, 4), dtype="float32"), np.ones((2, 4, 1), dtype="float32")])
+    assert_message_names(clean_message(info.value), layer=layer.name, index=1, prop="ndim",
+                         expected="ndim=2", received="ndim=3", full_shape=(2, 4, 1))
+
+
+@clause("INPUT.BEFORE_BUILD_AND_CALL")
+@pytest.mark.parametrize("kind", sorted(VIOLATIONS))
+def test_spec_set_in_init_is_checked_before_build_and_call(K, kind):
+    layer, _message, _good = _rejects(K, kind)
+    assert layer.events == []
+    assert not layer.built
+
+
+@clause("INPUT.ERROR_MESSAGE")
+@pytest.mark.parametrize("kind", sorted(VIOLATIONS))
+def test_error_names_layer_index_property_expected_and_received(K, kind):
+    _spec, _bad, prop, expected, received, _good = VIOLATIONS[kind]
+    layer, message, _good = _rejects(K, kind)
+    assert_message_names(message, layer=layer.name, index=0, prop=prop, expected=expected, received=received)
+
+
+@clause("INPUT.ERROR_FULL_SHAPE")
+@pytest.mark.parametrize("kind", sorted(VIOLATIONS))
+def test_error_shows_the_full_received_shape(K, kind):
+    _spec, bad, *_ = VIOLATIONS[kind]
+    _layer, message, _good = _rejects(K, kind)
+    assert_message_names(message, layer=_layer.name, index=0, prop="", expected="", received="",
+                         full_shape=bad)
+
+
+@clause("INPUT.DENSE_LAST_AXIS", "INPUT.ERROR_MESSAGE")
+def test_built_dense_rejects_a_different_last_axis_naming_both_sizes(K):
+    dense = K.layers.Dense(3)
+    dense(np.ones((10, 5), dtype="float32"))
+    with pytest.raises(ValueError) as info:
+        dense(np.ones((10, 4), dtype="float32"))
+    assert_message_names(clean_message(info.value), layer=dense.name, index=0, prop="axis -1",
+                         expected="5", received="4", full_shape=(10, 4))
+
+
+@clause("INPUT.REJECTED_CALL_CHANGES_NOTHING")
+def test_rejected_call_leaves_built_dense_unchanged_and_usable(K, backend):
+    dense = K.layers.Dense(3)
+    dense(np.ones((10, 5), dtype="float32"))
+    weights = list(dense.weights)
+    values = [backend.to_numpy(w).copy() for w in weights]
+    with pytest.raises(ValueError):
+        dense(np.ones((10, 4), dtype="float32"))
+    assert all(a is b for a, b in zip(dense.weights, weights)) and len(dense.weights) == 2
+    for w, v in zip(dense.weights, values):
+        np.testing.assert_array_equal(backend.to_numpy(w), v)
+    out = dense(np.ones((2, 5), dtype="float32"))
+    assert tuple(out.shape) == (2, 3)
+
+
+@clause("INPUT.REJECTED_CALL_CHANGES_NOTHING")
+def test_rejected_first_call_leaves_dense_unbuilt_then_valid_call_builds(K):
+    dense = K.layers.Dense(3)
+    with pytest.raises(ValueError):
+        dense(np.ones((10,), dtype="float32"))  # Dense needs min_ndim=2
+    assert not dense.built
+    assert dense.weights == []
+    dense(np.ones((4, 6), dtype="float32"))
+    assert dense.built and tuple(dense.kernel.shape) == (6, 3)
+
+
+@clause("INPUT.SYMBOLIC_CHECKED")
+@requires("symbolic")
+def test_symbolic_input_with_none_batch_is_checked_too(K):
+    dense = K.layers.Dense(3)
+    dense(K.Input(shape=(5,)))
+    with pytest.raises(ValueError) as info:
+        dense(K.Input(shape=(4,)))
+    assert_message_names(clean_message(info.value), layer=dense.name, index=0, prop="axis -1",
+                         expected="5", received="4", full_shape=(None, 4))
+    layer = _spec_layer(K, ndim=2)
+    with pytest.raises(ValueError):
+        layer(K.Input(shape=(3, 4)))
+    assert layer.events == []

@@ -1,0 +1,53 @@
+"""SYMBOLIC: calling layers on Input() tensors propagates shapes with a None batch, builds, needs no data."""
+import numpy as np
+
+from spec.harness import clause, requires
+from suites._helpers import shape_tuple
+
+
+@clause("SYMBOLIC.OUTPUT_SHAPE")
+@requires("symbolic")
+def test_dense_on_input_returns_symbolic_tensor_with_none_batch(K, backend):
+    x = K.Input(shape=(5,))
+    assert backend.is_symbolic(x)
+    assert shape_tuple(x.shape) == (None, 5)
+    y = K.layers.Dense(3)(x)
+    assert backend.is_symbolic(y)
+    assert shape_tuple(y.shape) == (None, 3)
+
+
+@clause("SYMBOLIC.OUTPUT_SHAPE")
+@requires("symbolic")
+def test_concatenate_and_custom_layer_on_inputs_propagate_shapes(K, backend):
+    class Scale(K.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(int(input_shape[-1]),), initializer="ones", name="w")
+
+        def call(self, x):
+            return K.ops.multiply(x, self.w)
+
+    a, b = K.Input(shape=(4,)), K.Input(shape=(6,))
+    y = K.layers.Concatenate()([Scale()(a), b])
+    assert backend.is_symbolic(y)
+    assert shape_tuple(y.shape) == (None, 10)
+
+
+@clause("SYMBOLIC.BUILDS")
+@requires("symbolic")
+def test_symbolic_call_builds_the_layer_with_the_input_shape(K):
+    dense = K.layers.Dense(3)
+    dense(K.Input(shape=(5,)))
+    assert dense.built
+    assert shape_tuple(dense.kernel.shape) == (5, 3)
+    out = dense(np.ones((2, 5), dtype="float32"))
+    assert shape_tuple(out.shape) == (2, 3)
+
+
+@clause("SYMBOLIC.NO_DATA")
+@requires("symbolic")
+def test_symbolic_call_computes_nothing_and_updates_no_state(K, backend):
+    bn = K.layers.BatchNormalization()
+    y = bn(K.Input(shape=(3,)), training=True)
+    assert backend.is_symbolic(y)
+    np.testing.assert_array_equal(backend.to_numpy(bn.moving_mean), 0)
+    np.testing.assert_array_equal(backend.to_numpy(bn.moving_variance), 1)
