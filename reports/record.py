@@ -15,6 +15,7 @@ import os
 import pathlib
 import platform
 import re
+import shlex
 import subprocess
 import sys
 
@@ -39,6 +40,25 @@ def _git_commit():
         return "unknown"
 
 
+def _versions(state):
+    # An xdist controller runs no test, so its adapter has not loaded the framework yet.
+    try:
+        state.namespace
+        return state.adapter.versions()
+    except Exception as e:  # never lose the record over version reporting
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def _rerun_options(config) -> str:
+    """The options that select what this run checked: backend, fault, expectations file."""
+    opts = ["--backend", config.getoption("backend")]
+    for name in ("fault", "expectations"):
+        value = config.getoption(name, None)
+        if value:
+            opts += [f"--{name}", str(value)]
+    return " ".join(shlex.quote(o) for o in opts)
+
+
 def _now():
     return dt.datetime.now(dt.timezone.utc)
 
@@ -61,10 +81,11 @@ def pytest_sessionfinish(session, exitstatus):
     started = getattr(config, "_lc_started", _now())
     finished = _now()
     backend = state.adapter.name
+    rerun_options = _rerun_options(config)
     tests = [
         {"nodeid": nodeid, "clauses": ids, "outcome": outcome, "duration_s": round(duration, 4),
          "message": ANSI.sub("", message)[:4000],
-         "rerun": f"python -m pytest '{nodeid}' --backend {backend}"}
+         "rerun": f"python -m pytest {shlex.quote(nodeid)} {rerun_options}"}
         for nodeid, (ids, outcome, message, duration) in sorted(state.results.items())
     ]
     record = {
@@ -72,7 +93,7 @@ def pytest_sessionfinish(session, exitstatus):
         "complete": exitstatus in (0, 1) and not session.shouldstop,
         "backend": backend,
         "edition": state.adapter.edition,
-        "versions": state.adapter.versions(),
+        "versions": _versions(state),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "git_commit": _git_commit(),

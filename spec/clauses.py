@@ -43,7 +43,10 @@ class SpecError(Exception):
 
 
 def parse(text: str, source: str = "clauses.toml") -> dict[str, Clause]:
-    data = tomllib.loads(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{source}: not valid TOML: {e}") from None
     clauses, problems = {}, []
     fields = {f.name for f in dataclasses.fields(Clause)}
     for raw in data.get("clause", []):

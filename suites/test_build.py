@@ -72,7 +72,7 @@ def test_built_is_true_after_first_call(K):
     assert layer.built is True
 
 
-@clause("BUILD.EXPLICIT_BUILD")
+@clause("BUILD.EXPLICIT_BUILD.K3")
 def test_explicit_build_prevents_a_second_build_and_keeps_weights(K, backend):
     layer = _simple_dense_class(K)(2)
     layer.build((None, 3))
@@ -84,6 +84,17 @@ def test_explicit_build_prevents_a_second_build_and_keeps_weights(K, backend):
     assert all(a is b for a, b in zip(layer.weights, weights)) and len(layer.weights) == len(weights)
     for w, v in zip(layer.weights, values):
         np.testing.assert_array_equal(backend.to_numpy(w), v)
+
+
+@clause("BUILD.EXPLICIT_BUILD_NEEDS_SUPER.K2")
+def test_explicit_build_without_super_build_leaves_layer_unbuilt_and_call_rebuilds_keras2(K):
+    layer = _simple_dense_class(K)(2)
+    layer.build((None, 3))
+    assert not layer.built
+    first_kernel = layer.w
+    layer(_x())
+    assert layer.events.count("build") == 2
+    assert layer.w is not first_kernel
 
 
 @clause("BUILD.WEIGHT_IDENTITY")
@@ -176,3 +187,37 @@ def test_dense_builds_kernel_and_bias_from_the_last_axis(K):
     assert shape_tuple(layer.kernel.shape) == (7, 5)
     assert shape_tuple(layer.bias.shape) == (5,)
     assert [id(w) for w in layer.weights] == [id(layer.kernel), id(layer.bias)]
+
+
+def _block_with_batchnorm_class(K):
+    class Block(K.Layer):
+        """Dense, BatchNormalization, Dense: trainable and non-trainable weights interleaved by layer."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.first = K.layers.Dense(2)
+            self.norm = K.layers.BatchNormalization()
+            self.last = K.layers.Dense(1)
+
+        def call(self, x):
+            return self.last(self.norm(self.first(x)))
+
+    return Block
+
+
+@clause("BUILD.WEIGHTS_ORDER_BY_LAYER.K3")
+def test_composite_weights_are_listed_layer_by_layer_keras3(K):
+    block = _block_with_batchnorm_class(K)()
+    block(_x())
+    expected = [*block.first.weights, *block.norm.weights, *block.last.weights]
+    assert [id(w) for w in block.weights] == [id(w) for w in expected]
+
+
+@clause("BUILD.WEIGHTS_ORDER_TRAINABLE_FIRST.K2")
+def test_composite_weights_list_all_trainable_then_all_non_trainable_keras2(K):
+    block = _block_with_batchnorm_class(K)()
+    block(_x())
+    layers = [block.first, block.norm, block.last]
+    trainable = [w for layer in layers for w in layer.trainable_weights]
+    non_trainable = [w for layer in layers for w in layer.non_trainable_weights]
+    assert [id(w) for w in block.weights] == [id(w) for w in trainable + non_trainable]

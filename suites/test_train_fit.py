@@ -55,7 +55,9 @@ def test_fit_runs_layers_in_training_mode(K, backend, method):
     model = _bn_model(K, backend, with_training_param=True)
     TRAIN_METHODS[method](model)
     assert _moving_mean_changed(model, backend), "BatchNormalization did not update its moving mean"
-    assert True in model.rec.seen and False not in model.rec.seen, model.rec.seen
+    # Only `True in seen`: Keras traces call() while compiling/building (torch and jax trace with
+    # real-looking tensors and training=False), so other values may be recorded too.
+    assert True in model.rec.seen, model.rec.seen
 
 
 @clause("TRAIN.FIT_NO_TRAINING_PARAM.K3")

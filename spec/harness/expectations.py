@@ -49,6 +49,12 @@ def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
         raise ExpectationsError(f"{path}: not valid TOML: {e}") from e
     entries = data.get("deviation", [])
     problems, deviations = [], []
+    unknown_tables = sorted(set(data) - {"deviation"})
+    if unknown_tables:
+        problems.append(f"{path}: unknown top-level keys {', '.join(unknown_tables)} (expected [[deviation]])")
+    if not isinstance(entries, list):
+        problems.append(f"{path}: 'deviation' must be an array of tables ([[deviation]])")
+        entries = []
     for i, entry in enumerate(entries):
         where = f"{path}: deviation #{i + 1}"
         if not isinstance(entry, dict):

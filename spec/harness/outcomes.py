@@ -29,7 +29,7 @@ def classify(report) -> str | None:
         if report.failed:
             # A strict xfail that passed arrives as a failure with "[XPASS(strict)]".
             return UNEXPECTED_PASS if "XPASS(strict)" in str(report.longrepr) else FAIL
-        return None
+        # skipped inside the test body: classified by its reason, like a skip at setup
     if report.skipped:
         if hasattr(report, "wasxfail"):
             return DEVIATION

@@ -45,7 +45,10 @@ def pytest_configure(config):
             adapter = faults.FaultyReference(fault)
         except faults.UnknownFault as e:
             raise pytest.UsageError(str(e)) from None
-    exp_path = config.getoption("expectations") or adapter.expectations
+    exp_option = config.getoption("expectations")
+    if exp_option and not pathlib.Path(exp_option).is_file():
+        raise pytest.UsageError(f"expectations file {exp_option} does not exist")
+    exp_path = exp_option or adapter.expectations
     try:
         deviations = expectations_mod.load(exp_path, clauses)
     except expectations_mod.ExpectationsError as e:
@@ -131,7 +134,14 @@ def pytest_collection_modifyitems(session, config, items):
         if file_part in collected_files and not any(deviation.matches(i.nodeid) for i in items):
             problems.append(f"expectations entry for {deviation.test!r} matches no test")
     if problems:
-        raise pytest.UsageError("layercontract integrity check failed:\n  " + "\n  ".join(problems))
+        message = "layercontract integrity check failed:\n  " + "\n  ".join(problems)
+        if hasattr(config, "workerinput"):
+            # A UsageError in an xdist worker crashes the controller and loses the message;
+            # a failed collection report reaches the controller and stops the run.
+            config.hook.pytest_collectreport(report=pytest.CollectReport("", "failed", message, []))
+            items[:] = []
+            return
+        raise pytest.UsageError(message)
 
 
 # ------------------------------------------------------------------ outcomes

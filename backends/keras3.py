@@ -1,0 +1,94 @@
+"""Keras 3 on one of its backends. Keras reads KERAS_BACKEND once, at its first import, so
+one process checks one Keras 3 backend; asking for another one after Keras was imported is
+an error, not a silent switch."""
+import os
+import pathlib
+import sys
+
+import numpy as np
+
+from backends._versions import installed
+from spec.harness.backend import Backend
+
+EXPECTATIONS = pathlib.Path(__file__).parent / "expectations"
+FRAMEWORK_DISTRIBUTIONS = {
+    "tensorflow": ("tensorflow-cpu", "tensorflow"),
+    "jax": ("jax", "jaxlib"),
+    "torch": ("torch",),
+    "numpy": (),
+}
+
+
+class KerasBackendConflict(RuntimeError):
+    pass
+
+
+class Keras3(Backend):
+    edition = "keras3"
+    keras_backend = ""  # set by subclasses
+
+    def __init__(self):
+        self.name = f"keras-{self.keras_backend}"
+        self.expectations = EXPECTATIONS / f"{self.name}.toml"
+        self._keras = None
+
+    def load(self):
+        if "keras" in sys.modules:
+            active = sys.modules["keras"].backend.backend()
+            if active != self.keras_backend:
+                raise KerasBackendConflict(
+                    f"Keras is already imported in this process with backend {active!r}; "
+                    f"backend {self.name!r} needs KERAS_BACKEND={self.keras_backend!r} before the "
+                    "first import. Run each Keras backend in its own process.")
+        os.environ["KERAS_BACKEND"] = self.keras_backend
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+
+        if keras.backend.backend() != self.keras_backend:
+            raise KerasBackendConflict(
+                f"Keras chose backend {keras.backend.backend()!r} instead of {self.keras_backend!r}")
+        self._keras = keras
+        return keras
+
+    def to_numpy(self, x):
+        # numpy 2 warns (DeprecationWarning) when it converts an object whose __array__ lacks
+        # the `copy` keyword: Keras Variables and torch tensors do. Use each framework's own
+        # exporter instead of __array__: torch .detach().cpu().numpy(), TensorFlow .numpy();
+        # jax arrays implement the full __array__ protocol.
+        if isinstance(x, self._keras.Variable):
+            x = x.value
+        if hasattr(x, "detach"):
+            x = x.detach().cpu().numpy()
+        elif hasattr(x, "numpy"):
+            x = x.numpy()
+        return np.array(x)
+
+    def is_symbolic(self, x):
+        return isinstance(x, self._keras.KerasTensor)
+
+    def set_seed(self, seed):
+        self._keras.utils.set_random_seed(seed)
+
+    def versions(self):
+        return installed("keras", "numpy", *FRAMEWORK_DISTRIBUTIONS[self.keras_backend])
+
+
+class KerasTensorflow(Keras3):
+    keras_backend = "tensorflow"
+    capabilities = frozenset({"fit", "symbolic"})
+
+
+class KerasJax(Keras3):
+    keras_backend = "jax"
+    capabilities = frozenset({"fit", "symbolic"})
+
+
+class KerasTorch(Keras3):
+    keras_backend = "torch"
+    capabilities = frozenset({"fit", "symbolic"})
+
+
+class KerasNumpy(Keras3):
+    keras_backend = "numpy"
+    # keras/src/backend/numpy/trainer.py: fit raises NotImplementedError on this backend.
+    capabilities = frozenset({"symbolic"})

@@ -1,0 +1,51 @@
+"""tf-keras: legacy Keras 2 on TensorFlow (edition keras2)."""
+import os
+import pathlib
+from types import SimpleNamespace
+
+import numpy as np
+
+from backends._versions import installed
+from spec.harness.backend import Backend
+
+
+class TfKeras(Backend):
+    name = "tf-keras"
+    edition = "keras2"
+    capabilities = frozenset({"fit", "symbolic"})
+    expectations = pathlib.Path(__file__).parent / "expectations" / "tf-keras.toml"
+
+    def load(self):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+        import tf_keras
+
+        self._tf, self._tf_keras = tf, tf_keras
+        # Keras 2 has no `ops` namespace: the few ops the suites use, from TensorFlow.
+        ops = SimpleNamespace(
+            convert_to_numpy=lambda x: np.asarray(x.numpy() if hasattr(x, "numpy") else x),
+            is_tensor=tf.is_tensor,
+            matmul=tf.matmul,
+            add=tf.add,
+            multiply=tf.multiply,
+            relu=tf.nn.relu,
+            concatenate=lambda xs, axis=-1: tf.concat(list(xs), axis=axis),
+        )
+        return SimpleNamespace(
+            Layer=tf_keras.layers.Layer, Model=tf_keras.Model, InputSpec=tf_keras.layers.InputSpec,
+            Input=tf_keras.Input, layers=tf_keras.layers, optimizers=tf_keras.optimizers,
+            utils=tf_keras.utils, ops=ops,
+        )
+
+    def to_numpy(self, x):
+        # tf.Variable.__array__ lacks numpy 2's `copy` keyword; .numpy() avoids the deprecated path.
+        return np.array(x.numpy() if hasattr(x, "numpy") else x)
+
+    def is_symbolic(self, x):
+        return self._tf_keras.backend.is_keras_tensor(x)
+
+    def set_seed(self, seed):
+        self._tf_keras.utils.set_random_seed(seed)
+
+    def versions(self):
+        return installed("tf-keras", "tensorflow-cpu", "tensorflow", "numpy")

@@ -1,0 +1,170 @@
+"""The specification itself: spec/clauses.toml loads and validates, and SPEC.md is current."""
+import math
+
+import pytest
+
+from spec import clauses as spec_clauses
+from spec import render
+from spec.clauses import SpecError, parse
+from spec.harness import integrity
+
+VALID = {
+    "id": "BUILD.EXAMPLE",
+    "area": "BUILD",
+    "level": "MUST",
+    "statement": "A statement.",
+    "observes": "something",
+    "editions": ["keras3", "keras2"],
+    "rationale": "Because.",
+    "evidence": "Observed.",
+}
+
+
+def toml_clause(**fields) -> str:
+    """One [[clause]] table; a field set to None is left out."""
+    lines = ["[[clause]]"]
+    for key, value in {**VALID, **fields}.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            lines.append(f"{key} = [{', '.join(repr(v).replace(chr(39), chr(34)) for v in value)}]")
+        elif isinstance(value, bool):
+            lines.append(f"{key} = {str(value).lower()}")
+        else:
+            lines.append(f'{key} = "{value}"')
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ the clauses
+def test_clauses_load():
+    clauses = spec_clauses.load()
+    assert len(clauses) >= 40
+    assert all(isinstance(c, spec_clauses.Clause) for c in clauses.values())
+    assert all(cid == c.id for cid, c in clauses.items())
+
+
+@pytest.mark.parametrize("area", list(spec_clauses.AREAS))
+def test_every_area_has_clauses(area):
+    assert any(c.area == area for c in spec_clauses.load().values())
+
+
+def test_every_clause_explains_itself():
+    for c in spec_clauses.load().values():
+        for field in ("statement", "observes", "rationale", "evidence"):
+            assert getattr(c, field).strip(), f"{c.id} has an empty {field}"
+
+
+def test_tolerances_are_nonnegative_rtol_and_atol():
+    # suites/_helpers.tolerance() reads exactly these two keys
+    for c in spec_clauses.load().values():
+        if c.tolerance is not None:
+            assert set(c.tolerance) == {"rtol", "atol"}, c.id
+            assert all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0
+                       for v in c.tolerance.values()), c.id
+
+
+def test_stochastic_clauses_are_flagged():
+    clauses = spec_clauses.load()
+    assert clauses["TRAIN.DROPOUT_RATE"].stochastic is True
+    assert clauses["BUILD.LAZY"].stochastic is False
+
+
+def test_edition_specific_clauses_apply_to_their_edition_only():
+    clauses = spec_clauses.load()
+    for cid, c in clauses.items():
+        if cid.endswith(".K3"):
+            assert c.editions == ("keras3",), cid
+        if cid.endswith(".K2"):
+            assert c.editions == ("keras2",), cid
+
+
+# ---------------------------------------------------------------- validation
+def test_parse_accepts_a_valid_clause():
+    clauses = parse(toml_clause(stochastic=True) + "tolerance = { rtol = 1e-5, atol = 0.0 }\n")
+    c = clauses["BUILD.EXAMPLE"]
+    assert c.editions == ("keras3", "keras2") and c.stochastic
+    assert c.tolerance == {"rtol": 1e-5, "atol": 0.0}
+    assert c.applies_to("keras2") and not c.applies_to("keras4")
+
+
+@pytest.mark.parametrize("fields, clause_id, problem", [
+    ({"id": "BUILD.lower_case"}, "BUILD.lower_case", "id must look like AREA.NAME"),
+    ({"id": "BUILDNODOT"}, "BUILDNODOT", "id must look like AREA.NAME"),
+    ({"id": "NOSUCH.THING", "area": "NOSUCH"}, "NOSUCH.THING", "area 'NOSUCH' must be one of"),
+    ({"area": "CALL"}, "BUILD.EXAMPLE", "area 'CALL' must be one of"),  # area must prefix the id
+    ({"level": "SHALL"}, "BUILD.EXAMPLE", "level must be one of"),
+    ({"colour": "blue"}, "BUILD.EXAMPLE", "unknown fields ['colour']"),
+    ({"editions": []}, "BUILD.EXAMPLE", "editions must be a non-empty subset"),
+    ({"editions": ["keras4"]}, "BUILD.EXAMPLE", "editions must be a non-empty subset"),
+    ({"rationale": None}, "BUILD.EXAMPLE", "rationale"),
+])
+def test_parse_rejects_a_malformed_clause_naming_it(fields, clause_id, problem):
+    text = toml_clause(id="BUILD.FINE") + toml_clause(**fields)
+    with pytest.raises(SpecError) as e:
+        parse(text, "example.toml")
+    message = str(e.value)
+    assert message.startswith("example.toml: ")
+    assert f"{clause_id}: " in message and problem in message
+    assert "BUILD.FINE" not in message  # only the bad clause is blamed
+
+
+def test_parse_rejects_a_duplicate_id():
+    with pytest.raises(SpecError, match=r"BUILD\.EXAMPLE: duplicate id"):
+        parse(toml_clause() + toml_clause(statement="Another."))
+
+
+def test_parse_reports_every_problem_at_once():
+    text = toml_clause(id="BUILD.ONE", level="SHALL") + toml_clause(id="BUILD.TWO", editions=[])
+    with pytest.raises(SpecError) as e:
+        parse(text)
+    assert "BUILD.ONE: level" in str(e.value) and "BUILD.TWO: editions" in str(e.value)
+
+
+# ------------------------------------------------------------------- SPEC.md
+def test_spec_md_is_up_to_date(capsys):
+    assert render.main(["--check"]) == 0, capsys.readouterr().err
+
+
+def test_render_check_fails_clearly_on_a_stale_or_missing_file(tmp_path, capsys):
+    spec_md = tmp_path / "SPEC.md"
+    assert render.main(["--check"], spec_md=spec_md) == 1
+    assert "does not exist" in capsys.readouterr().err
+    first = next(c for c in spec_clauses.load().values() if c.level == "MUST")
+    statement = render._markdown(first.statement)
+    stale = render.render().replace(f"**MUST** — {statement}", f"**MAY** — {statement}")
+    spec_md.write_text(stale, encoding="utf-8")
+    assert render.main(["--check"], spec_md=spec_md) == 1
+    err = capsys.readouterr().err
+    assert "is out of date" in err and "python -m spec.render" in err
+    assert f"-**MAY** — {statement}" in err and f"+**MUST** — {statement}" in err
+    assert render.main([], spec_md=spec_md) == 0
+    assert render.main(["--check"], spec_md=spec_md) == 0
+
+
+def test_spec_md_has_an_anchor_level_and_tests_for_every_clause():
+    text = render.render()
+    citations = integrity.cited_clauses()
+    for cid, c in spec_clauses.load().items():
+        section = text.split(f'<a id="{cid}"></a>\n', 1)[1].split("<a id=", 1)[0]
+        assert f"### {cid}\n" in section
+        assert f"**{c.level}**" in section
+        assert "**Editions:** " + ", ".join(c.editions) in section
+        for test in citations[cid]:
+            assert f"`suites/{test}`" in section
+    for area in spec_clauses.AREAS:
+        assert f'<a id="{area}"></a>' in text and f"[{area}](#{area})" in text
+
+
+def test_render_is_deterministic_and_counts_per_area():
+    assert render.render() == render.render()
+    clauses = parse(toml_clause(id="CALL.ONE", area="CALL") + toml_clause(id="CALL.TWO", area="CALL",
+                                                                         level="SHOULD"))
+    text = render.render(clauses, citations={"CALL.ONE": ["test_x.py::test_one"]})
+    assert "| [CALL](#CALL) | The \\_\\_call\\_\\_ -> call path | 2 | 1 | 1 | 0 |" in text
+    assert "| [BUILD](#BUILD) | Lazy, one-time build and weight tracking | 0 | 0 | 0 | 0 |" in text
+    assert "`suites/test_x.py::test_one`" in text
+    assert "- **Checked by:** *no test*" in text  # CALL.TWO
+
+
+def test_markdown_escaping_leaves_code_spans_alone():
+    assert render._markdown("the __call__ path, `__call__` itself") == r"the \_\_call\_\_ path, `__call__` itself"
