@@ -6,12 +6,23 @@ import os
 import pathlib
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from spec import clauses as spec_clauses
 from spec.harness import expectations as expectations_mod
 from spec.harness import integrity, outcomes, registry
 
 ENV_BACKEND = "LAYERCONTRACT_BACKEND"
+
+# Hypothesis profiles, registered at import so that `--hypothesis-profile` finds them.
+# ci: derandomized (same examples every run), no deadline (framework warm-up is slow);
+# dev: fewer examples for quick local runs; thorough: 10x ci, random, for scheduled runs.
+settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
+settings.register_profile("dev", max_examples=10, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
+settings.register_profile("thorough", max_examples=250, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
 SUITES_DIR = integrity.SUITES_DIR
 
 
