@@ -1,6 +1,7 @@
 """Keras 3 on one of its backends. Keras reads KERAS_BACKEND once, at its first import, so
 one process checks one Keras 3 backend; asking for another one after Keras was imported is
 an error, not a silent switch."""
+import inspect
 import os
 import pathlib
 import sys
@@ -75,12 +76,42 @@ class Keras3(Backend):
 
 class KerasTensorflow(Keras3):
     keras_backend = "tensorflow"
-    capabilities = frozenset({"fit", "symbolic"})
+    capabilities = frozenset({"fit", "symbolic", "compiled"})
+
+    def compiled_call(self, layer, x, training):
+        import tensorflow as tf
+
+        # A fresh tf.function per call, as user code would write it; variables created while
+        # tracing (a first call builds the layer) are allowed on the first trace.
+        return self.to_numpy(tf.function(lambda t: layer(t, training=training))(x))
 
 
 class KerasJax(Keras3):
     keras_backend = "jax"
-    capabilities = frozenset({"fit", "symbolic"})
+    capabilities = frozenset({"fit", "symbolic", "compiled"})
+
+    def compiled_call(self, layer, x, training):
+        import jax
+
+        if not layer.built:
+            layer.build(tuple(x.shape))
+        trainable = [v.value for v in layer.trainable_variables]
+        non_trainable = [v.value for v in layer.non_trainable_variables]
+
+        # stateless_call forwards kwargs to call() as given (no __call__ filtering): pass
+        # `training` only to a call() that accepts it, as __call__ would.
+        kwargs = {}
+        if training is not None and "training" in inspect.signature(layer.call).parameters:
+            kwargs["training"] = training
+
+        @jax.jit
+        def step(trainable, non_trainable, x):
+            return layer.stateless_call(trainable, non_trainable, x, **kwargs)
+
+        out, new_non_trainable = step(trainable, non_trainable, x)
+        for variable, value in zip(layer.non_trainable_variables, new_non_trainable):
+            variable.assign(value)
+        return self.to_numpy(out)
 
 
 class KerasTorch(Keras3):

@@ -29,5 +29,7 @@ class ReferenceBackend(Backend):
         self._impl.utils.set_random_seed(seed)
 
     def versions(self):
-        return {"reference_impl": self._impl.__version__, "numpy": np.__version__,
+        import reference_impl  # cheap, and versions() may be asked before load()
+
+        return {"reference_impl": reference_impl.__version__, "numpy": np.__version__,
                 "python": sys.version.split()[0]}

@@ -12,7 +12,7 @@ from spec.harness.backend import Backend
 class TfKeras(Backend):
     name = "tf-keras"
     edition = "keras2"
-    capabilities = frozenset({"fit", "symbolic"})
+    capabilities = frozenset({"fit", "symbolic", "compiled"})
     expectations = pathlib.Path(__file__).parent / "expectations" / "tf-keras.toml"
 
     def load(self):
@@ -46,6 +46,9 @@ class TfKeras(Backend):
 
     def set_seed(self, seed):
         self._tf_keras.utils.set_random_seed(seed)
+
+    def compiled_call(self, layer, x, training):
+        return self.to_numpy(self._tf.function(lambda t: layer(t, training=training))(x))
 
     def versions(self):
         return installed("tf-keras", "tensorflow-cpu", "tensorflow", "numpy")

@@ -15,6 +15,8 @@ AREAS = {
     "TRAIN": "The training flag: Dropout, BatchNormalization, propagation, fit vs predict",
     "MULTI": "Multi-input calls and Concatenate",
     "SYMBOLIC": "Symbolic Input tensors",
+    "MODE": "Compiled execution (tf.function, jax.jit) keeps the eager contract",
+    "DIFF": "Numerical agreement with the reference implementation",
 }
 LEVELS = {"MUST", "SHOULD", "MAY"}
 EDITIONS = {"keras3", "keras2"}

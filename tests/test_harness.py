@@ -152,7 +152,7 @@ def test_integrity_problems_fail_the_run_before_any_test(tmp_path):
                 'observes = "o"\neditions = ["keras3"]\nrationale = "r"\nevidence = "e"\n')
     result = run_pytest("suites/test_zz_fake.py", cwd=project)
     assert result.returncode == USAGE_ERROR, output(result)
-    assert "layercontract integrity check failed" in result.stderr
+    assert "layercontract cannot run" in result.stderr
     assert "clause BUILD.NOBODY_CITES_ME has no test" in result.stderr
     assert "unknown clause NOPE.UNKNOWN cited by test_zz_fake.py::test_cites_an_unknown_clause" in result.stderr
     assert "suites/test_zz_fake.py::test_cites_an_unknown_clause cites unknown clause(s) NOPE.UNKNOWN" in result.stderr

@@ -18,6 +18,11 @@ implementation's modules, so any Keras-compatible implementation can be checked.
     is_symbolic(x)-> True for a symbolic tensor (the result of calling on `Input`)
     set_seed(n)   -> seed every random generator the backend uses
     versions()    -> {package: version} of everything it loaded, recorded in every run
+
+  Optional, with capability "compiled":
+    compiled_call(layer, x, training) -> numpy output of calling `layer` on `x` in the
+                     backend's compiled/graph mode (tf.function, jax.jit of stateless_call),
+                     with state updates (BatchNormalization statistics) written back.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import pathlib
 CAPABILITIES = {
     "fit": "Model.compile / fit / train_on_batch compute a loss and update weights",
     "symbolic": "calling layers on Input() tensors without data",
+    "compiled": "running a layer call in a compiled/graph mode (compiled_call)",
 }
 
 
@@ -49,3 +55,6 @@ class Backend:
 
     def versions(self):
         return {}
+
+    def compiled_call(self, layer, x, training):
+        raise NotImplementedError(f"backend {self.name} has no compiled mode")

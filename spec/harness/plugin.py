@@ -100,6 +100,12 @@ def K(request):
     return request.config.stash[STATE].namespace
 
 
+@pytest.fixture(scope="session")
+def reference_K():
+    """The reference implementation's namespace, for differential checks against any backend."""
+    return registry.resolve("reference").load()
+
+
 # ---------------------------------------------------------------- collection
 def _in_suites(item) -> bool:
     return SUITES_DIR in pathlib.Path(str(item.path)).resolve().parents
@@ -144,8 +150,15 @@ def pytest_collection_modifyitems(session, config, items):
         file_part = deviation.test.split("::", 1)[0]
         if file_part in collected_files and not any(deviation.matches(i.nodeid) for i in items):
             problems.append(f"expectations entry for {deviation.test!r} matches no test")
+    if collected_files and not problems:
+        # Load the backend once, before any test runs: a backend that cannot load (a broken
+        # adapter, Keras already imported with another backend) stops the run with one message.
+        try:
+            state.namespace
+        except Exception as e:  # the adapter's own failure, whatever its type
+            problems.append(f"backend {adapter.name!r} failed to load: {type(e).__name__}: {e}")
     if problems:
-        message = "layercontract integrity check failed:\n  " + "\n  ".join(problems)
+        message = "layercontract cannot run:\n  " + "\n  ".join(problems)
         if hasattr(config, "workerinput"):
             # A UsageError in an xdist worker crashes the controller and loses the message;
             # a failed collection report reaches the controller and stops the run.
@@ -153,6 +166,16 @@ def pytest_collection_modifyitems(session, config, items):
             items[:] = []
             return
         raise pytest.UsageError(message)
+
+
+def pytest_report_header(config):
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return None
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(state.adapter.versions().items()))
+    return [f"layercontract backend: {state.adapter.name} (edition {state.adapter.edition}; "
+            f"capabilities: {', '.join(sorted(state.adapter.capabilities)) or 'none'})",
+            f"layercontract versions: {versions}"]
 
 
 # ------------------------------------------------------------------ outcomes
