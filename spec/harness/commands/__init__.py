@@ -1,0 +1,6 @@
+"""Subcommands of the `layercontract` command line, one module each.
+
+A command module defines HELP (one line), add_arguments(parser) and run(args) -> exit code.
+To add a command, create a module here and list it in COMMANDS.
+"""
+COMMANDS = ["run", "backends"]

@@ -1,0 +1,43 @@
+"""layercontract run: the conformance suites on one backend, then its record and report."""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+DEFAULT_OUT = ROOT / "reports" / "out"
+HELP = "run the conformance suites on one backend and write its record and report"
+
+
+def add_arguments(parser):
+    parser.add_argument("--backend", default="reference",
+                        help="backend name or package.module:AdapterClass (default: reference)")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="directory for the record and report")
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
+
+
+def record_name(backend: str) -> str:
+    return backend.replace(":", "_").replace("/", "_")
+
+
+def run(args) -> int:
+    import pytest
+
+    extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    out = pathlib.Path(args.out).resolve()
+    record = out / f"{record_name(args.backend)}.json"
+    pytest_args = [str(ROOT / "suites"), f"--backend={args.backend}", f"--record={record}",
+                   f"--rootdir={ROOT}", "-q", *extra]
+    status = int(pytest.main(pytest_args))
+    from reports import render  # after the run: importing the plugin module first defeats assert rewriting
+
+    if not record.exists():  # pytest stopped before the session (bad backend, bad expectations)
+        return status
+    try:
+        report = render.write_markdown_report([record], out / f"{record_name(args.backend)}.md")
+    except render.ReportError as e:
+        print(f"layercontract: could not write the report: {e}", file=sys.stderr)
+        return status or 3
+    print(f"\nlayercontract: run record {record}\nlayercontract: report     {report}")
+    return status
