@@ -120,31 +120,22 @@ class Layer:
         ]
         for layer in self._sublayers():
             ordered += layer.weights
-        unique = []
-        for w in ordered:
-            if all(w is not u for u in unique):
-                unique.append(w)
-        return unique
+        return _unique(ordered)
 
     @property
     def trainable_weights(self):
+        """Weights an optimizer updates: trainable weights of this layer and of trainable
+        sub-layers; a layer with trainable=False contributes none (nor do its sub-layers)."""
         if not self.trainable:
             return []
-        return [w for w in self.weights if w.trainable and self._owner_trainable(w)]
+        own = [w for w in self._own_weights if w.trainable]
+        nested = [w for layer in self._sublayers() for w in layer.trainable_weights]
+        return _unique(own + nested)
 
     @property
     def non_trainable_weights(self):
         trainable = self.trainable_weights
         return [w for w in self.weights if all(w is not t for t in trainable)]
-
-    def _owner_trainable(self, weight):
-        if any(weight is w for w in self._own_weights):
-            return self.trainable
-        return any(
-            layer.trainable and layer._owner_trainable(weight)
-            for layer in self._sublayers()
-            if any(weight is w for w in layer.weights)
-        )
 
     def get_weights(self):
         return [w.numpy() for w in self.weights]
@@ -241,6 +232,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name} built={self.built}>"
+
+
+def _unique(items):
+    """Items in order, each object once (by identity: weights are compared by object)."""
+    unique = []
+    for item in items:
+        if all(item is not u for u in unique):
+            unique.append(item)
+    return unique
 
 
 def _flatten_all(args, kwargs):

@@ -12,13 +12,19 @@ def _value(x):
 
 
 def _broadcast_shape(a, b):
-    a, b = tuple(np.shape(a)) if not is_symbolic(a) else a.shape, tuple(np.shape(b)) if not is_symbolic(b) else b.shape
+    """numpy broadcasting of two shapes in which `None` (unknown) may appear."""
+    a = a.shape if is_symbolic(a) else np.shape(_value(a))
+    b = b.shape if is_symbolic(b) else np.shape(_value(b))
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + tuple(a), (1,) * (rank - len(b)) + tuple(b)
     out = []
-    for da, db in zip(((1,) * (len(b) - len(a)) + a), ((1,) * (len(a) - len(b)) + b)):
-        if da is None or db is None:
-            out.append(None if (da in (None, 1) and db in (None, 1)) else (da if da not in (None, 1) else db))
-        elif da == 1 or db == 1 or da == db:
-            out.append(max(da, db))
+    for da, db in zip(a, b):
+        if da == 1:
+            out.append(db)
+        elif db == 1 or db is None or da == db:
+            out.append(da)
+        elif da is None:
+            out.append(db)
         else:
             raise ValueError(f"Cannot broadcast shapes {a} and {b}")
     return tuple(out)
