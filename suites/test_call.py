@@ -75,10 +75,15 @@ def test_subclassed_model_composes_layers_in_call(K, backend):
             return self.out(self.hidden(x))
 
     model = TwoDense()
-    x = np.random.default_rng(0).standard_normal((5, 3)).astype("float32")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3)).astype("float32")
+    model(x)
+    # Non-zero biases: with the zero initial biases relu(xW) + b == relu(xW + b).
+    w1, b1 = rng.standard_normal((3, 4)).astype("float32"), rng.standard_normal(4).astype("float32")
+    w2, b2 = rng.standard_normal((4, 2)).astype("float32"), rng.standard_normal(2).astype("float32")
+    model.hidden.set_weights([w1, b1])
+    model.out.set_weights([w2, b2])
     y = backend.to_numpy(model(x))
-    w1, b1 = (backend.to_numpy(w) for w in model.hidden.weights)
-    w2, b2 = (backend.to_numpy(w) for w in model.out.weights)
     close(y, np.maximum(x @ w1 + b1, 0) @ w2 + b2, **tolerance("CALL.MODEL_SEQUENTIAL"))
 
 

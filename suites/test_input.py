@@ -117,12 +117,15 @@ def test_list_of_specs_rejects_a_different_number_of_inputs(K):
 
 
 @clause("INPUT.EACH_INPUT_CHECKED")
-def test_every_input_of_a_list_is_checked_against_its_spec(K):
+@pytest.mark.parametrize("bad_index", [0, 1])
+def test_every_input_of_a_list_is_checked_against_its_spec(K, bad_index):
     layer = _spec_layer(K)
     layer.input_spec = [K.InputSpec(ndim=2), K.InputSpec(ndim=2)]
+    inputs = [np.ones((2, 4), dtype="float32"), np.ones((2, 4), dtype="float32")]
+    inputs[bad_index] = np.ones((2, 4, 1), dtype="float32")
     with pytest.raises(ValueError) as info:
-        layer([np.ones((2, 4), dtype="float32"), np.ones((2, 4, 1), dtype="float32")])
-    assert_message_names(clean_message(info.value), layer=layer.name, index=1, prop="ndim",
+        layer(inputs)
+    assert_message_names(clean_message(info.value), layer=layer.name, index=bad_index, prop="ndim",
                          expected="ndim=2", received="ndim=3", full_shape=(2, 4, 1))
 
 

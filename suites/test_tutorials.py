@@ -67,6 +67,11 @@ def _manual_inference(model, backend, x):
 @pytest.mark.parametrize("name", ["BadModel", "GoodModel", "ComplexModel"])
 def test_tutorial_model_in_inference_is_deterministic_and_matches_the_formula(K, backend, name):
     model = _models(K)[name]()
+    model(X)
+    bn = _inner(model)[1]
+    # Non-trivial BatchNormalization weights, so the formula exercises gamma, beta and statistics.
+    bn.set_weights([np.linspace(0.5, 2.0, 8, dtype="float32"), np.linspace(-1, 1, 8, dtype="float32"),
+                    np.linspace(-0.5, 0.5, 8, dtype="float32"), np.linspace(0.5, 3.0, 8, dtype="float32")])
     first = backend.to_numpy(model(X, training=False))
     second = backend.to_numpy(model(X))
     np.testing.assert_array_equal(first, second)
