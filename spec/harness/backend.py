@@ -1,41 +1,73 @@
-"""The adapter contract: what a backend gives layercontract.
+"""The adapter contract: everything a backend gives layercontract, and nothing more.
 
-A backend adapter is a small class. The suites see only what it returns here, never the
-implementation's modules, so any Keras-compatible implementation can be checked.
+An adapter is a small class; `--backend package.module:AdapterClass` (or a registered name,
+see registry.py) makes layercontract call it with no arguments. The harness and the suites
+use only what is listed here, never the implementation's own modules, so any Keras-shaped
+implementation can be checked. Subclassing `Backend` is convenient, not required.
+`layercontract doctor --backend X` checks an adapter against this contract in seconds.
 
-    name          str   the name reported everywhere ("keras-jax", "reference", ...)
-    edition       str   "keras3" or "keras2": which edition-specific clauses apply
-    capabilities  frozenset[str], a subset of CAPABILITIES below; checks needing a
-                  capability the backend lacks are reported as *unsupported*
-    expectations  pathlib.Path | None: the reviewed file of known deviations
+Attributes
+    name          str: the name reported everywhere ("keras-jax", "reference", ...)
+    edition       "keras3" or "keras2": which edition-specific clauses apply (EDITIONS)
+    capabilities  frozenset of CAPABILITIES keys; a check needing one the adapter lacks is
+                  reported *unsupported*, never failed. Declare only what works.
+    expectations  pathlib.Path or None: the reviewed file of the backend's known deviations
+                  (see expectations.py); `--expectations PATH` overrides it for one run.
 
-    load()        -> the Keras-shaped namespace: Layer, Model, InputSpec, Input, layers
-                     (Dense, Dropout, BatchNormalization, Concatenate), ops (the few the
-                     suites use: convert_to_numpy, is_tensor, matmul, add, multiply, relu,
-                     concatenate), optimizers.SGD, utils.set_random_seed.
-                     Called once per process; import heavy frameworks here, not at import.
-    to_numpy(x)   -> numpy.ndarray for a tensor or weight
-    is_symbolic(x)-> True for a symbolic tensor (the result of calling on `Input`)
-    set_seed(n)   -> seed every random generator the backend uses
-    versions()    -> {package: version} of everything it loaded, recorded in every run
+Methods
+    load()          -> the Keras-shaped namespace: an object with at least the NAMESPACE
+                       names below (a module, a SimpleNamespace...). Called once per process,
+                       before any test runs: import heavy frameworks here, not at import.
+    to_numpy(x)     -> numpy.ndarray for a tensor or a weight (variable) of the backend
+    is_symbolic(x)  -> True for a symbolic tensor (a layer called on `Input`), else False
+    set_seed(n)     -> seed every random generator the backend uses, so that seeding twice
+                       with n and repeating the same calls gives the same results
+    versions()      -> {distribution: version} of everything it loaded; recorded in each run
 
   Optional, with capability "compiled":
-    compiled_call(layer, x, training) -> numpy output of calling `layer` on `x` in the
-                     backend's compiled/graph mode (tf.function, jax.jit of stateless_call),
-                     with state updates (BatchNormalization statistics) written back.
+    compiled_call(layer, x, training) -> numpy output of calling `layer` on numpy `x` in the
+                       backend's compiled/graph mode (tf.function, jax.jit of stateless_call),
+                       with state updates (BatchNormalization statistics) written back.
 """
 from __future__ import annotations
 
 import pathlib
 
+EDITIONS = ("keras3", "keras2")
+
+# Every name the suites read from the namespace (`K.<name>`); tests/test_adapters.py keeps this
+# list equal to what suites/ actually uses. CLASSES must be classes (the suites subclass them
+# or check isinstance); every other name must be callable.
+NAMESPACE = (
+    "Layer", "Model", "InputSpec", "Input",
+    "layers.Dense", "layers.Dropout", "layers.BatchNormalization", "layers.Concatenate",
+    "ops.add", "ops.concatenate", "ops.is_tensor", "ops.matmul", "ops.multiply", "ops.relu",
+    "optimizers.SGD",
+)
+CLASSES = ("Layer", "Model", "InputSpec")
+
+# capability -> what it means; CAPABILITY_NEEDS: what an adapter declaring it must provide
+# (adapter methods by name, namespace attributes as "namespace:<dotted name>").
 CAPABILITIES = {
     "fit": "Model.compile / fit / train_on_batch compute a loss and update weights",
     "symbolic": "calling layers on Input() tensors without data",
     "compiled": "running a layer call in a compiled/graph mode (compiled_call)",
 }
+CAPABILITY_NEEDS = {
+    "fit": ("namespace:Model.compile", "namespace:Model.fit", "namespace:Model.train_on_batch"),
+    "symbolic": (),
+    "compiled": ("compiled_call",),
+}
+
+# What the harness reads from an adapter: tests/test_adapters.py checks that the plugin, the
+# record and the suites touch nothing else.
+ATTRIBUTES = ("name", "edition", "capabilities", "expectations")
+METHODS = ("load", "to_numpy", "is_symbolic", "set_seed", "versions", "compiled_call")
 
 
 class Backend:
+    """Convenience base class with the contract's defaults."""
+
     name: str = "unnamed"
     edition: str = "keras3"
     capabilities: frozenset = frozenset()
@@ -58,3 +90,9 @@ class Backend:
 
     def compiled_call(self, layer, x, training):
         raise NotImplementedError(f"backend {self.name} has no compiled mode")
+
+
+def provides_compiled_call(adapter) -> bool:
+    """True if the adapter has its own compiled_call (not Backend's placeholder)."""
+    method = getattr(type(adapter), "compiled_call", None) or getattr(adapter, "compiled_call", None)
+    return callable(method) and method is not Backend.compiled_call

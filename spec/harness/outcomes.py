@@ -6,10 +6,14 @@ NOT_APPLICABLE_PREFIX = "not applicable:"
 
 PASS, FAIL, DEVIATION, UNEXPECTED_PASS = "pass", "fail", "expected-deviation", "unexpected-pass"
 UNSUPPORTED, NOT_APPLICABLE, HARNESS_ERROR = "unsupported", "not-applicable", "harness-error"
+# A test that ran past the per-test timeout, or that a crashed or killed backend process did not
+# finish (run-many writes those rows for it: spec/harness/commands/run_many.py).
+CRASH, TIMEOUT = "crash", "timeout"
+TIMEOUT_MARKER = "layercontract-timeout:"  # starts the message of spec.harness.watchdog.TestTimeout
 
 # Worst first: a clause takes the worst outcome among its tests.
-SEVERITY = [HARNESS_ERROR, FAIL, UNEXPECTED_PASS, DEVIATION, PASS, UNSUPPORTED, NOT_APPLICABLE]
-UNEXPECTED = {FAIL, UNEXPECTED_PASS, HARNESS_ERROR}
+SEVERITY = [HARNESS_ERROR, CRASH, TIMEOUT, FAIL, UNEXPECTED_PASS, DEVIATION, PASS, UNSUPPORTED, NOT_APPLICABLE]
+UNEXPECTED = {FAIL, UNEXPECTED_PASS, HARNESS_ERROR, CRASH, TIMEOUT}
 
 
 def skip_reason(report) -> str:
@@ -27,6 +31,8 @@ def classify(report) -> str | None:
         if report.passed:
             return PASS
         if report.failed:
+            if TIMEOUT_MARKER in str(report.longrepr):
+                return TIMEOUT
             # A strict xfail that passed arrives as a failure with "[XPASS(strict)]".
             return UNEXPECTED_PASS if "XPASS(strict)" in str(report.longrepr) else FAIL
         # skipped inside the test body: classified by its reason, like a skip at setup

@@ -13,16 +13,25 @@ from spec.harness import expectations as expectations_mod
 from spec.harness import integrity, outcomes, registry
 
 ENV_BACKEND = "LAYERCONTRACT_BACKEND"
+# The per-test timeout (--test-timeout) and the progress journal (--journal) for run-many.
+pytest_plugins = ["spec.harness.watchdog"]
 
 # Hypothesis profiles, registered at import so that `--hypothesis-profile` finds them.
-# ci: derandomized (same examples every run), no deadline (framework warm-up is slow);
-# dev: fewer examples for quick local runs; thorough: 10x ci, random, for scheduled runs.
-settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
-settings.register_profile("dev", max_examples=10, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
-settings.register_profile("thorough", max_examples=250, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
+#   ci        the default (pyproject addopts, so .ci/run and `layercontract run`): derandomized,
+#             the same examples on every run and every backend; no example database, so a
+#             CI run writes nothing to disk.
+#   dev       quick local runs: few random examples; failing examples are kept in the local
+#             database .hypothesis/ (gitignored) and replayed first on the next run.
+#   thorough  scheduled runs: 10x ci's examples, random; vary them with --hypothesis-seed=N.
+# All: no deadline (framework warm-up is slow), print_blob to reproduce a failure.
+CI_EXAMPLES = 25
+_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.differing_executors]
+settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, database=None, deadline=None,
+                          print_blob=True, suppress_health_check=_SUPPRESSED)
+settings.register_profile("dev", max_examples=10, deadline=None, print_blob=True,
+                          suppress_health_check=_SUPPRESSED)
+settings.register_profile("thorough", max_examples=10 * CI_EXAMPLES, deadline=None, print_blob=True,
+                          suppress_health_check=_SUPPRESSED)
 SUITES_DIR = integrity.SUITES_DIR
 
 

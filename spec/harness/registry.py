@@ -1,9 +1,27 @@
-"""Resolving a backend name to an adapter instance."""
+"""Resolving a backend name to an adapter instance.
+
+A backend is named in one of three ways:
+
+  * a built-in name (BUILTIN below);
+  * a name registered by an installed distribution in the entry-point group
+    "layercontract.backends" (name = "package.module:AdapterClass"), e.g. in its pyproject.toml:
+
+        [project.entry-points."layercontract.backends"]
+        example-keras-numpy = "layercontract_example_adapter:ExampleKerasNumpy"
+
+  * "package.module:AdapterClass" directly: importable from sys.path, nothing to install.
+
+Built-in names win over entry points of the same name (the entry point is listed as shadowed).
+"""
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from importlib import metadata
 
-# name -> "module:factory" (factory called with no arguments returns a Backend)
+ENTRY_POINT_GROUP = "layercontract.backends"
+
+# name -> "module:factory" (factory called with no arguments returns an adapter)
 BUILTIN = {
     "reference": "backends.reference:ReferenceBackend",
     "keras-tensorflow": "backends.keras3:KerasTensorflow",
@@ -12,14 +30,51 @@ BUILTIN = {
     "keras-numpy": "backends.keras3:KerasNumpy",
     "tf-keras": "backends.tf_keras:TfKeras",
 }
+BUILTIN_SOURCE = "built-in"
 
 
 class BackendError(Exception):
     """A backend name that cannot be resolved or an adapter that cannot be loaded."""
 
 
-def known_backends():
-    return dict(BUILTIN)
+@dataclasses.dataclass(frozen=True)
+class KnownBackend:
+    name: str
+    spec: str  # "module:Class"
+    source: str  # "built-in" or "entry point of <distribution> <version>"
+    problem: str = ""  # why the name does not resolve to this spec (shadowed, ambiguous)
+
+
+def _entry_points() -> list[KnownBackend]:
+    found, seen = [], set()
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        where = f"{dist.name} {dist.version}" if dist is not None else "unknown distribution"
+        key = (ep.name, ep.value, where)
+        if key in seen:  # the same distribution seen twice on sys.path
+            continue
+        seen.add(key)
+        found.append(KnownBackend(ep.name, ep.value, f"entry point of {where}"))
+    return found
+
+
+def discover() -> list[KnownBackend]:
+    """Every backend name layercontract knows: built-ins first, then installed entry points."""
+    known = [KnownBackend(name, spec, BUILTIN_SOURCE) for name, spec in BUILTIN.items()]
+    eps = _entry_points()
+    for ep in eps:
+        if ep.name in BUILTIN:
+            ep = dataclasses.replace(ep, problem=f"ignored: shadowed by the built-in {ep.name!r}")
+        elif len({e.spec for e in eps if e.name == ep.name}) > 1:
+            others = "; ".join(f"{e.spec} ({e.source})" for e in eps if e.name == ep.name)
+            ep = dataclasses.replace(ep, problem=f"ambiguous: {ep.name!r} is registered more than once: {others}")
+        known.append(ep)
+    return known
+
+
+def known_backends() -> dict[str, str]:
+    """name -> "module:Class" for every name that resolves (built-ins and entry points)."""
+    return {k.name: k.spec for k in discover() if not k.problem}
 
 
 def _load_object(spec: str):
@@ -29,23 +84,43 @@ def _load_object(spec: str):
     except ImportError as e:
         raise BackendError(f"cannot import adapter module {module_name!r}: {e}") from e
     try:
-        return getattr(module, attr)
+        obj = module
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return obj
     except AttributeError:
         raise BackendError(f"adapter module {module_name!r} has no attribute {attr!r}") from None
 
 
+def spec_for(name: str) -> tuple[str, str]:
+    """("module:Class", source) for a backend name or a 'module:Class' spec."""
+    if name in BUILTIN:
+        return BUILTIN[name], BUILTIN_SOURCE
+    if ":" in name:
+        return name, "module:Class given directly"
+    known = discover()
+    matches = [k for k in known if k.name == name]
+    if matches:
+        if matches[0].problem:
+            raise BackendError(f"backend {name!r}: {matches[0].problem}")
+        return matches[0].spec, matches[0].source
+    names = [k.name for k in known if not k.problem]
+    raise BackendError(
+        f"unknown backend {name!r}. Known backends: {', '.join(names)}; "
+        "or give an adapter as 'package.module:AdapterClass'.")
+
+
 def resolve(name: str):
     """Return an adapter instance for a known name or a 'package.module:Class' spec."""
-    if name in BUILTIN:
-        spec = BUILTIN[name]
-    elif ":" in name:
-        spec = name
-    else:
-        raise BackendError(
-            f"unknown backend {name!r}. Known backends: {', '.join(BUILTIN)}; "
-            "or give an adapter as 'package.module:AdapterClass'."
-        )
-    factory = _load_object(spec)
+    spec, source = spec_for(name)
+    if ":" not in spec:
+        raise BackendError(f"backend {name!r} ({source}): {spec!r} is not 'package.module:AdapterClass'")
+    try:
+        factory = _load_object(spec)
+    except BackendError as e:
+        if source.startswith("entry point"):
+            raise BackendError(f"backend {name!r} ({source}): {e}") from e
+        raise
     try:
         adapter = factory()
     except Exception as e:  # an adapter's own failure, reported with its name

@@ -1,7 +1,8 @@
-"""layercontract backends: the known backends and where each comes from."""
+"""layercontract backends: every known backend and where it comes from (built-in, or the
+entry point "layercontract.backends" of an installed distribution)."""
 from spec.harness import registry
 
-HELP = "list the known backends"
+HELP = "list the known backends and where each comes from"
 
 
 def add_arguments(parser):
@@ -9,7 +10,12 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    for name, spec in registry.known_backends().items():
-        print(f"{name:<20} {spec}")
-    print("(any other adapter: --backend package.module:AdapterClass)")
+    known = registry.discover()
+    width = max(len(k.name) for k in known) + 2
+    source_width = max(len(k.source) for k in known) + 2
+    for k in known:
+        line = f"{k.name:<{width}}{k.source:<{source_width}}{k.spec}"
+        print(line + (f"  [{k.problem}]" if k.problem else ""))
+    print(f"(any other adapter: --backend package.module:AdapterClass; "
+          f"installed adapters register in the entry-point group {registry.ENTRY_POINT_GROUP!r})")
     return 0

@@ -29,15 +29,20 @@ def run(args) -> int:
     record = out / f"{record_name(args.backend)}.json"
     pytest_args = [str(ROOT / "suites"), f"--backend={args.backend}", f"--record={record}",
                    f"--rootdir={ROOT}", "-q", *extra]
+    record.unlink(missing_ok=True)  # a run that stops before its session must not report an old record
     status = int(pytest.main(pytest_args))
-    from reports import render  # after the run: importing the plugin module first defeats assert rewriting
+    from reports import merge  # after the run: importing the plugin module first defeats assert rewriting
+    from reports.schema import ReportError
 
     if not record.exists():  # pytest stopped before the session (bad backend, bad expectations)
         return status
-    try:
-        report = render.write_markdown_report([record], out / f"{record_name(args.backend)}.md")
-    except render.ReportError as e:
+    stem = record_name(args.backend)
+    try:  # the report of this one run: <backend>.html (as index.html of `merge`) and <backend>.md
+        written = merge.write_reports([record], out, names={"index.html": f"{stem}.html",
+                                                            "summary.md": f"{stem}.md", "matrix.json": None})
+    except ReportError as e:
         print(f"layercontract: could not write the report: {e}", file=sys.stderr)
         return status or 3
-    print(f"\nlayercontract: run record {record}\nlayercontract: report     {report}")
+    print(f"\nlayercontract: run record {record}\nlayercontract: report     {written['index.html']}"
+          f"\nlayercontract: summary    {written['summary.md']}")
     return status

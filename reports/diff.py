@@ -1,0 +1,172 @@
+"""Comparing two runs (run records or matrix.json files): regressions, fixes, clauses added and
+removed, per backend, as Markdown.
+
+Conformance of a test, best first: pass (an unexpected pass also passes) > expected deviation
+> failing (fail, harness error, crash, timeout). A *regression* is a test whose conformance
+got worse between OLD and NEW (pass -> deviation counts: the backend stopped conforming, even
+if an expectations entry now explains it), or that became unexpected at the same conformance
+(pass -> unexpected pass: a stale expectations entry); a *fix* is the reverse. Not run,
+unsupported and not applicable are no conformance level: changes to or from them are listed
+as "other changes", never as a regression or a fix.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from reports import schema
+from reports.record import UNEXPECTED
+from reports.render import first_line, label, md_code, md_text
+
+RANK = {"pass": 0, "unexpected-pass": 0, "expected-deviation": 1,
+        "fail": 2, "harness-error": 2, "crash": 2, "timeout": 2}
+
+
+def classify_change(was: str, now: str) -> str:
+    """"regression", "fix" or "other" for a test whose outcome changed from `was` to `now`.
+
+    Conformance decides first; at equal conformance, becoming unexpected (pass -> unexpected
+    pass: an expectations entry that does not hold) is a regression and the reverse a fix."""
+    if was in RANK and now in RANK:
+        if RANK[now] != RANK[was]:
+            return "regression" if RANK[now] > RANK[was] else "fix"
+        if (now in UNEXPECTED) != (was in UNEXPECTED):
+            return "regression" if now in UNEXPECTED else "fix"
+    return "other"
+
+
+@dataclasses.dataclass
+class Run:
+    """One backend's results in one input: test outcomes and clause outcomes."""
+    versions: dict
+    complete: bool
+    tests: dict[str, dict]      # nodeid -> {"outcome", "clauses", "message", "reason", "rerun"}
+    clauses: dict[str, str]     # clause id -> outcome
+
+
+def load_runs(path) -> dict[str, Run]:
+    """backend -> Run, from a run record or a matrix.json (ReportError naming the file)."""
+    data = schema.load(path, (schema.RUN_SCHEMA, schema.MATRIX_SCHEMA))
+    if data["schema"] == schema.RUN_SCHEMA:
+        tests = {t["nodeid"]: t for t in data["tests"]}
+        clauses = {cid: row["outcome"] for cid, row in data["clauses"].items()}
+        return {data["backend"]: Run(data["versions"], data["complete"], tests, clauses)}
+    runs = {}
+    for name, entry in data["backends"].items():
+        clauses = {cid: c["results"][name]["outcome"] for cid, c in data["clauses"].items() if name in c["results"]}
+        runs[name] = Run(entry["versions"], entry["complete"], entry["tests"], clauses)
+    return runs
+
+
+@dataclasses.dataclass
+class Change:
+    backend: str
+    nodeid: str
+    old: str
+    new: str
+    test: dict
+
+
+@dataclasses.dataclass
+class Diff:
+    regressions: list[Change] = dataclasses.field(default_factory=list)
+    fixes: list[Change] = dataclasses.field(default_factory=list)
+    other: list[Change] = dataclasses.field(default_factory=list)
+    clauses_added: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    clauses_removed: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    clause_changes: dict[str, list[tuple[str, str, str]]] = dataclasses.field(default_factory=dict)
+    tests_added: dict[str, int] = dataclasses.field(default_factory=dict)
+    tests_removed: dict[str, int] = dataclasses.field(default_factory=dict)
+    backends_added: list[str] = dataclasses.field(default_factory=list)
+    backends_removed: list[str] = dataclasses.field(default_factory=list)
+    version_changes: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    incomplete: list[str] = dataclasses.field(default_factory=list)
+
+
+def compare(old: dict[str, Run], new: dict[str, Run]) -> Diff:
+    diff = Diff(backends_added=[b for b in new if b not in old], backends_removed=[b for b in old if b not in new])
+    for backend in [b for b in new if b in old]:
+        a, b = old[backend], new[backend]
+        for side, run in (("OLD", a), ("NEW", b)):
+            if not run.complete:
+                diff.incomplete.append(f"{side} {backend}")
+        changed = sorted(k for k in set(a.versions) | set(b.versions) if a.versions.get(k) != b.versions.get(k))
+        if changed:
+            diff.version_changes[backend] = [f"{k} {a.versions.get(k, '-')} → {b.versions.get(k, '-')}" for k in changed]
+        for nodeid in sorted(set(a.tests) & set(b.tests)):
+            was, now = a.tests[nodeid]["outcome"], b.tests[nodeid]["outcome"]
+            if was == now:
+                continue
+            change = Change(backend, nodeid, was, now, b.tests[nodeid])
+            kind = classify_change(was, now)
+            {"regression": diff.regressions, "fix": diff.fixes}.get(kind, diff.other).append(change)
+        if set(b.tests) - set(a.tests):
+            diff.tests_added[backend] = len(set(b.tests) - set(a.tests))
+        if set(a.tests) - set(b.tests):
+            diff.tests_removed[backend] = len(set(a.tests) - set(b.tests))
+        added, removed = sorted(set(b.clauses) - set(a.clauses)), sorted(set(a.clauses) - set(b.clauses))
+        if added:
+            diff.clauses_added[backend] = added
+        if removed:
+            diff.clauses_removed[backend] = removed
+        moved = [(cid, a.clauses[cid], b.clauses[cid]) for cid in a.clauses
+                 if cid in b.clauses and a.clauses[cid] != b.clauses[cid]]
+        if moved:
+            diff.clause_changes[backend] = moved
+    return diff
+
+
+def markdown(diff: Diff, old_name: str, new_name: str) -> str:
+    out = [f"## layercontract diff: {md_text(old_name)} → {md_text(new_name)}", ""]
+    verdict = (f"**{len(diff.regressions)} regression{'s' * (len(diff.regressions) != 1)}**;"
+               if diff.regressions else "**No regression**;")
+    out += [f"{verdict} {len(diff.fixes)} fix{'es' * (len(diff.fixes) != 1)}, {len(diff.other)} other change"
+            f"{'s' * (len(diff.other) != 1)}.", ""]
+    for run in diff.incomplete:
+        out.append(f"> ⚠️ {run}: the run is incomplete, some tests did not run")
+    for name in diff.backends_added:
+        out.append(f"- backend added: **{md_text(name)}**")
+    for name in diff.backends_removed:
+        out.append(f"- backend removed: **{md_text(name)}**")
+    for backend, changes in diff.version_changes.items():
+        out.append(f"- **{md_text(backend)}** versions: {md_text(', '.join(changes), 400)}")
+    if diff.incomplete or diff.backends_added or diff.backends_removed or diff.version_changes:
+        out.append("")
+
+    def changes(title, items):
+        if not items:
+            return
+        out.extend([f"### {title} ({len(items)})", ""])
+        for backend in dict.fromkeys(c.backend for c in items):
+            out.append(f"**{md_text(backend)}**")
+            out.append("")
+            for c in (c for c in items if c.backend == backend):
+                line = (f"- {md_code(c.nodeid)} ({', '.join(c.test.get('clauses', []))}): "
+                        f"{label(c.old)} → **{label(c.new)}**")
+                detail = c.test.get("reason") if c.new == "expected-deviation" else first_line(c.test.get("message", ""))
+                if detail and c.new not in ("pass", "not-run"):
+                    line += f" — {md_text(detail)}"
+                out.append(line)
+            out.append("")
+
+    changes("Regressions", diff.regressions)
+    changes("Fixes", diff.fixes)
+    changes("Other changes", diff.other)
+    clause_lines = []
+    for backend in dict.fromkeys([*diff.clauses_added, *diff.clauses_removed, *diff.clause_changes]):
+        parts = []
+        if backend in diff.clause_changes:
+            parts.append("changed " + ", ".join(f"`{cid}` {label(a)} → {label(b)}"
+                                                for cid, a, b in diff.clause_changes[backend]))
+        if backend in diff.clauses_added:
+            parts.append("added " + ", ".join(f"`{cid}`" for cid in diff.clauses_added[backend]))
+        if backend in diff.clauses_removed:
+            parts.append("removed " + ", ".join(f"`{cid}`" for cid in diff.clauses_removed[backend]))
+        clause_lines.append(f"- **{md_text(backend)}**: " + "; ".join(parts))
+    if clause_lines:
+        out += ["### Clauses", ""] + clause_lines + [""]
+    counts = [f"{b}: +{diff.tests_added.get(b, 0)} / -{diff.tests_removed.get(b, 0)}"
+              for b in dict.fromkeys([*diff.tests_added, *diff.tests_removed])]
+    if counts:
+        out += ["Tests added / removed: " + md_text("; ".join(counts), 500), ""]
+    return "\n".join(out)
+

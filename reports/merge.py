@@ -1,0 +1,246 @@
+"""Merging run records into one clause x backend matrix, and writing its reports.
+
+    records = [load_record(p) for p in paths]          # ReportError naming a bad file
+    matrix = build(records, kill_matrix=None)          # the data of matrix.json
+    write_reports(paths, out_dir, kill_matrix_path)    # index.html, summary.md, matrix.json
+
+Records of one backend are combined when their versions and edition agree (a run split in
+parts, or a rerun: for a test in several records the latest record's result wins, and "not
+run" never replaces a result); records of one backend with different versions are an error.
+Everything is read and validated, and every output rendered, before anything is written;
+each output is written atomically.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import json
+import pathlib
+
+from reports import schema
+from reports.record import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
+from reports.schema import ReportError
+
+OUTPUTS = ("index.html", "summary.md", "matrix.json")
+
+
+@dataclasses.dataclass
+class Loaded:
+    path: pathlib.Path
+    data: dict
+
+
+def load_record(path) -> Loaded:
+    return Loaded(pathlib.Path(path), schema.load(path, schema.RUN_SCHEMA))
+
+
+def load_records(paths) -> list[Loaded]:
+    """All records, or one ReportError listing every bad file (each line names its file)."""
+    loaded, problems = [], []
+    if not paths:
+        raise ReportError("no run records given")
+    for path in paths:
+        try:
+            loaded.append(load_record(path))
+        except ReportError as e:
+            problems.append(str(e))
+    if not problems:
+        problems = _conflicts(loaded)
+    if problems:
+        raise ReportError("\n".join(problems))
+    return loaded
+
+
+def _conflicts(loaded: list[Loaded]) -> list[str]:
+    first: dict[str, Loaded] = {}
+    problems = []
+    for item in loaded:
+        backend = item.data["backend"]
+        if backend not in first:
+            first[backend] = item
+            continue
+        other = first[backend]
+        for field in ("versions", "edition"):
+            if item.data[field] != other.data[field]:
+                a, b = other.data[field], item.data[field]
+                if field == "versions":
+                    changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+                    a = ", ".join(f"{k} {a.get(k, '-')}" for k in changed)
+                    b = ", ".join(f"{k} {b.get(k, '-')}" for k in changed)
+                problems.append(
+                    f"{item.path}: backend {backend!r} with {field} {b}, but {other.path} has {field} {a}: "
+                    f"merge records of one {field.rstrip('s')} per backend")
+    return problems
+
+
+def load_kill_matrix(path) -> dict | None:
+    if path is None:
+        return None
+    data = schema.load(path, schema.KILL_MATRIX)
+    return {"source": str(path), "faults": data["faults"]}
+
+
+# -------------------------------------------------------------------- merging
+def _backend_order(names: list[str]) -> list[str]:
+    from spec.harness import registry
+
+    builtin = [n for n in registry.BUILTIN if n in names]
+    return builtin + [n for n in names if n not in builtin]
+
+
+def _spec():
+    """The clauses, areas and static citations of this checkout (or what the records tell)."""
+    from spec import clauses as spec_clauses
+    from spec.harness import integrity
+
+    try:
+        clauses = spec_clauses.load()
+    except spec_clauses.SpecError as e:
+        return {}, dict(spec_clauses.AREAS), {}, f"spec/clauses.toml could not be read ({e}): statements are missing"
+    try:
+        cited = integrity.cited_clauses()
+    except (OSError, SyntaxError) as e:
+        cited, warning = {}, f"the suites could not be read ({e}): spec coverage is missing"
+    else:
+        warning = None
+    return clauses, dict(spec_clauses.AREAS), cited, warning
+
+
+def _combine(items: list[Loaded]) -> dict:
+    """One backend's entry from its records (same backend, versions, edition)."""
+    items = sorted(items, key=lambda i: i.data["started"])
+    last = items[-1].data
+    tests: dict[str, dict] = {}
+    for item in items:
+        for test in item.data["tests"]:
+            old = tests.get(test["nodeid"])
+            if old is None or test["outcome"] != NOT_RUN or old["outcome"] == NOT_RUN:
+                tests[test["nodeid"]] = {k: v for k, v in test.items() if k != "nodeid"}
+    statuses = [i.data["status"] for i in items]
+    status = next((s for s in ("running", "interrupted") if s in statuses), "complete")
+    reasons = [f"{i.path.name}: {i.data['stop_reason']}" for i in items if i.data["stop_reason"]]
+    keep = ("edition", "capabilities", "versions", "harness", "python", "platform", "git_commit", "git_dirty",
+            "hypothesis", "options")
+    entry = {k: last.get(k) for k in keep}
+    entry.update({
+        "status": status,
+        "complete": status == "complete",
+        "stop_reason": "; ".join(reasons) or None,
+        "sources": [str(i.path) for i in items],
+        "git_commits": sorted({i.data["git_commit"] for i in items}),
+        "started": items[0].data["started"],
+        "finished": last["finished"],
+        "duration_s": round(sum(i.data["duration_s"] for i in items), 3),
+        "exit_status": max((i.data["exit_status"] for i in items if i.data["exit_status"] is not None), default=None),
+        "tests": dict(sorted(tests.items())),
+    })
+    entry["counts"] = _counts(t["outcome"] for t in tests.values())
+    return entry
+
+
+def _counts(outs) -> dict:
+    counts = collections.Counter(outs)
+    return {o: counts[o] for o in SEVERITY if counts[o]}
+
+
+def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str | None = None) -> dict:
+    spec_clauses, areas, cited, warning = _spec()
+    warnings = [warning] if warning else []
+    by_backend: dict[str, list[Loaded]] = {}
+    for item in loaded:
+        by_backend.setdefault(item.data["backend"], []).append(item)
+    backends = {name: _combine(by_backend[name]) for name in _backend_order(list(by_backend))}
+
+    # clause rows: the spec's order, then clauses only the records know
+    per_backend: dict[str, dict[str, list[str]]] = {}
+    for name, entry in backends.items():
+        for nodeid, test in entry["tests"].items():
+            for cid in test["clauses"]:
+                per_backend.setdefault(cid, {}).setdefault(name, []).append(nodeid)
+    ids = list(spec_clauses) + sorted(set(per_backend) - set(spec_clauses))
+    unknown = [cid for cid in ids if cid not in spec_clauses]
+    if unknown and spec_clauses:
+        warnings.append(f"{len(unknown)} clause(s) in the records are not in this checkout's spec: {', '.join(unknown)}")
+    clauses = {}
+    for cid in ids:
+        clause = spec_clauses.get(cid)
+        area = clause.area if clause else cid.split(".")[0]
+        areas.setdefault(area, area)
+        results = {}
+        for name, nodeids in per_backend.get(cid, {}).items():
+            outs = [backends[name]["tests"][n]["outcome"] for n in nodeids]
+            results[name] = {"outcome": clause_outcome(outs), "tests": nodeids}
+        clauses[cid] = {
+            "area": area,
+            "level": clause.level if clause else None,
+            "statement": clause.statement if clause else None,
+            "editions": list(clause.editions) if clause else [],
+            "in_spec": clause is not None,
+            "cited_by": cited.get(cid, []),
+            "results": {name: results[name] for name in backends if name in results},
+        }
+    for name, entry in backends.items():
+        entry["clause_counts"] = _counts(c["results"][name]["outcome"] for c in clauses.values()
+                                         if name in c["results"])
+
+    commits = sorted({c for e in backends.values() for c in e["git_commits"]})
+    if len(commits) > 1:
+        warnings.append(f"the records come from {len(commits)} suite versions (git commits {', '.join(c[:10] for c in commits)})")
+    for name, entry in backends.items():
+        if not entry["complete"]:
+            warnings.append(f"{name}: the run is {entry['status']} ({entry['stop_reason']})")
+
+    killed = None
+    if kill_matrix is not None:
+        faults = kill_matrix["faults"]
+        survivors = sorted(n for n, f in faults.items() if not f["killed_by"])
+        kills = collections.Counter(cid for f in faults.values() for cid in set(f["killed_by"]))
+        killed = {"source": kill_matrix["source"], "faults": faults, "killed": len(faults) - len(survivors),
+                  "survivors": survivors, "kills_per_clause": dict(sorted(kills.items()))}
+
+    spec_ids = list(spec_clauses)
+    return {
+        "schema": schema.MATRIX_SCHEMA,
+        "generated": generated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commits": commits,
+        "areas": {a: areas[a] for a in areas if any(c["area"] == a for c in clauses.values())},
+        "backends": backends,
+        "clauses": clauses,
+        "totals": {
+            "backends": len(backends),
+            "clauses": len(clauses),
+            "cells": _counts(r["outcome"] for c in clauses.values() for r in c["results"].values()),
+            "tests": _counts(t["outcome"] for e in backends.values() for t in e["tests"].values()),
+            "unexpected": sum(1 for e in backends.values() for t in e["tests"].values()
+                              if t["outcome"] in UNEXPECTED),
+        },
+        "coverage": {
+            "spec_clauses": len(spec_ids),
+            "tests_per_clause": {cid: len(cited.get(cid, [])) for cid in spec_ids},
+            "without_tests": [cid for cid in spec_ids if not cited.get(cid)],
+            "not_run_anywhere": [cid for cid in spec_ids if not clauses[cid]["results"]],
+        },
+        "kill_matrix": killed,
+        "warnings": warnings,
+    }
+
+
+# ------------------------------------------------------------------- writing
+def render_all(matrix: dict, report_name: str = "index.html") -> dict[str, str]:
+    from reports import render
+
+    return {"index.html": render.html(matrix), "summary.md": render.markdown(matrix, report_name=report_name),
+            "matrix.json": json.dumps(matrix, indent=1) + "\n"}
+
+
+def write_reports(record_paths, out_dir, kill_matrix_path=None, names=None) -> dict[str, pathlib.Path]:
+    """Validate every input, render every output, then write them (each atomically).
+    `names` renames the outputs (e.g. {"index.html": "keras-jax.html"}; None drops one)."""
+    loaded = load_records(record_paths)
+    kill_matrix = load_kill_matrix(kill_matrix_path)
+    names = {**{n: n for n in OUTPUTS}, **(names or {})}
+    texts = render_all(build(loaded, kill_matrix), report_name=names["index.html"] or "index.html")
+    out_dir = pathlib.Path(out_dir)
+    return {name: schema.write_atomic(out_dir / names[name], text)
+            for name, text in texts.items() if names[name]}

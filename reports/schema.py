@@ -1,0 +1,188 @@
+"""The versioned formats layercontract writes and reads, and reading them with clear errors.
+
+    layercontract-run/2     one run record (reports/record.py writes it; run-record.schema.json)
+    layercontract-matrix/1  merged records (reports/merge.py writes matrix.json; matrix.schema.json)
+    kill matrix             {"faults": {name: {"description", "killed_by", "first_message"}}}
+
+reports/SCHEMA.md documents the fields. The JSON Schema files are the machine-checked truth:
+`load()` validates every file it reads against them with the small validator below (the
+subset of JSON Schema 2020-12 the schema files use: type, const, enum, pattern, minimum,
+required, properties, additionalProperties, items, $ref to #/$defs), so that a malformed,
+truncated or foreign file is one error naming the file, never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import pathlib
+import re
+
+HERE = pathlib.Path(__file__).resolve().parent
+RUN_SCHEMA = "layercontract-run/2"
+MATRIX_SCHEMA = "layercontract-matrix/1"
+SCHEMA_FILES = {RUN_SCHEMA: HERE / "run-record.schema.json", MATRIX_SCHEMA: HERE / "matrix.schema.json"}
+KILL_MATRIX = "kill-matrix"  # unversioned: {"faults": {...}} (backends/faults.py's mutation runs)
+
+
+class ReportError(Exception):
+    """A file that cannot be read as what it should be; the message names the file."""
+
+
+@functools.cache
+def json_schema(schema_id: str) -> dict:
+    if schema_id == KILL_MATRIX:
+        return KILL_MATRIX_SCHEMA
+    return json.loads(SCHEMA_FILES[schema_id].read_text(encoding="utf-8"))
+
+
+KILL_MATRIX_SCHEMA = {
+    "type": "object",
+    "required": ["faults"],
+    "properties": {"faults": {"type": "object", "additionalProperties": {
+        "type": "object",
+        "required": ["description", "killed_by"],
+        "properties": {"description": {"type": "string"},
+                       "killed_by": {"type": "array", "items": {"type": "string"}},
+                       "first_message": {"type": ["string", "null"]}}}}},
+}
+
+
+# ------------------------------------------------------------------ validation
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def _is(value, name: str) -> bool:
+    if name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if name == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, _TYPES[name])
+
+
+def errors(value, schema: dict, root: dict | None = None, where: str = "$") -> list[str]:
+    """Every way `value` breaks `schema`, each as "<json path>: <problem>"."""
+    root = root if root is not None else schema
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/$defs/"):
+            raise ValueError(f"unsupported $ref {ref}")
+        return errors(value, root["$defs"][ref.removeprefix("#/$defs/")], root, where)
+    found = []
+    types = schema.get("type")
+    if types is not None:
+        types = [types] if isinstance(types, str) else types
+        if not any(_is(value, t) for t in types):
+            return [f"{where}: expected {' or '.join(types)}, found {_describe(value)}"]
+    if "const" in schema and value != schema["const"]:
+        found.append(f"{where}: expected {schema['const']!r}, found {value!r}")
+    if "enum" in schema and value not in schema["enum"]:
+        found.append(f"{where}: {value!r} is not one of {', '.join(map(repr, schema['enum']))}")
+    if "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"], value):
+        found.append(f"{where}: {value!r} does not match {schema['pattern']!r}")
+    if "minimum" in schema and _is(value, "number") and value < schema["minimum"]:
+        found.append(f"{where}: {value!r} is below the minimum {schema['minimum']}")
+    if isinstance(value, dict):
+        for key in schema.get("required", ()):
+            if key not in value:
+                found.append(f"{where}: missing field {key!r}")
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if key in properties:
+                found += errors(item, properties[key], root, f"{where}.{key}")
+            elif extra is False:
+                found.append(f"{where}: unknown field {key!r}")
+            elif isinstance(extra, dict):
+                found += errors(item, extra, root, f"{where}[{key!r}]")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            found += errors(item, schema["items"], root, f"{where}[{i}]")
+    return found
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__)
+
+
+# --------------------------------------------------------------------- reading
+def read_json(path) -> object:
+    """The parsed JSON of `path`; ReportError naming the file if it is missing, not UTF-8,
+    not JSON, or cut off (a truncated file says so)."""
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReportError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ReportError(f"{path}: cannot be read: {e}") from None
+    if not text.strip():
+        raise ReportError(f"{path}: empty file (truncated?)")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        what = "truncated JSON: the file ends early" if _cut_off(text) else "not valid JSON"
+        raise ReportError(f"{path}: {what} (line {e.lineno}, column {e.colno}: {e.msg})") from None
+
+
+def _cut_off(text: str) -> bool:
+    """True if `text` ends inside a string or with open brackets (and its brackets match so
+    far): the start of a JSON document whose end is missing, e.g. a record cut by a full disk."""
+    stack, in_string, escaped = [], False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif ch in "]}":
+            if not stack or stack.pop() != ch:
+                return False
+    return in_string or bool(stack)
+
+
+def load(path, expected: str | tuple[str, ...]) -> dict:
+    """A file of one of the `expected` schemas, validated: its data, or one ReportError
+    naming the file (and at most a few of its problems)."""
+    expected = (expected,) if isinstance(expected, str) else tuple(expected)
+    path = pathlib.Path(path)
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise ReportError(f"{path}: expected a JSON object, found {_describe(data)}")
+    found = data.get("schema")
+    if KILL_MATRIX in expected and found is None and "faults" in data:
+        schema_id = KILL_MATRIX
+    elif found in expected:
+        schema_id = found
+    else:
+        names = " or ".join(repr(e) for e in expected if e != KILL_MATRIX) or "a kill matrix"
+        if found is None:
+            raise ReportError(f"{path}: not a layercontract file (no \"schema\" field); expected {names}")
+        hint = ""
+        if isinstance(found, str) and found.split("/")[0] in {s.split("/")[0] for s in expected}:
+            hint = " (another version of the format: regenerate it with this version of layercontract)"
+        raise ReportError(f"{path}: schema {found!r}, expected {names}{hint}")
+    problems = errors(data, json_schema(schema_id))
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise ReportError(f"{path}: not a valid {schema_id} file: {shown}")
+    return data
+
+
+def write_atomic(path, text: str) -> pathlib.Path:
+    """Write `text` to `path` through a temporary file and a rename: readers (and a kill at any
+    moment) see the old file or the new one, never a half-written one."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

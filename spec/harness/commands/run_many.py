@@ -1,0 +1,503 @@
+"""layercontract run-many BACKEND... | all: the suites on several backends, each in its own
+pytest process (Keras picks its backend once per process), several at a time, then one merged
+report.
+
+Each backend runs `python -m pytest suites --backend X --record OUT/X.json --journal ...
+--test-timeout T`; up to --jobs of them at once (default: os.cpu_count()). Its output goes
+to OUT/X.log. A test longer than --test-timeout fails as "timeout" inside the process
+(spec/harness/watchdog.py); one that does not respond to that (stuck in C code) is killed by
+run-many --grace seconds later, and a backend running longer than --backend-timeout is killed.
+A backend that crashes (segfault, os._exit), is killed or cannot start gets a record anyway,
+built from the record its run left and its progress journal (OUT/X.journal, kept for such
+runs): the tests it finished keep their outcomes, the others get outcome "crash", "timeout"
+or "harness-error", with the reason (and the stack of a killed process). The other backends' results
+are untouched.
+
+Exit status: 0 every backend finished and every outcome is expected (pass, expected
+deviation, unsupported, not applicable); 1 an unexpected outcome somewhere (fail, unexpected
+pass, harness error, crash, timeout); 2 run-many itself failed (an unknown backend name,
+bad arguments, the report could not be written).
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import pathlib
+import platform
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+from spec.harness import outcomes, registry
+from spec.harness.commands.run import DEFAULT_OUT, ROOT, record_name
+
+HELP = "run the suites on several backends (or 'all'), in parallel, and merge the report"
+EXIT_OK, EXIT_UNEXPECTED, EXIT_HARNESS = 0, 1, 2
+DEFAULT_TEST_TIMEOUT_S = 120.0
+DEFAULT_BACKEND_TIMEOUT_S = 600.0
+DEFAULT_GRACE_S = 10.0
+LOG_TAIL_LINES = 25
+
+
+def add_arguments(parser):
+    parser.add_argument("backends", nargs="+", metavar="BACKEND",
+                        help="backend names or package.module:AdapterClass specs; 'all' = every known backend")
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                        help="backends run at once (default: os.cpu_count())")
+    parser.add_argument("--test-timeout", type=float, default=DEFAULT_TEST_TIMEOUT_S, metavar="SECONDS",
+                        help=f"per-test timeout (default {DEFAULT_TEST_TIMEOUT_S:g}; 0: none)")
+    parser.add_argument("--backend-timeout", type=float, default=DEFAULT_BACKEND_TIMEOUT_S, metavar="SECONDS",
+                        help=f"per-backend timeout (default {DEFAULT_BACKEND_TIMEOUT_S:g}; 0: none)")
+    parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_S, metavar="SECONDS",
+                        help="how long past the per-test timeout a stuck test may run before run-many "
+                             f"kills its process (default {DEFAULT_GRACE_S:g})")
+    parser.add_argument("--out", default=str(DEFAULT_OUT),
+                        help="directory for the records, logs and the merged report (default reports/out)")
+    parser.add_argument("-s", "--select", action="append", default=[], metavar="PATH",
+                        help="suite file or node id to run instead of all of suites/ (repeatable)")
+    parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG",
+                        help="extra argument for every pytest run, e.g. --pytest-arg=--hypothesis-profile=dev")
+
+
+# ------------------------------------------------------------------- one backend
+@dataclasses.dataclass
+class Job:
+    backend: str
+    out: pathlib.Path
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    started_at: dt.datetime | None = None
+    killed: str = ""  # why run-many killed the process ("" if it did not)
+    events: list = dataclasses.field(default_factory=list)
+    running: dict = dataclasses.field(default_factory=dict)  # nodeid -> monotonic start
+    _offset: int = 0
+    _log_file: object = None
+
+    @property
+    def stem(self) -> str:
+        return record_name(self.backend)
+
+    @property
+    def record(self) -> pathlib.Path:
+        return self.out / f"{self.stem}.json"
+
+    @property
+    def journal(self) -> pathlib.Path:
+        return self.out / f"{self.stem}.journal"
+
+    @property
+    def stack(self) -> pathlib.Path:
+        return self.out / f"{self.stem}.journal.stack"
+
+    @property
+    def log(self) -> pathlib.Path:
+        return self.out / f"{self.stem}.log"
+
+    def read_journal(self):
+        try:
+            with open(self.journal, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1  # only whole lines; the rest is still being written
+        self._offset += end
+        for line in data[:end].splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            self.events.append(event)
+            if event.get("event") == "start":
+                self.running[event["nodeid"]] = time.monotonic()
+            elif event.get("event") == "result":
+                self.running.pop(event["nodeid"], None)
+
+
+def pytest_command(backend, job, args) -> list[str]:
+    return [sys.executable, "-m", "pytest", *(args.select or ["suites"]),
+            f"--backend={backend}", f"--record={job.record}", f"--journal={job.journal}",
+            f"--test-timeout={args.test_timeout:g}", f"--rootdir={ROOT}", "-q", "-p", "no:cacheprovider",
+            *args.pytest_arg]
+
+
+def start(job, args):
+    for path in (job.record, job.journal, job.stack):
+        path.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
+    env["PYTHONUNBUFFERED"] = "1"
+    # The runs start in the project root: keep adapters in the caller's directory importable.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    job._log_file = open(job.log, "w", encoding="utf-8")
+    job.started, job.started_at = time.monotonic(), _now()
+    job.proc = subprocess.Popen(pytest_command(job.backend, job, args), cwd=ROOT, env=env,
+                                stdin=subprocess.DEVNULL, stdout=job._log_file, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def kill(job, reason):
+    """Ask for a traceback dump (SIGUSR1, see watchdog.py), then kill the process group."""
+    job.killed = reason
+    gone = (ProcessLookupError, PermissionError)
+    with contextlib.suppress(gone):
+        os.kill(job.proc.pid, signal.SIGUSR1)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            job.proc.wait(timeout=1.0)
+    with contextlib.suppress(gone):
+        os.killpg(job.proc.pid, signal.SIGKILL)
+
+
+def watch(job, args):
+    """Kill the process if a test or the whole backend runs past its limit."""
+    now = time.monotonic()
+    if args.backend_timeout and now - job.started > args.backend_timeout:
+        kill(job, f"the backend run exceeded the per-backend timeout of {args.backend_timeout:g} s")
+        return
+    if args.test_timeout:
+        limit = args.test_timeout + args.grace
+        for nodeid, since in job.running.items():
+            if now - since > limit:
+                kill(job, f"the test ran more than {limit:g} s and did not respond to the per-test "
+                          f"timeout of {args.test_timeout:g} s")
+                return
+
+
+# -------------------------------------------------------------- records
+def _now():
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _signal_name(returncode):
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _tail(path, lines=LOG_TAIL_LINES) -> str:
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def load_record(path):
+    try:
+        record = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("tests"), list) else None
+
+
+def _distribution_version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str:
+    try:  # read-only
+        out = subprocess.run(["git", "--no-optional-locks", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def skeleton(backend, info, invocation, started) -> dict:
+    """A run record for a process that stopped before writing its own (see reports/record.py)."""
+    return {
+        "schema": record_mod().SCHEMA, "status": "interrupted", "complete": False, "stop_reason": None,
+        "backend": info.get("name") or backend, "edition": info.get("edition") or "unknown",
+        "capabilities": list(info.get("capabilities") or []),
+        "versions": {k: str(v) for k, v in (info.get("versions") or {}).items()},
+        "harness": {"layercontract": _distribution_version("layercontract"), "pytest": _distribution_version("pytest"),
+                    "hypothesis": _distribution_version("hypothesis"),
+                    "pytest-xdist": _distribution_version("pytest-xdist")},
+        "python": sys.version.split()[0], "platform": platform.platform(), "git_commit": _git_commit(),
+        "git_dirty": None,
+        "hypothesis": {"profile": None, "seed": None, "derandomize": None, "max_examples": None},
+        "invocation": [str(a) for a in invocation], "started": started.isoformat(), "finished": None,
+        "duration_s": 0.0, "exit_status": None, "selected": 0, "counts": {}, "clauses": {}, "tests": [],
+    }
+
+
+def record_mod():
+    from reports import record
+
+    return record
+
+
+def synthesize(backend, events, record, *, returncode, killed="", log_tail="", stack="", collected=None,
+               started=None, finished=None, rerun_options="", invocation=()):
+    """The run record of a process that did not finish its run normally.
+
+    Starts from the record the run left (reports/record.py writes it as it goes), or a new
+    one. Tests it finished (in that record or in the journal `events`) keep their outcomes;
+    every other collected test gets "timeout" (run-many killed the process), "harness-error"
+    (pytest stopped on its own: a backend that cannot load, a bad expectations file) or
+    "crash" (the process died: a signal, os._exit)."""
+    rec_mod = record_mod()
+    started = started or _now()
+    finished = finished or _now()
+    info, running, to_run, finished_orderly = {}, [], {}, False
+    journal_results = {}
+    for event in events:
+        kind = event.get("event")
+        if kind == "collected":
+            to_run = {t["nodeid"]: t["clauses"] for t in event["tests"]}
+        elif kind == "backend":
+            info = event
+        elif kind == "start":
+            running.append(event["nodeid"])
+        elif kind == "result":
+            journal_results[event["nodeid"]] = event
+        elif kind == "finished":
+            finished_orderly = True
+    collected_by_run = bool(to_run)
+    out = dict(record) if record else skeleton(backend, info, invocation, started)
+    rows = {t["nodeid"]: dict(t) for t in out["tests"]}
+    for nodeid, clauses in {**(collected or {}), **to_run}.items():
+        rows.setdefault(nodeid, None)
+        to_run.setdefault(nodeid, clauses)
+
+    def row(nodeid, clauses, outcome, message, duration=0.0):
+        return {"nodeid": nodeid, "clauses": list(clauses), "outcome": outcome, "duration_s": duration,
+                "message": message, "reason": None, "falsifying_example": None,
+                "rerun": f"python -m pytest {shlex.quote(nodeid)} {rerun_options}".rstrip()}
+
+    for nodeid, event in journal_results.items():  # finished after the record's last write
+        if rows.get(nodeid) is None or rows[nodeid]["outcome"] == rec_mod.NOT_RUN:
+            rows[nodeid] = row(nodeid, event["clauses"], event["outcome"], event["message"], event["duration_s"])
+    done = {n for n, r in rows.items() if r is not None and r["outcome"] != rec_mod.NOT_RUN}
+    running = [n for n in running if n not in done]
+
+    if killed:
+        outcome, how = outcomes.TIMEOUT, f"was killed by run-many: {killed}"
+    elif returncode is not None and returncode < 0:
+        outcome, how = outcomes.CRASH, f"was killed by {_signal_name(returncode)}"
+    elif finished_orderly or (returncode in (2, 4) and not collected_by_run):
+        outcome, how = outcomes.HARNESS_ERROR, f"stopped with pytest exit status {returncode}"
+    else:
+        outcome, how = outcomes.CRASH, f"exited with status {returncode} without finishing the run"
+    where = f"during {running[0]}" if running else (
+        "after its last finished test" if done else "before its first test (while starting or loading the backend)")
+    detail = "\n".join(part for part in (
+        f"stack of the killed process:\n{stack.strip()}" if stack.strip() else "",
+        f"last lines of its output:\n{log_tail}" if log_tail else "") if part)
+    for nodeid in rows:
+        if nodeid in done:
+            continue
+        clauses = (rows[nodeid] or {}).get("clauses") or to_run.get(nodeid, [])
+        if nodeid in running:
+            message = f"{outcome}: the backend process {how}, during this test"
+        else:
+            message = f"{outcome}: not run: the backend process {how}, {where}"
+        message = rec_mod.clean_message(message + ("\n" + detail if detail else ""))
+        rows[nodeid] = row(nodeid, clauses, outcome, message)
+    tests = sorted(rows.values(), key=lambda t: t["nodeid"])
+
+    per_clause = collections.defaultdict(list)
+    for t in tests:
+        for cid in t["clauses"]:
+            per_clause[cid].append(t["outcome"])
+    counts = collections.Counter(t["outcome"] for t in tests)
+    order = {o: i for i, o in enumerate(rec_mod.SEVERITY)}
+    out.update(
+        status="interrupted", complete=False,
+        stop_reason=f"run-many: the backend process {how}, {where}",
+        finished=finished.isoformat(),
+        duration_s=round(max(0.0, (finished - started).total_seconds()), 3),
+        exit_status=returncode, selected=len(tests),
+        counts=dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order)))),
+        clauses={cid: {"outcome": rec_mod.clause_outcome(outs), "tests": len(outs)}
+                 for cid, outs in per_clause.items()},
+        tests=tests,
+    )
+    return out
+
+
+_COLLECTED_CACHE = {}
+
+
+def collect_ids(args) -> dict:
+    """nodeid -> clauses of the selected suites, collected once on the reference backend, for a
+    backend that stopped before its own collection (an adapter that cannot be imported)."""
+    key = tuple(args.select)
+    if key not in _COLLECTED_CACHE:
+        journal = pathlib.Path(args.out) / ".collect.journal"
+        journal.unlink(missing_ok=True)
+        subprocess.run([sys.executable, "-m", "pytest", *(args.select or ["suites"]), "--collect-only", "-q",
+                        "--backend=reference", f"--journal={journal}", f"--rootdir={ROOT}",
+                        "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        found = {}
+        if journal.exists():
+            for line in journal.read_text(encoding="utf-8").splitlines():
+                event = json.loads(line)
+                if event.get("event") == "collected":
+                    found = {t["nodeid"]: t["clauses"] for t in event["tests"]}
+            journal.unlink()
+        _COLLECTED_CACHE[key] = found
+    return _COLLECTED_CACHE[key]
+
+
+def finish(job, args) -> dict:
+    """The job's record: its own when the run finished normally, else a synthesized one."""
+    job.read_journal()
+    job._log_file.close()
+    returncode = job.proc.returncode
+    record = load_record(job.record)
+    if (record is not None and record.get("complete") is True and returncode in (0, 1) and not job.killed
+            and any(e.get("event") == "finished" for e in job.events)):
+        job.journal.unlink(missing_ok=True)  # kept only when it was needed: a run that did not finish
+        job.stack.unlink(missing_ok=True)
+        return record
+    collected = None
+    if record is None and not any(e.get("event") == "collected" for e in job.events):
+        collected = collect_ids(args)
+    stack = job.stack.read_text(encoding="utf-8", errors="replace") if job.stack.exists() else ""
+    record = synthesize(job.backend, job.events, record, returncode=returncode, killed=job.killed,
+                        log_tail=_tail(job.log), stack=stack[:2500], collected=collected,
+                        started=job.started_at, finished=_now(),
+                        rerun_options=f"--backend {shlex.quote(job.backend)}",
+                        invocation=pytest_command(job.backend, job, args)[3:])
+    from reports.schema import write_atomic
+
+    write_atomic(job.record, json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def backend_ok(record) -> bool:
+    return (record.get("complete") is True and record.get("exit_status") == 0
+            and not any(t["outcome"] in outcomes.UNEXPECTED for t in record["tests"]))
+
+
+def label(record) -> str:
+    """DONE, or the worst kind of trouble: CRASH, TIMEOUT, ERROR (harness error), FAIL."""
+    if backend_ok(record):
+        return "done"
+    found = {t["outcome"] for t in record["tests"]}
+    for outcome, name in ((outcomes.CRASH, "CRASH"), (outcomes.TIMEOUT, "TIMEOUT"),
+                          (outcomes.HARNESS_ERROR, "ERROR")):
+        if outcome in found:
+            return name
+    return "FAIL" if found & outcomes.UNEXPECTED or record.get("complete") else "ERROR"
+
+
+def summary(record) -> str:
+    counts = collections.Counter(t["outcome"] for t in record["tests"])
+    order = {o: i for i, o in enumerate(outcomes.SEVERITY)}
+    parts = ", ".join(f"{n} {o}" for o, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 99)))
+    return f"{len(record['tests'])} tests" + (f": {parts}" if parts else "")
+
+
+# -------------------------------------------------------------- the report
+def write_report(record_paths, out_dir) -> list[pathlib.Path]:
+    """The merged report of `layercontract merge` (reports.merge.write_reports: index.html,
+    summary.md, matrix.json in out_dir); without reports/merge.py, the Markdown table of
+    reports.render (out_dir/report.md)."""
+    try:
+        from reports import merge as merge_mod
+    except ImportError as e:
+        if e.name != "reports.merge":
+            raise
+        merge_mod = None
+    if merge_mod is not None and callable(getattr(merge_mod, "write_reports", None)):
+        written = merge_mod.write_reports(record_paths, out_dir)
+        return [pathlib.Path(p) for p in (written.values() if isinstance(written, dict) else written or [])]
+    from reports import render
+
+    return [render.write_markdown_report(record_paths, pathlib.Path(out_dir) / "report.md")]
+
+
+# ----------------------------------------------------------------- command
+def expand(names) -> list[str]:
+    backends = []
+    for name in names:
+        for b in (registry.known_backends() if name == "all" else [name]):
+            if b not in backends:
+                backends.append(b)
+    return backends
+
+
+def schedule(backends, out) -> list[str]:
+    """Longest first, by the previous run's duration when its record is there (unknown: first)."""
+    def previous(b):
+        record = load_record(out / f"{record_name(b)}.json")
+        return record.get("duration_s", 0) if record else float("inf")
+
+    return sorted(backends, key=lambda b: -previous(b))
+
+
+def run(args) -> int:
+    t0 = time.monotonic()
+    try:
+        backends = expand(args.backends)
+        for b in backends:
+            registry.spec_for(b)  # unknown names stop here; module:Class specs are tried in their run
+    except registry.BackendError as e:
+        print(f"layercontract run-many: {e}", file=sys.stderr)
+        return EXIT_HARNESS
+    if args.jobs < 1:
+        print("layercontract run-many: --jobs must be at least 1", file=sys.stderr)
+        return EXIT_HARNESS
+    out = pathlib.Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    args.out = str(out)
+    order = schedule(backends, out)
+    jobs = min(args.jobs, len(order))
+    print(f"run-many: {len(order)} backend(s), {jobs} at a time; per-test timeout "
+          f"{args.test_timeout:g} s, per-backend timeout {args.backend_timeout:g} s", flush=True)
+
+    def say(text):
+        print(f"[{time.monotonic() - t0:7.1f}s] {text}", flush=True)
+
+    pending = collections.deque(Job(b, out) for b in order)
+    running, records = [], {}
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                job = pending.popleft()
+                start(job, args)
+                running.append(job)
+                say(f"start  {job.backend}")
+            time.sleep(0.1)
+            for job in list(running):
+                job.read_journal()
+                if job.proc.poll() is None:
+                    watch(job, args)
+                    continue
+                running.remove(job)
+                record = finish(job, args)
+                records[job.backend] = record
+                wall = time.monotonic() - job.started
+                rc = job.proc.returncode
+                status = label(record)
+                exit_text = _signal_name(rc) if rc < 0 else f"exit {rc}"
+                say(f"{status:<7} {job.backend}  {exit_text}, wall {wall:.1f} s, {summary(record)}"
+                    + ("" if backend_ok(record) else f"  (log: {job.log})"))
+    except KeyboardInterrupt:
+        for job in running:
+            kill(job, "run-many was interrupted")
+        raise
+    paths = [out / f"{record_name(b)}.json" for b in backends]  # the order asked for
+    try:
+        reports = write_report(paths, out)
+    except Exception as e:  # the report is run-many's own job: any failure is a harness failure
+        print(f"layercontract run-many: could not write the report: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_HARNESS
+    bad = [b for b in backends if not backend_ok(records[b])]
+    status = EXIT_UNEXPECTED if bad else EXIT_OK
+    print(f"run-many: report {', '.join(map(str, reports))}\nrun-many: wall {time.monotonic() - t0:.1f} s; "
+          + (f"unexpected outcomes on {', '.join(bad)}" if bad else "every outcome as expected")
+          + f"; exit {status}", flush=True)
+    return status

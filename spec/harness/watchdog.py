@@ -1,0 +1,181 @@
+"""pytest plugin (loaded by spec/harness/plugin.py): a per-test timeout and a progress journal.
+
+--test-timeout SECONDS  a test whose call runs longer fails with outcome "timeout" (SIGALRM raises
+                        TestTimeout in the test; POSIX main thread only) and the run goes on. A
+                        hang that ignores the signal (blocked in C code) is left to a supervisor:
+                        `layercontract run-many` kills the process and reports it.
+--journal PATH          append one JSON line per event, flushed at once, so that a supervisor
+                        knows what a process that crashed, exited or was killed had done:
+                          {"event": "collected", "tests": [{"nodeid", "clauses"}]}
+                          {"event": "backend", "name", "edition", "capabilities", "versions"}
+                          {"event": "start", "nodeid"}
+                          {"event": "result", "nodeid", "clauses", "outcome", "duration_s", "message"}
+                          {"event": "finished", "exit_status"}
+                        and, on SIGUSR1, dump every thread's stack to PATH.stack (faulthandler:
+                        works even while a thread is stuck in C code) before a supervisor kills it.
+"""
+from __future__ import annotations
+
+import faulthandler
+import json
+import re
+import signal
+import threading
+
+import pytest
+
+from spec.harness import outcomes
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class TestTimeout(Exception):
+    """Raised inside a test that exceeded --test-timeout."""
+
+    __test__ = False  # not a test class
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("layercontract")
+    group.addoption("--test-timeout", type=float, default=0, metavar="SECONDS",
+                    help="fail a test whose call runs longer than SECONDS with outcome 'timeout' (0: none)")
+    group.addoption("--journal", default=None, metavar="PATH",
+                    help="append the run's progress as JSON lines to PATH (for run-many)")
+
+
+# --------------------------------------------------------------- per-test timeout
+def _can_alarm() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    limit = item.config.getoption("test_timeout", 0)
+    if not limit or not _can_alarm():
+        return (yield)
+
+    def on_alarm(signum, frame):
+        raise TestTimeout(f"{outcomes.TIMEOUT_MARKER} the test ran longer than the per-test timeout "
+                          f"of {limit:g} s (--test-timeout)")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return (yield)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(TestTimeout):
+        # A timeout is never an expected deviation, even in a test with an xfail entry.
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+        report.outcome = "failed"
+        if outcomes.TIMEOUT_MARKER not in str(report.longrepr):
+            report.longrepr = str(call.excinfo.value)
+    return report
+
+
+# ------------------------------------------------------------------------ journal
+_JOURNAL = pytest.StashKey[object]()
+_STACK = pytest.StashKey[object]()
+
+
+def _journal(config):
+    return config.stash.get(_JOURNAL, None)
+
+
+def _write(config, **event):
+    f = _journal(config)
+    if f is not None:
+        f.write(json.dumps(event) + "\n")  # line-buffered: reaches the OS at once
+
+
+def pytest_configure(config):
+    path = config.getoption("journal", None)
+    if path and not hasattr(config, "workerinput"):
+        config.stash[_JOURNAL] = open(path, "a", encoding="utf-8", buffering=1)
+        if hasattr(signal, "SIGUSR1"):
+            stack = config.stash[_STACK] = open(f"{path}.stack", "w", encoding="utf-8")
+            faulthandler.register(signal.SIGUSR1, file=stack, all_threads=True)
+
+
+def pytest_unconfigure(config):
+    stack = config.stash.get(_STACK, None)
+    if stack is not None:
+        faulthandler.unregister(signal.SIGUSR1)
+        stack.close()
+        del config.stash[_STACK]
+    f = _journal(config)
+    if f is not None:
+        f.close()
+        del config.stash[_JOURNAL]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    # Before the harness loads the backend (which may crash or hang): what is to be run.
+    _write(config, event="collected",
+           tests=[{"nodeid": item.nodeid,
+                   "clauses": [cid for mark in item.iter_markers("clause") for cid in mark.args]}
+                  for item in items])
+    return (yield)
+
+
+def pytest_collection_finish(session):
+    config = session.config
+    if _journal(config) is None:
+        return
+    from spec.harness import plugin
+
+    state = config.stash.get(plugin.STATE, None)
+    if state is None:
+        return
+    try:
+        versions = state.adapter.versions()
+    except Exception as e:  # never lose the journal over version reporting
+        versions = {"error": f"{type(e).__name__}: {e}"}
+    _write(config, event="backend", name=state.adapter.name, edition=state.adapter.edition,
+           capabilities=sorted(state.adapter.capabilities), versions=versions)
+
+
+def pytest_runtest_logstart(nodeid, location):
+    config = _config()
+    if config is not None:
+        _write(config, event="start", nodeid=nodeid)
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    config = _config()
+    if config is None or _journal(config) is None:
+        return
+    from spec.harness import plugin
+
+    state = config.stash.get(plugin.STATE, None)
+    result = state.results.get(nodeid) if state is not None else None
+    if result is None:
+        return
+    ids, outcome, message, duration = result
+    _write(config, event="result", nodeid=nodeid, clauses=ids, outcome=outcome,
+           duration_s=round(duration, 4), message=ANSI.sub("", message)[:4000])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _write(session.config, event="finished", exit_status=int(exitstatus))
+
+
+_CONFIG = None
+
+
+def _config():
+    return _CONFIG
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    global _CONFIG
+    _CONFIG = session.config

@@ -1,0 +1,269 @@
+"""The adapter contract (spec/harness/backend.py), backend discovery (registry, entry points,
+`layercontract backends`), `layercontract doctor`, and the out-of-tree example adapter
+(examples/layercontract-example-adapter), run by module:Class and installed by entry point."""
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from spec.harness import backend as contract
+from spec.harness import registry
+from spec.harness.commands import doctor
+from tests.adapters_for_tests import BROKEN_EXPECTATIONS
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "layercontract-example-adapter"
+EXAMPLE_SPEC = "layercontract_example_adapter:ExampleKerasNumpy"
+EXAMPLE_NAME = "example-keras-numpy"
+EXAMPLE_SUITE = "suites/test_input.py"  # the file with the example's one expected deviation
+MAX_NDIM_TEST = "suites/test_input.py::test_error_shows_the_full_received_shape[max_ndim]"
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra)
+    return env
+
+
+def run(cmd, cwd=ROOT, timeout=300, **env):
+    return subprocess.run(cmd, cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=timeout)
+
+
+def layercontract(*args, **kw):
+    return run([sys.executable, "-m", "spec.harness.cli", *args], **kw)
+
+
+def output(result):
+    return result.stdout + result.stderr
+
+
+# --------------------------------------------------------------- the contract
+def test_the_namespace_list_is_exactly_what_the_suites_use():
+    used = set()
+    for path in (ROOT / "suites").glob("*.py"):
+        used |= set(re.findall(r"\bK\.((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)", path.read_text(encoding="utf-8")))
+    assert used == set(contract.NAMESPACE)
+    assert set(contract.CLASSES) <= set(contract.NAMESPACE)
+    assert set(contract.CAPABILITY_NEEDS) == set(contract.CAPABILITIES)
+
+
+def test_the_harness_and_the_suites_use_only_the_contract():
+    """No private shortcuts: the plugin, the record and the suites reach the adapter only
+    through the contract's attributes and methods, and the suites import no backend."""
+    public = set(contract.ATTRIBUTES) | set(contract.METHODS)
+    for path in (ROOT / "spec/harness/plugin.py", ROOT / "spec/harness/watchdog.py", ROOT / "reports/record.py"):
+        used = set(re.findall(r"\badapter\.(\w+)", path.read_text(encoding="utf-8")))
+        assert used <= public, f"{path.name} uses {used - public}"
+    for path in (ROOT / "suites").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        used = set(re.findall(r"\bbackend\.(\w+)", text))
+        assert used <= public, f"{path.name} uses {used - public}"
+        assert not re.search(r"^\s*(from|import)\s+(backends|reference_impl|keras|tf_keras|tensorflow|jax|torch)\b",
+                             text, re.M), f"{path.name} imports a backend's modules"
+
+
+def test_the_contract_module_is_short():
+    lines = (ROOT / "spec/harness/backend.py").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 120
+
+
+def test_builtin_adapters_declare_compiled_only_with_compiled_call():
+    for name in registry.BUILTIN:
+        adapter = registry.resolve(name)
+        assert ("compiled" in adapter.capabilities) == contract.provides_compiled_call(adapter), name
+
+
+# ----------------------------------------------------------------- discovery
+def test_module_class_spec_needs_no_installation():
+    adapter = registry.resolve("tests.adapters_for_tests:MissingNames")
+    assert adapter.name == "missing-names"
+    assert registry.spec_for("tests.adapters_for_tests:MissingNames")[1] == "module:Class given directly"
+
+
+def fake_distribution(site: pathlib.Path, dist: str, entry_points: dict, version="1.0"):
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
+    lines = "".join(f"{name} = {value}\n" for name, value in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[{registry.ENTRY_POINT_GROUP}]\n{lines}", encoding="utf-8")
+
+
+def test_entry_points_are_discovered_resolved_and_listed(tmp_path, monkeypatch):
+    fake_distribution(tmp_path, "lc-plugin-one", {
+        "plugged-reference": "tests.adapters_for_tests:RenamedReference",
+        "reference": "tests.adapters_for_tests:ExitInLoad",  # shadowed by the built-in
+        "twice": "tests.adapters_for_tests:HangOnce",
+    })
+    fake_distribution(tmp_path, "lc-plugin-two", {"twice": "tests.adapters_for_tests:HangHard",
+                                                  "broken": "no_such_module_xyz:Adapter"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    known = {(k.name, k.spec): k for k in registry.discover()}
+    assert known[("plugged-reference", "tests.adapters_for_tests:RenamedReference")].source == \
+        "entry point of lc-plugin-one 1.0"
+    assert "shadowed by the built-in" in known[("reference", "tests.adapters_for_tests:ExitInLoad")].problem
+    assert "ambiguous" in known[("twice", "tests.adapters_for_tests:HangHard")].problem
+    assert registry.resolve("plugged-reference").name == "renamed-reference"
+    assert registry.resolve("reference").name == "reference"  # the built-in wins
+    assert registry.known_backends()["plugged-reference"] == "tests.adapters_for_tests:RenamedReference"
+    assert "twice" not in registry.known_backends()
+    with pytest.raises(registry.BackendError, match="ambiguous"):
+        registry.resolve("twice")
+    with pytest.raises(registry.BackendError, match=r"backend 'broken' \(entry point of lc-plugin-two 1.0\): "
+                                                    r"cannot import adapter module 'no_such_module_xyz'"):
+        registry.resolve("broken")
+    with pytest.raises(registry.BackendError, match=r"unknown backend 'nosuch'.*plugged-reference"):
+        registry.resolve("nosuch")
+
+    # `layercontract backends` lists every known backend and where it comes from
+    result = layercontract("backends", PYTHONPATH=str(tmp_path))
+    assert result.returncode == 0, output(result)
+    lines = result.stdout.splitlines()
+    for name in registry.BUILTIN:
+        assert any(re.match(rf"{re.escape(name)}\s+built-in\s+backends\.", line) for line in lines), name
+    listed = r"plugged-reference\s+entry point of lc-plugin-one 1.0\s+tests\.adapters_for_tests:RenamedReference$"
+    assert any(re.match(listed, line) for line in lines), result.stdout
+    assert any(line.startswith("reference ") and "shadowed" in line for line in lines)
+    # pytest resolves the entry-point name too
+    run_ep = run([sys.executable, "-m", "pytest", "suites/test_build.py", "--backend", "plugged-reference", "-q",
+                  "-p", "no:cacheprovider"], PYTHONPATH=str(tmp_path))
+    assert run_ep.returncode == 0, output(run_ep)
+    assert "layercontract: clauses on backend renamed-reference" in run_ep.stdout
+
+
+# -------------------------------------------------------------------- doctor
+def test_doctor_passes_the_reference_backend_quickly():
+    adapter, report = doctor.diagnose("reference")
+    assert report.problems == []
+    assert adapter.name == "reference"
+
+
+def test_doctor_catches_missing_names():
+    _adapter, report = doctor.diagnose("tests.adapters_for_tests:MissingNames")
+    assert report.problems == ["namespace: missing K.layers.Concatenate, K.ops.relu"]
+
+
+def test_doctor_reports_every_problem_at_once_and_exits_1():
+    result = layercontract("doctor", "--backend", "tests.adapters_for_tests:BrokenEverywhere")
+    assert result.returncode == 1, output(result)
+    problems = [line.strip().removeprefix("FAIL").strip() for line in result.stdout.splitlines()
+                if line.strip().startswith("FAIL")]
+    expected = [
+        "edition must be one of keras3, keras2, got 'keras4'",
+        "unknown capabilities 'telepathy'",
+        "capability 'compiled' is declared but the adapter has no compiled_call",
+        "namespace: missing K.optimizers.SGD",
+        "namespace: K.Layer must be a class, got function",
+        "namespace: K.layers.Concatenate must be callable, got int",
+        "to_numpy(Dense output) must be a numpy.ndarray of shape (2, 2), got list",
+        "is_symbolic(an eager tensor) must be False, got 'no'",
+        "set_seed(7) then Dropout(0.5) in training raised RuntimeError: no seeds here",
+        f"expectations: {BROKEN_EXPECTATIONS}: deviation #1: missing observed, reason",
+        f"expectations: {BROKEN_EXPECTATIONS}: deviation #1: kind 'cosmic-ray' is not one of",
+    ]
+    for text in expected:
+        assert any(p.startswith(text) for p in problems), f"{text!r} not in {problems}"
+    assert f"doctor: {len(problems)} problem(s)" in result.stdout
+
+
+def test_doctor_checks_an_expectations_file_given_on_the_command_line(tmp_path):
+    path = tmp_path / "exp.toml"
+    path.write_text('[[deviation]]\ntest = "suites/test_build.py::test_nothing_like_this"\nclause = "BUILD.LAZY"\n'
+                    'kind = "limitation"\nobserved = "o"\nreason = "r"\n', encoding="utf-8")
+    _adapter, report = doctor.diagnose("reference", path)
+    assert report.problems == ["expectations: entry for 'suites/test_build.py::test_nothing_like_this' "
+                               "matches no test of the suites"]
+    path.write_text("deviation = [\n", encoding="utf-8")
+    _adapter, report = doctor.diagnose("reference", path)
+    assert len(report.problems) == 1 and "not valid TOML" in report.problems[0]
+
+
+def test_doctor_on_unknown_backend_and_adapter_that_cannot_load():
+    result = layercontract("doctor", "--backend", "nosuch")
+    assert result.returncode == 1
+    assert "FAIL  unknown backend 'nosuch'" in result.stdout
+    _adapter, report = doctor.diagnose("tests.adapters_for_tests:FailsToLoad")
+    assert report.problems == ["load() raised ModuleNotFoundError: No module named 'layercontract_no_such_framework'"]
+
+
+def test_doctor_times_out_a_hanging_load(monkeypatch):
+    monkeypatch.setattr(doctor, "STEP_TIMEOUT_S", 1)
+    _adapter, report = doctor.diagnose("tests.adapters_for_tests:HangInLoad")
+    assert report.problems == ["load() raised StepTimeout: did not return within 1 s"]
+
+
+def test_every_builtin_backend_passes_doctor():
+    """Each in its own process (one Keras backend per process), all at once."""
+    procs = {name: subprocess.Popen([sys.executable, "-m", "spec.harness.cli", "doctor", "--backend", name],
+                                    cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True)
+             for name in registry.BUILTIN}
+    for name, proc in procs.items():
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out
+        assert f"doctor: {name} meets the adapter contract" in out
+
+
+# ------------------------------------------------------ the example adapter
+def test_example_adapter_runs_by_module_class_with_its_own_expectations(tmp_path):
+    record = tmp_path / "example.json"
+    result = run([sys.executable, "-m", "pytest", EXAMPLE_SUITE, "--backend", EXAMPLE_SPEC, "--record", str(record),
+                  "-p", "no:cacheprovider"], PYTHONPATH=str(EXAMPLE))
+    assert result.returncode == 0, output(result)
+    assert "layercontract: clauses on backend example-keras-numpy" in result.stdout
+    assert re.search(r"EXPECTED-DEVIATION\s+INPUT\.ERROR_FULL_SHAPE", result.stdout)
+
+    # a third party's own expectations file, kept anywhere: here an empty one, so the known
+    # deviation is a failure again
+    own = tmp_path / "elsewhere" / "our-expectations.toml"
+    own.parent.mkdir()
+    own.write_text("deviation = []\n", encoding="utf-8")
+    result = run([sys.executable, "-m", "pytest", MAX_NDIM_TEST, "--backend", EXAMPLE_SPEC, "--expectations", str(own),
+                  "-p", "no:cacheprovider"], PYTHONPATH=str(EXAMPLE))
+    assert result.returncode == 1, output(result)
+    assert f"FAILED {MAX_NDIM_TEST}" in result.stdout
+
+
+def test_example_adapter_installed_by_entry_point_in_a_virtualenv(tmp_path):
+    venv = tmp_path / "venv"
+    made = run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)])
+    assert made.returncode == 0, output(made)
+    python = venv / "bin" / "python"
+    # This interpreter may itself be a virtualenv, whose packages (layercontract, keras)
+    # --system-site-packages does not reach: chain its site-packages into the new one.
+    import site
+
+    new_site = run([str(python), "-c", "import site; print(site.getsitepackages()[0])"]).stdout.strip()
+    (pathlib.Path(new_site) / "_layercontract_parent.pth").write_text(
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in site.getsitepackages()), encoding="utf-8")
+    installed = run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                     "--no-index", "-e", str(EXAMPLE)])
+    assert installed.returncode == 0, output(installed)
+
+    listed = run([str(python), "-m", "spec.harness.cli", "backends"])
+    assert listed.returncode == 0, output(listed)
+    assert re.search(rf"^{EXAMPLE_NAME}\s+entry point of layercontract-example-adapter 0\.1\.0\s+{EXAMPLE_SPEC}$",
+                     listed.stdout, re.M), listed.stdout
+
+    checked = run([str(python), "-m", "spec.harness.cli", "doctor", "--backend", EXAMPLE_NAME])
+    assert checked.returncode == 0, output(checked)
+
+    result = run([str(python), "-m", "pytest", EXAMPLE_SUITE, "--backend", EXAMPLE_NAME, "-p", "no:cacheprovider"])
+    assert result.returncode == 0, output(result)
+    assert f"layercontract: clauses on backend {EXAMPLE_NAME}" in result.stdout
+    assert re.search(r"EXPECTED-DEVIATION\s+INPUT\.ERROR_FULL_SHAPE", result.stdout)
+    assert not list(EXAMPLE.glob("*.egg-info")), "the editable install must not leave files in the example"
+
+
+def test_example_is_a_complete_distribution():
+    pyproject = (EXAMPLE / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'[project.entry-points."{registry.ENTRY_POINT_GROUP}"]' in pyproject
+    assert f'{EXAMPLE_NAME} = "{EXAMPLE_SPEC}"' in pyproject
+    source = (EXAMPLE / "layercontract_example_adapter" / "__init__.py").read_text(encoding="utf-8")
+    imports = set(re.findall(r"^\s*(?:from|import)\s+([\w.]+)", source, re.M))
+    assert imports <= {"__future__", "os", "pathlib", "sys", "importlib", "numpy", "spec.harness.backend", "keras"}
+    assert (EXAMPLE / "layercontract_example_adapter" / "expectations.toml").is_file()
