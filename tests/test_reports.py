@@ -457,7 +457,8 @@ def test_ci_tox_and_workflow_merge_the_six_backends():
     report_env = tox.split("[testenv:report]", 1)[1].split("\n[", 1)[0]
     assert "layercontract merge" in report_env
     assert all(f"reports/out/{b}.json" in report_env for b in backends)
-    assert "layercontract merge" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "layercontract run-many " + " ".join(backends) in ci_run  # run-many merges the records
     workflow = (ROOT / ".github" / "workflows" / "conformance.yml").read_text(encoding="utf-8")
     assert f"backend: [{', '.join(backends)}]" in workflow
     for needed in ("bash .ci/install", ".venv/bin/layercontract run --backend ${{ matrix.backend }}",
