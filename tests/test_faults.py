@@ -1,169 +1,29 @@
 """Mutation testing of the suites: with any one fault of backends/faults.py switched on in the
 reference, the suites must fail, and fail on the clauses the fault targets.
 
-Each fault runs the suites in its own process (`pytest suites --fault NAME --record ...`).
-About half of a run's CPU time is importing numpy, scipy, hypothesis and pytest, so the runs
-are forked from one warm "zygote" process that has imported them once and keeps one run per
-CPU going; results stream to files the tests wait for. Under pytest-xdist (or without
-os.fork) each test instead starts `python -m pytest suites --fault NAME` itself.
+The runs (one process per fault, forked from a warm zygote) are in backends/fault_runs.py,
+shared with `layercontract kill-matrix`.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import pathlib
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from backends import faults
+from backends.fault_runs import ROOT, runs_for
 from spec import clauses as spec_clauses
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 USAGE_ERROR = 4
 TESTS_FAILED = 1
-RUN_TIMEOUT_S = 240  # one run of the suites takes ~1.5 s
-
-
-def _env():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_XDIST_WORKER")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices; one run per CPU already
-    return env
-
-
-def suites_args(name: str, record: pathlib.Path) -> list[str]:
-    return ["suites", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--fault", name, "--record", str(record)]
-
-
-@dataclasses.dataclass
-class Run:
-    name: str
-    returncode: int
-    output: str
-    record: dict | None
-
-    @classmethod
-    def load(cls, name, returncode, output, record: pathlib.Path):
-        data = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
-        return cls(name, returncode, output, data)
-
-    def clauses_with(self, outcome: str) -> set[str]:
-        rows = (self.record or {}).get("clauses", {})
-        return {cid for cid, row in rows.items() if row["outcome"] == outcome}
-
-    def tail(self, lines=40) -> str:
-        return "\n".join(self.output.splitlines()[-lines:])
-
-
-def run_suites_with_fault(name: str, workdir: pathlib.Path) -> Run:
-    """One run in a fresh interpreter."""
-    record = workdir / f"{name}.json"
-    result = subprocess.run([sys.executable, "-m", "pytest", *suites_args(name, record)], cwd=ROOT, env=_env(),
-                            capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    return Run.load(name, result.returncode, result.stdout + result.stderr, record)
-
-
-def zygote_main(names: list[str], workdir: str, workers: int):
-    """Import what every run needs once, then fork one child per fault, `workers` at a time.
-    Child NAME writes NAME.log and NAME.json; the parent writes NAME.rc when it has exited."""
-    # Not hypothesis or the project's plugins: pytest wants to assertion-rewrite those itself.
-    import _pytest.python  # noqa: F401
-    import numpy  # noqa: F401
-    import scipy.stats  # noqa: F401  (the bulk: suites/_helpers.py imports it)
-
-    work = pathlib.Path(workdir)
-    running: dict[int, str] = {}
-    pending = list(names)
-    while pending or running:
-        while pending and len(running) < workers:
-            name = pending.pop(0)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:  # the child: one pytest session with the fault switched on
-                code = 70
-                try:
-                    log = os.open(work / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                    os.dup2(log, 1)
-                    os.dup2(log, 2)
-                    code = int(pytest.main(suites_args(name, work / f"{name}.json")))
-                except BaseException:
-                    import traceback
-
-                    traceback.print_exc()
-                finally:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                    os._exit(code)
-            running[pid] = name
-        pid, status = os.wait()
-        name = running.pop(pid)
-        tmp = work / f"{name}.rc.tmp"
-        tmp.write_text(str(os.waitstatus_to_exitcode(status)))
-        os.replace(tmp, work / f"{name}.rc")
-
-
-class ForkedRuns:
-    """All runs, started at once from a zygote process on the first request."""
-
-    def __init__(self, names, workdir: pathlib.Path, workers: int):
-        self._names, self._workdir, self._workers = list(names), workdir, workers
-        self._zygote = None
-
-    def _start(self):
-        code = f"import tests.test_faults as t; t.zygote_main({self._names!r}, {str(self._workdir)!r}, {self._workers})"
-        self._log = open(self._workdir / "zygote.log", "w")
-        self._zygote = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=_env(), stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        self._deadline = time.monotonic() + RUN_TIMEOUT_S + 10 * len(self._names)
-
-    def get(self, name: str) -> Run:
-        if self._zygote is None:
-            self._start()
-        rc_file, log = self._workdir / f"{name}.rc", self._workdir / f"{name}.log"
-        while not rc_file.is_file():
-            if self._zygote.poll() is not None and not rc_file.is_file():
-                pytest.fail(f"the zygote exited ({self._zygote.returncode}) before running {name}:\n"
-                            + (self._workdir / "zygote.log").read_text())
-            if time.monotonic() > self._deadline:
-                pytest.fail(f"timed out waiting for the run of {name}")
-            time.sleep(0.05)
-        output = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
-        return Run.load(name, int(rc_file.read_text()), output, self._workdir / f"{name}.json")
-
-    def close(self):
-        if self._zygote is not None:
-            if self._zygote.poll() is None:
-                os.killpg(self._zygote.pid, signal.SIGKILL)  # the zygote and its children only
-            self._zygote.wait()
-            self._log.close()
-
-
-class DirectRuns:
-    def __init__(self, workdir: pathlib.Path):
-        self._workdir = workdir
-
-    def get(self, name: str) -> Run:
-        return run_suites_with_fault(name, self._workdir)
-
-    def close(self):
-        pass
 
 
 @pytest.fixture(scope="session")
 def suite_runs(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("fault-runs")
-    if "PYTEST_XDIST_WORKER" in os.environ or not hasattr(os, "fork"):
-        runs = DirectRuns(workdir)
-    else:
-        runs = ForkedRuns([*faults.FAULTS, *faults.KNOWN_SURVIVORS], workdir, workers=max(2, os.cpu_count() or 1))
+    runs = runs_for([*faults.FAULTS, *faults.KNOWN_SURVIVORS], workdir)
     yield runs
     runs.close()
 
@@ -244,6 +104,7 @@ def test_faults_apply_and_reset_cleanly_in_a_fresh_process():
     script = textwrap.dedent("""
         import sys
         from backends import faults
+from backends.fault_runs import ROOT, runs_for
         import reference_impl
 
         MODULES = [m for n, m in sorted(sys.modules.items()) if n.startswith("reference_impl")]

@@ -458,7 +458,8 @@ def test_ci_tox_and_workflow_merge_the_six_backends():
     assert "layercontract merge" in report_env
     assert all(f"reports/out/{b}.json" in report_env for b in backends)
     ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "layercontract run-many " + " ".join(backends) in ci_run  # run-many merges the records
+    assert f'backends="{" ".join(backends)}"' in ci_run and "layercontract run-many $backends" in ci_run
+    assert "--kill-matrix reports/out/kill-matrix.json" in ci_run  # the merged report shows the kill matrix
     workflow = (ROOT / ".github" / "workflows" / "conformance.yml").read_text(encoding="utf-8")
     assert f"backend: [{', '.join(backends)}]" in workflow
     for needed in ("bash .ci/install", ".venv/bin/layercontract run --backend ${{ matrix.backend }}",

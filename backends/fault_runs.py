@@ -1,0 +1,180 @@
+"""Running the suites against the reference with one fault switched on, for every fault, in
+parallel: the machinery behind tests/test_faults.py and `layercontract kill-matrix`.
+
+Each fault runs the suites in its own process (`pytest suites --fault NAME --record ...`).
+About half of a run's CPU time is importing numpy, scipy, hypothesis and pytest, so the runs
+are forked from one warm "zygote" process that has imported them once and keeps one run per
+CPU going; results stream to files the caller waits for. Without os.fork (or inside an xdist
+worker) each run starts `python -m pytest suites --fault NAME` itself (DirectRuns).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RUN_TIMEOUT_S = 240  # one run of the suites takes ~1.5 s
+
+
+def _env():
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_XDIST_WORKER")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices; one run per CPU already
+    return env
+
+
+def suites_args(name: str, record: pathlib.Path) -> list[str]:
+    return ["suites", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--fault", name, "--record", str(record)]
+
+
+@dataclasses.dataclass
+class Run:
+    name: str
+    returncode: int
+    output: str
+    record: dict | None
+
+    @classmethod
+    def load(cls, name, returncode, output, record: pathlib.Path):
+        data = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
+        return cls(name, returncode, output, data)
+
+    def clauses_with(self, outcome: str) -> set[str]:
+        rows = (self.record or {}).get("clauses", {})
+        return {cid for cid, row in rows.items() if row["outcome"] == outcome}
+
+    def tail(self, lines=40) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+def run_suites_with_fault(name: str, workdir: pathlib.Path) -> Run:
+    """One run in a fresh interpreter."""
+    record = workdir / f"{name}.json"
+    result = subprocess.run([sys.executable, "-m", "pytest", *suites_args(name, record)], cwd=ROOT, env=_env(),
+                            capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    return Run.load(name, result.returncode, result.stdout + result.stderr, record)
+
+
+def zygote_main(names: list[str], workdir: str, workers: int):
+    """Import what every run needs once, then fork one child per fault, `workers` at a time.
+    Child NAME writes NAME.log and NAME.json; the parent writes NAME.rc when it has exited."""
+    # Not hypothesis or the project's plugins: pytest wants to assertion-rewrite those itself.
+    import _pytest.python  # noqa: F401
+    import numpy  # noqa: F401
+    import scipy.stats  # noqa: F401  (the bulk: suites/_helpers.py imports it)
+
+    work = pathlib.Path(workdir)
+    running: dict[int, str] = {}
+    pending = list(names)
+    while pending or running:
+        while pending and len(running) < workers:
+            name = pending.pop(0)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # the child: one pytest session with the fault switched on
+                code = 70
+                try:
+                    log = os.open(work / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    os.dup2(log, 1)
+                    os.dup2(log, 2)
+                    code = int(pytest.main(suites_args(name, work / f"{name}.json")))
+                except BaseException:
+                    import traceback
+
+                    traceback.print_exc()
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            running[pid] = name
+        pid, status = os.wait()
+        name = running.pop(pid)
+        tmp = work / f"{name}.rc.tmp"
+        tmp.write_text(str(os.waitstatus_to_exitcode(status)))
+        os.replace(tmp, work / f"{name}.rc")
+
+
+class ForkedRuns:
+    """All runs, started at once from a zygote process on the first request."""
+
+    def __init__(self, names, workdir: pathlib.Path, workers: int):
+        self._names, self._workdir, self._workers = list(names), workdir, workers
+        self._zygote = None
+
+    def _start(self):
+        code = f"import backends.fault_runs as t; t.zygote_main({self._names!r}, {str(self._workdir)!r}, {self._workers})"
+        self._log = open(self._workdir / "zygote.log", "w")
+        self._zygote = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=_env(), stdout=self._log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self._deadline = time.monotonic() + RUN_TIMEOUT_S + 10 * len(self._names)
+
+    def get(self, name: str) -> Run:
+        if self._zygote is None:
+            self._start()
+        rc_file, log = self._workdir / f"{name}.rc", self._workdir / f"{name}.log"
+        while not rc_file.is_file():
+            if self._zygote.poll() is not None and not rc_file.is_file():
+                raise FaultRunError(f"the zygote exited ({self._zygote.returncode}) before running {name}:\n"
+                                    + (self._workdir / "zygote.log").read_text())
+            if time.monotonic() > self._deadline:
+                raise FaultRunError(f"timed out waiting for the run of {name}")
+            time.sleep(0.05)
+        output = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        return Run.load(name, int(rc_file.read_text()), output, self._workdir / f"{name}.json")
+
+    def close(self):
+        if self._zygote is not None:
+            if self._zygote.poll() is None:
+                os.killpg(self._zygote.pid, signal.SIGKILL)  # the zygote and its children only
+            self._zygote.wait()
+            self._log.close()
+
+
+class DirectRuns:
+    def __init__(self, workdir: pathlib.Path):
+        self._workdir = workdir
+
+    def get(self, name: str) -> Run:
+        return run_suites_with_fault(name, self._workdir)
+
+    def close(self):
+        pass
+
+
+class FaultRunError(Exception):
+    pass
+
+
+def runs_for(names, workdir: pathlib.Path, workers: int | None = None):
+    """ForkedRuns where os.fork is usable (and not inside an xdist worker), else DirectRuns."""
+    if "PYTEST_XDIST_WORKER" in os.environ or not hasattr(os, "fork"):
+        return DirectRuns(workdir)
+    return ForkedRuns(list(names), workdir, workers=workers or max(2, os.cpu_count() or 1))
+
+
+def first_failure_message(run: Run) -> str:
+    for test in (run.record or {}).get("tests", []):
+        if test["outcome"] == "fail":
+            return f"{test['nodeid']}: {' '.join(test['message'].split())[:500]}"
+    return run.tail(5)
+
+
+def kill_matrix(faults_by_name, runs) -> dict:
+    """{"faults": {name: {description, killed_by, first_message}}} for reports/merge.py."""
+    matrix = {}
+    for name, fault in faults_by_name.items():
+        run = runs.get(name)
+        matrix[name] = {"description": fault.description,
+                        "killed_by": sorted(run.clauses_with("fail")),
+                        "first_message": first_failure_message(run)}
+    return {"faults": matrix}
