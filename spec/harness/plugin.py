@@ -28,10 +28,11 @@ CI_EXAMPLES = 25
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.differing_executors]
 settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, database=None, deadline=None,
                           print_blob=True, suppress_health_check=_SUPPRESSED)
-settings.register_profile("dev", max_examples=10, deadline=None, print_blob=True,
+# derandomize=False is explicit: hypothesis defaults it to True when it detects CI (CI=true).
+settings.register_profile("dev", max_examples=10, derandomize=False, deadline=None, print_blob=True,
                           suppress_health_check=_SUPPRESSED)
-settings.register_profile("thorough", max_examples=10 * CI_EXAMPLES, deadline=None, print_blob=True,
-                          suppress_health_check=_SUPPRESSED)
+settings.register_profile("thorough", max_examples=10 * CI_EXAMPLES, derandomize=False, deadline=None,
+                          print_blob=True, suppress_health_check=_SUPPRESSED)
 SUITES_DIR = integrity.SUITES_DIR
 
 
