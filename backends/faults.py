@@ -95,6 +95,7 @@ NO_FAULT_APPLIES: dict[str, str] = {
         "makes the probe record two calls"),
     "INPUT.DTYPE_CHECKED_BEFORE_AUTOCAST.K2": _K2_ONLY,
     "TRAIN.INNER_EXPLICIT_SCOPE.K2": _K2_ONLY,
+    "TRAIN.DROPOUT_SEED_WITH_GLOBAL.K2": _K2_ONLY,
     "TRAIN.FIT_NO_TRAINING_PARAM.K2": _K2_ONLY,
     "BUILD.EXPLICIT_BUILD_NEEDS_SUPER.K2": _K2_ONLY,
     "BUILD.WEIGHTS_ORDER_TRAINABLE_FIRST.K2": _K2_ONLY,
@@ -381,7 +382,7 @@ def built_at_construction():
     _wrap(R.layer.Layer, "__init__", make)
 
 
-@fault("BUILD.ONCE", "BUILD.NOT_FOR_NEW_BATCH")
+@fault("BUILD.ONCE", "BUILD.NOT_FOR_NEW_BATCH", "BUILD.CALL_SEQUENCES", "BUILD.EXPLICIT_BUILD_WITH_SUPER")
 def build_runs_every_call():
     """`_maybe_build` ignores `built`: `build` runs on every call.
 
@@ -884,7 +885,7 @@ def dropout_rate_as_keep_probability():
               "scale = 0.0 if self.rate == 0 else 1.0 / self.rate  # FAULT"))
 
 
-@fault("TRAIN.DROPOUT_FRESH_MASK")
+@fault("TRAIN.DROPOUT_FRESH_MASK", "TRAIN.DROPOUT_PER_POSITION_RATE", "TRAIN.DROPOUT_SEEDED")
 def dropout_frozen_mask():
     """A seeded Dropout creates its generator from the seed inside `call`: the same mask every call.
 
@@ -906,7 +907,20 @@ def dropout_accepts_invalid_rate():
     _rewrite(R.layers.Dropout, "__init__", ("if not 0 <= rate <= 1:", "if False:  # FAULT"))
 
 
-@fault("TRAIN.DROPOUT_RATE", "TRAIN.DROPOUT_FRESH_MASK")
+@fault("TRAIN.DROPOUT_SEED_ALONE.K3", "TRAIN.DROPOUT_SEEDED")
+def dropout_seed_ignored():
+    """Dropout(seed=s) ignores its seed and draws from the global generator.
+
+    Breaks: in Keras 3 a seeded Dropout's masks depend on its seed alone
+    (TRAIN.DROPOUT_SEED_ALONE.K3), and two layers with the same seed give the same masks
+    (TRAIN.DROPOUT_SEEDED).
+    """
+    _rewrite(R.layers.Dropout, "__init__",
+             ("self._generator = None if seed is None else np.random.default_rng(seed)",
+              "self._generator = None  # FAULT"))
+
+
+@fault("TRAIN.DROPOUT_RATE", "TRAIN.DROPOUT_FRESH_MASK", "TRAIN.DROPOUT_GLOBAL_SEED")
 def dropout_mask_shared_across_batch():
     """Dropout draws one mask for the feature axes and broadcasts it over the batch.
 

@@ -1,4 +1,53 @@
-"""Backend-neutral helpers for the suites: shapes, dtypes, error-message content, statistics."""
+"""Backend-neutral helpers for the suites: shapes, dtypes, error-message content, statistics.
+
+Statistics: exact binomial acceptance tests for the stochastic clauses (Dropout)
+-------------------------------------------------------------------------------
+What is tested. A count X of independent Bernoulli(p) events among n trials (zeros among n
+strictly positive Dropout outputs; positions whose masks differ; drops of one position over
+k calls) follows Binomial(n, p) exactly when the implementation is right. A check accepts X
+when lo <= X <= hi.
+
+How the interval is computed. With alpha = FALSE_FAILURE_PROBABILITY = 1e-9, `lo` is the
+largest k with P(X < k) <= alpha/2 and `hi` the smallest k with P(X > k) <= alpha/2, both from
+the exact binomial CDF and survival function (scipy.stats.binom; no normal approximation, so
+it stays exact for small n and for p near 0 or 1). The two tails outside [lo, hi] then hold
+at most alpha together: a correct implementation fails one check with probability <= 1e-9
+(the interval is slightly conservative because X is discrete). `binomial_acceptance` asserts
+this bound before returning.
+
+Why 1e-9. The suites run each stochastic check on six backends, in every CI run, and the
+generated Dropout checks run once per hypothesis example (250 per check in the `thorough`
+profile, with fresh random examples each run). Over a million such checks the expected number
+of false failures stays at 0.001, so a red run means a real fault, never "re-run it". The
+backends' generators are also seeded (fixed seeds), so each check is reproducible: the 1e-9
+is the chance that a seed is unlucky, and it is paid once, not on every run.
+
+What it costs (power). At alpha = 1e-9 the interval reaches about 6.1 standard deviations
+either side of n*p. For n = 20000 (TRAIN.DROPOUT_RATE) the intervals and the probability of
+catching a wrong rate p +- 0.02 (exact, computed in tests/test_statistics.py) are:
+
+    rate  interval        half-width   power at rate-0.02 / rate+0.02
+    0.1   [1746, 2264]    0.013        1.000 / 0.998
+    0.3   [5607, 6398]    0.020        0.54  / 0.51
+    0.5   [9568, 10432]   0.022        0.32  / 0.32
+    0.75  [14623, 15371]  0.019        0.64  / 0.68
+
+so a rate off by 0.02 is caught reliably only near rate 0.1; power reaches 0.99 for an error
+of about 0.02 (rate 0.1) to 0.03 (rate 0.5). The faults the checks exist for are mostly far
+larger: `rate` read as the keep probability moves the count of a rate-0.3 check 123 standard
+deviations (caught with certainty for practical purposes), and a frozen mask gives 0 changed
+positions (TRAIN.DROPOUT_FRESH_MASK) and per-position counts of 0 or k (per-position check).
+A mask shared across the batch changes the spread, not the mean: the zero count of a
+(200, 100) tensor becomes 200 * Binomial(100, rate), and one rate check catches it with
+probability 0.74 at rate 0.3 and 0.62 at rates 0.1 and 0.5; the three TRAIN.DROPOUT_RATE
+checks (0.1, 0.3, 0.75) and the fresh-mask check all miss it with probability about 0.01.
+
+Many counts at once (Bonferroni). A check over m counts (per-position drop counts, one per
+position of the tensor) tests each against its interval at alpha/m (`assert_binomial_each`);
+by the union bound the whole check fails a correct implementation with probability <= alpha.
+For 1000 positions over 50 calls at rate 0.5 the per-position interval is [2, 48]: a position
+dropped never or always (a frozen mask) fails it.
+"""
 from __future__ import annotations
 
 import math
@@ -55,6 +104,7 @@ def assert_message_names(message: str, *, layer: str, index: int, prop: str, exp
 
 
 # -------------------------------------------------------------- statistics
+# The arithmetic of the exact binomial checks is documented in the module docstring.
 FALSE_FAILURE_PROBABILITY = 1e-9
 
 
@@ -79,6 +129,20 @@ def assert_binomial(count: int, n: int, p: float, what: str):
     assert lo <= count <= hi, (
         f"{what}: {count} of {n}, outside the exact two-sided Binomial({n}, {p}) acceptance "
         f"interval [{lo}, {hi}] (false-failure probability <= {FALSE_FAILURE_PROBABILITY:g})"
+    )
+
+
+def assert_binomial_each(counts, n: int, p: float, what: str):
+    """Every count ~ Binomial(n, p): each tested at FALSE_FAILURE_PROBABILITY / len(counts)
+    (Bonferroni), so that the whole check keeps the false-failure probability <= 1e-9."""
+    counts = np.asarray(counts).ravel()
+    lo, hi = binomial_acceptance(n, p, FALSE_FAILURE_PROBABILITY / counts.size)
+    outside = np.flatnonzero((counts < lo) | (counts > hi))
+    assert outside.size == 0, (
+        f"{what}: {outside.size} of {counts.size} counts outside the Bonferroni-corrected "
+        f"Binomial({n}, {p}) acceptance interval [{lo}, {hi}] (e.g. index {outside[0]}: "
+        f"{counts[outside[0]]}; false-failure probability of the whole check <= "
+        f"{FALSE_FAILURE_PROBABILITY:g})"
     )
 
 

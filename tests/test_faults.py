@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from backends import faults
-from backends.fault_runs import ROOT, runs_for
+from backends.fault_runs import ROOT, _env, runs_for
 from spec import clauses as spec_clauses
 
 USAGE_ERROR = 4
@@ -104,7 +104,6 @@ def test_faults_apply_and_reset_cleanly_in_a_fresh_process():
     script = textwrap.dedent("""
         import sys
         from backends import faults
-from backends.fault_runs import ROOT, runs_for
         import reference_impl
 
         MODULES = [m for n, m in sorted(sys.modules.items()) if n.startswith("reference_impl")]
