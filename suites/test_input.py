@@ -4,25 +4,11 @@ import pytest
 
 from spec.harness import clause, requires
 from suites._helpers import assert_message_names, clean_message
+from suites._layers import guarded_layer
 
 
 def _spec_layer(K, **spec):
-    class Guarded(K.Layer):
-        """A layer whose InputSpec is set in __init__; records build and call."""
-
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.input_spec = K.InputSpec(**spec)
-            self.events = []
-
-        def build(self, input_shape):
-            self.events.append("build")
-
-        def call(self, x):
-            self.events.append("call")
-            return x[0] if isinstance(x, (list, tuple)) else x
-
-    return Guarded()
+    return guarded_layer(K, spec or None)
 
 
 # (spec, rejected input shape, property word, expected text, received text, accepted input shape)

@@ -12,6 +12,7 @@ from hypothesis import given
 from spec.harness import clause
 from suites import strategies
 from suites._helpers import clean_message, close, mentions_shape, tolerance
+from suites._layers import guarded_layer
 
 
 def _copy_weights(backend, source, target):
@@ -142,31 +143,10 @@ def test_concatenate_rejects_rank_mismatch_on_an_axis_only_the_higher_rank_input
 
 
 # -------------------------------------------------------------------- InputSpec
-def _guarded(ns, spec):
-    """A layer whose InputSpec (`spec`: one dict or a list of dicts) is set in __init__;
-    it records build and call."""
-
-    class Guarded(ns.Layer):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.input_spec = ([ns.InputSpec(**s) for s in spec] if isinstance(spec, (list, tuple))
-                               else ns.InputSpec(**spec))
-            self.events = []
-
-        def build(self, input_shape):
-            self.events.append("build")
-
-        def call(self, x):
-            self.events.append("call")
-            return x[0] if isinstance(x, (list, tuple)) else x
-
-    return Guarded()
-
-
 def _check_spec_case(ns, case):
     """On namespace `ns`: the invalid input raises ValueError before build and call and leaves
     the layer unbuilt; then the valid input is accepted."""
-    layer = _guarded(ns, case.spec)
+    layer = guarded_layer(ns, case.spec)
     with pytest.raises(ValueError):
         layer(strategies.example_input(case.invalid_shape, case.invalid_dtype))
     assert layer.events == [] and not layer.built, f"rejected call ran {layer.events}"
@@ -216,7 +196,7 @@ def test_generated_dtype_violations_raise_value_error(K, reference_K, case):
 
 
 def _check_multi_case(ns, case):
-    layer = _guarded(ns, case.specs)
+    layer = guarded_layer(ns, case.specs)
     with pytest.raises(ValueError) as info:
         layer([np.ones(s, dtype="float32") for s in case.invalid_shapes])
     assert layer.events == [] and not layer.built, f"rejected call ran {layer.events}"
