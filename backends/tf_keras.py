@@ -23,7 +23,6 @@ class TfKeras(Backend):
         self._tf, self._tf_keras = tf, tf_keras
         # Keras 2 has no `ops` namespace: the few ops the suites use, from TensorFlow.
         ops = SimpleNamespace(
-            convert_to_numpy=lambda x: np.asarray(x.numpy() if hasattr(x, "numpy") else x),
             is_tensor=tf.is_tensor,
             matmul=tf.matmul,
             add=tf.add,

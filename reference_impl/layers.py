@@ -1,4 +1,4 @@
-"""Built-in layers: Dense, Dropout, BatchNormalization, Concatenate, Activation."""
+"""Built-in layers: Dense, Dropout, BatchNormalization, Concatenate."""
 import numpy as np
 
 from reference_impl import autodiff, ops, random
@@ -167,18 +167,4 @@ class Concatenate(Layer):
         return tuple(out)
 
 
-class Activation(Layer):
-    def __init__(self, activation, **kwargs):
-        super().__init__(**kwargs)
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"Unknown activation {activation!r}")
-        self.activation = activation
-
-    def call(self, inputs):
-        return ACTIVATIONS[self.activation](inputs)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-
-__all__ = ["Layer", "InputSpec", "Dense", "Dropout", "BatchNormalization", "Concatenate", "Activation"]
+__all__ = ["Layer", "InputSpec", "Dense", "Dropout", "BatchNormalization", "Concatenate"]

@@ -30,28 +30,8 @@ def _broadcast_shape(a, b):
     return tuple(out)
 
 
-def convert_to_tensor(x, dtype=None):
-    if is_symbolic(x):
-        return x
-    return np.asarray(_value(x), dtype=dtype)
-
-
-def convert_to_numpy(x):
-    return np.array(_value(x))
-
-
 def is_tensor(x):
     return isinstance(x, np.ndarray)
-
-
-def shape(x):
-    return tuple(x.shape)
-
-
-def cast(x, dtype):
-    if is_symbolic(x):
-        return SymbolicTensor(x.shape, dtype)
-    return np.asarray(_value(x)).astype(dtype)
 
 
 def matmul(a, b):
@@ -109,15 +89,3 @@ def concatenate(xs, axis=-1):
     out = np.concatenate(values, axis=axis)
     splits = np.cumsum([v.shape[axis] for v in values])[:-1]
     return autodiff.record(out, list(xs), lambda g: np.split(g, splits, axis=axis))
-
-
-def mean(x, axis=None, keepdims=False):
-    return np.mean(_value(x), axis=axis, keepdims=keepdims)
-
-
-def zeros(shape, dtype="float32"):
-    return np.zeros(shape, dtype=dtype)
-
-
-def ones(shape, dtype="float32"):
-    return np.ones(shape, dtype=dtype)

@@ -50,7 +50,6 @@ dropped never or always (a frozen mask) fails it.
 """
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -150,9 +149,6 @@ def close(actual, expected, *, rtol, atol, what=""):
     np.testing.assert_allclose(np.asarray(actual, dtype="float64"), np.asarray(expected, dtype="float64"),
                                rtol=rtol, atol=atol, err_msg=what)
 
-
-def isclose_scalar(a, b, rtol=1e-6):
-    return math.isclose(a, b, rel_tol=rtol)
 
 
 def tolerance(clause_id: str) -> dict:
