@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from layercontract.spec.harness import integrity
+
 RUN_TIMEOUT_S = 240  # one run of the suites takes ~1.5 s
 
 
@@ -33,7 +34,8 @@ def _env():
 
 
 def suites_args(name: str, record: pathlib.Path) -> list[str]:
-    return ["suites", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--fault", name, "--record", str(record)]
+    return [str(integrity.SUITES_DIR), *integrity.pytest_location_args(), "-q", "-p", "no:cacheprovider",
+            "-p", "no:xdist", "--backend", "reference", "--fault", name, "--record", str(record)]
 
 
 @dataclasses.dataclass
@@ -59,7 +61,7 @@ class Run:
 def run_suites_with_fault(name: str, workdir: pathlib.Path) -> Run:
     """One run in a fresh interpreter."""
     record = workdir / f"{name}.json"
-    result = subprocess.run([sys.executable, "-m", "pytest", *suites_args(name, record)], cwd=ROOT, env=_env(),
+    result = subprocess.run([sys.executable, "-m", "pytest", *suites_args(name, record)], env=_env(),
                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     return Run.load(name, result.returncode, result.stdout + result.stderr, record)
 
@@ -112,9 +114,9 @@ class ForkedRuns:
         self._zygote = None
 
     def _start(self):
-        code = f"import backends.fault_runs as t; t.zygote_main({self._names!r}, {str(self._workdir)!r}, {self._workers})"
+        code = f"import layercontract.backends.fault_runs as t; t.zygote_main({self._names!r}, {str(self._workdir)!r}, {self._workers})"
         self._log = open(self._workdir / "zygote.log", "w")
-        self._zygote = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=_env(), stdout=self._log,
+        self._zygote = subprocess.Popen([sys.executable, "-c", code], env=_env(), stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         self._deadline = time.monotonic() + RUN_TIMEOUT_S + 10 * len(self._names)
 

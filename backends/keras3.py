@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 
-from backends._versions import installed
-from spec.harness.backend import Backend
+from layercontract.backends._versions import installed
+from layercontract.spec.harness.backend import Backend
 
 EXPECTATIONS = pathlib.Path(__file__).parent / "expectations"
 FRAMEWORK_DISTRIBUTIONS = {
@@ -71,7 +71,12 @@ class Keras3(Backend):
         self._keras.utils.set_random_seed(seed)
 
     def versions(self):
-        return installed("keras", "numpy", *FRAMEWORK_DISTRIBUTIONS[self.keras_backend])
+        found = installed("keras", "numpy", *FRAMEWORK_DISTRIBUTIONS[self.keras_backend])
+        if self._keras is not None:
+            # The Keras this process imported: a keras-nightly or a cached overlay of another
+            # release (`keras-jax@3.12.0`) shadows the installed `keras` distribution.
+            found["keras"] = self._keras.__version__
+        return found
 
 
 class KerasTensorflow(Keras3):

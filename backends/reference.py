@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from spec.harness.backend import Backend
+from layercontract.spec.harness.backend import Backend
 
 
 class ReferenceBackend(Backend):
@@ -14,7 +14,7 @@ class ReferenceBackend(Backend):
     expectations = pathlib.Path(__file__).parent / "expectations" / "reference.toml"
 
     def load(self):
-        import reference_impl
+        from layercontract import reference_impl
 
         self._impl = reference_impl
         return reference_impl
@@ -29,7 +29,7 @@ class ReferenceBackend(Backend):
         self._impl.utils.set_random_seed(seed)
 
     def versions(self):
-        import reference_impl  # cheap, and versions() may be asked before load()
+        from layercontract import reference_impl  # cheap, and versions() may be asked before load()
 
         return {"reference_impl": reference_impl.__version__, "numpy": np.__version__,
                 "python": sys.version.split()[0]}

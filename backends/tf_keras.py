@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from backends._versions import installed
-from spec.harness.backend import Backend
+from layercontract.backends._versions import installed
+from layercontract.spec.harness.backend import Backend
 
 
 class TfKeras(Backend):

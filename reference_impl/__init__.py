@@ -6,12 +6,12 @@ This package *is* a Keras-shaped namespace (`Layer`, `Model`, `InputSpec`, `Inpu
 """
 from types import SimpleNamespace
 
-from reference_impl import layers, ops, optimizers, random
-from reference_impl.input_spec import InputSpec
-from reference_impl.layer import Layer
-from reference_impl.model import Model
-from reference_impl.symbolic import Input, SymbolicTensor, is_symbolic
-from reference_impl.variables import Variable
+from layercontract.reference_impl import layers, ops, optimizers, random
+from layercontract.reference_impl.input_spec import InputSpec
+from layercontract.reference_impl.layer import Layer
+from layercontract.reference_impl.model import Model
+from layercontract.reference_impl.symbolic import Input, SymbolicTensor, is_symbolic
+from layercontract.reference_impl.variables import Variable
 
 utils = SimpleNamespace(set_random_seed=random.set_random_seed)
 

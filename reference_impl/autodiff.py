@@ -9,7 +9,7 @@ import contextlib
 
 import numpy as np
 
-from reference_impl.variables import Variable
+from layercontract.reference_impl.variables import Variable
 
 _active_tape = None
 

@@ -1,7 +1,7 @@
 """Weight initializers (Keras names). Draws come from the global reference RNG."""
 import numpy as np
 
-from reference_impl import random
+from layercontract.reference_impl import random
 
 
 def zeros(shape):

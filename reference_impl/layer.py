@@ -14,10 +14,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from reference_impl import context, initializers
-from reference_impl.input_spec import assert_input_compatibility
-from reference_impl.symbolic import SymbolicTensor, is_symbolic
-from reference_impl.variables import Variable
+from layercontract.reference_impl import context, initializers
+from layercontract.reference_impl.input_spec import assert_input_compatibility
+from layercontract.reference_impl.symbolic import SymbolicTensor, is_symbolic
+from layercontract.reference_impl.variables import Variable
 
 _name_counts = defaultdict(int)
 

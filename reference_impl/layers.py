@@ -1,9 +1,9 @@
 """Built-in layers: Dense, Dropout, BatchNormalization, Concatenate."""
 import numpy as np
 
-from reference_impl import autodiff, ops, random
-from reference_impl.input_spec import InputSpec
-from reference_impl.layer import Layer
+from layercontract.reference_impl import autodiff, ops, random
+from layercontract.reference_impl.input_spec import InputSpec
+from layercontract.reference_impl.layer import Layer
 
 ACTIVATIONS = {None: lambda x: x, "linear": lambda x: x, "relu": ops.relu}
 

@@ -9,8 +9,8 @@ import inspect
 
 import numpy as np
 
-from reference_impl import autodiff, losses, optimizers
-from reference_impl.layer import Layer
+from layercontract.reference_impl import autodiff, losses, optimizers
+from layercontract.reference_impl.layer import Layer
 
 
 class History:

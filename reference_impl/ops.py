@@ -2,9 +2,9 @@
 propagate shapes only. Differentiable ops record themselves on the autodiff tape."""
 import numpy as np
 
-from reference_impl import autodiff
-from reference_impl.symbolic import SymbolicTensor, is_symbolic
-from reference_impl.variables import Variable
+from layercontract.reference_impl import autodiff
+from layercontract.reference_impl.symbolic import SymbolicTensor, is_symbolic
+from layercontract.reference_impl.variables import Variable
 
 
 def _value(x):

@@ -20,14 +20,14 @@ class SymbolicTensor:
 
     # Operators delegate to ops so that custom layers can write `x + b` symbolically too.
     def __add__(self, other):
-        from reference_impl import ops
+        from layercontract.reference_impl import ops
 
         return ops.add(self, other)
 
     __radd__ = __add__
 
     def __mul__(self, other):
-        from reference_impl import ops
+        from layercontract.reference_impl import ops
 
         return ops.multiply(self, other)
 

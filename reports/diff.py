@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from reports import schema
-from reports.record import UNEXPECTED
-from reports.render import first_line, label, md_code, md_text
+from layercontract.reports import schema
+from layercontract.reports.record import UNEXPECTED
+from layercontract.reports.render import first_line, label, md_code, md_text
 
 RANK = {"pass": 0, "unexpected-pass": 0, "expected-deviation": 1,
         "fail": 2, "harness-error": 2, "crash": 2, "timeout": 2}

@@ -18,9 +18,9 @@ import datetime as dt
 import json
 import pathlib
 
-from reports import schema
-from reports.record import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
-from reports.schema import ReportError
+from layercontract.reports import schema
+from layercontract.reports.record import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
+from layercontract.reports.schema import ReportError
 
 OUTPUTS = ("index.html", "summary.md", "matrix.json")
 
@@ -83,7 +83,7 @@ def load_kill_matrix(path) -> dict | None:
 
 # -------------------------------------------------------------------- merging
 def _backend_order(names: list[str]) -> list[str]:
-    from spec.harness import registry
+    from layercontract.spec.harness import registry
 
     builtin = [n for n in registry.BUILTIN if n in names]
     return builtin + [n for n in names if n not in builtin]
@@ -91,8 +91,8 @@ def _backend_order(names: list[str]) -> list[str]:
 
 def _spec():
     """The clauses, areas and static citations of this checkout (or what the records tell)."""
-    from spec import clauses as spec_clauses
-    from spec.harness import integrity
+    from layercontract.spec import clauses as spec_clauses
+    from layercontract.spec.harness import integrity
 
     try:
         clauses = spec_clauses.load()
@@ -228,7 +228,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
 
 # ------------------------------------------------------------------- writing
 def render_all(matrix: dict, report_name: str = "index.html") -> dict[str, str]:
-    from reports import render
+    from layercontract.reports import render
 
     return {"index.html": render.html(matrix), "summary.md": render.markdown(matrix, report_name=report_name),
             "matrix.json": json.dumps(matrix, indent=1) + "\n"}

@@ -28,8 +28,8 @@ import time
 
 import pytest
 
-from reports.schema import RUN_SCHEMA, write_atomic
-from spec.harness import outcomes
+from layercontract.reports.schema import RUN_SCHEMA, write_atomic
+from layercontract.spec.harness import integrity, outcomes
 
 SCHEMA = RUN_SCHEMA
 NOT_RUN = "not-run"
@@ -158,7 +158,7 @@ class Recorder:
 
     # -- context
     def state(self):
-        from spec.harness import plugin
+        from layercontract.spec.harness import plugin
 
         return self.config.stash.get(plugin.STATE, None)
 
@@ -174,13 +174,11 @@ class Recorder:
     def static_clauses(self, nodeid: str) -> list[str]:
         """Clauses a test cites, read from the suites' source (for node ids known only by id)."""
         if self._static_clauses is None:
-            from spec.harness import integrity
-
             self._static_clauses = {}
             for cid, tests in integrity.cited_clauses().items():
                 for test in tests:
                     self._static_clauses.setdefault(f"suites/{test}", []).append(cid)
-        base = nodeid.split("[", 1)[0]
+        base = integrity.check_id(nodeid).split("[", 1)[0]
         return self._static_clauses.get(base) or self._static_clauses.get(base.rsplit("::", 1)[0], [])
 
     def rerun_options(self) -> str:
@@ -250,15 +248,17 @@ class Recorder:
 
     @staticmethod
     def deviation_reason(state, nodeid):
-        for deviation in getattr(state, "deviations", ()):
-            if deviation.matches(nodeid):
+        for deviation in getattr(state, "active_deviations", ()):
+            if deviation.matches(integrity.check_id(nodeid)):
                 return deviation.describe()
         return None
 
     def row(self, nodeid, clauses, outcome, message, reason=None, example=None) -> dict:
-        return {"nodeid": nodeid, "clauses": clauses, "outcome": outcome, "duration_s": 0.0,
+        check = integrity.check_id(nodeid)
+        return {"nodeid": check, "clauses": clauses, "outcome": outcome, "duration_s": 0.0,
                 "message": clean_message(message), "reason": reason, "falsifying_example": example,
-                "rerun": f"python -m pytest {shlex.quote(nodeid)} {self.rerun_options()}"}
+                "rerun": f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(check))} "
+                          f"{self.rerun_options()}"}
 
     # -- writing
     def build(self, finished=None, exitstatus=None, session=None) -> dict:
@@ -377,7 +377,9 @@ def _seed_random_hypothesis_runs(config):
     from hypothesis import settings
 
     try:
-        profile = settings.get_profile(config.getoption("hypothesis_profile", None) or "default")
+        from layercontract.spec.harness.plugin import DEFAULT_HYPOTHESIS_PROFILE
+
+        profile = settings.get_profile(config.getoption("hypothesis_profile", None) or DEFAULT_HYPOTHESIS_PROFILE)
     except Exception:
         return
     if not profile.derandomize:

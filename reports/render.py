@@ -13,7 +13,8 @@ import re
 import jinja2
 import markupsafe
 
-from reports.record import SEVERITY, UNEXPECTED
+from layercontract.reports.record import SEVERITY, UNEXPECTED
+from layercontract.spec.harness import integrity
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 
@@ -66,6 +67,7 @@ def _environment() -> jinja2.Environment:
     env.filters["first_line"] = first_line
     env.filters["seconds"] = lambda s: f"{s:.1f} s" if s >= 0.1 else f"{s * 1000:.0f} ms"
     env.filters["inline_code"] = inline_code
+    env.filters["pyargs"] = integrity.pyargs_target  # how a rerun command names a check
     return env
 
 

@@ -21,7 +21,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 RUN_SCHEMA = "layercontract-run/2"
 MATRIX_SCHEMA = "layercontract-matrix/1"
 SCHEMA_FILES = {RUN_SCHEMA: HERE / "run-record.schema.json", MATRIX_SCHEMA: HERE / "matrix.schema.json"}
-KILL_MATRIX = "kill-matrix"  # unversioned: {"faults": {...}} (backends/faults.py's mutation runs)
+KILL_MATRIX = "kill-matrix"  # unversioned: {"faults": {...}} (reference_impl/faults/'s mutation runs)
 
 
 class ReportError(Exception):

@@ -17,8 +17,8 @@ import tomllib
 
 import jinja2
 
-from spec import clauses as spec_clauses
-from spec.harness import integrity
+from layercontract.spec import clauses as spec_clauses
+from layercontract.spec.harness import integrity
 
 SPEC_MD = pathlib.Path(__file__).with_name("SPEC.md")
 DIFF_LINES = 30  # of the unified diff shown by --check

@@ -153,7 +153,7 @@ def close(actual, expected, *, rtol, atol, what=""):
 
 def tolerance(clause_id: str) -> dict:
     """The numeric tolerance a clause states (rtol, atol)."""
-    from spec.clauses import load
+    from layercontract.spec.clauses import load
 
     tol = load()[clause_id].tolerance
     assert tol, f"clause {clause_id} states no tolerance"

@@ -1,8 +1,8 @@
 """BUILD: the first call builds lazily, exactly once; weights keep their identity."""
 import numpy as np
 
-from spec.harness import clause
-from suites._helpers import shape_tuple
+from layercontract.spec.harness import clause
+from layercontract.suites._helpers import shape_tuple
 
 
 def _simple_dense_class(K):

@@ -1,8 +1,8 @@
 """CALL: layer(x) runs __call__, which converts, autocasts and runs call."""
 import numpy as np
 
-from spec.harness import clause
-from suites._helpers import close, dtype_name, tolerance
+from layercontract.spec.harness import clause
+from layercontract.suites._helpers import close, dtype_name, tolerance
 
 
 def _probe_class(K, backend):

@@ -3,8 +3,8 @@ implementation. Weights are copied from the backend's layers into the reference'
 import numpy as np
 import pytest
 
-from spec.harness import clause, requires
-from suites._helpers import close, tolerance
+from layercontract.spec.harness import clause, requires
+from layercontract.suites._helpers import close, tolerance
 
 RNG = np.random.default_rng(2026)
 X = RNG.standard_normal((16, 5)).astype("float32") * 2 + 0.5

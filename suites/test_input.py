@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from spec.harness import clause, requires
-from suites._helpers import assert_message_names, clean_message
-from suites._layers import guarded_layer
+from layercontract.spec.harness import clause, requires
+from layercontract.suites._helpers import assert_message_names, clean_message
+from layercontract.suites._layers import guarded_layer
 
 
 def _spec_layer(K, **spec):

@@ -3,8 +3,8 @@ build once, and Dropout/BatchNormalization honour `training`."""
 import numpy as np
 import pytest
 
-from spec.harness import clause, requires
-from suites._helpers import assert_binomial, close, tolerance
+from layercontract.spec.harness import clause, requires
+from layercontract.suites._helpers import assert_binomial, close, tolerance
 
 EPS = 1e-3
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from spec.harness import clause
-from suites._helpers import clean_message, close, mentions_shape, shape_tuple, tolerance
+from layercontract.spec.harness import clause
+from layercontract.suites._helpers import clean_message, close, mentions_shape, shape_tuple, tolerance
 
 A = np.arange(6, dtype="float32").reshape(2, 3)
 B = np.arange(8, dtype="float32").reshape(2, 4) + 10

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from spec.harness import clause
-from suites import strategies
-from suites._helpers import clean_message, close, mentions_shape, tolerance
-from suites._layers import guarded_layer
+from layercontract.spec.harness import clause
+from layercontract.suites import strategies
+from layercontract.suites._helpers import clean_message, close, mentions_shape, tolerance
+from layercontract.suites._layers import guarded_layer
 
 
 def _copy_weights(backend, source, target):

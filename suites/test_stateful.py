@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, \
     run_state_machine_as_test
 
-from spec.harness import clause
-from suites import strategies
-from suites._helpers import close, shape_tuple, tolerance
+from layercontract.spec.harness import clause
+from layercontract.suites import strategies
+from layercontract.suites._helpers import close, shape_tuple, tolerance
 
 STEPS = 10  # steps per generated sequence; max_examples comes from the profile
 

@@ -1,8 +1,8 @@
 """SYMBOLIC: calling layers on Input() tensors propagates shapes with a None batch, builds, needs no data."""
 import numpy as np
 
-from spec.harness import clause, requires
-from suites._helpers import shape_tuple
+from layercontract.spec.harness import clause, requires
+from layercontract.suites._helpers import shape_tuple
 
 
 @clause("SYMBOLIC.OUTPUT_SHAPE")

@@ -3,8 +3,8 @@ moving statistics in inference, inference whenever trainable=False."""
 import numpy as np
 import pytest
 
-from spec.harness import clause
-from suites._helpers import close, tolerance
+from layercontract.spec.harness import clause
+from layercontract.suites._helpers import close, tolerance
 
 EPS, MOMENTUM = 1e-3, 0.99
 # (input shape, axis): features last, and channels-first on a rank-4 input

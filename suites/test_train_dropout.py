@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from spec.harness import clause
-from suites import strategies
-from suites._helpers import FALSE_FAILURE_PROBABILITY, assert_binomial, assert_binomial_each, binomial_acceptance
+from layercontract.spec.harness import clause
+from layercontract.suites import strategies
+from layercontract.suites._helpers import FALSE_FAILURE_PROBABILITY, assert_binomial, assert_binomial_each, binomial_acceptance
 
 SHAPE = (200, 100)  # n = 20000 Bernoulli trials per call
 

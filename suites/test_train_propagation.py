@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from spec.harness import clause
-from suites._layers import recorder_class
+from layercontract.spec.harness import clause
+from layercontract.suites._layers import recorder_class
 
 X = np.ones((2, 3), dtype="float32")
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from spec.harness import clause, requires
-from suites._helpers import close, tolerance
+from layercontract.spec.harness import clause, requires
+from layercontract.suites._helpers import close, tolerance
 
 X = np.random.default_rng(0).uniform(1.0, 2.0, (64, 8)).astype("float32")
 Y = np.random.default_rng(1).standard_normal((64, 1)).astype("float32")

@@ -13,8 +13,8 @@ import signal
 import time
 from types import SimpleNamespace
 
-from backends.reference import ReferenceBackend
-from spec.harness.backend import Backend
+from layercontract.backends.reference import ReferenceBackend
+from layercontract.spec.harness.backend import Backend
 
 
 class RenamedReference(ReferenceBackend):
@@ -139,7 +139,7 @@ class BrokenEverywhere(Backend):
     expectations = BROKEN_EXPECTATIONS
 
     def load(self):
-        import reference_impl as impl
+        import layercontract.reference_impl as impl
 
         def not_a_class():
             pass

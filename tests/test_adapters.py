@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from spec.harness import backend as contract
-from spec.harness import registry
-from spec.harness.commands import doctor
+from layercontract.spec.harness import backend as contract
+from layercontract.spec.harness import registry
+from layercontract.spec.harness.commands import doctor
 from tests.adapters_for_tests import BROKEN_EXPECTATIONS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def run(cmd, cwd=ROOT, timeout=300, **env):
 
 
 def layercontract(*args, **kw):
-    return run([sys.executable, "-m", "spec.harness.cli", *args], **kw)
+    return run([sys.executable, "-m", "layercontract.spec.harness.cli", *args], **kw)
 
 
 def output(result):
@@ -124,7 +124,7 @@ def test_entry_points_are_discovered_resolved_and_listed(tmp_path, monkeypatch):
     assert result.returncode == 0, output(result)
     lines = result.stdout.splitlines()
     for name in registry.BUILTIN:
-        assert any(re.match(rf"{re.escape(name)}\s+built-in\s+backends\.", line) for line in lines), name
+        assert any(re.match(rf"{re.escape(name)}\s+built-in\s+layercontract\.backends\.", line) for line in lines), name
     listed = r"plugged-reference\s+entry point of lc-plugin-one 1.0\s+tests\.adapters_for_tests:RenamedReference$"
     assert any(re.match(listed, line) for line in lines), result.stdout
     assert any(line.startswith("reference ") and "shadowed" in line for line in lines)
@@ -198,7 +198,7 @@ def test_doctor_times_out_a_hanging_load(monkeypatch):
 
 def test_every_builtin_backend_passes_doctor():
     """Each in its own process (one Keras backend per process), all at once."""
-    procs = {name: subprocess.Popen([sys.executable, "-m", "spec.harness.cli", "doctor", "--backend", name],
+    procs = {name: subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "doctor", "--backend", name],
                                     cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     text=True)
              for name in registry.BUILTIN}
@@ -244,12 +244,12 @@ def test_example_adapter_installed_by_entry_point_in_a_virtualenv(tmp_path):
                      "--no-index", "-e", str(EXAMPLE)])
     assert installed.returncode == 0, output(installed)
 
-    listed = run([str(python), "-m", "spec.harness.cli", "backends"])
+    listed = run([str(python), "-m", "layercontract.spec.harness.cli", "backends"])
     assert listed.returncode == 0, output(listed)
     assert re.search(rf"^{EXAMPLE_NAME}\s+entry point of layercontract-example-adapter 0\.1\.0\s+{EXAMPLE_SPEC}$",
                      listed.stdout, re.M), listed.stdout
 
-    checked = run([str(python), "-m", "spec.harness.cli", "doctor", "--backend", EXAMPLE_NAME])
+    checked = run([str(python), "-m", "layercontract.spec.harness.cli", "doctor", "--backend", EXAMPLE_NAME])
     assert checked.returncode == 0, output(checked)
 
     result = run([str(python), "-m", "pytest", EXAMPLE_SUITE, "--backend", EXAMPLE_NAME, "-p", "no:cacheprovider"])
@@ -265,5 +265,5 @@ def test_example_is_a_complete_distribution():
     assert f'{EXAMPLE_NAME} = "{EXAMPLE_SPEC}"' in pyproject
     source = (EXAMPLE / "layercontract_example_adapter" / "__init__.py").read_text(encoding="utf-8")
     imports = set(re.findall(r"^\s*(?:from|import)\s+([\w.]+)", source, re.M))
-    assert imports <= {"__future__", "os", "pathlib", "sys", "importlib", "numpy", "spec.harness.backend", "keras"}
+    assert imports <= {"__future__", "os", "pathlib", "sys", "importlib", "numpy", "layercontract.spec.harness.backend", "keras"}
     assert (EXAMPLE / "layercontract_example_adapter" / "expectations.toml").is_file()

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from backends.reference import ReferenceBackend
+from layercontract.backends.reference import ReferenceBackend
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

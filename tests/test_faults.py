@@ -1,4 +1,4 @@
-"""Mutation testing of the suites: with any one fault of backends/faults.py switched on in the
+"""Mutation testing of the suites: with any one fault of reference_impl/faults/ switched on in the
 reference, the suites must fail, and fail on the clauses the fault targets.
 
 The runs (one process per fault, forked from a warm zygote) are in backends/fault_runs.py,
@@ -6,15 +6,18 @@ shared with `layercontract kill-matrix`.
 """
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
-from backends import faults
-from backends.fault_runs import ROOT, _env, runs_for
-from spec import clauses as spec_clauses
+from layercontract.reference_impl import faults
+from layercontract.backends.fault_runs import _env, runs_for
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+from layercontract.spec import clauses as spec_clauses
 
 USAGE_ERROR = 4
 TESTS_FAILED = 1
@@ -95,7 +98,7 @@ def test_every_clause_is_targeted_by_a_fault_or_says_why_none_applies():
     assert all(reason.strip() for reason in exempt.values())
     uncovered = sorted(set(clauses) - targeted - set(exempt))
     assert not uncovered, (
-        f"no fault targets {uncovered}: add a fault to backends/faults.py, or list the clause in "
+        f"no fault targets {uncovered}: add a fault to reference_impl/faults/, or list the clause in "
         f"NO_FAULT_APPLIES with the reason")
 
 
@@ -103,10 +106,10 @@ def test_faults_apply_and_reset_cleanly_in_a_fresh_process():
     """Every fault finds its edit sites in reference_impl, and reset() restores every binding."""
     script = textwrap.dedent("""
         import sys
-        from backends import faults
-        import reference_impl
+        from layercontract.reference_impl import faults
+        from layercontract import reference_impl
 
-        MODULES = [m for n, m in sorted(sys.modules.items()) if n.startswith("reference_impl")]
+        MODULES = [m for n, m in sorted(sys.modules.items()) if n.startswith("layercontract.reference_impl")]
 
         def bindings():
             found = {}

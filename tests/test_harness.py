@@ -15,9 +15,9 @@ import types
 
 import pytest
 
-from backends.reference import ReferenceBackend
-from spec import clauses as spec_clauses
-from spec.harness import expectations, integrity, outcomes, registry
+from layercontract.backends.reference import ReferenceBackend
+from layercontract.spec import clauses as spec_clauses
+from layercontract.spec.harness import expectations, integrity, outcomes, registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILD_SUITE = "suites/test_build.py"
@@ -25,10 +25,12 @@ BUILT_FLAG_TEST = "suites/test_build.py::test_built_is_true_after_first_call"
 USAGE_ERROR = 4
 
 
-def run_pytest(*args, cwd=ROOT, timeout=120):
+def run_pytest(*args, cwd=ROOT, timeout=120, pythonpath=None):
     env = {k: v for k, v in os.environ.items()
            if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if pythonpath:  # a copy of the project that shadows the installed layercontract
+        env["PYTHONPATH"] = str(pythonpath)
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -45,7 +47,7 @@ def deviation_toml(test, clause="BUILD.BUILT_FLAG", kind="upstream-bug", **extra
 
 def clauses_cited_by(filename, edition=None):
     """Clauses cited by a suite file; with `edition`, only those that apply to it."""
-    from spec.clauses import load
+    from layercontract.spec.clauses import load
 
     return sorted(cid for cid, tests in integrity.cited_clauses().items()
                   if any(t.startswith(f"{filename}::") for t in tests)
@@ -85,8 +87,8 @@ def test_adapter_spec_with_missing_module_is_a_clear_usage_error():
 
 
 def test_adapter_spec_errors_name_the_problem():
-    with pytest.raises(registry.BackendError, match="adapter module 'backends.reference' has no attribute 'Missing'"):
-        registry.resolve("backends.reference:Missing")
+    with pytest.raises(registry.BackendError, match="adapter module 'layercontract.backends.reference' has no attribute 'Missing'"):
+        registry.resolve("layercontract.backends.reference:Missing")
     with pytest.raises(registry.BackendError, match=r"failed to initialise: RuntimeError: no GPU here"):
         registry.resolve("tests.test_harness:ExplodingAdapter")
     assert isinstance(registry.resolve("reference"), ReferenceBackend)
@@ -94,7 +96,7 @@ def test_adapter_spec_errors_name_the_problem():
 
 # ------------------------------------------------------------------- integrity
 FAKE_SUITE = '''
-from spec.harness import clause
+from layercontract.spec.harness import clause
 
 @clause("BUILD.LAZY")
 def test_fine(K):
@@ -135,12 +137,14 @@ def test_a_clause_no_test_cites_is_a_problem():
 
 
 def copy_project(dest: pathlib.Path) -> pathlib.Path:
+    """A copy of the package laid out as installed (dest/layercontract/<folder>); run with
+    PYTHONPATH=dest it shadows the installed layercontract. Returns the copy's root package."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    package = dest / "layercontract"
+    shutil.copytree(ROOT / "layercontract", package, ignore=ignore)
     for name in ("spec", "suites", "reference_impl", "backends", "reports"):
-        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
-    for name in ("conftest.py", "pyproject.toml"):
-        shutil.copy(ROOT / name, dest / name)
-    return dest
+        shutil.copytree(ROOT / name, package / name, ignore=ignore)
+    return package
 
 
 def test_integrity_problems_fail_the_run_before_any_test(tmp_path):
@@ -150,7 +154,8 @@ def test_integrity_problems_fail_the_run_before_any_test(tmp_path):
     with open(project / "spec" / "clauses.toml", "a", encoding="utf-8") as f:
         f.write('\n[[clause]]\nid = "BUILD.NOBODY_CITES_ME"\narea = "BUILD"\nlevel = "MUST"\nstatement = "s"\n'
                 'observes = "o"\neditions = ["keras3"]\nrationale = "r"\nevidence = "e"\n')
-    result = run_pytest("suites/test_zz_fake.py", cwd=project)
+    result = run_pytest("--pyargs", "layercontract.suites.test_zz_fake", "--backend", "reference",
+                        cwd=tmp_path, pythonpath=tmp_path / "project")
     assert result.returncode == USAGE_ERROR, output(result)
     assert "layercontract cannot run" in result.stderr
     assert "clause BUILD.NOBODY_CITES_ME has no test" in result.stderr
@@ -269,7 +274,8 @@ def test_record_and_per_clause_summary(tmp_path):
         assert test["nodeid"].startswith(f"{BUILD_SUITE}::")
         assert test["clauses"] and set(test["clauses"]) <= set(cited)
         assert test["outcome"] in RUNNABLE_ON_REFERENCE
-        assert test["rerun"] == f"python -m pytest {test['nodeid']} --backend reference"
+        assert test["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(test['nodeid'])} "
+                                 "--backend reference")
     assert not list(record_path.parent.glob("*.tmp"))
 
     # a rerun command reruns exactly that test

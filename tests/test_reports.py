@@ -18,10 +18,10 @@ import types
 
 import pytest
 
-from reports import diff as diff_mod
-from reports import record as record_mod
-from reports import render, schema
-from spec.harness import cli
+from layercontract.reports import diff as diff_mod
+from layercontract.reports import record as record_mod
+from layercontract.reports import render, schema
+from layercontract.spec.harness import cli, integrity
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILD_SUITE = "suites/test_build.py"
@@ -63,7 +63,7 @@ def write(path, data) -> pathlib.Path:
 def full_run(tmp_path_factory):
     """`layercontract run` (the README's main command) on one suite file: record + report."""
     out = tmp_path_factory.mktemp("run")
-    result = run("-m", "spec.harness.cli", "run", "--backend", "reference", "--out", str(out),
+    result = run("-m", "layercontract.spec.harness.cli", "run", "--backend", "reference", "--out", str(out),
                  "--", "-p", "no:cacheprovider", "-k", "test_build.py")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out, result
@@ -116,7 +116,8 @@ def test_record_of_a_real_run_matches_the_schema(real_record):
     assert {t["outcome"] for t in r["tests"]} == {"pass", "not-applicable"}
     for t in r["tests"]:
         assert t["clauses"] and t["reason"] is None and t["falsifying_example"] is None
-        assert t["rerun"] == f"python -m pytest {shlex.quote(t['nodeid'])} --backend reference"
+        assert t["rerun"] == (f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(t['nodeid']))} "
+                              "--backend reference")
     na = [t for t in r["tests"] if t["outcome"] == "not-applicable"]
     assert na and all("not applicable" in t["message"] for t in na)
     cited = {cid for t in r["tests"] for cid in t["clauses"]}
@@ -140,7 +141,7 @@ def test_run_stopped_by_maxfail_is_a_valid_incomplete_record(stopped_run):
     assert r["hypothesis"]["profile"] == "dev" and r["hypothesis"]["derandomize"] is False
     seed = r["hypothesis"]["seed"]
     assert seed and seed.isdigit()
-    assert stale["rerun"] == (f"python -m pytest {BUILT_FLAG_TEST} --backend reference --expectations "
+    assert stale["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(BUILT_FLAG_TEST)} --backend reference --expectations "
                               f"{shlex.quote(str(expectations))} --hypothesis-profile dev --hypothesis-seed {seed}")
 
 
@@ -213,11 +214,11 @@ def test_falsifying_example_is_taken_from_sections_or_the_traceback():
 
 
 def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
-    from backends import faults
+    from layercontract.reference_impl import faults
 
     fault = "dense_kernel_transposed"  # Dense builds its kernel (units, in): the generated case fails
     if fault not in faults.FAULTS:
-        pytest.skip(f"backends/faults.py has no fault {fault!r} any more")
+        pytest.skip(f"reference_impl/faults/ has no fault {fault!r} any more")
     test = "suites/test_properties.py::test_dense_computes_x_kernel_plus_bias_for_generated_shapes"
     path = tmp_path / "fault.json"
     result = run(*pytest_cmd(test, "--fault", fault, "--record", str(path)))
@@ -228,7 +229,8 @@ def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
     assert re.match(r"(Falsifying example|Failing test case): test_dense_computes_x_kernel_plus_bias_for_generated_shapes\(",
                     example), example
     assert "case=" in example and "@reproduce_failure(" in example
-    assert row["rerun"] == f"python -m pytest {test} --backend reference --fault {fault}"
+    assert row["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(test)} --backend reference "
+                            f"--fault {fault}")
 
 
 def test_messages_are_ansi_stripped_and_long_ones_keep_head_and_tail():
@@ -261,7 +263,7 @@ def test_not_run_ranks_between_deviation_and_pass_for_clauses():
 
 # ----------------------------------------------------------------------- merge
 def _merge(paths, out, kill_matrix=None) -> dict:
-    from reports import merge
+    from layercontract.reports import merge
 
     written = merge.write_reports(paths, out, kill_matrix)
     assert sorted(written) == ["index.html", "matrix.json", "summary.md"]
@@ -304,9 +306,9 @@ def test_merge_writes_a_self_contained_escaped_report(real_record, stopped_run, 
     # the matrix: areas, clickable cells with the tests' rerun commands, statements, versions
     assert 'id="clause-BUILD.LAZY"' in page and 'href="#cell-BUILD.LAZY--1"' in page
     assert 'id="cell-BUILD.LAZY--1"' in page and "--backend <b>" not in page
-    assert "python -m pytest <b>suites/test_build.py::" in page
+    assert "python -m pytest --pyargs <b>layercontract.suites.test_build::" in page
     assert "keras <code>3.15.1</code>" in page and "Kill matrix" in page and "1 survived" in page
-    from spec.clauses import load as load_clauses
+    from layercontract.spec.clauses import load as load_clauses
 
     assert load_clauses()["BUILD.LAZY"].statement.split()[0] in page
 

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from reports import schema
-from spec.harness import outcomes, registry
-from spec.harness.commands import run_many
+from layercontract.reports import schema
+from layercontract.spec.harness import outcomes, registry
+from layercontract.spec.harness.commands import run_many
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SUITE = "suites/test_build.py"
@@ -30,7 +30,7 @@ def clean_env():
 
 
 def layercontract(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "spec.harness.cli", *args], cwd=ROOT, env=clean_env(),
+    return subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", *args], cwd=ROOT, env=clean_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -119,7 +119,7 @@ def test_a_crash_mid_test_keeps_finished_results_and_marks_the_rest_crash(misbeh
     others = [t for n, t in crashed.items() if n != FIRST_TO_NUMPY]
     assert all(t["message"].startswith(f"crash: not run: the backend process {exit_text}, during {FIRST_TO_NUMPY}")
                for t in others)
-    assert all(t["rerun"].startswith("python -m pytest suites/test_build.py::") for t in record["tests"])
+    assert all(t["rerun"].startswith("python -m pytest --pyargs layercontract.suites.test_build::") for t in record["tests"])
     assert record["clauses"]["BUILD.EXPLICIT_BUILD.K3"]["outcome"] == outcomes.CRASH
 
 

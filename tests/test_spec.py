@@ -3,10 +3,10 @@ import math
 
 import pytest
 
-from spec import clauses as spec_clauses
-from spec import render
-from spec.clauses import SpecError, parse
-from spec.harness import integrity
+from layercontract.spec import clauses as spec_clauses
+from layercontract.spec import render
+from layercontract.spec.clauses import SpecError, parse
+from layercontract.spec.harness import integrity
 
 VALID = {
     "id": "BUILD.EXAMPLE",

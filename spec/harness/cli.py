@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-from spec.harness.commands import COMMANDS
+from layercontract.spec.harness.commands import COMMANDS
 
 
 def main(argv=None) -> int:
@@ -13,7 +13,7 @@ def main(argv=None) -> int:
                                      description="Conformance checks of the Keras layer/model contract.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        module = importlib.import_module(f"spec.harness.commands.{name.replace('-', '_')}")
+        module = importlib.import_module(f"layercontract.spec.harness.commands.{name.replace('-', '_')}")
         command = sub.add_parser(name, help=module.HELP, description=module.__doc__)
         module.add_arguments(command)
         command.set_defaults(func=module.run)

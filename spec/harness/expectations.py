@@ -7,6 +7,14 @@
     observed = "what the backend does"
     reason = "why"
     upstream = "keras-team/keras#12345"            # optional
+    when = "keras < 3.16"                           # optional: only on these versions
+
+`when` is a condition on the versions the backend records (its `versions()`): one PEP 440
+requirement ("keras >= 3.9, < 3.16") or a list of them, all of which must hold. Pre-releases
+count as versions like any other ("keras < 3.16" excludes 3.16.0.dev builds, as PEP 440 says
+for an exclusive bound). Without `when` an entry holds on every version. An entry whose
+condition does not hold is inactive: its check must pass. A condition naming a distribution the
+backend does not record is an error.
 """
 from __future__ import annotations
 
@@ -14,8 +22,12 @@ import dataclasses
 import pathlib
 import tomllib
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+
 KINDS = {"upstream-bug", "upstream-behaviour", "limitation"}
 REQUIRED = ("test", "clause", "kind", "observed", "reason")
+OPTIONAL = ("upstream", "when")
 
 
 class ExpectationsError(Exception):
@@ -30,13 +42,35 @@ class Deviation:
     observed: str
     reason: str
     upstream: str = ""
+    when: tuple[str, ...] = ()
+
+    def holds_on(self, versions: dict[str, str]) -> bool:
+        """True if every `when` requirement holds on these {distribution: version}; raises
+        ExpectationsError for a distribution the backend does not record."""
+        for text in self.when:
+            requirement = Requirement(text)
+            recorded = versions.get(requirement.name)
+            if recorded is None:
+                raise ExpectationsError(
+                    f"expectations entry for {self.test!r}: its condition {text!r} names "
+                    f"{requirement.name!r}, which the backend does not record (it records: "
+                    f"{', '.join(sorted(versions)) or 'nothing'})")
+            try:
+                version = Version(recorded)
+            except InvalidVersion:
+                raise ExpectationsError(f"expectations entry for {self.test!r}: the backend records "
+                                        f"{requirement.name} {recorded!r}, not a PEP 440 version") from None
+            if not requirement.specifier.contains(version, prereleases=True):
+                return False
+        return True
 
     def matches(self, nodeid: str) -> bool:
         return nodeid == self.test or nodeid.split("[", 1)[0] == self.test
 
     def describe(self) -> str:
         ref = f" [{self.upstream}]" if self.upstream else ""
-        return f"{self.kind}: {self.observed} — {self.reason}{ref}"
+        cond = f" (when {'; '.join(self.when)})" if self.when else ""
+        return f"{self.kind}{cond}: {self.observed} — {self.reason}{ref}"
 
 
 def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
@@ -61,7 +95,7 @@ def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
             problems.append(f"{where}: must be a table")
             continue
         missing = [k for k in REQUIRED if not entry.get(k)]
-        unknown = sorted(set(entry) - set(REQUIRED) - {"upstream"})
+        unknown = sorted(set(entry) - set(REQUIRED) - set(OPTIONAL))
         if missing:
             problems.append(f"{where}: missing {', '.join(missing)}")
         if unknown:
@@ -70,8 +104,22 @@ def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
             problems.append(f"{where}: kind {entry['kind']!r} is not one of {sorted(KINDS)}")
         if entry.get("clause") and entry["clause"] not in known_clauses:
             problems.append(f"{where}: unknown clause {entry['clause']!r}")
+        when = entry.get("when", ())
+        when = (when,) if isinstance(when, str) else when
+        if not isinstance(when, (list, tuple)) or not all(isinstance(w, str) and w.strip() for w in when):
+            problems.append(f"{where}: when must be a requirement string or a list of them")
+            when = ()
+        for text in when:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement as e:
+                problems.append(f"{where}: when {text!r} is not a PEP 440 requirement: {e}")
+                continue
+            if requirement.marker or requirement.extras or requirement.url or not requirement.specifier:
+                problems.append(f"{where}: when {text!r} must be '<distribution> <specifiers>', "
+                                "e.g. 'keras < 3.16'")
         if not missing and not unknown:
-            deviations.append(Deviation(**entry))
+            deviations.append(Deviation(**{**entry, "when": tuple(when)}))
     if problems:
         raise ExpectationsError("\n".join(problems))
     return deviations

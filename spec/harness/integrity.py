@@ -6,9 +6,12 @@ subset of tests a run selects.
 from __future__ import annotations
 
 import ast
+import importlib.resources
 import pathlib
 
-SUITES_DIR = pathlib.Path(__file__).resolve().parents[2] / "suites"
+# The suites as a package resource: the checkout's suites/ (editable install) or the installed
+# layercontract/suites/.
+SUITES_DIR = pathlib.Path(str(importlib.resources.files("layercontract.suites"))).resolve()
 
 
 def cited_clauses(suites_dir: pathlib.Path = SUITES_DIR) -> dict[str, list[str]]:
@@ -35,3 +38,29 @@ def problems(clauses, suites_dir: pathlib.Path = SUITES_DIR) -> list[str]:
     for cid in sorted(set(citations) - set(clauses)):
         found.append(f"unknown clause {cid} cited by {', '.join(citations[cid])}")
     return found
+
+
+def check_id(nodeid: str) -> str:
+    """A suite test's id independent of where pytest's rootdir is: "suites/<module>::<test>".
+
+    pytest names a test relative to its rootdir, which depends on how it was started (the
+    checkout, an installed wheel, `--pyargs` from any directory); expectations entries, run
+    records and diffs use this one spelling."""
+    file, sep, rest = nodeid.partition("::")
+    file = file.replace("\\", "/")
+    cut = file.rfind("suites/")
+    return f"suites/{file[cut + len('suites/'):] if cut >= 0 else file}{sep}{rest}"
+
+
+def pyargs_target(check: str) -> str:
+    """The `--pyargs` spelling of a check id, which pytest resolves from any directory:
+    "suites/test_build.py::test_x[a]" -> "layercontract.suites.test_build::test_x[a]"."""
+    file, sep, rest = check_id(check).partition("::")
+    module = file.removesuffix(".py").replace("/", ".")
+    return f"layercontract.{module}{sep}{rest}"
+
+
+def pytest_location_args() -> list[str]:
+    """Arguments that make any pytest run of the suites name its tests "suites/...", and read
+    only the suites' own ini file (never a pytest config of the directory it starts from)."""
+    return ["-c", str(SUITES_DIR / "pytest-settings.ini"), f"--rootdir={SUITES_DIR.parent}"]

@@ -8,13 +8,30 @@ import pathlib
 import pytest
 from hypothesis import HealthCheck, settings
 
-from spec import clauses as spec_clauses
-from spec.harness import expectations as expectations_mod
-from spec.harness import integrity, outcomes, registry
+from layercontract.spec import clauses as spec_clauses
+from layercontract.spec.harness import expectations as expectations_mod
+from layercontract.spec.harness import integrity, outcomes, registry
 
 ENV_BACKEND = "LAYERCONTRACT_BACKEND"
-# The per-test timeout (--test-timeout) and the progress journal (--journal) for run-many.
-pytest_plugins = ["spec.harness.watchdog"]
+INI_BACKEND = "layercontract_backend"
+# The per-test timeout (--test-timeout) and the progress journal (--journal) for run-many; the
+# run record (--record). This module is registered by the `pytest11` entry point, so the whole
+# harness reaches any pytest run where layercontract is installed - and stays inert there
+# unless a backend is chosen (see chosen_backend).
+pytest_plugins = ["layercontract.spec.harness.watchdog", "layercontract.reports.record"]
+
+# Settings every layercontract run needs, applied by the plugin (not by an ini file, which a run
+# from outside the checkout does not read).
+FILTERWARNINGS = [
+    # numpy 2 warns when it converts an object whose __array__ lacks `copy` (Keras Variables,
+    # torch tensors). Our code must not take that path (the adapters use native exporters):
+    # an error when the warning is attributed to our modules (test modules collected from a
+    # checkout are imported as `suites.<module>`)...
+    "error:__array__ implementation doesn't accept a copy keyword:DeprecationWarning:(layercontract|suites)(\\.|$)",
+    # ...and ignored only where Keras (torch/jax backends) and torch's pytree take it internally.
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning:(keras\\.src\\.backend|torch\\.utils\\._pytree)",
+]
+DEFAULT_HYPOTHESIS_PROFILE = "ci"
 
 # Hypothesis profiles, registered at import so that `--hypothesis-profile` finds them.
 #   ci        the default (pyproject addopts, so .ci/run and `layercontract run`): derandomized,
@@ -38,29 +55,48 @@ SUITES_DIR = integrity.SUITES_DIR
 
 def pytest_addoption(parser):
     group = parser.getgroup("layercontract")
-    group.addoption("--backend", default=os.environ.get(ENV_BACKEND, "reference"),
-                    help=f"backend to check (default: ${ENV_BACKEND} or 'reference'); "
-                         f"one of {', '.join(registry.BUILTIN)} or 'package.module:AdapterClass'")
+    group.addoption("--backend", default=None,
+                    help=f"backend to check (default: ${ENV_BACKEND}, else the ini option "
+                         f"{INI_BACKEND}); one of {', '.join(registry.BUILTIN)} or "
+                         "'package.module:AdapterClass'. Without any of them the plugin is inert.")
+    parser.addini(INI_BACKEND, "backend to check when neither --backend nor "
+                               f"${ENV_BACKEND} is given", default="")
     group.addoption("--expectations", default=None,
                     help="expectations file to use instead of the backend's own")
     group.addoption("--fault", default=None,
-                    help="switch on one named fault in the reference backend (see backends/faults.py)")
+                    help="switch on one named fault in the reference backend (see reference_impl/faults/)")
+
+
+def chosen_backend(config) -> str | None:
+    """The backend this run checks: --backend, else $LAYERCONTRACT_BACKEND, else the ini option;
+    None when none is given (the plugin then does nothing)."""
+    return (config.getoption("backend") or os.environ.get(ENV_BACKEND) or config.getini(INI_BACKEND)
+            or None)
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "clause(*ids): the spec clauses a check verifies")
     config.addinivalue_line("markers", "requires(*capabilities): backend capabilities a check needs")
+    name = chosen_backend(config)
+    if name is None:
+        return
+    config.option.backend = name
+    for line in FILTERWARNINGS:
+        config.addinivalue_line("filterwarnings", line)
+    if config.getoption("hypothesis_profile", None) is None:
+        settings.load_profile(DEFAULT_HYPOTHESIS_PROFILE)
+        config.option.hypothesis_profile = DEFAULT_HYPOTHESIS_PROFILE
     try:
         clauses = spec_clauses.load()
     except spec_clauses.SpecError as e:
         raise pytest.UsageError(f"spec/clauses.toml is invalid: {e}") from None
     try:
-        adapter = registry.resolve(config.getoption("backend"))
+        adapter = registry.resolve(name)
     except registry.BackendError as e:
         raise pytest.UsageError(str(e)) from None
     fault = config.getoption("fault")
     if fault:
-        from backends import faults
+        from layercontract.reference_impl import faults
 
         try:
             adapter = faults.FaultyReference(fault)
@@ -81,9 +117,14 @@ class State:
     def __init__(self, adapter, clauses, deviations):
         self.adapter = adapter
         self.clauses = clauses
-        self.deviations = deviations
+        self.deviations = deviations  # every entry of the expectations file
+        self.active_deviations = []    # those whose `when` holds on the loaded backend's versions
         self._namespace = None
         self.results: dict[str, tuple[list[str], str, str]] = {}  # nodeid -> (clauses, outcome, message)
+
+    def activate_deviations(self):
+        versions = {k: str(v) for k, v in self.adapter.versions().items()}
+        self.active_deviations = [d for d in self.deviations if d.holds_on(versions)]
 
     @property
     def namespace(self):
@@ -123,14 +164,22 @@ def _in_suites(item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
-    state = config.stash[STATE]
+    state = config.stash.get(STATE, None)
+    if state is None:  # inert: no backend chosen
+        if any(_in_suites(item) for item in items):
+            raise pytest.UsageError(
+                "layercontract's suites need a backend: give --backend NAME (e.g. --backend reference), "
+                f"set ${ENV_BACKEND}, or the ini option {INI_BACKEND}")
+        return
     adapter = state.adapter
     problems = list(integrity.problems(state.clauses))
     collected_files = set()
+    runnable = []  # (item, check id) of the tests that will run on this backend
     for item in items:
         if not _in_suites(item):
             continue
-        collected_files.add(item.nodeid.split("::", 1)[0])
+        check = integrity.check_id(item.nodeid)
+        collected_files.add(check.split("::", 1)[0])
         ids = [cid for mark in item.iter_markers("clause") for cid in mark.args]
         if not ids:
             problems.append(f"{item.nodeid} cites no clause")
@@ -153,20 +202,30 @@ def pytest_collection_modifyitems(session, config, items):
                 reason=f"{outcomes.UNSUPPORTED_PREFIX} backend {adapter.name} lacks capability "
                        f"{', '.join(missing)}"))
             continue
-        for deviation in state.deviations:
-            if deviation.matches(item.nodeid):
-                item.add_marker(pytest.mark.xfail(strict=True, reason=deviation.describe()))
+        runnable.append((item, check))
+    checks = [integrity.check_id(i.nodeid) for i in items]
     for deviation in state.deviations:
         file_part = deviation.test.split("::", 1)[0]
-        if file_part in collected_files and not any(deviation.matches(i.nodeid) for i in items):
+        if file_part in collected_files and not any(deviation.matches(c) for c in checks):
             problems.append(f"expectations entry for {deviation.test!r} matches no test")
     if collected_files and not problems:
         # Load the backend once, before any test runs: a backend that cannot load (a broken
         # adapter, Keras already imported with another backend) stops the run with one message.
+        # Its versions are known only then (a Keras overlay reports the Keras it imported), and
+        # they decide which version-conditioned expectations entries hold.
         try:
             state.namespace
         except Exception as e:  # the adapter's own failure, whatever its type
             problems.append(f"backend {adapter.name!r} failed to load: {type(e).__name__}: {e}")
+        else:
+            try:
+                state.activate_deviations()
+            except expectations_mod.ExpectationsError as e:
+                problems.append(str(e))
+    for item, check in runnable:
+        for deviation in state.active_deviations:
+            if deviation.matches(check):
+                item.add_marker(pytest.mark.xfail(strict=True, reason=deviation.describe()))
     if problems:
         message = "layercontract cannot run:\n  " + "\n  ".join(problems)
         if hasattr(config, "workerinput"):

@@ -23,12 +23,12 @@ ENTRY_POINT_GROUP = "layercontract.backends"
 
 # name -> "module:factory" (factory called with no arguments returns an adapter)
 BUILTIN = {
-    "reference": "backends.reference:ReferenceBackend",
-    "keras-tensorflow": "backends.keras3:KerasTensorflow",
-    "keras-jax": "backends.keras3:KerasJax",
-    "keras-torch": "backends.keras3:KerasTorch",
-    "keras-numpy": "backends.keras3:KerasNumpy",
-    "tf-keras": "backends.tf_keras:TfKeras",
+    "reference": "layercontract.backends.reference:ReferenceBackend",
+    "keras-tensorflow": "layercontract.backends.keras3:KerasTensorflow",
+    "keras-jax": "layercontract.backends.keras3:KerasJax",
+    "keras-torch": "layercontract.backends.keras3:KerasTorch",
+    "keras-numpy": "layercontract.backends.keras3:KerasNumpy",
+    "tf-keras": "layercontract.backends.tf_keras:TfKeras",
 }
 BUILTIN_SOURCE = "built-in"
 

@@ -24,7 +24,7 @@ import threading
 
 import pytest
 
-from spec.harness import outcomes
+from layercontract.spec.harness import outcomes
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -130,7 +130,7 @@ def pytest_collection_finish(session):
     config = session.config
     if _journal(config) is None:
         return
-    from spec.harness import plugin
+    from layercontract.spec.harness import plugin
 
     state = config.stash.get(plugin.STATE, None)
     if state is None:
@@ -153,7 +153,7 @@ def pytest_runtest_logfinish(nodeid, location):
     config = _config()
     if config is None or _journal(config) is None:
         return
-    from spec.harness import plugin
+    from layercontract.spec.harness import plugin
 
     state = config.stash.get(plugin.STATE, None)
     result = state.results.get(nodeid) if state is not None else None

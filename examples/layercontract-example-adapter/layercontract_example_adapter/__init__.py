@@ -16,7 +16,7 @@ from importlib import metadata
 
 import numpy as np
 
-from spec.harness.backend import Backend
+from layercontract.spec.harness.backend import Backend
 
 __version__ = "0.1.0"
 

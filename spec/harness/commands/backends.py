@@ -1,6 +1,6 @@
 """layercontract backends: every known backend and where it comes from (built-in, or the
 entry point "layercontract.backends" of an installed distribution)."""
-from spec.harness import registry
+from layercontract.spec.harness import registry
 
 HELP = "list the known backends and where each comes from"
 

@@ -19,8 +19,8 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from reports import diff
-    from reports.schema import ReportError
+    from layercontract.reports import diff
+    from layercontract.reports.schema import ReportError
 
     problems, runs = [], []
     for path in (args.old, args.new):

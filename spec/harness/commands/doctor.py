@@ -15,8 +15,8 @@ import threading
 
 import numpy as np
 
-from spec.harness import backend as contract
-from spec.harness import registry
+from layercontract.spec.harness import backend as contract
+from layercontract.spec.harness import registry
 
 HELP = "check a backend adapter against the adapter contract before running tests"
 STEP_TIMEOUT_S = 120  # per step (load, each smoke case): a hanging adapter is a problem too
@@ -218,8 +218,8 @@ def check_versions(adapter, report):
 
 
 def check_expectations(adapter, override, report):
-    from spec import clauses as spec_clauses
-    from spec.harness import expectations, integrity
+    from layercontract.spec import clauses as spec_clauses
+    from layercontract.spec.harness import expectations, integrity
 
     path = override if override is not None else getattr(adapter, "expectations", None)
     if path is None:

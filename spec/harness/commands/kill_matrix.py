@@ -1,5 +1,5 @@
 """layercontract kill-matrix: run the suites against the reference once per fault of
-backends/faults.py (several at a time) and write which clauses killed each fault, with the
+reference_impl/faults/ (several at a time) and write which clauses killed each fault, with the
 first failing message, as JSON for `layercontract merge --kill-matrix`."""
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
 HELP = "run every fault of the reference and write the fault x clause kill matrix (JSON)"
 
 
 def add_arguments(parser):
-    parser.add_argument("--out", default=str(ROOT / "reports" / "out" / "kill-matrix.json"),
+    parser.add_argument("--out", default=str(pathlib.Path("reports") / "out" / "kill-matrix.json"),
                         help="the JSON file to write (default reports/out/kill-matrix.json)")
     parser.add_argument("-j", "--jobs", type=int, default=None, help="runs at once (default: cores)")
 
 
 def run(args) -> int:
-    from backends import fault_runs, faults
+    from layercontract.backends import fault_runs
+    from layercontract.reference_impl import faults
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="layercontract-faults-") as workdir:

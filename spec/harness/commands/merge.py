@@ -23,8 +23,8 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from reports import merge
-    from reports.schema import ReportError
+    from layercontract.reports import merge
+    from layercontract.reports.schema import ReportError
 
     start = time.perf_counter()
     # `merge reports/out/*.json --out reports/out` globs the previous matrix.json: not an input

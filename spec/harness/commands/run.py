@@ -5,8 +5,9 @@ import argparse
 import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-DEFAULT_OUT = ROOT / "reports" / "out"
+from layercontract.spec.harness import integrity
+
+DEFAULT_OUT = pathlib.Path("reports") / "out"  # relative to the working directory
 HELP = "run the conformance suites on one backend and write its record and report"
 
 
@@ -27,12 +28,12 @@ def run(args) -> int:
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     out = pathlib.Path(args.out).resolve()
     record = out / f"{record_name(args.backend)}.json"
-    pytest_args = [str(ROOT / "suites"), f"--backend={args.backend}", f"--record={record}",
-                   f"--rootdir={ROOT}", "-q", *extra]
+    pytest_args = [str(integrity.SUITES_DIR), *integrity.pytest_location_args(),
+                   f"--backend={args.backend}", f"--record={record}", "-q", *extra]
     record.unlink(missing_ok=True)  # a run that stops before its session must not report an old record
     status = int(pytest.main(pytest_args))
-    from reports import merge  # after the run: importing the plugin module first defeats assert rewriting
-    from reports.schema import ReportError
+    from layercontract.reports import merge  # after the run: importing the plugin module first defeats assert rewriting
+    from layercontract.reports.schema import ReportError
 
     if not record.exists():  # pytest stopped before the session (bad backend, bad expectations)
         return status

@@ -35,8 +35,9 @@ import subprocess
 import sys
 import time
 
-from spec.harness import outcomes, registry
-from spec.harness.commands.run import DEFAULT_OUT, ROOT, record_name
+from layercontract.spec.harness import outcomes, registry
+from layercontract.spec.harness import integrity
+from layercontract.spec.harness.commands.run import DEFAULT_OUT, record_name
 
 HELP = "run the suites on several backends (or 'all'), in parallel, and merge the report"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_HARNESS = 0, 1, 2
@@ -122,9 +123,10 @@ class Job:
 
 
 def pytest_command(backend, job, args) -> list[str]:
-    return [sys.executable, "-m", "pytest", *(args.select or ["suites"]),
+    return [sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
+            *integrity.pytest_location_args(),
             f"--backend={backend}", f"--record={job.record}", f"--journal={job.journal}",
-            f"--test-timeout={args.test_timeout:g}", f"--rootdir={ROOT}", "-q", "-p", "no:cacheprovider",
+            f"--test-timeout={args.test_timeout:g}", "-q", "-p", "no:cacheprovider",
             *args.pytest_arg]
 
 
@@ -133,11 +135,11 @@ def start(job, args):
         path.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
     env["PYTHONUNBUFFERED"] = "1"
-    # The runs start in the project root: keep adapters in the caller's directory importable.
+    # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
     env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
     job._log_file = open(job.log, "w", encoding="utf-8")
     job.started, job.started_at = time.monotonic(), _now()
-    job.proc = subprocess.Popen(pytest_command(job.backend, job, args), cwd=ROOT, env=env,
+    job.proc = subprocess.Popen(pytest_command(job.backend, job, args), env=env,
                                 stdin=subprocess.DEVNULL, stdout=job._log_file, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
@@ -206,7 +208,8 @@ def _distribution_version(name):
 
 def _git_commit() -> str:
     try:  # read-only
-        out = subprocess.run(["git", "--no-optional-locks", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+        out = subprocess.run(["git", "--no-optional-locks", "rev-parse", "HEAD"], cwd=integrity.SUITES_DIR,
+                             capture_output=True,
                              text=True, timeout=5)
         return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
     except (OSError, subprocess.SubprocessError):
@@ -232,7 +235,7 @@ def skeleton(backend, info, invocation, started) -> dict:
 
 
 def record_mod():
-    from reports import record
+    from layercontract.reports import record
 
     return record
 
@@ -336,9 +339,10 @@ def collect_ids(args) -> dict:
     if key not in _COLLECTED_CACHE:
         journal = pathlib.Path(args.out) / ".collect.journal"
         journal.unlink(missing_ok=True)
-        subprocess.run([sys.executable, "-m", "pytest", *(args.select or ["suites"]), "--collect-only", "-q",
-                        "--backend=reference", f"--journal={journal}", f"--rootdir={ROOT}",
-                        "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        subprocess.run([sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
+                        *integrity.pytest_location_args(), "--collect-only", "-q",
+                        "--backend=reference", f"--journal={journal}",
+                        "-p", "no:cacheprovider"], capture_output=True, text=True, timeout=300)
         found = {}
         if journal.exists():
             for line in journal.read_text(encoding="utf-8").splitlines():
@@ -370,7 +374,7 @@ def finish(job, args) -> dict:
                         started=job.started_at, finished=_now(),
                         rerun_options=f"--backend {shlex.quote(job.backend)}",
                         invocation=pytest_command(job.backend, job, args)[3:])
-    from reports.schema import write_atomic
+    from layercontract.reports.schema import write_atomic
 
     write_atomic(job.record, json.dumps(record, indent=1) + "\n")
     return record
@@ -406,15 +410,15 @@ def write_report(record_paths, out_dir) -> list[pathlib.Path]:
     summary.md, matrix.json in out_dir); without reports/merge.py, the Markdown table of
     reports.render (out_dir/report.md)."""
     try:
-        from reports import merge as merge_mod
+        from layercontract.reports import merge as merge_mod
     except ImportError as e:
-        if e.name != "reports.merge":
+        if e.name != "layercontract.reports.merge":
             raise
         merge_mod = None
     if merge_mod is not None and callable(getattr(merge_mod, "write_reports", None)):
         written = merge_mod.write_reports(record_paths, out_dir)
         return [pathlib.Path(p) for p in (written.values() if isinstance(written, dict) else written or [])]
-    from reports import render
+    from layercontract.reports import render
 
     return [render.write_markdown_report(record_paths, pathlib.Path(out_dir) / "report.md")]
 

@@ -1,0 +1,83 @@
+"""Faults of the Call area (suites/test_call.py)."""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from layercontract.reference_impl.faults._machinery import R, _rewrite, _wrap, fault
+
+
+@fault("CALL.INVOKES_CALL", "BUILD.BEFORE_CALL",
+       upstream="keras/src/layers/layer.py Layer._maybe_build: for a layer without build() that may "
+                "have unbuilt state, traces call with backend.compute_output_spec (symbolically), "
+                "ignoring errors when eager")
+def call_traced_before_build():
+    """Before the first build, `call` is traced once on the real inputs (errors swallowed).
+
+    Keras 3's build-by-tracing done eagerly, on the actual data, and for every layer. Breaks:
+    `call` runs twice on a layer's first call (CALL.INVOKES_CALL) and runs before `build`
+    (BUILD.BEFORE_CALL).
+    """
+
+    def make(original):
+        def _maybe_build(self, args, kwargs, first_input):
+            if not self.built:
+                with contextlib.suppress(Exception):
+                    self.call(*args, **kwargs)
+            return original(self, args, kwargs, first_input)
+
+        return _maybe_build
+
+    _wrap(R.layer.Layer, "_maybe_build", make)
+
+
+@fault("CALL.AUTOCAST_FLOAT", "INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3")
+def float64_not_autocast():
+    """Floating inputs are converted but keep their dtype (no autocast to the compute dtype).
+
+    Breaks: float64 data reaches `call` as float64 and promotes the layer's outputs
+    (CALL.AUTOCAST_FLOAT), and fails a float32 InputSpec (INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3).
+    """
+    _rewrite(R.layer.Layer, "_convert_inputs",
+             ("x = x.astype(self.compute_dtype)", "pass  # FAULT: no autocast"))
+
+
+@fault("CALL.INTEGER_NOT_CAST")
+def integers_autocast_to_float():
+    """Autocast applies to every numeric input, integers included.
+
+    Breaks: integer ids and indices arrive in `call` as float32 (CALL.INTEGER_NOT_CAST).
+    """
+    _rewrite(R.layer.Layer, "_convert_inputs",
+             ("if np.issubdtype(x.dtype, np.floating) and x.dtype != self.compute_dtype:",
+              "if np.issubdtype(x.dtype, np.number) and x.dtype != self.compute_dtype:  # FAULT"))
+
+
+@fault("CALL.MODEL_SEQUENTIAL")
+def dense_activation_ignored():
+    """Dense stores its `activation` but `call` never applies it.
+
+    Breaks: Dense(4, activation="relu") is linear, so a model chaining Dense layers no longer
+    computes relu(x W1 + b1) W2 + b2 (CALL.MODEL_SEQUENTIAL).
+    """
+    _rewrite(R.layers.Dense, "call",
+             ("return ACTIVATIONS[self.activation](outputs)", "return outputs  # FAULT: activation dropped"))
+
+
+@fault("MULTI.POSITIONAL_AND_KEYWORD")
+def call_kwargs_dropped():
+    """`__call__` forwards only the keyword arguments it knows (`training`, `mask`) to `call`.
+
+    Breaks: a tensor passed by keyword, `layer(a, b=b)`, never reaches `call(self, a, b)`
+    (MULTI.POSITIONAL_AND_KEYWORD).
+    """
+
+    def make(original):
+        def __call__(self, *args, **kwargs):
+            kwargs = {k: v for k, v in kwargs.items() if k in ("training", "mask")}
+            return original(self, *args, **kwargs)
+
+        return __call__
+
+    _wrap(R.layer.Layer, "__call__", make)
