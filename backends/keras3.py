@@ -17,6 +17,7 @@ FRAMEWORK_DISTRIBUTIONS = {
     "jax": ("jax", "jaxlib"),
     "torch": ("torch",),
     "numpy": (),
+    "openvino": ("openvino",),
 }
 
 
@@ -128,3 +129,23 @@ class KerasNumpy(Keras3):
     keras_backend = "numpy"
     # keras/src/backend/numpy/trainer.py: fit raises NotImplementedError on this backend.
     capabilities = frozenset({"symbolic"})
+
+
+class KerasOpenvino(Keras3):
+    keras_backend = "openvino"
+    # Inference only: keras/src/backend/openvino/trainer.py OpenVINOTrainer.fit and
+    # .train_on_batch raise NotImplementedError. Input() tensors work (compute_output_spec in
+    # keras/src/backend/openvino/core.py traces calls on OpenVINO parameters). No per-call
+    # compiled mode with state write-back exists (predict compiles a whole model).
+    capabilities = frozenset({"symbolic"})
+
+    def to_numpy(self, x):
+        # Eager values are OpenVINOKerasTensor (a wrapper of an ov.Output) and Variables holding
+        # one; both define __array__ without numpy 2's `copy` keyword, so np.array(x) would take
+        # the deprecated path. The backend's own exporter (ops.convert_to_numpy -> openvino
+        # core.convert_to_numpy) reads a constant's data or runs a one-result model.
+        if isinstance(x, self._keras.Variable):
+            x = x.value
+        if isinstance(x, (np.ndarray, np.generic, bool, int, float)):
+            return np.asarray(x)
+        return np.asarray(self._keras.ops.convert_to_numpy(x))

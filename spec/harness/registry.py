@@ -28,6 +28,7 @@ BUILTIN = {
     "keras-jax": "layercontract.backends.keras3:KerasJax",
     "keras-torch": "layercontract.backends.keras3:KerasTorch",
     "keras-numpy": "layercontract.backends.keras3:KerasNumpy",
+    "keras-openvino": "layercontract.backends.keras3:KerasOpenvino",
     "tf-keras": "layercontract.backends.tf_keras:TfKeras",
 }
 BUILTIN_SOURCE = "built-in"
