@@ -1,4 +1,6 @@
-"""Backend-neutral helpers for the suites: shapes, dtypes, error-message content, statistics.
+"""Backend-neutral helpers for the suites: shapes, dtypes, error-message content, tolerances
+(read from clauses.toml, never written in a check), the small test layers several suites
+build on any backend's `Layer` class, and statistics.
 
 Statistics: exact binomial acceptance tests for the stochastic clauses (Dropout)
 -------------------------------------------------------------------------------
@@ -150,7 +152,6 @@ def close(actual, expected, *, rtol, atol, what=""):
                                rtol=rtol, atol=atol, err_msg=what)
 
 
-
 def tolerance(clause_id: str) -> dict:
     """The numeric tolerance a clause states (rtol, atol)."""
     from layercontract.spec.clauses import load
@@ -158,3 +159,48 @@ def tolerance(clause_id: str) -> dict:
     tol = load()[clause_id].tolerance
     assert tol, f"clause {clause_id} states no tolerance"
     return {"rtol": tol["rtol"], "atol": tol["atol"]}
+
+
+def copy_weights(backend, source, target):
+    """Both layers built: `target` (a reference layer) gets `source`'s (the backend's) weights."""
+    target.set_weights([backend.to_numpy(w) for w in source.weights])
+
+
+# -------------------------------------------------------------- test layers
+def recorder_class(K, backend):
+    class Recorder(K.Layer):
+        """Identity layer that records the `training` value of each eager (non-symbolic) call."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seen = []
+
+        def call(self, x, training=None):
+            if not backend.is_symbolic(x):
+                self.seen.append(training)
+            return x
+
+    return Recorder
+
+
+def guarded_layer(K, spec=None):
+    """A layer whose InputSpec is set in __init__ (`spec`: keyword arguments of one InputSpec,
+    a list of them for a list input, or None); it records "build" and "call" events."""
+
+    class Guarded(K.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if isinstance(spec, (list, tuple)):
+                self.input_spec = [K.InputSpec(**s) for s in spec]
+            elif spec is not None:
+                self.input_spec = K.InputSpec(**spec)
+            self.events = []
+
+        def build(self, input_shape):
+            self.events.append("build")
+
+        def call(self, x):
+            self.events.append("call")
+            return x[0] if isinstance(x, (list, tuple)) else x
+
+    return Guarded()

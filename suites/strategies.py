@@ -261,7 +261,7 @@ def concat_shapes(draw, compatible=True):
 @st.composite
 def concat_rank_mismatch(draw):
     """2-3 inputs of which one has a different rank (a trailing axis added or removed), and an
-    axis that exists in every input (see test_properties for the axis that does not)."""
+    axis that exists in every input (see test_multi for the axis that does not)."""
     rank = draw(st.integers(2, 4), label="rank")
     base = tuple(draw(_side, label=f"dim{i}") for i in range(rank))
     count = draw(st.integers(2, 3), label="inputs")

@@ -1,7 +1,9 @@
 """CALL: layer(x) runs __call__, which converts, autocasts and runs call."""
 import numpy as np
+from hypothesis import given
 
 from layercontract.spec.harness import clause
+from layercontract.suites import strategies
 from layercontract.suites._helpers import close, dtype_name, tolerance
 
 
@@ -98,3 +100,16 @@ def test_model_branching_on_training_runs_the_branch_only_in_training(K, backend
     np.testing.assert_array_equal(backend.to_numpy(model(x, training=True)), 2 * x)
     np.testing.assert_array_equal(backend.to_numpy(model(x, training=False)), x)
     np.testing.assert_array_equal(backend.to_numpy(model(x)), x)
+
+
+# ------------------------------------------------ generated cases (hypothesis, `ci` profile)
+@clause("CALL.MODEL_SEQUENTIAL", "BUILD.DENSE_WEIGHT_SHAPES")
+@given(case=strategies.dense_cases())
+def test_dense_computes_x_kernel_plus_bias_for_generated_shapes(K, backend, case):
+    x, kernel, bias = case
+    dense = K.layers.Dense(kernel.shape[1])
+    dense(x)
+    dense.set_weights([kernel, bias])
+    # the formula in float64 (numpy may flag a spurious "invalid value" in small float32 matmuls)
+    expected = x.astype("float64") @ kernel + bias
+    close(backend.to_numpy(dense(x)), expected, **tolerance("CALL.MODEL_SEQUENTIAL"))

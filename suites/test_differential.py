@@ -2,17 +2,15 @@
 implementation. Weights are copied from the backend's layers into the reference's."""
 import numpy as np
 import pytest
+from hypothesis import given
 
 from layercontract.spec.harness import clause, requires
-from layercontract.suites._helpers import close, tolerance
+from layercontract.suites import strategies
+from layercontract.suites._helpers import close, copy_weights, tolerance
 
 RNG = np.random.default_rng(2026)
 X = RNG.standard_normal((16, 5)).astype("float32") * 2 + 0.5
 Y = RNG.standard_normal((16, 1)).astype("float32")
-
-
-def _copy_weights(backend, source, target):
-    target.set_weights([backend.to_numpy(w) for w in source.weights])
 
 
 def _pair(K, reference_K, backend, make, x):
@@ -20,7 +18,7 @@ def _pair(K, reference_K, backend, make, x):
     ours, theirs = make(K), make(reference_K)
     ours(x)
     theirs(x)
-    _copy_weights(backend, ours, theirs)
+    copy_weights(backend, ours, theirs)
     return ours, theirs
 
 
@@ -67,8 +65,8 @@ def test_moving_statistics_after_several_training_calls_agree_with_reference(K, 
 @clause("DIFF.CONCATENATE")
 def test_concatenate_agrees_with_reference(K, reference_K, backend):
     parts = [X[:, :2], X[:, 2:]]
-    close(backend.to_numpy(K.layers.Concatenate()(parts)), reference_K.layers.Concatenate()(parts),
-          rtol=0, atol=0)
+    # exact: concatenation moves values, it computes none
+    np.testing.assert_array_equal(backend.to_numpy(K.layers.Concatenate()(parts)), reference_K.layers.Concatenate()(parts))
 
 
 @clause("DIFF.TUTORIAL_MODELS")
@@ -102,3 +100,51 @@ def test_fit_with_sgd_agrees_with_reference(K, reference_K, backend):
         model.fit(X, Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     for mine, ref in zip(ours.weights, theirs.weights):
         close(backend.to_numpy(mine), ref.numpy(), **tolerance("DIFF.FIT_STEP"), what=getattr(mine, "name", ""))
+
+
+# ------------------------------------------------ generated cases (hypothesis, `ci` profile)
+@clause("DIFF.DENSE")
+@given(case=strategies.dense_layer_cases())
+def test_dense_forward_agrees_with_reference_for_generated_parameters(K, reference_K, backend, case):
+    x, n_units, activation = case
+    ours = K.layers.Dense(n_units, activation=activation)
+    theirs = reference_K.layers.Dense(n_units, activation=activation)
+    out = backend.to_numpy(ours(x))
+    theirs(x)
+    copy_weights(backend, ours, theirs)
+    close(out, theirs(x), **tolerance("DIFF.DENSE"))
+
+
+def _batchnorm_pair(K, reference_K, backend, x, momentum, epsilon, weights):
+    """A backend BatchNormalization with `weights` set, and the reference one with its weights."""
+    ours = K.layers.BatchNormalization(momentum=momentum, epsilon=epsilon)
+    theirs = reference_K.layers.BatchNormalization(momentum=momentum, epsilon=epsilon)
+    ours(x)  # inference: builds, updates nothing
+    theirs(x)
+    ours.set_weights(weights)
+    copy_weights(backend, ours, theirs)
+    return ours, theirs
+
+
+@clause("DIFF.BATCHNORM")
+@given(case=strategies.batchnorm_cases(with_weights=True))
+def test_batchnorm_agrees_with_reference_in_inference_then_training(K, reference_K, backend, case):
+    x, momentum, epsilon, weights = case
+    ours, theirs = _batchnorm_pair(K, reference_K, backend, x, momentum, epsilon, weights)
+    for training in (False, True):
+        close(backend.to_numpy(ours(x, training=training)), theirs(x, training=training),
+              **tolerance("DIFF.BATCHNORM"), what=f"training={training}")
+
+
+@clause("DIFF.MOVING_STATISTICS")
+@given(case=strategies.moving_statistics_cases())
+def test_moving_statistics_after_k_training_calls_agree_with_reference(K, reference_K, backend, case):
+    xs, momentum, epsilon, weights = case
+    ours, theirs = _batchnorm_pair(K, reference_K, backend, xs[0], momentum, epsilon, weights)
+    for x in xs:
+        ours(x, training=True)
+        theirs(x, training=True)
+    names = ("gamma", "beta", "moving_mean", "moving_variance")
+    for name, mine, ref in zip(names, ours.weights, theirs.weights):
+        close(backend.to_numpy(mine), ref.numpy(), **tolerance("DIFF.MOVING_STATISTICS"),
+              what=f"{name} after {len(xs)} training calls")

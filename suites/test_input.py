@@ -1,10 +1,13 @@
 """INPUT: InputSpec checks run before build and call, raise a clear ValueError, change nothing."""
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given
 
 from layercontract.spec.harness import clause, requires
-from layercontract.suites._helpers import assert_message_names, clean_message
-from layercontract.suites._layers import guarded_layer
+from layercontract.suites import strategies
+from layercontract.suites._helpers import assert_message_names, clean_message, guarded_layer
 
 
 def _spec_layer(K, **spec):
@@ -189,3 +192,82 @@ def test_symbolic_input_with_none_batch_is_checked_too(K):
     with pytest.raises(ValueError):
         layer(K.Input(shape=(3, 4)))
     assert layer.events == []
+
+
+# ------------------------------------------------ generated cases (hypothesis, `ci` profile)
+def _check_spec_case(ns, case):
+    """On namespace `ns`: the invalid input raises ValueError before build and call and leaves
+    the layer unbuilt; then the valid input is accepted."""
+    layer = guarded_layer(ns, case.spec)
+    with pytest.raises(ValueError):
+        layer(strategies.example_input(case.invalid_shape, case.invalid_dtype))
+    assert layer.events == [] and not layer.built, f"rejected call ran {layer.events}"
+    layer(strategies.example_input(case.valid_shape, case.valid_dtype))
+    assert layer.events == ["build", "call"]
+
+
+def _spec_property(K, reference_K, case):
+    _check_spec_case(K, case)
+    _check_spec_case(reference_K, case)  # the generated case is right about the contract
+
+
+@clause("INPUT.NDIM", "INPUT.SPEC_ACCEPTS_VALID", "INPUT.BEFORE_BUILD_AND_CALL")
+@given(case=strategies.input_spec_cases("ndim"))
+def test_generated_ndim_violations_raise_value_error(K, reference_K, case):
+    _spec_property(K, reference_K, case)
+
+
+@clause("INPUT.MIN_NDIM", "INPUT.SPEC_ACCEPTS_VALID", "INPUT.BEFORE_BUILD_AND_CALL")
+@given(case=strategies.input_spec_cases("min_ndim"))
+def test_generated_min_ndim_violations_raise_value_error(K, reference_K, case):
+    _spec_property(K, reference_K, case)
+
+
+@clause("INPUT.MAX_NDIM", "INPUT.SPEC_ACCEPTS_VALID", "INPUT.BEFORE_BUILD_AND_CALL")
+@given(case=strategies.input_spec_cases("max_ndim"))
+def test_generated_max_ndim_violations_raise_value_error(K, reference_K, case):
+    _spec_property(K, reference_K, case)
+
+
+@clause("INPUT.AXIS_VALUE", "INPUT.SPEC_ACCEPTS_VALID", "INPUT.BEFORE_BUILD_AND_CALL")
+@given(case=strategies.input_spec_cases("axes"))
+def test_generated_axis_value_violations_raise_value_error(K, reference_K, case):
+    _spec_property(K, reference_K, case)
+
+
+@clause("INPUT.SHAPE", "INPUT.SPEC_ACCEPTS_VALID", "INPUT.BEFORE_BUILD_AND_CALL")
+@given(case=strategies.input_spec_cases("shape"))
+def test_generated_shape_violations_raise_value_error_and_none_matches_any_size(K, reference_K, case):
+    _spec_property(K, reference_K, case)
+
+
+@clause("INPUT.DTYPE", "INPUT.SPEC_ACCEPTS_VALID", "INPUT.BEFORE_BUILD_AND_CALL")
+@given(case=strategies.input_spec_cases("dtype"))
+def test_generated_dtype_violations_raise_value_error(K, reference_K, case):
+    _spec_property(K, reference_K, case)
+
+
+def _check_multi_case(ns, case):
+    layer = guarded_layer(ns, case.specs)
+    with pytest.raises(ValueError) as info:
+        layer([np.ones(s, dtype="float32") for s in case.invalid_shapes])
+    assert layer.events == [] and not layer.built, f"rejected call ran {layer.events}"
+    if case.bad_index is not None:  # the message names the violating input's index
+        message = clean_message(info.value)
+        assert re.search(rf"\binput\s*{case.bad_index}\b", message, re.IGNORECASE), message
+    layer([np.ones(s, dtype="float32") for s in case.valid_shapes])
+    assert layer.events == ["build", "call"]
+
+
+@clause("INPUT.NUMBER_OF_INPUTS", "INPUT.SPEC_ACCEPTS_VALID")
+@given(case=strategies.multi_input_cases("count"))
+def test_generated_wrong_number_of_inputs_raises_value_error(K, reference_K, case):
+    _check_multi_case(K, case)
+    _check_multi_case(reference_K, case)
+
+
+@clause("INPUT.EACH_INPUT_CHECKED", "INPUT.SPEC_ACCEPTS_VALID")
+@given(case=strategies.multi_input_cases("one_input"))
+def test_generated_violation_by_any_one_input_raises_value_error(K, reference_K, case):
+    _check_multi_case(K, case)
+    _check_multi_case(reference_K, case)

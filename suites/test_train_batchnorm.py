@@ -2,8 +2,10 @@
 moving statistics in inference, inference whenever trainable=False."""
 import numpy as np
 import pytest
+from hypothesis import given
 
 from layercontract.spec.harness import clause
+from layercontract.suites import strategies
 from layercontract.suites._helpers import close, tolerance
 
 EPS, MOMENTUM = 1e-3, 0.99
@@ -111,3 +113,18 @@ def test_batchnorm_with_trainable_false_runs_in_inference_even_with_training_tru
     np.testing.assert_array_equal(variance, MOVING_VARIANCE)
     assert bn.trainable_weights == []
     assert len(bn.non_trainable_weights) == 4
+
+
+# ------------------------------------------------ generated cases (hypothesis, `ci` profile)
+@clause("TRAIN.BN_TRAINING_BATCH_STATS", "TRAIN.BN_MOVING_UPDATE")
+@given(case=strategies.batchnorm_cases())
+def test_batchnorm_training_step_for_generated_inputs_and_hyperparameters(K, backend, case):
+    x, momentum, epsilon = case
+    bn = K.layers.BatchNormalization(momentum=momentum, epsilon=epsilon)
+    y = backend.to_numpy(bn(x, training=True))
+    axes = tuple(range(x.ndim - 1))
+    mean, var = x.mean(axes), x.var(axes)
+    close(y, (x - mean) / np.sqrt(var + epsilon), **tolerance("TRAIN.BN_TRAINING_BATCH_STATS"))
+    close(backend.to_numpy(bn.moving_mean), (1 - momentum) * mean, **tolerance("TRAIN.BN_MOVING_UPDATE"))
+    close(backend.to_numpy(bn.moving_variance), momentum + (1 - momentum) * var,
+          **tolerance("TRAIN.BN_MOVING_UPDATE"))

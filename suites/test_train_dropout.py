@@ -10,7 +10,8 @@ from hypothesis import given
 
 from layercontract.spec.harness import clause
 from layercontract.suites import strategies
-from layercontract.suites._helpers import FALSE_FAILURE_PROBABILITY, assert_binomial, assert_binomial_each, binomial_acceptance
+from layercontract.suites._helpers import FALSE_FAILURE_PROBABILITY, assert_binomial, assert_binomial_each, binomial_acceptance, \
+    close, tolerance
 
 SHAPE = (200, 100)  # n = 20000 Bernoulli trials per call
 
@@ -46,7 +47,7 @@ def test_dropout_scales_kept_elements_by_inverse_keep_probability(K, backend, ra
     out = backend.to_numpy(K.layers.Dropout(rate, seed=5)(x, training=True))
     kept = out != 0
     assert kept.any()
-    np.testing.assert_allclose(out[kept], x[kept] / (1.0 - rate), rtol=1e-6, atol=0)
+    close(out[kept], x[kept] / (1.0 - rate), **tolerance("TRAIN.DROPOUT_SCALE"))
 
 
 @clause("TRAIN.DROPOUT_FRESH_MASK")

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from layercontract.spec.harness import clause, requires
-from layercontract.suites._helpers import close, tolerance
-from layercontract.suites._layers import recorder_class
+from layercontract.suites._helpers import close, recorder_class, tolerance
 
 X = np.random.default_rng(0).standard_normal((8, 3)).astype("float32")
 Y = np.random.default_rng(1).standard_normal((8, 2)).astype("float32")

@@ -219,7 +219,7 @@ def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
     fault = "dense_kernel_transposed"  # Dense builds its kernel (units, in): the generated case fails
     if fault not in faults.FAULTS:
         pytest.skip(f"reference_impl/faults/ has no fault {fault!r} any more")
-    test = "suites/test_properties.py::test_dense_computes_x_kernel_plus_bias_for_generated_shapes"
+    test = "suites/test_call.py::test_dense_computes_x_kernel_plus_bias_for_generated_shapes"
     path = tmp_path / "fault.json"
     result = run(*pytest_cmd(test, "--fault", fault, "--record", str(path)))
     assert result.returncode == 1, result.stdout[-3000:]

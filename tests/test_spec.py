@@ -1,5 +1,6 @@
 """The specification itself: spec/clauses.toml loads and validates, and SPEC.md is current."""
 import math
+import pathlib
 
 import pytest
 
@@ -61,6 +62,28 @@ def test_tolerances_are_nonnegative_rtol_and_atol():
             assert set(c.tolerance) == {"rtol", "atol"}, c.id
             assert all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0
                        for v in c.tolerance.values()), c.id
+
+
+
+def test_checks_take_tolerances_only_from_clauses_toml():
+    """No rtol/atol written in a suite: every numeric comparison reads tolerance("ID"), a literal
+    id of a clause that states one, so clauses.toml is the one place a tolerance is stated."""
+    import ast
+
+    clauses = spec_clauses.load()
+    problems = []
+    for path in sorted(pathlib.Path(integrity.SUITES_DIR).glob("*.py")):
+        if path.name == "_helpers.py":  # defines close() and tolerance() themselves
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg in ("rtol", "atol", "rel_tol", "abs_tol", "decimal"):
+                problems.append(f"{path.name}:{node.value.lineno} writes {node.arg}=")
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "tolerance":
+                arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
+                if not (isinstance(arg, ast.Constant) and arg.value in clauses
+                        and clauses[arg.value].tolerance):
+                    problems.append(f"{path.name}:{node.lineno} tolerance() of no clause stating one")
+    assert not problems, "\n".join(problems)
 
 
 def test_stochastic_clauses_are_flagged():
