@@ -154,14 +154,15 @@ def markdown(diff: Diff, old_name: str, new_name: str) -> str:
     clause_lines = []
     for backend in dict.fromkeys([*diff.clauses_added, *diff.clauses_removed, *diff.clause_changes]):
         parts = []
-        if backend in diff.clause_changes:
-            parts.append("changed " + ", ".join(f"`{cid}` {label(a)} → {label(b)}"
-                                                for cid, a, b in diff.clause_changes[backend]))
+        for cid, a, b in diff.clause_changes.get(backend, []):  # one line per changed clause
+            clause_lines.append(f"- **{md_text(backend)}** changed `{cid}` {label(a)} → {label(b)}"
+                                f" ({a} → {b})")
         if backend in diff.clauses_added:
             parts.append("added " + ", ".join(f"`{cid}`" for cid in diff.clauses_added[backend]))
         if backend in diff.clauses_removed:
             parts.append("removed " + ", ".join(f"`{cid}`" for cid in diff.clauses_removed[backend]))
-        clause_lines.append(f"- **{md_text(backend)}**: " + "; ".join(parts))
+        if parts:
+            clause_lines.append(f"- **{md_text(backend)}**: " + "; ".join(parts))
     if clause_lines:
         out += ["### Clauses", ""] + clause_lines + [""]
     counts = [f"{b}: +{diff.tests_added.get(b, 0)} / -{diff.tests_removed.get(b, 0)}"
@@ -170,3 +171,55 @@ def markdown(diff: Diff, old_name: str, new_name: str) -> str:
         out += ["Tests added / removed: " + md_text("; ".join(counts), 500), ""]
     return "\n".join(out)
 
+
+
+# ------------------------------------------------------------- across Keras versions
+def keras_version(record: dict):
+    """The record's Keras version as a packaging Version (None if it records none or not PEP 440)."""
+    from packaging.version import InvalidVersion, Version
+
+    text = (record.get("versions") or {}).get("keras")
+    try:
+        return Version(text) if text else None
+    except InvalidVersion:
+        return None
+
+
+def consecutive_changes(records) -> list[tuple[str, str, str, list[tuple[str, str, str]]]]:
+    """[(backend, old version, new version, [(clause, old outcome, new outcome)])] for every
+    backend with records at more than one Keras version, versions in ascending order (records
+    without a Keras version keep the given order)."""
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        if record:
+            groups.setdefault(record.get("backend", "?"), []).append(record)
+    found = []
+    for backend, group in groups.items():
+        if len(group) < 2:
+            continue
+        if all(keras_version(r) is not None for r in group):
+            group = sorted(group, key=keras_version)
+        for old, new in zip(group, group[1:]):
+            a = {cid: row["outcome"] for cid, row in old.get("clauses", {}).items() if row.get("tests")}
+            b = {cid: row["outcome"] for cid, row in new.get("clauses", {}).items() if row.get("tests")}
+            moved = [(cid, a[cid], b[cid]) for cid in sorted(set(a) & set(b)) if a[cid] != b[cid]]
+            moved += [(cid, a[cid], "absent") for cid in sorted(set(a) - set(b))]
+            moved += [(cid, "absent", b[cid]) for cid in sorted(set(b) - set(a))]
+            found.append((backend, _version_label(old), _version_label(new), moved))
+    return found
+
+
+def _version_label(record) -> str:
+    return (record.get("versions") or {}).get("keras") or record.get("requested_backend") or "?"
+
+
+def history_lines(records) -> list[str]:
+    """Plain text: the clauses whose outcome changed between consecutive Keras versions."""
+    changes = consecutive_changes(records)
+    if not changes:
+        return []
+    out = ["", "changes between consecutive Keras versions (clause: old outcome -> new outcome):"]
+    for backend, old, new, moved in changes:
+        out.append(f"  {backend} {old} -> {new}: " + ("no clause changed" if not moved else ""))
+        out += [f"    {cid}: {a} -> {b}" for cid, a, b in moved]
+    return out

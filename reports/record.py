@@ -300,6 +300,8 @@ class Recorder:
             "complete": status == "complete",
             "stop_reason": stop_reason,
             "backend": adapter.name if adapter else str(config.getoption("backend")),
+            # the name as given, e.g. "keras-jax@nightly" ("backend" is the adapter's name)
+            "requested_backend": getattr(adapter, "requested_backend", None) or str(config.getoption("backend")),
             "edition": adapter.edition if adapter else "unknown",
             "capabilities": sorted(adapter.capabilities) if adapter else [],
             "versions": self.versions(state) if state is not None else {},

@@ -11,6 +11,11 @@ A backend is named in one of three ways:
 
   * "package.module:AdapterClass" directly: importable from sys.path, nothing to install.
 
+A Keras 3 backend's name may carry a Keras version, `keras-jax@3.12.0` or `keras-numpy@nightly`:
+the adapter is the one of the name before "@", run on that Keras from a cached overlay
+(spec/harness/overlay.py). Its records keep "backend" = the adapter's name and add
+"requested_backend" = the name as given.
+
 Built-in names win over entry points of the same name (the entry point is listed as shadowed).
 """
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from importlib import metadata
+
+from layercontract.spec.harness import overlay
 
 ENTRY_POINT_GROUP = "layercontract.backends"
 
@@ -94,7 +101,16 @@ def _load_object(spec: str):
 
 
 def spec_for(name: str) -> tuple[str, str]:
-    """("module:Class", source) for a backend name or a 'module:Class' spec."""
+    """("module:Class", source) for a backend name or a 'module:Class' spec (a name@version:
+    its adapter's)."""
+    try:
+        base, request = overlay.split_name(name)
+        if request is not None:
+            overlay.check_request(request)
+    except overlay.OverlayError as e:
+        raise BackendError(f"backend {name!r}: {e}") from None
+    if request is not None:
+        return spec_for(base)
     if name in BUILTIN:
         return BUILTIN[name], BUILTIN_SOURCE
     if ":" in name:
@@ -112,7 +128,12 @@ def spec_for(name: str) -> tuple[str, str]:
 
 
 def resolve(name: str):
-    """Return an adapter instance for a known name or a 'package.module:Class' spec."""
+    """Return an adapter instance for a known name, a 'package.module:Class' spec, or a Keras 3
+    backend at a Keras version (name@version: its overlay goes first on sys.path)."""
+    base, request = overlay.split_name(name) if "@" in name else (name, None)
+    if request is not None:
+        spec_for(name)  # an unknown base name or a malformed version stops here
+        return _at_version(resolve(base), name, request)
     spec, source = spec_for(name)
     if ":" not in spec:
         raise BackendError(f"backend {name!r} ({source}): {spec!r} is not 'package.module:AdapterClass'")
@@ -126,4 +147,50 @@ def resolve(name: str):
         adapter = factory()
     except Exception as e:  # an adapter's own failure, reported with its name
         raise BackendError(f"adapter {spec!r} failed to initialise: {type(e).__name__}: {e}") from e
+    return adapter
+
+
+def takes_keras_version(adapter) -> bool:
+    """A Keras 3 adapter (it imports `keras` with a KERAS_BACKEND) can run on another Keras."""
+    return bool(getattr(adapter, "keras_backend", None)) and getattr(adapter, "edition", "") == "keras3"
+
+
+def check_versioned(name: str) -> tuple[str, str | None]:
+    """(base name, version request or None); BackendError for a name@version whose adapter is
+    not a Keras 3 one. Does not prepare the overlay."""
+    base, request = overlay.split_name(name) if "@" in name else (name, None)
+    spec_for(name)
+    if request is not None:
+        adapter = resolve(base)
+        if not takes_keras_version(adapter):
+            raise BackendError(f"backend {name!r}: only Keras 3 backends take a Keras version "
+                               f"({adapter.name!r} is edition {getattr(adapter, 'edition', '?')!r})")
+    return base, request
+
+
+def _at_version(adapter, name: str, request: str):
+    """The adapter of a Keras 3 backend, run on the Keras overlay of `request`."""
+    if not takes_keras_version(adapter):
+        raise BackendError(f"backend {name!r}: only Keras 3 backends take a Keras version "
+                           f"({adapter.name!r} is edition {getattr(adapter, 'edition', '?')!r})")
+    try:
+        found = overlay.locate(request)
+        overlay.activate(found)
+    except overlay.OverlayError as e:
+        raise BackendError(f"backend {name!r}: {e}") from None
+    adapter.requested_backend = name
+    adapter.keras_overlay = found
+    load = adapter.load
+
+    def load_from_overlay():
+        try:
+            namespace = load()
+        except Exception as e:  # an old or new Keras that does not import with these frameworks
+            raise BackendError(
+                f"{found.distribution} {found.version} (overlay {found.path}) cannot be loaded as "
+                f"backend {adapter.name!r} with the installed frameworks: {type(e).__name__}: {e}") from e
+        overlay.verify_imported(found)
+        return namespace
+
+    adapter.load = load_from_overlay
     return adapter

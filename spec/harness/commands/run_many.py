@@ -13,6 +13,12 @@ runs): the tests it finished keep their outcomes, the others get outcome "crash"
 or "harness-error", with the reason (and the stack of a killed process). The other backends' results
 are untouched.
 
+A Keras 3 backend at a Keras version, `keras-jax@3.12.0` or `keras-jax@nightly`, runs as its
+own job on a cached Keras overlay (spec/harness/overlay.py), prepared here once before the jobs
+start (`nightly` resolved once, so every job of the run gets the same build), with its own
+record OUT/keras-jax@3.12.0.json. With several versions of one backend, the terminal output
+ends with the clauses whose outcome changed between consecutive versions.
+
 Exit status: 0 every backend finished and every outcome is expected (pass, expected
 deviation, unsupported, not applicable); 1 an unexpected outcome somewhere (fail, unexpected
 pass, harness error, crash, timeout); 2 run-many itself failed (an unknown backend name,
@@ -35,7 +41,7 @@ import subprocess
 import sys
 import time
 
-from layercontract.spec.harness import outcomes, registry
+from layercontract.spec.harness import outcomes, overlay, registry
 from layercontract.spec.harness import integrity
 from layercontract.spec.harness.commands.run import DEFAULT_OUT, record_name
 
@@ -63,6 +69,9 @@ def add_arguments(parser):
                         help="directory for the records, logs and the merged report (default reports/out)")
     parser.add_argument("-s", "--select", action="append", default=[], metavar="PATH",
                         help="suite file or node id to run instead of all of suites/ (repeatable)")
+    parser.add_argument("--keras-cache", default=None, metavar="DIR",
+                        help=f"cache of Keras overlays for NAME@VERSION backends (default: ${overlay.ENV_CACHE}, "
+                             "else the user cache directory's layercontract/keras)")
     parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG",
                         help="extra argument for every pytest run, e.g. --pytest-arg=--hypothesis-profile=dev")
 
@@ -76,6 +85,7 @@ class Job:
     started: float = 0.0
     started_at: dt.datetime | None = None
     killed: str = ""  # why run-many killed the process ("" if it did not)
+    env: dict = dataclasses.field(default_factory=dict)  # extra environment (a Keras overlay)
     events: list = dataclasses.field(default_factory=list)
     running: dict = dataclasses.field(default_factory=dict)  # nodeid -> monotonic start
     _offset: int = 0
@@ -137,6 +147,9 @@ def start(job, args):
     env["PYTHONUNBUFFERED"] = "1"
     # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
     env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    env.pop(overlay.ENV_OVERLAY, None)
+    for key, value in job.env.items():  # a Keras overlay goes first, before the caller's directory
+        env[key] = (os.pathsep.join(p for p in (value, env.get(key, "")) if p) if key == "PYTHONPATH" else value)
     job._log_file = open(job.log, "w", encoding="utf-8")
     job.started, job.started_at = time.monotonic(), _now()
     job.proc = subprocess.Popen(pytest_command(job.backend, job, args), env=env,
@@ -424,6 +437,36 @@ def write_report(record_paths, out_dir) -> list[pathlib.Path]:
 
 
 # ----------------------------------------------------------------- command
+def prepare_overlays(backends) -> dict[str, dict]:
+    """backend -> extra environment of its process, for the NAME@VERSION backends: each Keras
+    overlay found in (or installed into) the cache once, `nightly` resolved once. A version
+    that cannot be prepared is reported here and left to its job, whose record then says why."""
+    envs, prepared = {}, {}
+    for b in backends:
+        _base, request = overlay.split_name(b) if "@" in b else (b, None)
+        if request is None:
+            continue
+        try:
+            if request not in prepared:
+                prepared[request] = overlay.prepare(request)
+            found = prepared[request]
+        except overlay.OverlayError as e:
+            print(f"run-many: {b}: {e}", flush=True)
+            continue
+        print(f"run-many: {b}: {found.distribution} {found.version} from {found.path} "
+              f"(ready in {found.seconds:.1f} s)" + (f"; {found.note}" if found.note else ""), flush=True)
+        envs[b] = {"PYTHONPATH": str(found.path), overlay.ENV_OVERLAY: str(found.path)}
+    return envs
+
+
+def version_changes(records) -> list[str]:
+    """Plain-text lines: per backend run at several Keras versions, the clauses whose outcome
+    changed between consecutive versions (see reports.diff.consecutive_changes)."""
+    from layercontract.reports import diff
+
+    return diff.history_lines(records)
+
+
 def expand(names) -> list[str]:
     backends = []
     for name in names:
@@ -447,16 +490,21 @@ def run(args) -> int:
     try:
         backends = expand(args.backends)
         for b in backends:
-            registry.spec_for(b)  # unknown names stop here; module:Class specs are tried in their run
+            # unknown names and versions on a non-Keras-3 backend stop here; module:Class specs
+            # are tried in their run
+            registry.check_versioned(b)
     except registry.BackendError as e:
         print(f"layercontract run-many: {e}", file=sys.stderr)
         return EXIT_HARNESS
     if args.jobs < 1:
         print("layercontract run-many: --jobs must be at least 1", file=sys.stderr)
         return EXIT_HARNESS
+    if getattr(args, "keras_cache", None):
+        os.environ[overlay.ENV_CACHE] = str(pathlib.Path(args.keras_cache).expanduser().resolve())
     out = pathlib.Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     args.out = str(out)
+    envs = prepare_overlays(backends)
     order = schedule(backends, out)
     jobs = min(args.jobs, len(order))
     print(f"run-many: {len(order)} backend(s), {jobs} at a time; per-test timeout "
@@ -465,7 +513,7 @@ def run(args) -> int:
     def say(text):
         print(f"[{time.monotonic() - t0:7.1f}s] {text}", flush=True)
 
-    pending = collections.deque(Job(b, out) for b in order)
+    pending = collections.deque(Job(b, out, env=envs.get(b, {})) for b in order)
     running, records = [], {}
     try:
         while pending or running:
@@ -499,6 +547,9 @@ def run(args) -> int:
     except Exception as e:  # the report is run-many's own job: any failure is a harness failure
         print(f"layercontract run-many: could not write the report: {type(e).__name__}: {e}", file=sys.stderr)
         return EXIT_HARNESS
+    changes = version_changes([records[b] for b in backends])
+    if changes:
+        print("\n".join(changes), flush=True)
     bad = [b for b in backends if not backend_ok(records[b])]
     status = EXIT_UNEXPECTED if bad else EXIT_OK
     print(f"run-many: report {', '.join(map(str, reports))}\nrun-many: wall {time.monotonic() - t0:.1f} s; "

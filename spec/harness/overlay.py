@@ -1,0 +1,291 @@
+"""Keras at a version: `keras-jax@3.12.0`, `keras-numpy@nightly`.
+
+A Keras 3 backend name may carry a Keras version after "@":
+
+  * an exact release, `keras-jax@3.12.0` (the `keras` distribution), or an exact nightly,
+    `keras-jax@3.16.0.dev2026102704` (a .dev version: the `keras-nightly` distribution);
+  * `nightly`: the newest `keras-nightly` on the package index, recorded as its exact version.
+
+That Keras (a pure-Python wheel) is installed once, `pip install --no-deps --target`, into an
+overlay directory keyed by its exact version under the cache root:
+
+    $LAYERCONTRACT_KERAS_CACHE                     (or the CLI's --keras-cache), else
+    platformdirs.user_cache_dir("layercontract")/keras  ($XDG_CACHE_HOME/layercontract/keras
+                                                        or ~/.cache/layercontract/keras on Linux)
+
+    <root>/3.12.0/keras/...                  the package
+    <root>/3.12.0/keras-3.12.0.dist-info/
+    <root>/3.12.0/layercontract-overlay.json written last: the overlay is complete
+
+The backend then runs in its own process with the overlay first on sys.path (PYTHONPATH); the
+frameworks (TensorFlow, JAX, torch, numpy) stay as installed. A prepared overlay needs no
+network: an exact version is found in the cache, and `nightly` falls back to the newest cached
+nightly when the index cannot be reached (or when $LAYERCONTRACT_OFFLINE is set), saying so.
+
+The parent (run, run-many) prepares the overlay and hands its directory to the backend's
+process in $LAYERCONTRACT_KERAS_OVERLAY, so that `nightly` means the same build in every process
+of one run.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+from packaging.version import InvalidVersion, Version
+
+ENV_CACHE = "LAYERCONTRACT_KERAS_CACHE"
+ENV_OVERLAY = "LAYERCONTRACT_KERAS_OVERLAY"  # set by the parent for the backend's process
+ENV_OFFLINE = "LAYERCONTRACT_OFFLINE"
+MARKER = "layercontract-overlay.json"
+NIGHTLY = "nightly"
+RELEASE_DIST, NIGHTLY_DIST = "keras", "keras-nightly"
+INDEX_TIMEOUT_S = 20
+
+
+class OverlayError(Exception):
+    """A Keras version that cannot be resolved or installed (one clear message)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Overlay:
+    path: pathlib.Path
+    distribution: str   # "keras" or "keras-nightly"
+    version: str        # exact, e.g. "3.12.0" or "3.16.0.dev2026102704"
+    note: str = ""      # how it was found when that matters (offline fallback)
+    seconds: float = 0.0  # time to prepare it in this process
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """"keras-jax@3.12.0" -> ("keras-jax", "3.12.0"); a name without "@" -> (name, None)."""
+    if "@" not in name or ":" in name:  # "package.module:Class" specs never carry a version
+        return name, None
+    base, _, request = name.rpartition("@")
+    if not base or not request:
+        raise OverlayError(f"backend name {name!r}: expected NAME@VERSION, e.g. keras-jax@3.12.0 "
+                           "or keras-jax@nightly")
+    return base, request.strip()
+
+
+def check_request(request: str) -> tuple[str, Version | None]:
+    """(distribution, exact version or None for nightly) of a version request."""
+    if request.lower() == NIGHTLY:
+        return NIGHTLY_DIST, None
+    try:
+        version = Version(request)
+    except InvalidVersion:
+        raise OverlayError(f"Keras version {request!r} is not a PEP 440 version nor 'nightly' "
+                           "(e.g. 3.12.0, 3.16.0.dev2026102704, nightly)") from None
+    if version.local or version.epoch or len(version.release) != 3:
+        raise OverlayError(f"Keras version {request!r}: give an exact release such as 3.12.0 "
+                           "(major.minor.micro), a nightly such as 3.16.0.dev2026102704, or 'nightly'")
+    return (NIGHTLY_DIST if version.is_devrelease else RELEASE_DIST), version
+
+
+def cache_root() -> pathlib.Path:
+    configured = os.environ.get(ENV_CACHE)
+    if configured:
+        return pathlib.Path(configured).expanduser()
+    try:
+        import platformdirs
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        base = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "layercontract"
+    else:
+        base = pathlib.Path(platformdirs.user_cache_dir("layercontract", appauthor=False))
+    return base / "keras"
+
+
+def _read_marker(path: pathlib.Path) -> dict | None:
+    try:
+        data = json.loads((path / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not (path / "keras" / "__init__.py").is_file():
+        return None
+    return data
+
+
+def cached(root: pathlib.Path | None = None) -> list[Overlay]:
+    """Every complete overlay in the cache, oldest version first."""
+    root = root or cache_root()
+    found = []
+    if root.is_dir():
+        for path in root.iterdir():
+            marker = _read_marker(path) if path.is_dir() and not path.name.startswith(".") else None
+            if marker:
+                try:
+                    Version(marker["version"])
+                except (KeyError, InvalidVersion):
+                    continue
+                found.append(Overlay(path, marker.get("distribution", RELEASE_DIST), marker["version"]))
+    return sorted(found, key=lambda o: Version(o.version))
+
+
+def _pip(*args, timeout=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def newest_on_index(distribution: str = NIGHTLY_DIST) -> str:
+    """The newest version of a distribution on the configured index (pip's own configuration)."""
+    try:
+        proc = _pip("index", "versions", distribution, "--pre", "--timeout", "10", "--retries", "1",
+                    timeout=INDEX_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise OverlayError(f"could not ask the package index for {distribution}: {e}") from None
+    found = re.search(rf"^{re.escape(distribution)} \(([^)]+)\)", proc.stdout, re.MULTILINE)
+    if proc.returncode != 0 or not found:
+        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise OverlayError(f"could not find {distribution} on the package index: {detail}")
+    return found.group(1)
+
+
+def resolve_nightly(root: pathlib.Path) -> tuple[str, str]:
+    """(exact nightly version, note): the index's newest, else the newest cached one."""
+    offline = os.environ.get(ENV_OFFLINE, "").strip().lower() not in ("", "0", "false", "no")
+    problem = f"${ENV_OFFLINE} is set" if offline else ""
+    if not offline:
+        try:
+            return newest_on_index(NIGHTLY_DIST), ""
+        except OverlayError as e:
+            problem = str(e)
+    nightlies = [o for o in cached(root) if o.distribution == NIGHTLY_DIST]
+    if not nightlies:
+        raise OverlayError(f"keras@nightly: {problem}, and the Keras cache {root} holds no "
+                           "keras-nightly to fall back on")
+    newest = nightlies[-1]
+    return newest.version, (f"keras@nightly resolved offline ({problem}): using the newest cached "
+                            f"keras-nightly {newest.version}, which may not be the newest on the index")
+
+
+@contextlib.contextmanager
+def _lock(root: pathlib.Path, key: str):
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".lock-{key}", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def install(distribution: str, version: str, root: pathlib.Path) -> pathlib.Path:
+    """pip install --no-deps --target a fresh directory, then move it into the cache."""
+    target = root / version
+    with _lock(root, version):
+        if _read_marker(target):  # another process installed it while we waited
+            return target
+        tmp = root / f".tmp-{version}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
+        started = time.monotonic()
+        try:
+            proc = _pip("install", "--no-deps", "--only-binary=:all:", "--no-compile", "--quiet",
+                        "--target", str(tmp), f"{distribution}=={version}", timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise OverlayError(f"could not install {distribution}=={version}: {e}") from None
+        if proc.returncode != 0 or not (tmp / "keras" / "__init__.py").is_file():
+            shutil.rmtree(tmp, ignore_errors=True)
+            lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("ERROR")] or \
+                proc.stderr.strip().splitlines()[-3:] or ["pip installed no keras package"]
+            raise OverlayError(f"could not install {distribution}=={version} (is it on the package "
+                               f"index? offline and not cached?): {' '.join(lines)}")
+        marker = {"distribution": distribution, "version": version,
+                  "installed": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                  "install_s": round(time.monotonic() - started, 2), "python": sys.version.split()[0]}
+        (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, target)
+    return target
+
+
+def prepare(request: str, root: pathlib.Path | None = None) -> Overlay:
+    """The overlay for a version request: found in the cache, else installed into it."""
+    started = time.monotonic()
+    root = root or cache_root()
+    distribution, version = check_request(request)
+    note = ""
+    if version is None:
+        exact, note = resolve_nightly(root)
+    else:
+        exact = str(version)
+    path = root / exact
+    if not _read_marker(path):
+        path = install(distribution, exact, root)
+    marker = _read_marker(path)
+    return Overlay(path, marker.get("distribution", distribution), marker["version"], note,
+                   round(time.monotonic() - started, 3))
+
+
+def from_environment(request: str) -> Overlay | None:
+    """The overlay the parent prepared for this process ($LAYERCONTRACT_KERAS_OVERLAY), if it
+    fits the request (an exact request must name its version)."""
+    given = os.environ.get(ENV_OVERLAY)
+    if not given:
+        return None
+    path = pathlib.Path(given)
+    marker = _read_marker(path)
+    if not marker:
+        raise OverlayError(f"${ENV_OVERLAY}={given} is not a prepared Keras overlay "
+                           f"(no {MARKER} or keras package there)")
+    distribution, version = check_request(request)
+    if version is not None and Version(marker["version"]) != version:
+        return None  # prepared for another request: ignore it
+    if version is None and marker.get("distribution") != NIGHTLY_DIST:
+        return None
+    return Overlay(path, marker.get("distribution", distribution), marker["version"])
+
+
+def locate(request: str) -> Overlay:
+    """In the backend's process: the parent's overlay, else prepare one here."""
+    return from_environment(request) or prepare(request)
+
+
+def activate(overlay: Overlay):
+    """Put the overlay first on sys.path, before Keras is imported. Raises OverlayError when a
+    Keras from elsewhere is already imported in this process."""
+    keras = sys.modules.get("keras")
+    if keras is not None and not _is_inside(getattr(keras, "__file__", None), overlay.path):
+        raise OverlayError(f"Keras is already imported in this process from {keras.__file__}; "
+                           f"Keras {overlay.version} from {overlay.path} needs a process of its own")
+    entry = str(overlay.path)
+    if sys.path[:1] != [entry]:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(entry)
+        sys.path.insert(0, entry)
+
+
+def _is_inside(file, directory: pathlib.Path) -> bool:
+    if not file:
+        return False
+    try:
+        pathlib.Path(file).resolve().relative_to(directory.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def verify_imported(overlay: Overlay):
+    """After the backend loaded: the `keras` module must be the overlay's."""
+    keras = sys.modules.get("keras")
+    where = getattr(keras, "__file__", None)
+    if keras is None or not _is_inside(where, overlay.path):
+        raise OverlayError(f"the imported keras ({where}) is not the overlay's ({overlay.path})")
+
+
+def child_environment(overlay: Overlay, env: dict | None = None) -> dict:
+    """The environment of a backend process that runs on this overlay."""
+    env = dict(os.environ if env is None else env)
+    env[ENV_OVERLAY] = str(overlay.path)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(overlay.path), env.get("PYTHONPATH", "")) if p)
+    return env
