@@ -155,8 +155,7 @@ def markdown(diff: Diff, old_name: str, new_name: str) -> str:
     for backend in dict.fromkeys([*diff.clauses_added, *diff.clauses_removed, *diff.clause_changes]):
         parts = []
         for cid, a, b in diff.clause_changes.get(backend, []):  # one line per changed clause
-            clause_lines.append(f"- **{md_text(backend)}** changed `{cid}` {label(a)} → {label(b)}"
-                                f" ({a} → {b})")
+            clause_lines.append(f"- **{md_text(backend)}** `{cid}`: {a} → {b}")
         if backend in diff.clauses_added:
             parts.append("added " + ", ".join(f"`{cid}`" for cid in diff.clauses_added[backend]))
         if backend in diff.clauses_removed:

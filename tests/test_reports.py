@@ -412,7 +412,7 @@ def test_diff_exit_codes_regression_fix_none_and_bad_input(real_record, tmp_path
     assert code == 1
     assert "**1 regression**" in out and "### Regressions (1)" in out
     assert f"`{victim['nodeid']}`" in out and "pass → **FAIL** — AssertionError: built is False" in out
-    assert f"changed `{victim['clauses'][0]}` pass → FAIL" in out
+    assert f"`{victim['clauses'][0]}`: pass → fail" in out
 
     code, out, _ = _diff_cli(worse_path, old, capsys)  # the fix
     assert code == 0 and "### Fixes (1)" in out

@@ -106,7 +106,8 @@ def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
             problems.append(f"{where}: unknown clause {entry['clause']!r}")
         when = entry.get("when", ())
         when = (when,) if isinstance(when, str) else when
-        if not isinstance(when, (list, tuple)) or not all(isinstance(w, str) and w.strip() for w in when):
+        if (not isinstance(when, (list, tuple)) or ("when" in entry and not when)
+                or not all(isinstance(w, str) and w.strip() for w in when)):
             problems.append(f"{where}: when must be a requirement string or a list of them")
             when = ()
         for text in when:

@@ -158,8 +158,8 @@ def takes_keras_version(adapter) -> bool:
 def check_versioned(name: str) -> tuple[str, str | None]:
     """(base name, version request or None); BackendError for a name@version whose adapter is
     not a Keras 3 one. Does not prepare the overlay."""
+    spec_for(name)  # unknown names, malformed versions
     base, request = overlay.split_name(name) if "@" in name else (name, None)
-    spec_for(name)
     if request is not None:
         adapter = resolve(base)
         if not takes_keras_version(adapter):

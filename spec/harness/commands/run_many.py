@@ -233,7 +233,8 @@ def skeleton(backend, info, invocation, started) -> dict:
     """A run record for a process that stopped before writing its own (see reports/record.py)."""
     return {
         "schema": record_mod().SCHEMA, "status": "interrupted", "complete": False, "stop_reason": None,
-        "backend": info.get("name") or backend, "edition": info.get("edition") or "unknown",
+        "backend": info.get("name") or registry_base(backend), "requested_backend": backend,
+        "edition": info.get("edition") or "unknown",
         "capabilities": list(info.get("capabilities") or []),
         "versions": {k: str(v) for k, v in (info.get("versions") or {}).items()},
         "harness": {"layercontract": _distribution_version("layercontract"), "pytest": _distribution_version("pytest"),
@@ -247,6 +248,23 @@ def skeleton(backend, info, invocation, started) -> dict:
     }
 
 
+def registry_base(backend) -> str:
+    """The adapter name of a backend name ("keras-jax@3.12.0" -> "keras-jax")."""
+    return overlay.split_name(backend)[0] if "@" in backend and ":" not in backend else backend
+
+
+def usage_error(log_text) -> str:
+    """The message of a pytest usage error in a run's output ("ERROR: layercontract cannot
+    run: ..." and its indented lines), or ""."""
+    lines = log_text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("ERROR: "):
+            found = [line[len("ERROR: "):].strip()]
+            found += [ln.strip() for ln in lines[i + 1:] if ln.startswith("  ") and ln.strip()]
+            return " ".join(found)
+    return ""
+
+
 def record_mod():
     from layercontract.reports import record
 
@@ -254,7 +272,7 @@ def record_mod():
 
 
 def synthesize(backend, events, record, *, returncode, killed="", log_tail="", stack="", collected=None,
-               started=None, finished=None, rerun_options="", invocation=()):
+               started=None, finished=None, rerun_options="", invocation=(), reason=""):
     """The run record of a process that did not finish its run normally.
 
     Starts from the record the run left (reports/record.py writes it as it goes), or a new
@@ -330,7 +348,7 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
     order = {o: i for i, o in enumerate(rec_mod.SEVERITY)}
     out.update(
         status="interrupted", complete=False,
-        stop_reason=f"run-many: the backend process {how}, {where}",
+        stop_reason=f"run-many: the backend process {how}, {where}" + (f": {reason}" if reason else ""),
         finished=finished.isoformat(),
         duration_s=round(max(0.0, (finished - started).total_seconds()), 3),
         exit_status=returncode, selected=len(tests),
@@ -386,7 +404,8 @@ def finish(job, args) -> dict:
                         log_tail=_tail(job.log), stack=stack[:2500], collected=collected,
                         started=job.started_at, finished=_now(),
                         rerun_options=f"--backend {shlex.quote(job.backend)}",
-                        invocation=pytest_command(job.backend, job, args)[3:])
+                        invocation=pytest_command(job.backend, job, args)[3:],
+                        reason=usage_error(_tail(job.log, 200)) if returncode in (2, 4) else "")
     from layercontract.reports.schema import write_atomic
 
     write_atomic(job.record, json.dumps(record, indent=1) + "\n")
