@@ -390,3 +390,17 @@ def test_diff_between_two_versions_records_names_each_changed_clause(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "- **reference** `BUILD.BUILT_FLAG`: expected-deviation → pass" in result.stdout
     assert "numpy 2.3.0 → " in result.stdout
+
+
+def test_every_expectations_entry_names_a_test_function_that_exists():
+    """Entries that hold only on other Keras releases never match a test on the installed one:
+    make sure a moved or renamed test cannot leave them pointing at nothing."""
+    problems = []
+    for path in sorted((ROOT / "backends" / "expectations").glob("*.toml")):
+        for entry in expectations.load(path, spec_clauses.load()):
+            file_part, _, function = entry.test.partition("::")
+            source = ROOT / file_part
+            name = function.split("[", 1)[0]
+            if not source.is_file() or f"def {name}(" not in source.read_text(encoding="utf-8"):
+                problems.append(f"{path.name}: {entry.test}")
+    assert problems == []
