@@ -4,9 +4,15 @@
     matrix = build(records, kill_matrix=None)          # the data of matrix.json
     write_reports(paths, out_dir, kill_matrix_path)    # index.html, summary.md, matrix.json
 
-Records of one backend are combined when their versions and edition agree (a run split in
-parts, or a rerun: for a test in several records the latest record's result wins, and "not
-run" never replaces a result); records of one backend with different versions are an error.
+A column is a (backend, version) pair: the version is the backend's key distribution's
+(versions.keras, or tf-keras's, or the reference's), so two Keras versions of one backend are two
+columns (named "keras-jax@3.15.1"; a backend with one version keeps its plain name). Records of
+one column are combined when all their versions and edition agree (a run split in parts, or a
+rerun: for a test in several records the latest record's result wins, and "not run" never
+replaces a result); records of one column that disagree on other versions are an error.
+Tests carry their deviation as data (kind, observed, reason, upstream and its URL, expectations
+file and entry) and their message's first line: from a v3 record as written, from a v2 record
+parsed from its flattened "reason" (and the checkout's expectations file).
 Everything is read and validated, and every output rendered, before anything is written;
 each output is written atomically.
 """
@@ -17,12 +23,17 @@ import dataclasses
 import datetime as dt
 import json
 import pathlib
+import re
+import tomllib
 
 from layercontract.reports import schema
 from layercontract.reports.record import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
 from layercontract.reports.schema import ReportError
 
 OUTPUTS = ("index.html", "summary.md", "matrix.json")
+# the distribution whose version names a column, in order of preference (else the backend's own)
+KEY_DISTRIBUTIONS = ("keras", "tf-keras", "tf_keras", "reference_impl")
+RUN_SCHEMAS = tuple(getattr(schema, "RUN_SCHEMAS", None) or (schema.RUN_SCHEMA,))
 
 
 @dataclasses.dataclass
@@ -32,7 +43,7 @@ class Loaded:
 
 
 def load_record(path) -> Loaded:
-    return Loaded(pathlib.Path(path), schema.load(path, schema.RUN_SCHEMA))
+    return Loaded(pathlib.Path(path), schema.load(path, RUN_SCHEMAS))
 
 
 def load_records(paths) -> list[Loaded]:
@@ -52,15 +63,30 @@ def load_records(paths) -> list[Loaded]:
     return loaded
 
 
+def key_version(data: dict) -> tuple[str | None, str | None]:
+    """(distribution, version) naming a record's column: versions.keras, else the backend's
+    key distribution's; (None, None) when the record has none (a failed load)."""
+    versions = data.get("versions") or {}
+    for dist in (*KEY_DISTRIBUTIONS, data["backend"]):
+        if isinstance(versions.get(dist), str) and dist != "error":
+            return dist, versions[dist]
+    return None, None
+
+
+def _column(data: dict) -> tuple[str, str | None]:
+    return data["backend"], key_version(data)[1]
+
+
 def _conflicts(loaded: list[Loaded]) -> list[str]:
-    first: dict[str, Loaded] = {}
+    first: dict[tuple, Loaded] = {}
     problems = []
     for item in loaded:
+        column = _column(item.data)
         backend = item.data["backend"]
-        if backend not in first:
-            first[backend] = item
+        if column not in first:
+            first[column] = item
             continue
-        other = first[backend]
+        other = first[column]
         for field in ("versions", "edition"):
             if item.data[field] != other.data[field]:
                 a, b = other.data[field], item.data[field]
@@ -70,7 +96,7 @@ def _conflicts(loaded: list[Loaded]) -> list[str]:
                     b = ", ".join(f"{k} {b.get(k, '-')}" for k in changed)
                 problems.append(
                     f"{item.path}: backend {backend!r} with {field} {b}, but {other.path} has {field} {a}: "
-                    f"merge records of one {field.rstrip('s')} per backend")
+                    f"merge records of one {field.rstrip('s')} per (backend, {key_version(item.data)[0] or 'version'}) column")
     return problems
 
 
@@ -107,22 +133,128 @@ def _spec():
     return clauses, dict(spec_clauses.AREAS), cited, warning
 
 
+# ------------------------------------------------------ deviations and first lines
+_DESCRIBED = re.compile(r"(?s)(?P<kind>[\w-]+)(?: \(when (?P<when>[^)]*)\))?: (?P<observed>.*?) \u2014 "
+                        r"(?P<reason>.*?)(?: \[(?P<upstream>[^\]\s]+)\])?")
+_GITHUB_REF = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)")
+
+
+def upstream_url(ref: str | None) -> str | None:
+    """An http(s) URL for an upstream reference: "owner/repo#123" -> its GitHub issue (GitHub
+    redirects an issue number that is a pull request), a URL as given, anything else None."""
+    ref = (ref or "").strip()
+    if re.fullmatch(r"https?://[^\s<>\"']+", ref):
+        return ref
+    match = _GITHUB_REF.fullmatch(ref)
+    return f"https://github.com/{match['repo']}/issues/{match['number']}" if match else None
+
+
+def _expectations_entries(backend: str) -> tuple[str, list[dict]]:
+    """The checkout's expectations file of a built-in backend (path as shown, raw entries)."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "backends" / "expectations" / f"{backend}.toml"
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("deviation", [])
+    except (OSError, ValueError):
+        return f"backends/expectations/{backend}.toml", []
+    return f"backends/expectations/{backend}.toml", [e for e in entries if isinstance(e, dict)]
+
+
+def _describe(entry: dict) -> str:
+    when = entry.get("when") or []
+    when = [when] if isinstance(when, str) else list(when)
+    cond = f" (when {'; '.join(when)})" if when else ""
+    ref = f" [{entry['upstream']}]" if entry.get("upstream") else ""
+    return f"{entry.get('kind')}{cond}: {entry.get('observed')} \u2014 {entry.get('reason')}{ref}"
+
+
+def deviation_from_reason(reason: str | None, nodeid: str, backend: str, entries=None) -> dict | None:
+    """A v3 "deviation" object from a v2 record's flattened reason: the checkout's expectations
+    entry it was written from if one matches exactly, else the reason's parts, else the whole
+    text as the reason (never lost)."""
+    if not reason:
+        return None
+    text = reason.removeprefix("[XPASS(strict)] ").strip()
+    half = len(text) // 2  # pytest repeats a strict xfail's reason: "R R"
+    if len(text) % 2 == 1 and text[:half] == text[half + 1:]:
+        text = text[:half]
+    file, found = entries if entries is not None else _expectations_entries(backend)
+    base = nodeid.split("[", 1)[0]
+    for index, entry in enumerate(found, start=1):
+        if entry.get("test") in (nodeid, base) and _describe(entry) == text:
+            when = entry.get("when") or []
+            return {"kind": entry["kind"], "observed": entry["observed"], "reason": entry["reason"],
+                    "upstream": entry.get("upstream", ""), "upstream_url": upstream_url(entry.get("upstream")),
+                    "when": [when] if isinstance(when, str) else list(when),
+                    "file": file, "entry": index, "test": entry["test"]}
+    match = _DESCRIBED.fullmatch(text)
+    parts = match.groupdict() if match else {"kind": "", "observed": "", "reason": text, "upstream": None,
+                                              "when": None}
+    return {"kind": parts["kind"], "observed": parts["observed"], "reason": parts["reason"],
+            "upstream": parts["upstream"] or "", "upstream_url": upstream_url(parts["upstream"]),
+            "when": [w.strip() for w in (parts["when"] or "").split(";") if w.strip()],
+            "file": None, "entry": None, "test": None}
+
+
+_TRACEBACK_NOISE = re.compile(r"^(_{3,}|_ _ |[\w.]+:\d+: |File \"|Traceback \(most recent call last\)|"
+                              r"\[XPASS\(strict\)\]|\[\.\.\. \d+ characters cut)")
+
+
+def first_line(message: str | None, limit: int = 300) -> str:
+    """The line of a message that says what went wrong: pytest's first "E" line (an assertion or
+    exception, never a source line such as `K = <module ...>`), else the last exception-looking
+    line, else the first line that is not traceback furniture."""
+    lines = [ln.rstrip() for ln in (message or "").splitlines() if ln.strip()]
+    text = next((ln[1:].strip() for ln in lines if ln.startswith("E ") and ln[1:].strip()), None)
+    if text is None:
+        exc = [ln.strip() for ln in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?", ln.strip())]
+        plain = [ln.strip() for ln in lines if not _TRACEBACK_NOISE.match(ln.strip())
+                 and not re.match(r"^\w+ = ", ln) and not ln.startswith((" ", ">"))]
+        text = (exc[-1:] or plain[:1] or [ln.strip() for ln in lines[:1]] or [""])[0]
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def _normalise_test(test: dict, backend: str, entries) -> dict:
+    """A record's test row with "deviation" and "first_line" (v3 fields) filled in for v2 rows."""
+    row = {k: v for k, v in test.items() if k != "nodeid"}
+    if "deviation" not in row:
+        reason = row.get("reason") if row["outcome"] in ("expected-deviation", "unexpected-pass") else None
+        row["deviation"] = deviation_from_reason(reason, test["nodeid"], backend, entries() if reason else None)
+    elif row["deviation"] and not row["deviation"].get("upstream_url"):
+        row["deviation"] = {**row["deviation"], "upstream_url": upstream_url(row["deviation"].get("upstream"))}
+    if not row.get("first_line"):
+        row["first_line"] = first_line(row.get("message")) if row["outcome"] not in ("pass", NOT_RUN) else ""
+    return row
+
+
 def _combine(items: list[Loaded]) -> dict:
-    """One backend's entry from its records (same backend, versions, edition)."""
+    """One column's entry from its records (same backend, versions, edition)."""
     items = sorted(items, key=lambda i: i.data["started"])
     last = items[-1].data
+    backend = last["backend"]
+    cache = []
+
+    def entries():
+        if not cache:
+            cache.append(_expectations_entries(backend))
+        return cache[0]
+
     tests: dict[str, dict] = {}
     for item in items:
         for test in item.data["tests"]:
             old = tests.get(test["nodeid"])
             if old is None or test["outcome"] != NOT_RUN or old["outcome"] == NOT_RUN:
-                tests[test["nodeid"]] = {k: v for k, v in test.items() if k != "nodeid"}
+                tests[test["nodeid"]] = _normalise_test(test, backend, entries)
     statuses = [i.data["status"] for i in items]
     status = next((s for s in ("running", "interrupted") if s in statuses), "complete")
     reasons = [f"{i.path.name}: {i.data['stop_reason']}" for i in items if i.data["stop_reason"]]
     keep = ("edition", "capabilities", "versions", "harness", "python", "platform", "git_commit", "git_dirty",
             "hypothesis", "options")
-    entry = {k: last.get(k) for k in keep}
+    dist, version = key_version(last)
+    entry = {"backend": backend, "version": version, "version_of": dist,
+             "requested_backend": last.get("requested_backend") or backend,
+             "contract_version": last.get("contract_version"),
+             "record_schema": last["schema"]}
+    entry.update({k: last.get(k) for k in keep})
     entry.update({
         "status": status,
         "complete": status == "complete",
@@ -144,13 +276,65 @@ def _counts(outs) -> dict:
     return {o: counts[o] for o in SEVERITY if counts[o]}
 
 
+def _version_key(version: str | None):
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (0, Version(version or ""), "")
+    except InvalidVersion:
+        return (1, None, version or "")
+
+
+def _columns(loaded: list[Loaded]) -> dict[str, list[Loaded]]:
+    """Column name -> its records, in built-in backend order, then version order. A backend with
+    one version in the merge is named by itself; one with several by "backend@version"."""
+    by_column: dict[tuple, list[Loaded]] = {}
+    for item in loaded:
+        by_column.setdefault(_column(item.data), []).append(item)
+    versions_of = collections.defaultdict(list)
+    for backend, version in by_column:
+        versions_of[backend].append(version)
+    columns = {}
+    for backend in _backend_order(list(versions_of)):
+        ordered = sorted(versions_of[backend], key=_sortable_version)
+        for version in ordered:
+            name = backend if len(ordered) == 1 else f"{backend}@{version or 'unknown'}"
+            columns[name] = by_column[(backend, version)]
+    return columns
+
+
+def _sortable_version(version: str | None):
+    kind, parsed, raw = _version_key(version)
+    return (kind, parsed) if kind == 0 else (kind, raw)
+
+
+def _history(backends: dict, clauses: dict) -> dict:
+    """Per backend with several versions: its columns in version order and the clause outcomes
+    that changed between consecutive versions."""
+    history = {}
+    per_backend = collections.defaultdict(list)
+    for name, entry in backends.items():
+        per_backend[entry["backend"]].append(name)
+    for backend, names in per_backend.items():
+        if len(names) < 2:
+            continue
+        changes = []
+        for old, new in zip(names, names[1:]):
+            for cid, clause in clauses.items():
+                a = clause["results"].get(old, {}).get("outcome")
+                b = clause["results"].get(new, {}).get("outcome")
+                if a != b:
+                    changes.append({"from": old, "to": new, "from_version": backends[old]["version"],
+                                    "to_version": backends[new]["version"], "clause": cid, "old": a, "new": b})
+        history[backend] = {"columns": names, "versions": [backends[n]["version"] for n in names],
+                            "changes": changes}
+    return history
+
+
 def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str | None = None) -> dict:
     spec_clauses, areas, cited, warning = _spec()
     warnings = [warning] if warning else []
-    by_backend: dict[str, list[Loaded]] = {}
-    for item in loaded:
-        by_backend.setdefault(item.data["backend"], []).append(item)
-    backends = {name: _combine(by_backend[name]) for name in _backend_order(list(by_backend))}
+    backends = {name: _combine(items) for name, items in _columns(loaded).items()}
 
     # clause rows: the spec's order, then clauses only the records know
     per_backend: dict[str, dict[str, list[str]]] = {}
@@ -170,7 +354,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
         results = {}
         for name, nodeids in per_backend.get(cid, {}).items():
             outs = [backends[name]["tests"][n]["outcome"] for n in nodeids]
-            results[name] = {"outcome": clause_outcome(outs), "tests": nodeids}
+            results[name] = {"outcome": clause_outcome(outs), "tests": nodeids, "counts": _counts(outs)}
         clauses[cid] = {
             "area": area,
             "level": clause.level if clause else None,
@@ -193,7 +377,8 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
 
     killed = None
     if kill_matrix is not None:
-        faults = kill_matrix["faults"]
+        # first_message is optional in the kill-matrix format: every fault gets one (maybe null)
+        faults = {n: {**f, "first_message": f.get("first_message")} for n, f in kill_matrix["faults"].items()}
         survivors = sorted(n for n, f in faults.items() if not f["killed_by"])
         kills = collections.Counter(cid for f in faults.values() for cid in set(f["killed_by"]))
         killed = {"source": kill_matrix["source"], "faults": faults, "killed": len(faults) - len(survivors),
@@ -221,6 +406,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
             "without_tests": [cid for cid in spec_ids if not cited.get(cid)],
             "not_run_anywhere": [cid for cid in spec_ids if not clauses[cid]["results"]],
         },
+        "history": _history(backends, clauses),
         "kill_matrix": killed,
         "warnings": warnings,
     }

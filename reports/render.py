@@ -2,13 +2,21 @@
 and a compact Markdown summary (a GitHub step summary or PR comment).
 
 The HTML page is one file: inline CSS and a few lines of inline JavaScript, no network, no
-external assets. It is rendered with jinja2 autoescaping, so every text from a record (a test
-message, a reason, a falsifying example) shows as text, whatever it contains.
+external assets, no libraries. It is rendered with jinja2 autoescaping, so every text from a
+record (a test message, a reason, a falsifying example) shows as text, whatever it contains;
+the only links it makes from record data are http(s) upstream URLs and its own fragments
+(percent-encoded, so any clause ID or backend name works as an anchor).
+
+Units: the page counts clauses (a clause x column cell takes the worst outcome of its tests)
+and tests, and always says which.
 """
 from __future__ import annotations
 
+import collections
+import dataclasses
 import pathlib
 import re
+import urllib.parse
 
 import jinja2
 import markupsafe
@@ -18,45 +26,172 @@ from layercontract.spec.harness import integrity
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 
-# outcome -> (short label, emoji for Markdown, text colour, background)
-STYLE = {
-    "pass": ("pass", "✅", "#1a7f37", "#dafbe1"),
-    "expected-deviation": ("deviation", "🟡", "#7d4e00", "#fff8c5"),
-    "fail": ("FAIL", "❌", "#ffffff", "#cf222e"),
-    "unexpected-pass": ("XPASS", "🟣", "#ffffff", "#8250df"),
-    "harness-error": ("ERROR", "⚠️", "#ffffff", "#24292f"),
-    "crash": ("CRASH", "💥", "#ffffff", "#82071e"),
-    "timeout": ("TIMEOUT", "⏱️", "#ffffff", "#bc4c00"),
-    "not-run": ("not run", "⏸️", "#57606a", "#ffffff"),
-    "unsupported": ("unsupported", "🚫", "#0550ae", "#ddf4ff"),
-    "not-applicable": ("n/a", "➖", "#57606a", "#eaeef2"),
+
+@dataclasses.dataclass(frozen=True)
+class Look:
+    """How an outcome shows: a word, a verb for "2/4 deviate", a glyph that tells it apart
+    without colour, a Markdown emoji, cell text/background colours and a bar colour (chosen so
+    that neighbouring outcomes differ in lightness, not only in hue: greyscale and
+    deuteranopia safe, together with the glyph)."""
+    label: str
+    verb: str
+    glyph: str
+    emoji: str
+    fg: str
+    bg: str
+    bar: str
+    description: str
+
+
+LOOKS = {
+    "pass": Look("pass", "pass", "✓", "✅", "#0b4a1e", "#d3f2dc", "#2a9d4b",
+                 "the check holds"),
+    "expected-deviation": Look("deviation", "deviate", "≠", "🟡", "#3b2600", "#f5c842", "#f0b90b",
+                               "the check fails as the backend's reviewed expectations say (kind, reason, "
+                               "upstream reference given)"),
+    "fail": Look("FAIL", "fail", "✗", "❌", "#ffffff", "#b3121f", "#b3121f",
+                 "the check fails and no expectation explains it"),
+    "unexpected-pass": Look("unexpected pass", "unexpected pass", "!", "🟣", "#ffffff", "#6b3bc4", "#6b3bc4",
+                            "an expected deviation that no longer happens: its expectations entry is stale"),
+    "harness-error": Look("ERROR", "error", "⚠", "⚠️", "#ffffff", "#24292f", "#24292f",
+                          "the check could not run properly (fixture or set-up error)"),
+    "crash": Look("CRASH", "crash", "↯", "💥", "#ffffff", "#6e0a17", "#6e0a17",
+                  "the process running the check died"),
+    "timeout": Look("TIMEOUT", "time out", "◷", "⏱️", "#ffffff", "#953800", "#953800",
+                    "the check ran past its time limit"),
+    "not-run": Look("not run", "not run", "○", "⏸️", "#424a53", "#ffffff", "#ffffff",
+                    "selected but never run: the run was interrupted or killed first"),
+    "unsupported": Look("unsupported", "unsupported", "⊘", "🚫", "#0a3069", "#b6d4f5", "#6b9bd1",
+                        "the backend lacks a capability the check needs"),
+    "not-applicable": Look("n/a", "n/a", "–", "➖", "#424a53", "#f3f5f7", "#dfe4ea",
+                           "the clause does not apply to the backend's edition"),
 }
-DESCRIPTION = {
-    "pass": "the check holds",
-    "expected-deviation": "the check fails as the backend's reviewed expectations say (reason given)",
-    "fail": "the check fails and no expectation explains it",
-    "unexpected-pass": "an expected deviation that no longer happens: its expectations entry is stale",
-    "harness-error": "the check could not run properly (fixture or set-up error)",
-    "crash": "the process running the check died",
-    "timeout": "the check ran past its time limit",
-    "not-run": "selected but never run: the run was interrupted or killed first",
-    "unsupported": "the backend lacks a capability the check needs",
-    "not-applicable": "the clause does not apply to the backend's edition",
-}
+DESCRIPTION = {o: look.description for o, look in LOOKS.items()}
+# Legacy view of the table (label, emoji, text colour, background), for older callers.
+STYLE = {o: (look.label, look.emoji, look.fg, look.bg) for o, look in LOOKS.items()}
 GOOD = {"pass", "not-applicable", "unsupported"}
+# the stacked bars, left to right: the passes first (comparable lengths), the neutral ones last
+BAR_ORDER = ["pass", "expected-deviation", "fail", "unexpected-pass", "harness-error", "crash", "timeout",
+             "not-run", "unsupported", "not-applicable"]
+DEVIATIONS = {"expected-deviation", "unexpected-pass"}
+
+
+def _look(outcome: str) -> Look:
+    return LOOKS.get(outcome) or Look(outcome, outcome, "?", "❔", "#000000", "#ffffff", "#8c959f", outcome)
 
 
 def label(outcome: str) -> str:
-    return STYLE.get(outcome, (outcome,))[0]
+    return _look(outcome).label
 
 
-def first_line(message: str, limit: int = 200) -> str:
-    """The line of a message that says what went wrong: pytest's first "E" line, else the
-    first non-empty line."""
-    lines = [ln.strip() for ln in (message or "").splitlines() if ln.strip()]
-    errors = [ln[1:].strip() for ln in lines if ln.startswith("E ")]
-    text = (errors or lines or [""])[0]
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+def glyph(outcome: str) -> str:
+    return _look(outcome).glyph
+
+
+def cell_label(result: dict) -> str:
+    """ "2/4 deviate": how many of the cell's tests have the cell's (worst) outcome, of how many;
+    a cell of one test says only its outcome."""
+    outcome, total = result["outcome"], len(result["tests"])
+    counts = result.get("counts") or {outcome: total}
+    verb = _look(outcome).verb
+    return verb if total == 1 else f"{counts.get(outcome, 0)}/{total} {verb}"
+
+
+def cell_title(column: str, cid: str, result: dict) -> str:
+    total = len(result["tests"])
+    counts = result.get("counts") or {result["outcome"]: total}
+    parts = ", ".join(f"{n} {_look(o).verb}" for o, n in sorted(counts.items(), key=lambda i: SEVERITY.index(i[0])
+                                                                  if i[0] in SEVERITY else 99))
+    return f"{column} · {cid}: {parts} (of {total} test{'s' * (total != 1)})"
+
+
+def first_line(message: str, limit: int = 300) -> str:
+    from layercontract.reports.merge import first_line as merge_first_line
+
+    return merge_first_line(message, limit)
+
+
+def cell_id(cid: str, column: str) -> str:
+    """The element id of a clause x column cell: by the column's name, never its position."""
+    return f"cell-{cid}--{column}"
+
+
+def fragment(text: str) -> str:
+    """A fragment identifier for an element id: percent-encoded (a clause ID with %, #, spaces)."""
+    return urllib.parse.quote(str(text), safe="-._~@:!$'()*+,;=")
+
+
+def safe_url(url) -> str | None:
+    return url if isinstance(url, str) and re.fullmatch(r"https?://[^\s<>\"'`]+", url) else None
+
+
+# ----------------------------------------------------------------------- views
+def bar(counts: dict, total: int | None = None) -> list[dict]:
+    total = total if total is not None else sum(counts.values())
+    return [{"outcome": o, "n": counts[o], "pct": round(100 * counts[o] / total, 3) if total else 0,
+             "look": _look(o)} for o in BAR_ORDER + [o for o in counts if o not in BAR_ORDER] if counts.get(o)]
+
+
+def counts_text(counts: dict) -> str:
+    return " · ".join(f"{n} {_look(o).verb}" for o, n in ((o, counts.get(o)) for o in BAR_ORDER) if n)
+
+
+def deviation_key(dev: dict) -> tuple:
+    return (dev.get("kind") or "", dev.get("observed") or "", dev.get("reason") or "", dev.get("upstream") or "")
+
+
+def cell_groups(matrix: dict, column: str, nodeids: list[str]) -> list[dict]:
+    """A cell's tests, grouped: one group per distinct deviation (its data shown once, with the
+    tests it covers), then the other tests; worst first."""
+    tests = matrix["backends"][column]["tests"]
+    groups: dict[tuple, dict] = {}
+    for nodeid in nodeids:
+        t = tests[nodeid]
+        dev = t.get("deviation") if t["outcome"] in DEVIATIONS else None
+        key = ("dev", t["outcome"]) + deviation_key(dev) if dev else ("test", t["outcome"], nodeid)
+        group = groups.setdefault(key, {"outcome": t["outcome"], "deviation": dev, "tests": []})
+        group["tests"].append((nodeid, t))
+    return sorted(groups.values(), key=lambda g: (SEVERITY.index(g["outcome"]) if g["outcome"] in SEVERITY else 99))
+
+
+def attention_rank(clause: dict) -> int:
+    outs = [r["outcome"] for r in clause["results"].values()]
+    return min((SEVERITY.index(o) for o in outs if o in SEVERITY), default=len(SEVERITY))
+
+
+def unexpected_tests(matrix: dict) -> list[dict]:
+    rows = []
+    for column, entry in matrix["backends"].items():
+        for nodeid, t in entry["tests"].items():
+            if t["outcome"] in UNEXPECTED:
+                rows.append({"column": column, "nodeid": nodeid, "test": t,
+                             "clause": (t["clauses"] or ["?"])[0]})
+    return sorted(rows, key=lambda r: (SEVERITY.index(r["test"]["outcome"]) if r["test"]["outcome"] in SEVERITY
+                                       else 99, r["column"], r["nodeid"]))
+
+
+def deviation_groups(matrix: dict) -> list[dict]:
+    """Expected deviations (and stale ones) grouped by their reason, across columns: each group
+    lists where it applies (column, clause, tests)."""
+    groups: dict[tuple, dict] = {}
+    for column, entry in matrix["backends"].items():
+        for nodeid, t in entry["tests"].items():
+            dev = t.get("deviation")
+            if t["outcome"] not in DEVIATIONS or not dev:
+                continue
+            group = groups.setdefault(deviation_key(dev), {"deviation": dev, "where": {}, "outcomes": set(),
+                                                            "files": {}})
+            for cid in t["clauses"] or ["?"]:
+                group["where"].setdefault((column, cid), []).append((nodeid, t))
+            group["outcomes"].add(t["outcome"])
+            if dev.get("file"):
+                group["files"][(dev["file"], dev.get("entry"))] = column
+    out = []
+    for group in groups.values():
+        group["where"] = [{"column": c, "clause": cid, "tests": tests} for (c, cid), tests in group["where"].items()]
+        group["n_tests"] = sum(len(w["tests"]) for w in group["where"])
+        out.append(group)
+    return sorted(out, key=lambda g: ("unexpected-pass" not in g["outcomes"], -g["n_tests"]))
 
 
 # ----------------------------------------------------------------------- HTML
@@ -64,10 +199,17 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["label"] = label
+    env.filters["glyph"] = glyph
+    env.filters["look"] = _look
     env.filters["first_line"] = first_line
     env.filters["seconds"] = lambda s: f"{s:.1f} s" if s >= 0.1 else f"{s * 1000:.0f} ms"
     env.filters["inline_code"] = inline_code
     env.filters["pyargs"] = integrity.pyargs_target  # how a rerun command names a check
+    env.filters["frag"] = fragment
+    env.filters["safe_url"] = safe_url
+    env.filters["plural"] = lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}"
+    env.globals.update(cell_id=cell_id, cell_label=cell_label, cell_title=cell_title, bar=bar, counts_text=counts_text,
+                       cell_groups=cell_groups)
     return env
 
 
@@ -77,123 +219,201 @@ def inline_code(text) -> markupsafe.Markup:
     return markupsafe.Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
 
 
+def _css_colours() -> str:
+    lines = []
+    for outcome, look in LOOKS.items():
+        lines.append(f".o-{outcome} {{ color: {look.fg}; background: {look.bg}; }}")
+        lines.append(f".b-{outcome} {{ background-color: {look.bar}; }}")
+    return "\n".join(lines)
+
+
 def html(matrix: dict) -> str:
-    backends = list(matrix["backends"])
-    areas = []
+    columns = list(matrix["backends"])
     attention = {cid for cid, c in matrix["clauses"].items()
                  if any(r["outcome"] not in GOOD for r in c["results"].values())}
+    attention_rows = sorted(((cid, c) for cid, c in matrix["clauses"].items() if cid in attention),
+                            key=lambda item: attention_rank(item[1]))
+    areas = []
     for area, title in matrix["areas"].items():
         rows = [(cid, c) for cid, c in matrix["clauses"].items() if c["area"] == area]
         if rows:
             areas.append({"id": area, "title": title, "clauses": rows,
-                          "attention": any(cid in attention for cid, _ in rows)})
+                          "rest": [(cid, c) for cid, c in rows if cid not in attention]})
     return _environment().get_template("index.html.j2").render(
-        m=matrix, backends=backends, areas=areas, attention=attention, style=STYLE,
-        description=DESCRIPTION, severity=SEVERITY)
+        m=matrix, columns=columns, backends=columns, areas=areas, attention=attention,
+        attention_rows=attention_rows, looks=LOOKS, bar_order=BAR_ORDER, severity=SEVERITY,
+        unexpected=unexpected_tests(matrix), deviations=deviation_groups(matrix), css_colours=_css_colours(),
+        description=DESCRIPTION)
 
 
 # ------------------------------------------------------------------- Markdown
-def md_text(text, limit: int = 200) -> str:
-    """Text safe in a Markdown table cell or list item: one line, no HTML, no table breaks."""
+# Characters with a meaning somewhere in GitHub Markdown inside a line: backslash-escaped
+# (CommonMark escapes any ASCII punctuation), "|" as "\|" also works in table cells; "$" starts
+# GitHub math.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!$#{}])")
+
+
+def md_text(text, limit: int | None = None) -> str:
+    """Text safe in a Markdown table cell or list item: one line, no HTML, no emphasis, links,
+    code spans or table breaks; shown exactly as written."""
     text = " ".join(str(text or "").split())
-    if len(text) > limit:
+    if limit is not None and len(text) > limit:
         text = text[:limit - 1] + "…"
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("|", "\\|").replace("`", "'"))
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def md_code(text: str) -> str:
-    """A code span (shown literally: no HTML inside is interpreted)."""
+def md_code(text, in_table: bool = False) -> str:
+    """A code span that shows `text` literally, whatever backtick runs it holds (the fence is
+    one backtick longer than its longest run); in a table cell its "|" are escaped as GFM asks."""
     text = " ".join(str(text).split())
-    return f"`` {text} ``" if "`" in text else f"`{text}`"
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest or text.startswith(" ") or text.endswith(" ") else ""
+    if in_table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_link(text: str, url) -> str:
+    url = safe_url(url)
+    if not url:
+        return md_text(text)
+    url = url.replace("(", "%28").replace(")", "%29")
+    return f"[{md_text(text)}]({url})"
 
 
 def _cell(outcome: str | None) -> str:
     if outcome is None:
         return " "
-    return STYLE.get(outcome, ("", "?"))[1]
+    return _look(outcome).emoji
 
 
 def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html") -> str:
     backends = matrix["backends"]
     totals = matrix["totals"]
     names = list(backends)
-    out = [f"## layercontract conformance: {len(names)} backend{'s' * (len(names) != 1)}, "
+    out = [f"## layercontract conformance: {len(names)} backend column{'s' * (len(names) != 1)}, "
            f"{totals['clauses']} clauses", ""]
-    commits = ", ".join(c[:10] for c in matrix["git_commits"]) or "unknown"
+    commits = ", ".join(md_code(c[:10]) for c in matrix["git_commits"]) or "unknown"
     unexpected = totals["unexpected"]
-    verdict = (f"**{unexpected} unexpected outcome{'s' * (unexpected != 1)}** (they fail the run)."
-               if unexpected else "**No unexpected outcome.**")
-    out += [f"{verdict} Suite {commits}; generated {matrix['generated']}.", ""]
+    verdict = (f"**{unexpected} unexpected test outcome{'s' * (unexpected != 1)}** (they fail the run)."
+               if unexpected else "**No unexpected test outcome.**")
+    out += [f"{verdict} Suite {commits}; generated {md_text(matrix['generated'])}.", ""]
     for warning in matrix["warnings"]:
-        out.append(f"> ⚠️ {md_text(warning, 400)}")
+        out.append(f"> ⚠️ {md_text(warning, 600)}")
     if matrix["warnings"]:
         out.append("")
 
     columns = ["pass", "expected-deviation", "unexpected", "unsupported", "not-applicable", "not-run"]
-    out += ["| backend | status | " + " | ".join(
-                "❌ unexpected" if c == "unexpected" else f"{STYLE[c][1]} {label(c)}" for c in columns)
+    out += ["Clauses per outcome (a clause takes the worst outcome of its tests):", "",
+            "| backend | version | status | " + " | ".join(
+                "❌ unexpected" if c == "unexpected" else f"{LOOKS[c].emoji} {label(c)}" for c in columns)
             + " | tests | time | versions |",
-            "|---|---|" + "---:|" * (len(columns) + 2) + "---|"]
+            "|---|---|---|" + "---:|" * (len(columns) + 2) + "---|"]
     for name, b in backends.items():
         cc = dict(b["clause_counts"])
         cc["unexpected"] = sum(n for o, n in cc.items() if o in UNEXPECTED)
-        status = "complete" if b["complete"] else f"⚠️ {b['status']}"
+        status = "complete" if b["complete"] else f"⚠️ {md_text(b['status'])}"
         versions = ", ".join(f"{k} {v}" for k, v in sorted(b["versions"].items()))
-        out.append(f"| **{md_text(name)}** | {status} | " + " | ".join(str(cc.get(c, 0)) for c in columns)
-                   + f" | {len(b['tests'])} | {b['duration_s']:.1f} s | {md_text(versions, 160)} |")
+        key = b.get("version")
+        out.append(f"| **{md_text(b.get('backend', name))}** | {md_text(key) if key else '?'} | {status} | "
+                   + " | ".join(str(cc.get(c, 0)) for c in columns)
+                   + f" | {len(b['tests'])} | {b['duration_s']:.1f} s | {md_text(versions, 200)} |")
     out.append("")
 
     header = "| clause | " + " | ".join(md_text(n) for n in names) + " |"
     rule = "|---|" + ":-:|" * len(names)
 
     def row(cid, clause):
-        return (f"| `{cid}` | " + " | ".join(_cell(clause["results"].get(n, {}).get("outcome")) for n in names)
-                + " |")
+        return (f"| {md_code(cid, in_table=True)} | "
+                + " | ".join(_cell(clause["results"].get(n, {}).get("outcome")) for n in names) + " |")
 
-    attention = [(cid, c) for cid, c in matrix["clauses"].items()
-                 if any(r["outcome"] not in GOOD for r in c["results"].values())]
+    attention = sorted(((cid, c) for cid, c in matrix["clauses"].items()
+                        if any(r["outcome"] not in GOOD for r in c["results"].values())),
+                       key=lambda item: attention_rank(item[1]))
     if attention:
         out += [f"### Clauses that need attention ({len(attention)})", "", header, rule]
         out += [row(cid, c) for cid, c in attention] + [""]
-    out += [f"<details><summary>All {len(matrix['clauses'])} clauses</summary>", "", header, rule]
-    out += [row(cid, c) for cid, c in matrix["clauses"].items()] + ["", "</details>", ""]
 
-    problems = [(name, nodeid, t) for name, b in backends.items() for nodeid, t in b["tests"].items()
-                if t["outcome"] in UNEXPECTED]
+    problems = unexpected_tests(matrix)
     if problems:
-        out += [f"### Unexpected outcomes ({len(problems)})", ""]
-        for name, nodeid, t in problems[:max_items]:
-            out.append(f"- {_cell(t['outcome'])} **{md_text(name)}** {md_code(nodeid)} "
-                       f"({label(t['outcome'])}): {md_text(first_line(t['message']))}")
+        out += [f"### Unexpected outcomes ({len(problems)} test{'s' * (len(problems) != 1)})", ""]
+        for p in problems[:max_items]:
+            t = p["test"]
+            clauses = ", ".join(md_code(c) for c in t["clauses"])
+            out.append(f"- {_cell(t['outcome'])} **{md_text(p['column'])}** {clauses} {md_code(p['nodeid'])} "
+                       f"({md_text(label(t['outcome']))}): {md_text(t.get('first_line') or first_line(t['message']))}")
+            dev = t.get("deviation")
+            if dev:
+                out.append(f"  stale expectation: {_md_deviation(dev)}")
             if t["falsifying_example"]:
                 out.append(f"  falsifying example: {md_code(first_line(t['falsifying_example'], 300))}")
             out.append(f"  rerun: {md_code(t['rerun'])}")
         if len(problems) > max_items:
-            out.append(f"- … and {len(problems) - max_items} more in {report_name}")
+            out.append(f"- … and {len(problems) - max_items} more in {md_text(report_name)}")
         out.append("")
 
-    deviations = [(name, nodeid, t) for name, b in backends.items() for nodeid, t in b["tests"].items()
-                  if t["outcome"] == "expected-deviation"]
-    if deviations:
-        out += [f"<details><summary>Expected deviations ({len(deviations)})</summary>", ""]
-        for name, nodeid, t in deviations[:max_items]:
-            out.append(f"- **{md_text(name)}** {md_code(nodeid)}: {md_text(t['reason'], 300)}")
-        if len(deviations) > max_items:
-            out.append(f"- … and {len(deviations) - max_items} more in {report_name}")
+    groups = deviation_groups(matrix)
+    if groups:
+        n_tests = sum(g["n_tests"] for g in groups)
+        out += [f"<details><summary>Expected deviations: {n_tests} test{'s' * (n_tests != 1)}, "
+                f"{len(groups)} reason{'s' * (len(groups) != 1)}</summary>", ""]
+        for g in groups[:max_items]:
+            out.append(f"- {_md_deviation(g['deviation'])}")
+            for w in g["where"]:
+                first = w["tests"][0][1]
+                tests = ", ".join(md_code(nodeid) for nodeid, _ in w["tests"])
+                out.append(f"  - **{md_text(w['column'])}** {md_code(w['clause'])}: "
+                           f"{len(w['tests'])} test{'s' * (len(w['tests']) != 1)} ({tests}); "
+                           f"rerun: {md_code(first['rerun'])}")
+        if len(groups) > max_items:
+            out.append(f"- … and {len(groups) - max_items} more in {md_text(report_name)}")
         out += ["", "</details>", ""]
+
+    history = matrix.get("history") or {}
+    for backend, h in history.items():
+        out += [f"### History of {md_text(backend)} ({len(h['columns'])} versions: "
+                f"{md_text(', '.join(str(v) for v in h['versions']))})", ""]
+        if not h["changes"]:
+            out += ["No clause changed its outcome between consecutive versions.", ""]
+        for c in h["changes"][:max_items]:
+            out.append(f"- {md_text(c['from_version'])} → {md_text(c['to_version'])}: {md_code(c['clause'])} "
+                       f"{md_text(label(c['old']) if c['old'] else 'not run')} → "
+                       f"{md_text(label(c['new']) if c['new'] else 'not run')}")
+        if len(h["changes"]) > max_items:
+            out.append(f"- … and {len(h['changes']) - max_items} more in {md_text(report_name)}")
+        out.append("")
+
+    out += [f"<details><summary>All {len(matrix['clauses'])} clauses</summary>", "", header, rule]
+    out += [row(cid, c) for cid, c in matrix["clauses"].items()] + ["", "</details>", ""]
 
     km = matrix["kill_matrix"]
     if km:
-        survivors = ", ".join(f"`{md_text(s)}`" for s in km["survivors"]) or "none"
+        survivors = ", ".join(md_code(s) for s in km["survivors"]) or "none"
         out += [f"**Kill matrix:** {km['killed']} of {len(km['faults'])} faults killed; survivors: {survivors}.", ""]
 
     cov = matrix["coverage"]
     if cov["without_tests"] or cov["not_run_anywhere"]:
         out.append(f"**Spec coverage:** {cov['spec_clauses']} clauses; without tests: "
-                   f"{', '.join(cov['without_tests']) or 'none'}; run on no backend: "
-                   f"{', '.join(cov['not_run_anywhere']) or 'none'}.")
+                   f"{', '.join(md_code(c) for c in cov['without_tests']) or 'none'}; run on no backend: "
+                   f"{', '.join(md_code(c) for c in cov['not_run_anywhere']) or 'none'}.")
         out.append("")
-    out.append("Legend: " + " · ".join(f"{STYLE[o][1]} {o}" for o in SEVERITY if o in STYLE)
-               + f". Full report: {report_name}; data: matrix.json.")
+    out.append("Legend: " + " · ".join(f"{LOOKS[o].emoji} {o}" for o in SEVERITY if o in LOOKS)
+               + f". Full report: {md_text(report_name)}; data: matrix.json.")
     return "\n".join(out) + "\n"
+
+
+def _md_deviation(dev: dict) -> str:
+    parts = []
+    if dev.get("kind"):
+        parts.append(f"**{md_text(dev['kind'])}**" + (f" (when {md_text('; '.join(dev['when']))})"
+                                                      if dev.get("when") else "") + ":")
+    if dev.get("observed"):
+        parts.append(f"{md_text(dev['observed'])} —")
+    parts.append(md_text(dev.get("reason") or ""))
+    if dev.get("upstream"):
+        parts.append(f"({md_link(dev['upstream'], dev.get('upstream_url'))})")
+    if dev.get("file"):
+        parts.append(f"— expectations: {md_code(dev['file'])}"
+                     + (f" entry {dev['entry']}" if dev.get("entry") else ""))
+    return " ".join(parts)

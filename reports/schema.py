@@ -1,7 +1,7 @@
 """The versioned formats layercontract writes and reads, and reading them with clear errors.
 
     layercontract-run/2     one run record (reports/record.py writes it; run-record.schema.json)
-    layercontract-matrix/1  merged records (reports/merge.py writes matrix.json; matrix.schema.json)
+    layercontract-matrix/2  merged records (reports/merge.py writes matrix.json; matrix.schema.json)
     kill matrix             {"faults": {name: {"description", "killed_by", "first_message"}}}
 
 reports/SCHEMA.md documents the fields. The JSON Schema files are the machine-checked truth:
@@ -19,7 +19,7 @@ import re
 
 HERE = pathlib.Path(__file__).resolve().parent
 RUN_SCHEMA = "layercontract-run/2"
-MATRIX_SCHEMA = "layercontract-matrix/1"
+MATRIX_SCHEMA = "layercontract-matrix/2"
 SCHEMA_FILES = {RUN_SCHEMA: HERE / "run-record.schema.json", MATRIX_SCHEMA: HERE / "matrix.schema.json"}
 KILL_MATRIX = "kill-matrix"  # unversioned: {"faults": {...}} (reference_impl/faults/'s mutation runs)
 
