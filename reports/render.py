@@ -44,12 +44,12 @@ class Look:
 
 
 LOOKS = {
-    "pass": Look("pass", "pass", "✓", "✅", "#0b4a1e", "#d3f2dc", "#2a9d4b",
+    "pass": Look("pass", "pass", "✓", "✅", "#0b4a1e", "#d3f2dc", "#1f883d",
                  "the check holds"),
-    "expected-deviation": Look("deviation", "deviate", "≠", "🟡", "#3b2600", "#f5c842", "#f0b90b",
+    "expected-deviation": Look("deviation", "deviate", "≠", "🟡", "#3b2600", "#f2bb2c", "#f7c948",
                                "the check fails as the backend's reviewed expectations say (kind, reason, "
                                "upstream reference given)"),
-    "fail": Look("FAIL", "fail", "✗", "❌", "#ffffff", "#b3121f", "#b3121f",
+    "fail": Look("FAIL", "fail", "✗", "❌", "#ffffff", "#a40e26", "#a40e26",
                  "the check fails and no expectation explains it"),
     "unexpected-pass": Look("unexpected pass", "unexpected pass", "!", "🟣", "#ffffff", "#6b3bc4", "#6b3bc4",
                             "an expected deviation that no longer happens: its expectations entry is stale"),
@@ -61,9 +61,9 @@ LOOKS = {
                     "the check ran past its time limit"),
     "not-run": Look("not run", "not run", "○", "⏸️", "#424a53", "#ffffff", "#ffffff",
                     "selected but never run: the run was interrupted or killed first"),
-    "unsupported": Look("unsupported", "unsupported", "⊘", "🚫", "#0a3069", "#b6d4f5", "#6b9bd1",
+    "unsupported": Look("unsupported", "unsupported", "⊘", "🚫", "#0a3069", "#c3dbf7", "#6a9fd8",
                         "the backend lacks a capability the check needs"),
-    "not-applicable": Look("n/a", "n/a", "–", "➖", "#424a53", "#f3f5f7", "#dfe4ea",
+    "not-applicable": Look("n/a", "n/a", "–", "➖", "#424a53", "#ffffff", "#eceff3",
                            "the clause does not apply to the backend's edition"),
 }
 DESCRIPTION = {o: look.description for o, look in LOOKS.items()}
@@ -249,8 +249,8 @@ def html(matrix: dict) -> str:
 # ------------------------------------------------------------------- Markdown
 # Characters with a meaning somewhere in GitHub Markdown inside a line: backslash-escaped
 # (CommonMark escapes any ASCII punctuation), "|" as "\|" also works in table cells; "$" starts
-# GitHub math.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!$#{}])")
+# GitHub math; & < > become entities (no HTML, no entity of the text's own).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~!$#{}])")
 
 
 def md_text(text, limit: int | None = None) -> str:
@@ -259,6 +259,7 @@ def md_text(text, limit: int | None = None) -> str:
     text = " ".join(str(text or "").split())
     if limit is not None and len(text) > limit:
         text = text[:limit - 1] + "…"
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
