@@ -148,10 +148,15 @@ def cell_groups(matrix: dict, column: str, nodeids: list[str]) -> list[dict]:
     for nodeid in nodeids:
         t = tests[nodeid]
         dev = t.get("deviation") if t["outcome"] in DEVIATIONS else None
-        key = ("dev", t["outcome"]) + deviation_key(dev) if dev else ("test", t["outcome"], nodeid)
+        key = ("dev", t["outcome"]) + deviation_key(dev) if dev else ("tests",)
         group = groups.setdefault(key, {"outcome": t["outcome"], "deviation": dev, "tests": []})
         group["tests"].append((nodeid, t))
-    return sorted(groups.values(), key=lambda g: (SEVERITY.index(g["outcome"]) if g["outcome"] in SEVERITY else 99))
+    rank = {o: i for i, o in enumerate(SEVERITY)}
+    for group in groups.values():
+        if not group["deviation"]:
+            group["tests"].sort(key=lambda item: rank.get(item[1]["outcome"], 99))
+            group["outcome"] = group["tests"][0][1]["outcome"]
+    return sorted(groups.values(), key=lambda g: (g["deviation"] is None, rank.get(g["outcome"], 99)))
 
 
 def attention_rank(clause: dict) -> int:
