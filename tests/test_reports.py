@@ -314,7 +314,7 @@ def test_merge_writes_a_self_contained_escaped_report(real_record, stopped_run, 
 
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "<script" not in summary and "<img" not in summary and len(summary) < 65_000
-    assert "| **keras-jax** |" in summary and "### Unexpected outcomes (2)" in summary
+    assert "| **keras-jax** |" in summary and "### Unexpected outcomes (2 tests)" in summary
     assert "Kill matrix:** 1 of 2 faults killed; survivors: `survivor`" in summary
 
     assert schema.errors(matrix, schema.json_schema(schema.MATRIX_SCHEMA)) == []
