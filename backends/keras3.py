@@ -82,7 +82,7 @@ class Keras3(Backend):
 
 class KerasTensorflow(Keras3):
     keras_backend = "tensorflow"
-    capabilities = frozenset({"fit", "symbolic", "compiled"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "compiled"})
 
     def compiled_call(self, layer, x, training):
         import tensorflow as tf
@@ -94,7 +94,7 @@ class KerasTensorflow(Keras3):
 
 class KerasJax(Keras3):
     keras_backend = "jax"
-    capabilities = frozenset({"fit", "symbolic", "compiled"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "compiled"})
 
     def compiled_call(self, layer, x, training):
         import jax
@@ -122,13 +122,14 @@ class KerasJax(Keras3):
 
 class KerasTorch(Keras3):
     keras_backend = "torch"
-    capabilities = frozenset({"fit", "symbolic"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional"})
 
 
 class KerasNumpy(Keras3):
     keras_backend = "numpy"
-    # keras/src/backend/numpy/trainer.py: fit raises NotImplementedError on this backend.
-    capabilities = frozenset({"symbolic"})
+    # keras/src/backend/numpy/trainer.py: fit and train_on_batch raise NotImplementedError on
+    # this backend; predict, evaluate and their *_on_batch forms work.
+    capabilities = frozenset({"inference", "symbolic", "functional"})
 
 
 class KerasOpenvino(Keras3):

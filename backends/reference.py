@@ -10,7 +10,7 @@ from layercontract.spec.harness.backend import Backend
 class ReferenceBackend(Backend):
     name = "reference"
     edition = "keras3"
-    capabilities = frozenset({"fit", "symbolic"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional"})
     expectations = pathlib.Path(__file__).parent / "expectations" / "reference.toml"
 
     def load(self):

@@ -12,7 +12,7 @@ from layercontract.spec.harness.backend import Backend
 class TfKeras(Backend):
     name = "tf-keras"
     edition = "keras2"
-    capabilities = frozenset({"fit", "symbolic", "compiled"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "compiled"})
     expectations = pathlib.Path(__file__).parent / "expectations" / "tf-keras.toml"
 
     def load(self):

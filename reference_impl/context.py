@@ -1,13 +1,16 @@
 """The call context: how a `training` value reaches nested layers.
 
-Keras 3 semantics (keras/src/layers/layer.py, `_resolve_and_populate_arg`), in priority:
-1. `training` passed explicitly to this call (even `None`);
+Keras 3 semantics (keras/src/layers/layer.py, `_resolve_and_populate_arg`, as of
+keras-team/keras#23166), in priority:
+1. `training` passed explicitly to this call (even `None`): written to the shared context;
 2. else the value in the shared call context, if not `None`;
-3. else the default of the `training` parameter in this layer's `call` signature.
-The resolved value is written back into the shared context, which lives from the outermost
-`__call__` until it returns. Consequence (observed in Keras 3.15.1, clause
+3. else the default of the `training` parameter in this layer's `call` signature, which stays
+   local to this call (clause TRAIN.SIGNATURE_DEFAULT_LOCAL).
+The shared context lives from the outermost `__call__` until it returns. Consequence (clause
 TRAIN.INNER_EXPLICIT_SCOPE.K3): an explicit inner `training=` is inherited by layers called
-after it within the same outer call.
+after it within the same outer call. A functional model resets the context to its own value
+before each node (model.py), so a construction-time value stays with its node
+(TRAIN.FUNCTIONAL_PINNED_IS_LOCAL).
 """
 import contextlib
 
@@ -35,12 +38,15 @@ def call_context(layer):
             _current = None
 
 
+def current():
+    """The shared context of the call in progress (None outside any call)."""
+    return _current
+
+
 def resolve_training(ctx, explicit_kwargs, signature_default):
     if "training" in explicit_kwargs:
-        value = explicit_kwargs["training"]
-    elif ctx.training is not None:
-        value = ctx.training
-    else:
-        value = signature_default
-    ctx.training = value
-    return value
+        ctx.training = explicit_kwargs["training"]
+        return ctx.training
+    if ctx.training is not None:
+        return ctx.training
+    return signature_default

@@ -4,6 +4,7 @@
   1. convert inputs to tensors and autocast floating inputs   -> `_convert_inputs`
   2. check `input_spec` against the first positional input     -> `input_spec.assert_input_compatibility`
   3. build once, from the input shape(s), then re-check spec    -> `_maybe_build`
+     (then the layer's state is locked                            -> `_lock_state`)
   4. resolve `training` through the shared call context         -> `context.resolve_training`
   5. run `call` (or propagate shapes for symbolic inputs)       -> `call` / `compute_output_spec`
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 from layercontract.reference_impl import context, initializers
 from layercontract.reference_impl.input_spec import assert_input_compatibility
-from layercontract.reference_impl.symbolic import SymbolicTensor, is_symbolic
+from layercontract.reference_impl.symbolic import Node, SymbolicTensor, is_symbolic
 from layercontract.reference_impl.variables import Variable
 
 _name_counts = defaultdict(int)
@@ -52,6 +53,7 @@ def _marks_built(build):
     def wrapper(self, *args, **kwargs):
         result = build(self, *args, **kwargs)
         self.built = True
+        self._lock_state()
         return result
 
     wrapper._marks_built = True
@@ -74,9 +76,27 @@ class Layer:
         self.input_spec = None
         self._trainable = trainable
         self._own_weights = []
+        self._state_locked = False
+
+    # ------------------------------------------------------------ state lock
+    # Keras 3 (Layer._lock_state, clause BUILD.STATE_LOCKED_AFTER_BUILD.K3): once built, a layer
+    # takes no new variables and no new sub-layers.
+    _LOCKED_MESSAGE = ("You cannot add new elements of state (variables or sub-layers) to a layer that "
+                       "is already built. All state must be created in the `__init__()` method or in "
+                       "the `build()` method.")
+
+    def _lock_state(self):
+        self._state_locked = True
+
+    def __setattr__(self, name, value):
+        if vars(self).get("_state_locked") and _holds_layer(value):
+            raise ValueError(f"Layer '{self.name}': {self._LOCKED_MESSAGE}")
+        super().__setattr__(name, value)
 
     # ---------------------------------------------------------------- weights
     def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, name=None):
+        if self._state_locked:
+            raise ValueError(f"Layer '{self.name}': {self._LOCKED_MESSAGE}")
         shape = tuple(shape or ())
         value = initializers.get(initializer)(shape)
         variable = Variable(value, name=name or f"variable_{len(self._own_weights)}", trainable=trainable)
@@ -174,7 +194,7 @@ class Layer:
                 kwargs["training"] = training
 
             if any(is_symbolic(x) for x in _flatten_all(args, kwargs)):
-                outputs = self.compute_output_spec(*args, **kwargs)
+                outputs = self._symbolic_call(args, kwargs, explicit)
             else:
                 outputs = self.call(*args, **kwargs)
         self.built = True
@@ -186,7 +206,9 @@ class Layer:
         def convert(x):
             if is_symbolic(x):
                 if np.issubdtype(np.dtype(x.dtype), np.floating) and x.dtype != self.compute_dtype:
-                    return SymbolicTensor(x.shape, self.compute_dtype, x.name)
+                    cast = SymbolicTensor(x.shape, self.compute_dtype, x.name)
+                    cast.node = x.node
+                    return cast
                 return x
             if not _is_array_like(x):
                 return x
@@ -219,8 +241,21 @@ class Layer:
                 }
             )
         self.built = True
+        self._lock_state()
         # build may have set or refined input_spec (Dense does): check again.
         assert_input_compatibility(self.input_spec, first_input, self.name)
+
+    def _symbolic_call(self, args, kwargs, explicit):
+        """Symbolic outputs (fresh tensors, even for an identity layer) that remember this call:
+        a functional model replays it, with the `training` given here if one was (`explicit`)."""
+        outputs = _map_structure(lambda t: SymbolicTensor(t.shape, t.dtype) if is_symbolic(t) else t,
+                                 self.compute_output_spec(*args, **kwargs))
+        node_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        node = Node(self, args, node_kwargs, explicit, outputs)
+        for leaf in _flatten_all([outputs], {}):
+            if is_symbolic(leaf):
+                leaf.node = node
+        return outputs
 
     def compute_output_spec(self, *args, **kwargs):
         """Symbolic outputs: from `compute_output_shape` when defined, else by tracing `call`."""
@@ -232,6 +267,16 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name} built={self.built}>"
+
+
+def _holds_layer(value):
+    if isinstance(value, Layer):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_layer(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_layer(item) for item in value.values())
+    return False
 
 
 def _unique(items):

@@ -1,4 +1,6 @@
-"""`Model`: a Layer with compile / fit / evaluate / predict and their *_on_batch forms.
+"""`Model`: a Layer with compile / fit / evaluate / predict and their *_on_batch forms, either
+subclassed (its own `call`) or functional (`Model(inputs, outputs)`: the recorded layer calls
+replayed by `_run_graph`).
 
 Which `training` value the train and inference steps pass follows Keras 3
 (keras/src/backend/*/trainer.py): `training=True` (resp. `False`) is passed only when the
@@ -9,8 +11,9 @@ import inspect
 
 import numpy as np
 
-from layercontract.reference_impl import autodiff, losses, optimizers
-from layercontract.reference_impl.layer import Layer
+from layercontract.reference_impl import autodiff, context, losses, optimizers
+from layercontract.reference_impl.layer import Layer, _flatten_all, _map_structure
+from layercontract.reference_impl.symbolic import is_symbolic
 
 
 class History:
@@ -19,10 +22,69 @@ class History:
 
 
 class Model(Layer):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         self.optimizer = None
         self.loss = None
+        self._graph = None
+        if inputs is not None or outputs is not None:
+            self._init_graph(inputs, outputs)
+
+    # ------------------------------------------------------------ functional
+    def _init_graph(self, inputs, outputs):
+        """Record the layer calls between `inputs` and `outputs` in execution order."""
+        input_ids = {id(t) for t in _flatten_all([inputs], {})}
+        nodes, seen = [], set()
+
+        def visit(tensor):
+            if not is_symbolic(tensor) or id(tensor) in input_ids:
+                return
+            node = tensor.node
+            if node is None:
+                raise ValueError(f"Output tensor {tensor} is not connected to the model inputs")
+            if id(node) in seen:
+                return
+            seen.add(id(node))
+            for leaf in _flatten_all(node.args, node.kwargs):
+                visit(leaf)
+            nodes.append(node)
+
+        for leaf in _flatten_all([outputs], {}):
+            visit(leaf)
+        self._graph = (inputs, outputs, nodes)
+        layers = []
+        for node in nodes:
+            if all(node.layer is not known for known in layers):
+                layers.append(node.layer)
+        self._graph_layers = layers  # tracked as sub-layers (weights, trainable)
+        self.built = True
+        self._lock_state()
+
+    def call(self, inputs, training=None):
+        if self._graph is None:
+            raise NotImplementedError(f"Model {type(self).__name__} does not implement call()")
+        return self._run_graph(inputs, training)
+
+    def _run_graph(self, inputs, training):
+        """Replay each recorded layer call on the values. Every node starts from the model's own
+        `training`; a value given at construction wins for its node only
+        (TRAIN.FUNCTIONAL_PINNED_WINS, TRAIN.FUNCTIONAL_PINNED_IS_LOCAL)."""
+        graph_inputs, graph_outputs, nodes = self._graph
+        values = {id(t): x for t, x in zip(_flatten_all([graph_inputs], {}), _flatten_all([inputs], {}))}
+
+        def value(t):
+            return values[id(t)] if is_symbolic(t) else t
+
+        ctx = context.current()
+        for node in nodes:
+            ctx.training = training
+            outputs = node.layer(*_map_structure(value, node.args),
+                                 **{k: _map_structure(value, v) for k, v in node.kwargs.items()},
+                                 **node.pinned)
+            for symbolic, concrete in zip(_flatten_all([node.outputs], {}), _flatten_all([outputs], {})):
+                values[id(symbolic)] = concrete
+        ctx.training = training
+        return _map_structure(value, graph_outputs)
 
     def compile(self, optimizer="sgd", loss="mse"):
         self.optimizer = optimizers.get(optimizer)

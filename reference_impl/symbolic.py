@@ -10,6 +10,8 @@ class SymbolicTensor:
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = str(np.dtype(dtype))
         self.name = name
+        self.node = None  # the Node (layer call) that produced it; None for an Input
+
 
     @property
     def ndim(self):
@@ -41,3 +43,12 @@ def is_symbolic(x):
 def Input(shape, batch_size=None, dtype="float32", name=None):
     """A symbolic model input; the batch dimension is `None` unless `batch_size` is given."""
     return SymbolicTensor((batch_size, *shape), dtype=dtype, name=name)
+
+
+class Node:
+    """One layer call on symbolic tensors, recorded for functional models: the layer, its
+    arguments (with the symbolic tensors in place), the `training` value given at construction
+    (`pinned`, if any) and the symbolic outputs."""
+
+    def __init__(self, layer, args, kwargs, pinned, outputs):
+        self.layer, self.args, self.kwargs, self.pinned, self.outputs = layer, args, kwargs, pinned, outputs

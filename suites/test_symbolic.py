@@ -51,3 +51,24 @@ def test_symbolic_call_computes_nothing_and_updates_no_state(K, backend):
     assert backend.is_symbolic(y)
     np.testing.assert_array_equal(backend.to_numpy(bn.moving_mean), 0)
     np.testing.assert_array_equal(backend.to_numpy(bn.moving_variance), 1)
+
+
+@clause("SYMBOLIC.CALL_RUNS_ON_INPUT")
+@requires("symbolic")
+def test_a_symbolic_call_runs_call_at_least_once_with_the_given_training(K, backend):
+    class Counting(K.Layer):
+        """No compute_output_shape: the output spec comes from running `call`."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.runs = []  # Python side effect of every run, symbolic or not
+
+        def call(self, x, training=None):
+            self.runs.append(training)
+            return x * 2.0
+
+    layer = Counting()
+    out = layer(K.Input((3,)), training=True)
+    assert backend.is_symbolic(out)
+    assert len(layer.runs) >= 1, "call did not run during the symbolic call"
+    assert all(t is True for t in layer.runs), f"call received {layer.runs} during the symbolic call"

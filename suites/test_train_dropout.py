@@ -188,3 +188,30 @@ def test_seeded_dropout_masks_depend_on_the_global_seed_too_keras2(K, backend):
     _assert_independent(a, b, "the masks of layer seed 11 after global seeds 5 and 6")
     c, = _masks(K, backend, None, seed=11, calls=1, fresh_global=False)  # global state moved on
     _assert_independent(b, c, "the masks of two layers with seed 11 made one after the other")
+
+
+# ---------------------------------------------------------------- rate 1.0: edition difference
+POSITIVE = np.random.default_rng(7).uniform(0.5, 2.0, (50, 40)).astype("float32")
+
+
+@clause("TRAIN.DROPOUT_RATE_ONE.K3")
+def test_dropout_rate_one_returns_zeros_in_training_keras3(K, backend):
+    out = backend.to_numpy(K.layers.Dropout(1.0)(POSITIVE, training=True))
+    assert not np.isnan(out).any(), "NaN in the output of Dropout(1.0)"
+    np.testing.assert_array_equal(out, np.zeros_like(POSITIVE))
+
+
+@clause("TRAIN.DROPOUT_RATE_ONE.K3", "TRAIN.DROPOUT_RATE_ONE.K2", "TRAIN.DROPOUT_INFERENCE_IDENTITY")
+@pytest.mark.parametrize("training", [False, None], ids=["false", "none"])
+def test_dropout_rate_one_is_the_identity_in_inference(K, backend, training):
+    out = backend.to_numpy(K.layers.Dropout(1.0)(POSITIVE, training=training))
+    np.testing.assert_array_equal(out, POSITIVE)
+
+
+@clause("TRAIN.DROPOUT_RATE_ONE.K2")
+def test_dropout_rate_one_raises_at_the_first_training_call_keras2(K, backend):
+    layer = K.layers.Dropout(1.0)  # accepted at construction
+    with pytest.raises(ValueError) as info:
+        layer(POSITIVE, training=True)
+    message = str(info.value)
+    assert "rate" in message and "1.0" in message, message

@@ -79,7 +79,7 @@ def test_fit_on_model_without_training_param_still_trains_nested_layers_keras2(K
 
 
 @clause("TRAIN.INFERENCE_METHODS")
-@requires("fit")
+@requires("inference")
 @pytest.mark.parametrize("with_param", [True, False], ids=["with-training-param", "without"])
 @pytest.mark.parametrize("method", sorted(INFERENCE_METHODS))
 def test_predict_and_evaluate_run_layers_in_inference(K, backend, method, with_param):
@@ -87,6 +87,69 @@ def test_predict_and_evaluate_run_layers_in_inference(K, backend, method, with_p
     INFERENCE_METHODS[method](model)
     assert not _moving_mean_changed(model, backend), "BatchNormalization updated its moving mean"
     assert True not in model.rec.seen, model.rec.seen
+
+
+def _recording_model(K, backend):
+    """A model whose `call` has a `training` parameter, records it, and calls a nested recorder
+    without `training`."""
+    Recorder = recorder_class(K, backend)
+
+    class Recording(K.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = K.layers.Dense(2)
+            self.rec = Recorder()
+            self.seen = []
+
+        def call(self, x, training=None):
+            if not backend.is_symbolic(x):
+                self.seen.append(training)
+            return self.rec(self.dense(x))
+
+    model = Recording()
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=0.0), loss="mse")
+    return model
+
+
+@clause("TRAIN.INFERENCE_METHODS_PASS_FALSE")
+@requires("inference")
+@pytest.mark.parametrize("method", sorted(INFERENCE_METHODS))
+def test_inference_methods_pass_training_false_to_the_model_and_its_layers(K, backend, method):
+    model = _recording_model(K, backend)
+    INFERENCE_METHODS[method](model)
+    # The last value is the one of the step that computed the result; build or tracing passes
+    # before it may record None (SYMBOLIC.CALL_RUNS_ON_INPUT).
+    assert model.seen and model.seen[-1] is False, f"the model's call received {model.seen}"
+    assert model.rec.seen and model.rec.seen[-1] is False, f"the nested layer received {model.rec.seen}"
+
+
+def _functional_bn_model(K, backend):
+    inputs = K.Input((3,))
+    bn = K.layers.BatchNormalization()
+    rec = recorder_class(K, backend)()
+    model = K.Model(inputs, rec(bn(K.layers.Dense(2)(inputs))))
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=0.01), loss="mse")
+    return model, bn, rec
+
+
+@clause("TRAIN.FIT_IS_TRAINING")
+@requires("fit", "functional")
+@pytest.mark.parametrize("method", sorted(TRAIN_METHODS))
+def test_fit_runs_the_layers_of_a_functional_model_in_training_mode(K, backend, method):
+    model, bn, rec = _functional_bn_model(K, backend)
+    TRAIN_METHODS[method](model)
+    assert np.any(backend.to_numpy(bn.moving_mean) != 0), "BatchNormalization did not update its moving mean"
+    assert True in rec.seen, rec.seen
+
+
+@clause("TRAIN.INFERENCE_METHODS_PASS_FALSE", "TRAIN.INFERENCE_METHODS")
+@requires("inference", "functional")
+@pytest.mark.parametrize("method", sorted(INFERENCE_METHODS))
+def test_inference_methods_run_the_layers_of_a_functional_model_with_false(K, backend, method):
+    model, bn, rec = _functional_bn_model(K, backend)
+    INFERENCE_METHODS[method](model)
+    np.testing.assert_array_equal(backend.to_numpy(bn.moving_mean), 0)
+    assert rec.seen and rec.seen[-1] is False, rec.seen
 
 
 @clause("TRAIN.FIT_SGD_STEP")

@@ -61,7 +61,7 @@ RUNNABLE_ON_REFERENCE = {outcomes.PASS, outcomes.NOT_APPLICABLE}
 # Adapters for the tests below; the subprocesses import them as tests.test_harness:<name>.
 class ReferenceWithoutSymbolic(ReferenceBackend):
     name = "reference-without-symbolic"
-    capabilities = frozenset({"fit"})
+    capabilities = frozenset({"fit", "inference"})
 
 
 class ExplodingAdapter:

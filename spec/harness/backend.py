@@ -48,14 +48,21 @@ CLASSES = ("Layer", "Model", "InputSpec")
 
 # capability -> what it means; CAPABILITY_NEEDS: what an adapter declaring it must provide
 # (adapter methods by name, namespace attributes as "namespace:<dotted name>").
+# Training and inference are separate: a backend that predicts but cannot train (Keras on
+# numpy, on OpenVINO) declares "inference" without "fit" and still has its inference checked.
 CAPABILITIES = {
     "fit": "Model.compile / fit / train_on_batch compute a loss and update weights",
+    "inference": "Model.compile / predict / evaluate / predict_on_batch / test_on_batch run the model",
     "symbolic": "calling layers on Input() tensors without data",
+    "functional": "Model(inputs, outputs) built from layers called on Input() tensors",
     "compiled": "running a layer call in a compiled/graph mode (compiled_call)",
 }
 CAPABILITY_NEEDS = {
     "fit": ("namespace:Model.compile", "namespace:Model.fit", "namespace:Model.train_on_batch"),
+    "inference": ("namespace:Model.compile", "namespace:Model.predict", "namespace:Model.evaluate",
+                  "namespace:Model.predict_on_batch", "namespace:Model.test_on_batch"),
     "symbolic": (),
+    "functional": ("namespace:Input",),
     "compiled": ("compiled_call",),
 }
 

@@ -25,8 +25,9 @@ class ExampleKerasNumpy(Backend):
     name = "example-keras-numpy"
     edition = "keras3"
     # Keras's numpy backend has no trainer (Model.fit raises NotImplementedError) and no
-    # compiled mode: declare only what works; the checks needing the rest are "unsupported".
-    capabilities = frozenset({"symbolic"})
+    # compiled mode, but it predicts and evaluates: declare only what works; the checks
+    # needing the rest are "unsupported".
+    capabilities = frozenset({"inference", "symbolic", "functional"})
     expectations = pathlib.Path(__file__).with_name("expectations.toml")
 
     def load(self):
