@@ -12,8 +12,10 @@ def _adds_weight_in_call(K, every_call):
         """Creates a weight inside `call`: once (guarded by hasattr) or on every call."""
 
         def call(self, x):
-            if every_call or not hasattr(self, "w"):
-                self.w = self.add_weight(shape=(3,), initializer="ones", name=f"w{len(self.weights)}")
+            if every_call:  # not kept in an attribute: each call's weight is a new one
+                return x * self.add_weight(shape=(3,), initializer="ones", name=f"w{len(self.weights)}")
+            if not hasattr(self, "w"):
+                self.w = self.add_weight(shape=(3,), initializer="ones", name="w")
             return x * self.w
 
     return AddsWeightInCall()

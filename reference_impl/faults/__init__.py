@@ -26,5 +26,6 @@ from layercontract.reference_impl.faults._machinery import (  # noqa: F401  (the
 
 # One module per area; importing them registers their faults in FAULTS / KNOWN_SURVIVORS.
 from layercontract.reference_impl.faults import (  # noqa: E402,F401
-    call, build, input, train_dropout, train_batchnorm, train_propagation, train_fit, multi, symbolic, strengthened,
+    call, build, input, train_dropout, train_batchnorm, train_propagation, train_fit, train_functional, multi,
+    symbolic, strengthened,
 )

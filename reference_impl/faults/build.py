@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layercontract.reference_impl.faults._machinery import R, _rewrite, _set, _wrap, fault, get
+from layercontract.reference_impl.faults._machinery import _K2_ONLY, NO_FAULT_APPLIES, R, _rewrite, _set, _wrap, fault, get
 
 
 @fault("BUILD.LAZY", upstream="keras/src/layers/layer.py Layer._build_at_init: built=True at "
@@ -264,3 +264,17 @@ def dense_kernel_transposed():
         return R.layers.ACTIVATIONS[self.activation](outputs)
 
     _set(R.layers.Dense, "call", call)
+
+
+@fault("BUILD.STATE_LOCKED_AFTER_BUILD.K3", upstream="tf-keras base_layer has no state lock "
+                                                     "(clause BUILD.STATE_AFTER_BUILD_TRACKED.K2)")
+def state_not_locked_after_build():
+    """A built layer still accepts new weights and sub-layers.
+
+    The tf-keras behaviour. Breaks: Keras 3 raises ValueError for state created after build
+    (BUILD.STATE_LOCKED_AFTER_BUILD.K3).
+    """
+    _rewrite(R.layer.Layer, "_lock_state", ("self._state_locked = True", "pass  # FAULT"))
+
+
+NO_FAULT_APPLIES["BUILD.STATE_AFTER_BUILD_TRACKED.K2"] = _K2_ONLY

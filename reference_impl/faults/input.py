@@ -211,3 +211,16 @@ def symbolic_inputs_not_checked():
         return assert_input_compatibility
 
     _wrap(R.input_spec, "assert_input_compatibility", make)
+
+
+@fault("INPUT.FIRST_ARGUMENT_ONLY")
+def input_spec_checks_every_positional_argument():
+    """`input_spec` is matched against all positional arguments of the call, not the first one.
+
+    Breaks: Keras checks the first positional argument only, so `call(a, b)` with a one-tensor
+    spec must accept any `b` (INPUT.FIRST_ARGUMENT_ONLY).
+    """
+    _rewrite(R.layer.Layer, "__call__",
+             ("assert_input_compatibility(self.input_spec, first_input, self.name)",
+              "assert_input_compatibility(self.input_spec, list(args) if len(args) > 1 else first_input, "
+              "self.name)  # FAULT"))

@@ -63,3 +63,18 @@ def symbolic_call_updates_bn_state():
             lambda t: symbolic.SymbolicTensor((None, *np.shape(t)[1:]), np.asarray(t).dtype), outputs)
 
     _set(layer.Layer, "compute_output_spec", compute_output_spec)
+
+
+@fault("SYMBOLIC.CALL_RUNS_ON_INPUT")
+def symbolic_call_skips_call():
+    """A symbolic call of a layer without `compute_output_shape` assumes the input's shape, without running `call`.
+
+    Breaks: `call` must run at least once on `Input` (SYMBOLIC.CALL_RUNS_ON_INPUT).
+    """
+    symbolic = R.symbolic
+
+    def compute_output_spec(self, *args, **kwargs):
+        first = args[0] if args else next(iter(kwargs.values()))
+        return symbolic.SymbolicTensor(first.shape, first.dtype)  # FAULT
+
+    _set(R.layer.Layer, "compute_output_spec", compute_output_spec)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layercontract.reference_impl.faults._machinery import R, _rewrite, fault
+from layercontract.reference_impl.faults._machinery import _K2_ONLY, NO_FAULT_APPLIES, R, _rewrite, fault
 
 
 @fault("TRAIN.DROPOUT_SCALE")
@@ -106,3 +106,17 @@ def dropout_mask_shared_across_batch():
     _rewrite(R.layers.Dropout, "call",
              ("keep = generator.random(inputs.shape) >= self.rate",
               "keep = generator.random((1, *inputs.shape[1:])) >= self.rate  # FAULT"))
+
+
+@fault("TRAIN.DROPOUT_RATE_ONE.K3")
+def dropout_rate_one_divides_by_zero():
+    """Dropout scales kept elements by 1/(1-rate) without guarding rate 1: 0 * inf gives NaN.
+
+    Breaks: Keras 3 Dropout(1.0) in training returns zeros (TRAIN.DROPOUT_RATE_ONE.K3).
+    """
+    _rewrite(R.layers.Dropout, "call",
+             ("scale = 0.0 if self.rate == 1 else 1.0 / (1.0 - self.rate)",
+              "scale = np.float32(1.0) / np.float32(1.0 - self.rate)  # FAULT"))
+
+
+NO_FAULT_APPLIES["TRAIN.DROPOUT_RATE_ONE.K2"] = _K2_ONLY

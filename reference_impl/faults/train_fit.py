@@ -5,12 +5,12 @@ from __future__ import annotations
 from layercontract.reference_impl.faults._machinery import R, _rewrite, fault
 
 
-@fault("TRAIN.FIT_IS_TRAINING")
+@fault("TRAIN.FIT_IS_TRAINING", "TRAIN.TUTORIAL_DROPOUT_FIT")
 def fit_never_passes_training():
     """The train step calls the model as `self(x)`, without `training=True`.
 
     Breaks: fit must train nested Dropout/BN of a model whose call accepts `training`
-    (TRAIN.FIT_IS_TRAINING).
+    (TRAIN.FIT_IS_TRAINING), and GoodModel's Dropout must be active (TRAIN.TUTORIAL_DROPOUT_FIT).
     """
     _rewrite(R.model.Model, "train_on_batch",
              ("y_pred = self._forward(x, training=True)", "y_pred = self(x)  # FAULT"))
@@ -64,3 +64,15 @@ def mse_gradient_not_averaged():
     """
     _rewrite(R.losses, "mean_squared_error",
              ("(2.0 * diff / diff.size)", "(2.0 * diff)"))
+
+
+@fault("TRAIN.INFERENCE_METHODS_PASS_FALSE")
+def inference_steps_pass_no_training():
+    """The steps pass `training` only when it is True: predict and evaluate call `self(x)`.
+
+    Built-in layers treat None as inference, so only code that reads the value sees it. Breaks:
+    a model with a `training` parameter and its nested layers must receive False
+    (TRAIN.INFERENCE_METHODS_PASS_FALSE).
+    """
+    _rewrite(R.model.Model, "_forward",
+             ("if self._call_has_training_arg():", "if self._call_has_training_arg() and training:  # FAULT"))

@@ -13,7 +13,7 @@ def training_not_propagated():
     Breaks: `model(x, training=True)` must reach nested Dropout/BN called without it
     (TRAIN.PROPAGATES_TO_NESTED, TRAIN.FIT_IS_TRAINING).
     """
-    _rewrite(R.context, "resolve_training", ("elif ctx.training is not None:", "elif False:  # FAULT"))
+    _rewrite(R.context, "resolve_training", ("if ctx.training is not None:", "if False:  # FAULT"))
 
 
 @fault("TRAIN.PROPAGATES_TO_NESTED")
@@ -38,7 +38,7 @@ def omitted_training_treated_as_true():
     CALL.MODEL_CONDITIONAL_TRAINING, TRAIN.DROPOUT_INFERENCE_IDENTITY, TRAIN.BN_INFERENCE).
     """
     _rewrite(R.context, "resolve_training",
-             ("value = signature_default", "value = True if signature_default is None else signature_default"))
+             ("return signature_default", "return True if signature_default is None else signature_default  # FAULT"))
 
 
 @fault("TRAIN.OMITTED_IS_NONE")
@@ -48,7 +48,7 @@ def omitted_training_becomes_false():
     Breaks: TRAIN.OMITTED_IS_NONE (code that tells 'not given' from 'inference' sees False).
     """
     _rewrite(R.context, "resolve_training",
-             ("value = signature_default", "value = False if signature_default is None else signature_default"))
+             ("return signature_default", "return False if signature_default is None else signature_default  # FAULT"))
 
 
 @fault("TRAIN.OMITTED_IS_NONE")
@@ -99,3 +99,29 @@ def inner_explicit_training_scoped_to_call():
         return __call__
 
     _wrap(R.layer.Layer, "__call__", make)
+
+
+@fault("TRAIN.SIGNATURE_DEFAULT")
+def signature_default_overridden_by_none():
+    """`__call__` ignores the `training` default of `call`'s signature and passes None explicitly.
+
+    A port that resolves `training` without looking at the signature and always forwards it.
+    Breaks: a layer declaring `training=True` (or False) must receive its own default when
+    nothing is given (TRAIN.SIGNATURE_DEFAULT).
+    """
+    _rewrite(R.layer.Layer, "__call__",
+             ("default = None if param is None or param.default is inspect.Parameter.empty else param.default",
+              "default = None  # FAULT: signature default ignored"),
+             ("if param is not None and training is not None:", "if param is not None:  # FAULT"))
+
+
+@fault("TRAIN.SIGNATURE_DEFAULT_LOCAL", upstream="keras 3.15.1 _resolve_and_populate_arg, fixed by "
+                                                 "keras-team/keras#23166")
+def signature_default_written_to_context():
+    """A layer's signature default is written to the shared call context, like an explicit value.
+
+    The Keras 3.15.1 behaviour. Breaks: siblings called later without `training` must get their
+    own default, not the first layer's (TRAIN.SIGNATURE_DEFAULT_LOCAL).
+    """
+    _rewrite(R.context, "resolve_training",
+             ("    return signature_default", "    ctx.training = signature_default  # FAULT\n    return signature_default"))
