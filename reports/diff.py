@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from layercontract.reports import schema
-from layercontract.reports.record import UNEXPECTED
+from layercontract.reports import records, schema
 from layercontract.reports.render import first_line, label, md_code, md_text
+from layercontract.spec.harness.outcomes import OUTCOMES, UNEXPECTED
 
-RANK = {"pass": 0, "unexpected-pass": 0, "expected-deviation": 1,
-        "fail": 2, "harness-error": 2, "crash": 2, "timeout": 2}
+RANK = {o.name: o.conformance for o in OUTCOMES if o.conformance is not None}  # 0 best
 
 
 def classify_change(was: str, now: str) -> str:
@@ -45,8 +44,9 @@ class Run:
 
 def load_runs(path) -> dict[str, Run]:
     """backend -> Run, from a run record or a matrix.json (ReportError naming the file)."""
-    data = schema.load(path, (schema.RUN_SCHEMA, schema.MATRIX_SCHEMA))
-    if data["schema"] == schema.RUN_SCHEMA:
+    data = schema.load(path, (*schema.RUN_SCHEMAS, schema.MATRIX_SCHEMA))
+    if data["schema"] in schema.RUN_SCHEMAS:
+        data = records.upgrade(data)
         tests = {t["nodeid"]: t for t in data["tests"]}
         clauses = {cid: row["outcome"] for cid, row in data["clauses"].items()}
         return {data["backend"]: Run(data["versions"], data["complete"], tests, clauses)}

@@ -27,7 +27,8 @@ import re
 import tomllib
 
 from layercontract.reports import schema
-from layercontract.reports.record import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
+from layercontract.reports.records import first_line, upstream_url  # noqa: F401  (merge.first_line: v2 rows)
+from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
 from layercontract.reports.schema import ReportError
 
 OUTPUTS = ("index.html", "summary.md", "matrix.json")
@@ -136,17 +137,6 @@ def _spec():
 # ------------------------------------------------------ deviations and first lines
 _DESCRIBED = re.compile(r"(?s)(?P<kind>[\w-]+)(?: \(when (?P<when>[^)]*)\))?: (?P<observed>.*?) \u2014 "
                         r"(?P<reason>.*?)(?: \[(?P<upstream>[^\]\s]+)\])?")
-_GITHUB_REF = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)")
-
-
-def upstream_url(ref: str | None) -> str | None:
-    """An http(s) URL for an upstream reference: "owner/repo#123" -> its GitHub issue (GitHub
-    redirects an issue number that is a pull request), a URL as given, anything else None."""
-    ref = (ref or "").strip()
-    if re.fullmatch(r"https?://[^\s<>\"']+", ref):
-        return ref
-    match = _GITHUB_REF.fullmatch(ref)
-    return f"https://github.com/{match['repo']}/issues/{match['number']}" if match else None
 
 
 def _expectations_entries(backend: str) -> tuple[str, list[dict]]:
@@ -193,24 +183,6 @@ def deviation_from_reason(reason: str | None, nodeid: str, backend: str, entries
             "upstream": parts["upstream"] or "", "upstream_url": upstream_url(parts["upstream"]),
             "when": [w.strip() for w in (parts["when"] or "").split(";") if w.strip()],
             "file": None, "entry": None, "test": None}
-
-
-_TRACEBACK_NOISE = re.compile(r"^(_{3,}|_ _ |[\w.]+:\d+: |File \"|Traceback \(most recent call last\)|"
-                              r"\[XPASS\(strict\)\]|\[\.\.\. \d+ characters cut)")
-
-
-def first_line(message: str | None, limit: int = 300) -> str:
-    """The line of a message that says what went wrong: pytest's first "E" line (an assertion or
-    exception, never a source line such as `K = <module ...>`), else the last exception-looking
-    line, else the first line that is not traceback furniture."""
-    lines = [ln.rstrip() for ln in (message or "").splitlines() if ln.strip()]
-    text = next((ln[1:].strip() for ln in lines if ln.startswith("E ") and ln[1:].strip()), None)
-    if text is None:
-        exc = [ln.strip() for ln in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?", ln.strip())]
-        plain = [ln.strip() for ln in lines if not _TRACEBACK_NOISE.match(ln.strip())
-                 and not re.match(r"^\w+ = ", ln) and not ln.startswith((" ", ">"))]
-        text = (exc[-1:] or plain[:1] or [ln.strip() for ln in lines[:1]] or [""])[0]
-    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
 def _normalise_test(test: dict, backend: str, entries) -> dict:

@@ -1,6 +1,7 @@
-"""The run record: one JSON file per run (`--record PATH`), schema "layercontract-run/2".
+"""pytest plugin part of the run record (`--record PATH`): the hooks that feed
+reports/records.py, which builds, validates and writes the record (schema "layercontract-run/3",
+documented in reports/SCHEMA.md).
 
-The fields are documented in reports/SCHEMA.md and checked by reports/run-record.schema.json.
 The record is written incrementally: once when the tests are selected (every test "not-run",
 status "running"), again after finished tests (at most every --record-every seconds), and a
 last time when the session ends (status "complete", or "interrupted" with its stop_reason).
@@ -8,49 +9,20 @@ Every write goes through a temporary file and a rename, so whenever the run stop
 interrupt, `-x`, a crash, even a kill -9 - the file is a valid record of what completed; a
 record still "running" after its process is gone was killed.
 
-Outcomes per test: those of spec/harness/outcomes.py, plus "crash" for the test an xdist
-worker was running when it died and "not-run" for selected tests that never ran.
+Outcomes per test: spec/harness/outcomes.py's table ("crash" for the test an xdist worker was
+running when it died, "not-run" for selected tests that never ran).
 """
 from __future__ import annotations
 
 import collections
-import datetime as dt
-import importlib.metadata
-import json
 import pathlib
-import platform
 import random
-import re
-import shlex
-import subprocess
-import sys
 import time
 
 import pytest
 
-from layercontract.reports.schema import RUN_SCHEMA, write_atomic
+from layercontract.reports import records
 from layercontract.spec.harness import integrity, outcomes
-
-SCHEMA = RUN_SCHEMA
-NOT_RUN = "not-run"
-CRASH = getattr(outcomes, "CRASH", "crash")
-# Worst first, like outcomes.SEVERITY; a clause with a test not run is not a pass.
-SEVERITY = list(outcomes.SEVERITY)
-if CRASH not in SEVERITY:
-    SEVERITY.insert(1, CRASH)
-SEVERITY.insert(SEVERITY.index(outcomes.PASS), NOT_RUN)
-UNEXPECTED = frozenset(outcomes.UNEXPECTED) | {CRASH}  # outcomes that fail a run
-ALL_OUTCOMES = tuple(SEVERITY)
-
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-MESSAGE_HEAD, MESSAGE_TAIL = 1000, 3000  # a long message keeps its start and its end (the error)
-FALSIFYING = re.compile(r"(Falsifying (explicit )?example|Failing test case)[^:\n]*:")
-# what may precede the block on its lines: pytest's "E   ", an exception group's "    | "
-TRACEBACK_MARGIN = re.compile(r"(E\s*)?[\s|]*")
-REPRODUCE = re.compile(r"@reproduce_failure\([^)]*\)")
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-RUNNING_REASON = ("the session has not finished: if no pytest process is writing this record, "
-                  "the run was killed")
 
 
 def pytest_addoption(parser):
@@ -61,79 +33,14 @@ def pytest_addoption(parser):
                          "(0: after every test; default 0.5)")
 
 
-# ---------------------------------------------------------------- small helpers
-def _now():
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _git(*args) -> str | None:
-    try:  # read-only; --no-optional-locks: never touch the index
-        result = subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True,
-                                text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout if result.returncode == 0 else None
-
-
-def _git_commit() -> str:
-    return (_git("rev-parse", "HEAD") or "").strip() or "unknown"
-
-
-def _git_dirty() -> bool | None:
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return None if status is None else bool(status.strip())
-
-
-def _distribution_version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def clean_message(text: str) -> str:
-    """ANSI stripped; a long text keeps its first and last characters (where the error is)."""
-    text = ANSI.sub("", text or "")
-    if len(text) > MESSAGE_HEAD + MESSAGE_TAIL:
-        cut = len(text) - MESSAGE_HEAD - MESSAGE_TAIL
-        text = f"{text[:MESSAGE_HEAD]}\n[... {cut} characters cut ...]\n{text[-MESSAGE_TAIL:]}"
-    return text
-
-
-def falsifying_example(*texts: str) -> str | None:
-    """Hypothesis's "Falsifying example: ..." / "Failing test case: ..." blocks (and its
-    @reproduce_failure lines) from a report's sections and longrepr, or None. In a traceback
-    the block sits on pytest's "E   " lines, indented like the failing line, or behind the
-    "| " margin of an exception group (hypothesis found several distinct failures)."""
-    blocks, blobs = [], []
-    for text in texts:
-        lines = ANSI.sub("", text or "").splitlines()
-        for i, line in enumerate(lines):
-            match = FALSIFYING.search(line)
-            if not match or not TRACEBACK_MARGIN.fullmatch(line[:match.start()]):
-                continue
-            prefix = line[:match.start()]
-            block = [line[match.start():].rstrip()]
-            for following in lines[i + 1:]:
-                body = following[len(prefix):] if following.startswith(prefix) else ""
-                if not body.strip() or not (body[0].isspace() or body.startswith(")")):
-                    break  # a blank line or the next statement ("Explanation:", "You can ...")
-                block.append(body.rstrip())
-            text_block = "\n".join(block)
-            if text_block not in blocks:
-                blocks.append(text_block)
-        blobs += [b for b in REPRODUCE.findall(ANSI.sub("", text or "")) if b not in blobs]
-    if not blocks:
-        return None
-    return "\n".join(blocks + blobs)
-
-
 def _longrepr_text(report) -> str:
     return "" if report.longrepr is None else str(report.longrepr)
 
 
-def clause_outcome(outs: list[str]) -> str:
-    return min(outs, key=SEVERITY.index) if outs else outcomes.NOT_APPLICABLE
+def _crash_message(report) -> str | None:
+    """The exception's own message (pytest's reprcrash), the best source of a first line."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return getattr(crash, "message", None)
 
 
 # --------------------------------------------------------------------- recorder
@@ -144,12 +51,11 @@ class Recorder:
         self.config = config
         self.path = path
         self.every = max(0.0, config.getoption("record_every", 0.5) or 0.0)
-        self.started = _now()
-        self.git_commit = _git_commit()
-        self.git_dirty = _git_dirty()
-        self.selected: dict[str, list[str]] = {}   # nodeid -> clauses, in run order
-        self.rows: dict[str, dict] = {}            # nodeid -> row of a test that ran
-        self.seen: dict[str, tuple] = {}           # nodeid -> the harness's result last used
+        self.started = records.now()
+        self.git = (records.git_commit(), records.git_dirty())
+        self.selected: dict[str, list[str]] = {}   # check id -> clauses, in run order
+        self.rows: dict[str, dict] = {}            # check id -> row of a test that ran
+        self.seen: dict[str, tuple] = {}           # check id -> the harness's result last used
         self.durations: collections.Counter = collections.Counter()
         self.stop_reason: str | None = None
         self.last_write = 0.0
@@ -171,32 +77,22 @@ class Recorder:
                 return {"error": f"{type(e).__name__}: {e}"}
         return self._versions
 
-    def static_clauses(self, nodeid: str) -> list[str]:
-        """Clauses a test cites, read from the suites' source (for node ids known only by id)."""
+    def static_clauses(self, check: str) -> list[str]:
+        """Clauses a test cites, read from the suites' source (for tests known only by id)."""
         if self._static_clauses is None:
             self._static_clauses = {}
             for cid, tests in integrity.cited_clauses().items():
                 for test in tests:
                     self._static_clauses.setdefault(f"suites/{test}", []).append(cid)
-        base = integrity.check_id(nodeid).split("[", 1)[0]
+        base = check.split("[", 1)[0]
         return self._static_clauses.get(base) or self._static_clauses.get(base.rsplit("::", 1)[0], [])
 
     def rerun_options(self) -> str:
-        """The options that select what this run checked: backend, fault, expectations file,
-        hypothesis profile (unless the default) and seed."""
         config = self.config
-        opts = ["--backend", config.getoption("backend")]
-        for name in ("fault", "expectations"):
-            value = config.getoption(name, None)
-            if value:
-                opts += [f"--{name}", str(value)]
-        profile = config.getoption("hypothesis_profile", None)
-        if profile and profile != "ci":
-            opts += ["--hypothesis-profile", profile]
-        seed = config.getoption("hypothesis_seed", None)
-        if seed is not None:
-            opts += ["--hypothesis-seed", str(seed)]
-        return " ".join(shlex.quote(o) for o in opts)
+        return records.rerun_options(
+            config.getoption("backend"), fault=config.getoption("fault", None),
+            expectations=config.getoption("expectations", None),
+            profile=config.getoption("hypothesis_profile", None), seed=config.getoption("hypothesis_seed", None))
 
     def hypothesis(self) -> dict:
         from hypothesis import settings
@@ -216,68 +112,59 @@ class Recorder:
                 "derandomize": derandomize, "max_examples": max_examples}
 
     # -- collecting
-    def select(self, nodeid: str, clauses: list[str]):
-        if clauses and nodeid not in self.selected:
-            self.selected[nodeid] = list(clauses)
+    def select(self, check: str, clauses: list[str]):
+        if clauses and check not in self.selected:
+            self.selected[check] = list(clauses)
 
     def on_report(self, report):
-        nodeid = report.nodeid
-        self.durations[nodeid] += getattr(report, "duration", 0.0) or 0.0
+        check = integrity.report_check_id(report)
+        self.durations[check] += getattr(report, "duration", 0.0) or 0.0
         if report.when == "???" or (report.failed and "crashed while running" in _longrepr_text(report)):
             # pytest-xdist's report for the test its worker was running when the worker died
-            clauses = self.selected.get(nodeid) or self.static_clauses(nodeid)
+            clauses = self.selected.get(check) or self.static_clauses(check)
             if clauses:
-                self.selected.setdefault(nodeid, clauses)
-                self.rows[nodeid] = self.row(nodeid, clauses, CRASH, _longrepr_text(report))
+                self.selected.setdefault(check, clauses)
+                self.rows[check] = self.row(check, clauses, outcomes.CRASH, _longrepr_text(report))
             return
         state = self.state()
-        result = state.results.get(nodeid) if state is not None else None
-        if result is None or self.seen.get(nodeid) == result:
+        result = state.results.get(report.nodeid) if state is not None else None
+        if result is None or self.seen.get(check) == result:
             return
-        self.seen[nodeid] = result  # the harness took this report's outcome: use its text
+        self.seen[check] = result  # the harness took this report's outcome: use its text
         ids, outcome, message, _duration = result
-        self.selected.setdefault(nodeid, list(ids))
-        reason = None
+        self.selected.setdefault(check, list(ids))
+        reason = deviation = None
         if outcome in (outcomes.DEVIATION, outcomes.UNEXPECTED_PASS):
-            reason = getattr(report, "wasxfail", None) or self.deviation_reason(state, nodeid)
+            found = self.deviation(state, check)
+            deviation = records.deviation_fields(found)
+            reason = getattr(report, "wasxfail", None) or (found.describe() if found else None)
             if outcome == outcomes.DEVIATION:  # the message says what was observed
                 message = _longrepr_text(report) if not isinstance(report.longrepr, tuple) else ""
         sections = [content for _title, content in getattr(report, "sections", [])]
-        example = falsifying_example(*sections, _longrepr_text(report)) if report.failed or reason else None
-        self.rows[nodeid] = self.row(nodeid, list(ids), outcome, message, reason, example)
+        example = records.falsifying_example(*sections, _longrepr_text(report)) if report.failed or reason else None
+        self.rows[check] = self.row(check, list(ids), outcome, message, reason=reason, deviation=deviation,
+                                    example=example, crash=_crash_message(report))
 
     @staticmethod
-    def deviation_reason(state, nodeid):
+    def deviation(state, check):
         for deviation in getattr(state, "active_deviations", ()):
-            if deviation.matches(integrity.check_id(nodeid)):
-                return deviation.describe()
+            if deviation.matches(check):
+                return deviation
         return None
 
-    def row(self, nodeid, clauses, outcome, message, reason=None, example=None) -> dict:
-        check = integrity.check_id(nodeid)
-        return {"nodeid": check, "clauses": clauses, "outcome": outcome, "duration_s": 0.0,
-                "message": clean_message(message), "reason": reason, "falsifying_example": example,
-                "rerun": f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(check))} "
-                          f"{self.rerun_options()}"}
+    def row(self, check, clauses, outcome, message, **fields) -> dict:
+        return records.test_row(check, clauses, outcome, message, rerun=self.rerun_options(), **fields)
 
     # -- writing
     def build(self, finished=None, exitstatus=None, session=None) -> dict:
         state = self.state()
-        tests = []
-        for nodeid in sorted(set(self.selected) | set(self.rows)):
-            row = self.rows.get(nodeid) or self.row(nodeid, self.selected[nodeid], NOT_RUN, "")
-            tests.append({**row, "duration_s": round(self.durations.get(nodeid, 0.0), 4)})
-        per_clause: dict[str, list[str]] = {}
-        for test in tests:
-            for cid in test["clauses"]:
-                per_clause.setdefault(cid, []).append(test["outcome"])
-        order = list(state.clauses) if state is not None else []
-        clauses = {cid: {"outcome": clause_outcome(per_clause[cid]), "tests": len(per_clause[cid])}
-                   for cid in sorted(per_clause, key=lambda c: (order.index(c) if c in order else len(order), c))}
-        counts = collections.Counter(t["outcome"] for t in tests)
-        not_run = counts.get(NOT_RUN, 0)
+        rows = []
+        for check in set(self.selected) | set(self.rows):
+            row = self.rows.get(check) or self.row(check, self.selected[check], outcomes.NOT_RUN, "")
+            rows.append({**row, "duration_s": round(self.durations.get(check, 0.0), 4)})
+        not_run = sum(1 for r in rows if r["outcome"] == outcomes.NOT_RUN)
         if finished is None:
-            status, stop_reason = "running", RUNNING_REASON
+            status, stop_reason = "running", records.RUNNING_REASON
         else:
             stop_reason = self.stop_reason
             if stop_reason is None and session is not None:
@@ -290,47 +177,28 @@ class Recorder:
             if stop_reason is None and not_run:
                 stop_reason = f"{not_run} selected test(s) did not run"
             status = "complete" if stop_reason is None else "interrupted"
-        end = finished or _now()
         adapter = state.adapter if state is not None else None
         config = self.config
         workers = config.getoption("numprocesses", None) if config.pluginmanager.has_plugin("xdist") else None
-        return {
-            "schema": SCHEMA,
-            "status": status,
-            "complete": status == "complete",
-            "stop_reason": stop_reason,
-            "backend": adapter.name if adapter else str(config.getoption("backend")),
+        record = records.new_record(
+            backend=adapter.name if adapter else str(config.getoption("backend")),
             # the name as given, e.g. "keras-jax@nightly" ("backend" is the adapter's name)
-            "requested_backend": getattr(adapter, "requested_backend", None) or str(config.getoption("backend")),
-            "edition": adapter.edition if adapter else "unknown",
-            "capabilities": sorted(adapter.capabilities) if adapter else [],
-            "versions": self.versions(state) if state is not None else {},
-            "harness": {"layercontract": _distribution_version("layercontract"),
-                        "pytest": pytest.__version__,
-                        "hypothesis": _distribution_version("hypothesis"),
-                        "pytest-xdist": _distribution_version("pytest-xdist")},
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "git_commit": self.git_commit,
-            "git_dirty": self.git_dirty,
-            "hypothesis": self.hypothesis(),
-            "options": {"fault": config.getoption("fault", None),
-                        "expectations": config.getoption("expectations", None),
-                        "test_timeout": config.getoption("test_timeout", None) or None,
-                        "xdist_workers": None if workers in (None, 0) else str(workers)},
-            "invocation": [str(a) for a in config.invocation_params.args],
-            "started": self.started.isoformat(),
-            "finished": finished.isoformat() if finished else None,
-            "duration_s": round((end - self.started).total_seconds(), 3),
-            "exit_status": None if exitstatus is None else int(exitstatus),
-            "selected": len(tests),
-            "counts": dict(sorted(counts.items(), key=lambda kv: SEVERITY.index(kv[0]))),
-            "clauses": clauses,
-            "tests": tests,
-        }
+            requested_backend=getattr(adapter, "requested_backend", None) or str(config.getoption("backend")),
+            edition=adapter.edition if adapter else "unknown",
+            capabilities=adapter.capabilities if adapter else (),
+            versions=self.versions(state) if state is not None else {},
+            invocation=config.invocation_params.args, started=self.started, hypothesis=self.hypothesis(),
+            options={"fault": config.getoption("fault", None),
+                     "expectations": config.getoption("expectations", None),
+                     "test_timeout": config.getoption("test_timeout", None) or None,
+                     "xdist_workers": None if workers in (None, 0) else str(workers)},
+            git=self.git)
+        return records.finish(record, rows, status=status, stop_reason=stop_reason, finished=finished,
+                              exit_status=None if exitstatus is None else int(exitstatus),
+                              clause_order=list(state.clauses) if state is not None else ())
 
     def write(self, **final):
-        write_atomic(self.path, json.dumps(self.build(**final), indent=1) + "\n")
+        records.write(self.path, self.build(**final))
         self.last_write = time.monotonic()
 
     def maybe_write(self):
@@ -403,7 +271,8 @@ def pytest_collection_finish(session):
     if recorder is None:
         return
     for item in session.items:
-        recorder.select(item.nodeid, dict(item.user_properties).get("clauses") or [])
+        props = dict(item.user_properties)
+        recorder.select(props.get("check") or integrity.check_id(item.nodeid), props.get("clauses") or [])
     if session.items:
         recorder.write()
 
@@ -414,9 +283,9 @@ def pytest_xdist_node_collection_finished(node, ids):
     recorder = _recorder(node.config)
     if recorder is None:
         return
-    fresh = [nodeid for nodeid in ids if nodeid not in recorder.selected]
-    for nodeid in fresh:
-        recorder.select(nodeid, recorder.static_clauses(nodeid))
+    fresh = [check for check in map(integrity.check_id, ids) if check not in recorder.selected]
+    for check in fresh:
+        recorder.select(check, recorder.static_clauses(check))
     if fresh:
         recorder.write()
 
@@ -442,5 +311,5 @@ def pytest_sessionfinish(session, exitstatus):
     recorder = _recorder(config)
     if recorder is None or recorder.state() is None:
         return
-    recorder.write(finished=_now(), exitstatus=exitstatus, session=session)
+    recorder.write(finished=records.now(), exitstatus=exitstatus, session=session)
     config._lc_record_path = recorder.path

@@ -13,7 +13,6 @@ and tests, and always says which.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import pathlib
 import re
 import urllib.parse
@@ -21,63 +20,27 @@ import urllib.parse
 import jinja2
 import markupsafe
 
-from layercontract.reports.record import SEVERITY, UNEXPECTED
 from layercontract.spec.harness import integrity
+from layercontract.spec.harness.outcomes import BAR_ORDER as OUTCOME_BAR_ORDER
+from layercontract.spec.harness.outcomes import BY_NAME, DEVIATIONS, QUIET, SEVERITY, UNEXPECTED, Outcome
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 
 
-@dataclasses.dataclass(frozen=True)
-class Look:
-    """How an outcome shows: a word, a verb for "2/4 deviate", a glyph that tells it apart
-    without colour, a Markdown emoji, cell text/background colours and a bar colour (chosen so
-    that neighbouring outcomes differ in lightness, not only in hue: greyscale and
-    deuteranopia safe, together with the glyph)."""
-    label: str
-    verb: str
-    glyph: str
-    emoji: str
-    fg: str
-    bg: str
-    bar: str
-    description: str
-
-
-LOOKS = {
-    "pass": Look("pass", "pass", "✓", "✅", "#0b4a1e", "#d3f2dc", "#1f883d",
-                 "the check holds"),
-    "expected-deviation": Look("deviation", "deviate", "≠", "🟡", "#3b2600", "#f2bb2c", "#f7c948",
-                               "the check fails as the backend's reviewed expectations say (kind, reason, "
-                               "upstream reference given)"),
-    "fail": Look("FAIL", "fail", "✗", "❌", "#ffffff", "#a40e26", "#a40e26",
-                 "the check fails and no expectation explains it"),
-    "unexpected-pass": Look("unexpected pass", "unexpected pass", "!", "🟣", "#ffffff", "#6b3bc4", "#6b3bc4",
-                            "an expected deviation that no longer happens: its expectations entry is stale"),
-    "harness-error": Look("ERROR", "error", "⚠", "⚠️", "#ffffff", "#24292f", "#24292f",
-                          "the check could not run properly (fixture or set-up error)"),
-    "crash": Look("CRASH", "crash", "↯", "💥", "#ffffff", "#6e0a17", "#6e0a17",
-                  "the process running the check died"),
-    "timeout": Look("TIMEOUT", "time out", "◷", "⏱️", "#ffffff", "#953800", "#953800",
-                    "the check ran past its time limit"),
-    "not-run": Look("not run", "not run", "○", "⏸️", "#424a53", "#ffffff", "#ffffff",
-                    "selected but never run: the run was interrupted or killed first"),
-    "unsupported": Look("unsupported", "unsupported", "⊘", "🚫", "#0a3069", "#c3dbf7", "#6a9fd8",
-                        "the backend lacks a capability the check needs"),
-    "not-applicable": Look("n/a", "n/a", "–", "➖", "#424a53", "#ffffff", "#eceff3",
-                           "the clause does not apply to the backend's edition"),
-}
+# How each outcome shows (label, verb, glyph, emoji, colours, bar order, description): the one
+# outcome table, spec/harness/outcomes.py.
+Look = Outcome
+LOOKS = dict(BY_NAME)
 DESCRIPTION = {o: look.description for o, look in LOOKS.items()}
 # Legacy view of the table (label, emoji, text colour, background), for older callers.
 STYLE = {o: (look.label, look.emoji, look.fg, look.bg) for o, look in LOOKS.items()}
-GOOD = {"pass", "not-applicable", "unsupported"}
-# the stacked bars, left to right: the passes first (comparable lengths), the neutral ones last
-BAR_ORDER = ["pass", "expected-deviation", "fail", "unexpected-pass", "harness-error", "crash", "timeout",
-             "not-run", "unsupported", "not-applicable"]
-DEVIATIONS = {"expected-deviation", "unexpected-pass"}
+GOOD = QUIET
+BAR_ORDER = list(OUTCOME_BAR_ORDER)
 
 
 def _look(outcome: str) -> Look:
-    return LOOKS.get(outcome) or Look(outcome, outcome, "?", "❔", "#000000", "#ffffff", "#8c959f", outcome)
+    return LOOKS.get(outcome) or Look(outcome, outcome, outcome, "?", "❔", "#000000", "#ffffff", "#8c959f",
+                                      len(LOOKS), False, None, outcome)
 
 
 def label(outcome: str) -> str:

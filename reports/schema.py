@@ -1,6 +1,7 @@
 """The versioned formats layercontract writes and reads, and reading them with clear errors.
 
-    layercontract-run/2     one run record (reports/record.py writes it; run-record.schema.json)
+    layercontract-run/3     one run record (reports/records.py; run-record.schema.json)
+    layercontract-run/2     the previous run record, still read (run-record.v2.schema.json)
     layercontract-matrix/2  merged records (reports/merge.py writes matrix.json; matrix.schema.json)
     kill matrix             {"faults": {name: {"description", "killed_by", "first_message"}}}
 
@@ -18,9 +19,12 @@ import pathlib
 import re
 
 HERE = pathlib.Path(__file__).resolve().parent
-RUN_SCHEMA = "layercontract-run/2"
+RUN_SCHEMA = "layercontract-run/3"
+RUN_SCHEMA_V2 = "layercontract-run/2"
+RUN_SCHEMAS = (RUN_SCHEMA, RUN_SCHEMA_V2)  # the run-record versions readers accept (records.load upgrades)
 MATRIX_SCHEMA = "layercontract-matrix/2"
-SCHEMA_FILES = {RUN_SCHEMA: HERE / "run-record.schema.json", MATRIX_SCHEMA: HERE / "matrix.schema.json"}
+SCHEMA_FILES = {RUN_SCHEMA: HERE / "run-record.schema.json", RUN_SCHEMA_V2: HERE / "run-record.v2.schema.json",
+                MATRIX_SCHEMA: HERE / "matrix.schema.json"}
 KILL_MATRIX = "kill-matrix"  # unversioned: {"faults": {...}} (reference_impl/faults/'s mutation runs)
 
 
@@ -178,11 +182,7 @@ def load(path, expected: str | tuple[str, ...]) -> dict:
 
 
 def write_atomic(path, text: str) -> pathlib.Path:
-    """Write `text` to `path` through a temporary file and a rename: readers (and a kill at any
-    moment) see the old file or the new one, never a half-written one."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """reports.records.write_atomic (kept here for callers that only need the schema module)."""
+    from layercontract.reports.records import write_atomic
+
+    return write_atomic(path, text)

@@ -104,6 +104,13 @@ class HangInLoad(ReferenceBackend):
 
 
 # ------------------------------------------------------------ import failure
+class FromAnotherContract(ReferenceBackend):
+    """Written for an adapter contract version this layercontract does not implement."""
+
+    name = "from-another-contract"
+    contract_version = 99
+
+
 class FailsToLoad(ReferenceBackend):
     name = "fails-to-load"
 

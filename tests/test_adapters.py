@@ -56,14 +56,16 @@ def test_the_harness_and_the_suites_use_only_the_contract():
     """No private shortcuts: the plugin, the record and the suites reach the adapter only
     through the contract's attributes and methods, and the suites import no backend."""
     public = set(contract.ATTRIBUTES) | set(contract.METHODS)
-    for path in (ROOT / "spec/harness/plugin.py", ROOT / "spec/harness/watchdog.py", ROOT / "reports/record.py"):
+    for path in (ROOT / "spec/harness/plugin.py", ROOT / "spec/harness/watchdog.py", ROOT / "reports/record.py",
+                 ROOT / "reports/records.py"):
         used = set(re.findall(r"\badapter\.(\w+)", path.read_text(encoding="utf-8")))
         assert used <= public, f"{path.name} uses {used - public}"
     for path in (ROOT / "suites").glob("*.py"):
         text = path.read_text(encoding="utf-8")
         used = set(re.findall(r"\bbackend\.(\w+)", text))
         assert used <= public, f"{path.name} uses {used - public}"
-        assert not re.search(r"^\s*(from|import)\s+(backends|reference_impl|keras|tf_keras|tensorflow|jax|torch)\b",
+        assert not re.search(r"^\s*(from|import)\s+((layercontract\.)?(backends|reference_impl)|keras|tf_keras|"
+                             r"tensorflow|jax|torch)\b",
                              text, re.M), f"{path.name} imports a backend's modules"
 
 
@@ -140,6 +142,18 @@ def test_doctor_passes_the_reference_backend_quickly():
     adapter, report = doctor.diagnose("reference")
     assert report.problems == []
     assert adapter.name == "reference"
+
+
+def test_an_adapter_of_another_contract_version_is_refused_by_doctor_and_run(tmp_path):
+    _adapter, report = doctor.diagnose("tests.adapters_for_tests:FromAnotherContract")
+    expected = (f"adapter 'from-another-contract' was written for adapter contract version 99; this "
+                f"layercontract implements version {contract.CONTRACT_VERSION}")
+    assert [p for p in report.problems if "contract version" in p] == [expected + " (see docs/WRITING_AN_ADAPTER.md)"]
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+                             "suites/test_build.py", "--backend", "tests.adapters_for_tests:FromAnotherContract"],
+                            cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 4 and expected in result.stderr, output(result)
+    assert doctor.diagnose("reference")[1].checks[1] == (True, f"adapter contract version {contract.CONTRACT_VERSION}")
 
 
 def test_doctor_catches_missing_names():

@@ -20,8 +20,9 @@ import pytest
 
 from layercontract.reports import diff as diff_mod
 from layercontract.reports import record as record_mod
-from layercontract.reports import render, schema
-from layercontract.spec.harness import cli, integrity, registry
+from layercontract.reports import records, render, schema
+from layercontract.spec.harness import backend as contract
+from layercontract.spec.harness import cli, integrity, outcomes, registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILD_SUITE = "suites/test_build.py"
@@ -104,7 +105,8 @@ def test_record_of_a_real_run_matches_the_schema(real_record):
     r = real_record
     assert_valid_record(r)
     assert schema.load  # the same validation merge and diff apply
-    assert r["schema"] == "layercontract-run/2" and r["status"] == "complete" and r["complete"] is True
+    assert r["schema"] == "layercontract-run/3" and r["status"] == "complete" and r["complete"] is True
+    assert r["contract_version"] == contract.CONTRACT_VERSION and r["requested_backend"] == "reference"
     assert r["stop_reason"] is None and r["exit_status"] == 0 and r["finished"] and r["duration_s"] > 0
     assert r["backend"] == "reference" and r["edition"] == "keras3"
     assert {"reference_impl", "numpy"} <= set(r["versions"])
@@ -115,7 +117,8 @@ def test_record_of_a_real_run_matches_the_schema(real_record):
     assert {t["nodeid"].split("::")[0] for t in r["tests"]} == {BUILD_SUITE}
     assert {t["outcome"] for t in r["tests"]} == {"pass", "not-applicable"}
     for t in r["tests"]:
-        assert t["clauses"] and t["reason"] is None and t["falsifying_example"] is None
+        assert t["clauses"] and t["reason"] is None and t["deviation"] is None and t["falsifying_example"] is None
+        assert t["first_line"] == ("" if t["outcome"] == "pass" else t["message"].splitlines()[0])
         assert t["rerun"] == (f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(t['nodeid']))} "
                               "--backend reference")
     na = [t for t in r["tests"] if t["outcome"] == "not-applicable"]
@@ -134,6 +137,10 @@ def test_run_stopped_by_maxfail_is_a_valid_incomplete_record(stopped_run):
     stale = outcomes[BUILT_FLAG_TEST]
     assert stale["outcome"] == "unexpected-pass"
     assert "stale on purpose" in stale["reason"] and "XPASS(strict)" in stale["message"]
+    assert stale["deviation"] == {"kind": "upstream-bug", "observed": "built stays False", "reason": "stale on purpose",
+                                  "upstream": "", "upstream_url": None, "when": [], "file": str(expectations),
+                                  "entry": 1, "test": BUILT_FLAG_TEST}
+    assert stale["first_line"].startswith("[XPASS(strict)]")
     not_run = [t for t in r["tests"] if t["outcome"] == "not-run"]
     assert not_run and r["counts"]["not-run"] == len(not_run)
     assert all(t["message"] == "" and t["duration_s"] == 0 for t in not_run)
@@ -143,6 +150,25 @@ def test_run_stopped_by_maxfail_is_a_valid_incomplete_record(stopped_run):
     assert seed and seed.isdigit()
     assert stale["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(BUILT_FLAG_TEST)} --backend reference --expectations "
                               f"{shlex.quote(str(expectations))} --hypothesis-profile dev --hypothesis-seed {seed}")
+
+
+def test_rerun_by_pyargs_from_any_directory_applies_the_expectations(tmp_path):
+    """`python -m pytest --pyargs layercontract.suites.test_x::test` (every record's rerun command)
+    names the module's tests "::test" from outside the checkout; expectations must still match."""
+    expectations = tmp_path / "exp.toml"
+    expectations.write_text(
+        '[[deviation]]\ntest = "%s"\nclause = "BUILD.BUILT_FLAG"\nkind = "limitation"\n'
+        'observed = "o"\nreason = "stale on purpose"\nupstream = "keras-team/keras#1"\n' % BUILT_FLAG_TEST,
+        encoding="utf-8")
+    record = tmp_path / "r.json"
+    target = integrity.pyargs_target(BUILT_FLAG_TEST)
+    result = subprocess.run([sys.executable, *pytest_cmd("--pyargs", target, "--backend", "reference",
+                                                         "--expectations", str(expectations), "--record", str(record))],
+                            cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout[-2000:]
+    (row,) = load(record)["tests"]
+    assert row["nodeid"] == BUILT_FLAG_TEST and row["outcome"] == "unexpected-pass"
+    assert row["deviation"]["upstream_url"] == "https://github.com/keras-team/keras/issues/1"
 
 
 def _start_suites_run(path):
@@ -199,18 +225,18 @@ def test_falsifying_example_is_taken_from_sections_or_the_traceback():
     longrepr = ("x = 10\n\n>       assert x < 10\nE       assert 10 < 10\nE       Failing test case: test_fails(\n"
                 "E           x=10,\nE       )\nE       \nE       You can reproduce this test case by temporarily "
                 "adding @reproduce_failure('6.170.15', b'AEEK') as a decorator on your test function\n")
-    assert record_mod.falsifying_example(longrepr) == (
+    assert records.falsifying_example(longrepr) == (
         "Failing test case: test_fails(\n    x=10,\n)\n@reproduce_failure('6.170.15', b'AEEK')")
     section = "Falsifying example: test_x(\n    a=1,\n    b=[0.5],\n)\n\nmore"
-    assert record_mod.falsifying_example(section, "") == "Falsifying example: test_x(\n    a=1,\n    b=[0.5],\n)"
-    assert record_mod.falsifying_example("AssertionError: no hypothesis here") is None
+    assert records.falsifying_example(section, "") == "Falsifying example: test_x(\n    a=1,\n    b=[0.5],\n)"
+    assert records.falsifying_example("AssertionError: no hypothesis here") is None
     nested = ("E           ValueError: bad shape\nE           Falsifying example: test_d(\nE               case=(1,\n"
               "E                2),\nE           )\nE           Explanation:\nE               line 28\n")
-    assert record_mod.falsifying_example(nested) == "Falsifying example: test_d(\n    case=(1,\n     2),\n)"
+    assert records.falsifying_example(nested) == "Falsifying example: test_d(\n    case=(1,\n     2),\n)"
     group = ("    | AssertionError: differs\n    | Failing test case: test_d(\n    |     case=3,\n    | )\n"
              "    | Explanation:\n    | You can reproduce this test case by temporarily adding "
              "@reproduce_failure('6.1', b'AA==') as a decorator\n")  # hypothesis found several failures
-    assert record_mod.falsifying_example(group) == "Failing test case: test_d(\n    case=3,\n)\n@reproduce_failure('6.1', b'AA==')"
+    assert records.falsifying_example(group) == "Failing test case: test_d(\n    case=3,\n)\n@reproduce_failure('6.1', b'AA==')"
 
 
 def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
@@ -234,9 +260,9 @@ def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
 
 
 def test_messages_are_ansi_stripped_and_long_ones_keep_head_and_tail():
-    assert record_mod.clean_message("\x1b[31mE   boom\x1b[0m") == "E   boom"
+    assert records.clean_message("\x1b[31mE   boom\x1b[0m") == "E   boom"
     long = "HEAD" + "x" * 10_000 + "TAIL"
-    cleaned = record_mod.clean_message(long)
+    cleaned = records.clean_message(long)
     assert cleaned.startswith("HEAD") and cleaned.endswith("TAIL") and len(cleaned) < 4100
     assert "characters cut" in cleaned
 
@@ -255,10 +281,84 @@ def test_the_test_a_crashed_xdist_worker_was_running_is_a_crash(tmp_path):
 
 
 def test_not_run_ranks_between_deviation_and_pass_for_clauses():
-    assert record_mod.clause_outcome(["pass", "not-run"]) == "not-run"
-    assert record_mod.clause_outcome(["fail", "not-run"]) == "fail"
-    assert record_mod.clause_outcome(["crash", "pass"]) == "crash"
-    assert set(record_mod.ALL_OUTCOMES) == set(schema.json_schema(schema.RUN_SCHEMA)["$defs"]["outcome"]["enum"])
+    assert outcomes.clause_outcome(["pass", "not-run"]) == "not-run"
+    assert outcomes.clause_outcome(["fail", "not-run"]) == "fail"
+    assert outcomes.clause_outcome(["crash", "pass"]) == "crash"
+
+
+def test_one_outcome_table_for_both_schemas_schema_md_render_and_diff():
+    """spec/harness/outcomes.py's OUTCOMES is the only list of outcomes: the JSON schemas' enums
+    (in severity order), SCHEMA.md's table, render's styles and diff's ranks come from it."""
+    for schema_id in (schema.RUN_SCHEMA, schema.MATRIX_SCHEMA):
+        assert tuple(schema.json_schema(schema_id)["$defs"]["outcome"]["enum"]) == outcomes.NAMES, schema_id
+    doc = (ROOT / "reports/SCHEMA.md").read_text(encoding="utf-8")
+    assert outcomes.schema_markdown_table() in doc, (
+        "reports/SCHEMA.md's outcome table differs from spec/harness/outcomes.py; paste the output of "
+        "`python -m layercontract.spec.harness.outcomes`")
+    assert render.STYLE == {o.name: (o.label, o.emoji, o.fg, o.bg) for o in outcomes.OUTCOMES}
+    assert render.LOOKS == outcomes.BY_NAME and tuple(render.BAR_ORDER) == outcomes.BAR_ORDER
+    assert set(render.DESCRIPTION) == set(outcomes.NAMES) == set(outcomes.BY_NAME)
+    assert diff_mod.RANK == {"harness-error": 2, "crash": 2, "timeout": 2, "fail": 2, "unexpected-pass": 0,
+                             "expected-deviation": 1, "pass": 0}
+    assert outcomes.UNEXPECTED == {"harness-error", "crash", "timeout", "fail", "unexpected-pass"}
+    for path in ROOT.glob("*/**/*.py"):  # no second list of outcome names anywhere in the package
+        if ".venv" in path.parts or path.parts[-2] == "tests" or path.name == "outcomes.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r'"pass",\s*"fail"|"fail",\s*"harness-error"|"crash",\s*"timeout"', text), path
+
+
+def test_first_line_is_the_message_never_a_frame_or_a_local():
+    traceback = ("K = <module 'keras' from '/x/keras/__init__.py'>\nkind = 'max_ndim'\n\n    @clause(\"A.B\")\n"
+                 "    def test_x(K, kind):\n>       assert f(K)\nE       AssertionError: layer name 'g' missing\n"
+                 "E       assert False\n\nsuites/test_input.py:139: AssertionError")
+    assert records.first_line(traceback) == "AssertionError: layer name 'g' missing"
+    assert records.first_line(traceback, crash="AssertionError: the crash line\nassert False") == (
+        "AssertionError: the crash line")
+    assert records.first_line("Traceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: died") == (
+        "RuntimeError: died")
+    assert records.first_line("ValueError: bad\nmore") == "ValueError: bad"
+    assert records.first_line("not applicable: clauses X do not apply") == "not applicable: clauses X do not apply"
+    assert records.first_line("") == ""
+    assert records.upstream_url("keras-team/keras#23364") == "https://github.com/keras-team/keras/issues/23364"
+    assert records.upstream_url("https://github.com/x/y/pull/1") == "https://github.com/x/y/pull/1"
+    assert records.upstream_url("") is None and records.upstream_url("see notes") is None
+    assert records.upstream_url("javascript:alert(1)") is None
+
+
+def test_write_atomic_uses_a_unique_temporary_name_and_leaves_none(tmp_path, monkeypatch):
+    names = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (names.append(pathlib.Path(a).name), real_replace(a, b)))
+    for _ in range(2):
+        records.write_atomic(tmp_path / "r.json", "{}")
+    assert len(set(names)) == 2 and all(str(os.getpid()) in n for n in names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_records_module_imports_no_pytest():
+    code = ("import sys; import layercontract.reports.records, layercontract.reports.merge, "
+            "layercontract.reports.diff; print('pytest' in sys.modules, '_pytest' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env(), timeout=60)
+    assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+def test_a_v2_record_is_still_merged_and_diffed(real_record, tmp_path, capsys):
+    v2 = copy.deepcopy(real_record)
+    v2["schema"] = "layercontract-run/2"
+    del v2["contract_version"], v2["requested_backend"]
+    for t in v2["tests"]:
+        del t["first_line"], t["deviation"]
+        t["rerun"] = t["rerun"].replace("--pyargs ", "")
+    assert schema.errors(v2, schema.json_schema(schema.RUN_SCHEMA_V2)) == []
+    path = write(tmp_path / "old.json", v2)
+    upgraded = records.load(path)
+    assert upgraded["schema"] == schema.RUN_SCHEMA and upgraded["contract_version"] is None
+    assert upgraded["requested_backend"] == "reference"
+    matrix = _merge([path], tmp_path / "out")
+    assert matrix["backends"]["reference"]["tests"]
+    assert cli.main(["diff", str(path), str(write(tmp_path / "new.json", real_record))]) == 0
+    capsys.readouterr()
 
 
 # ----------------------------------------------------------------------- merge
@@ -353,8 +453,8 @@ def test_merge_rejects_a_bad_file_by_name_and_writes_nothing(problem, real_recor
     code, output = _merge_cli([good, bad, "--out", out], capsys)
     assert code == 2
     expected = {"malformed": "not valid JSON", "truncated": "truncated JSON: the file ends early",
-                "other-schema": "schema 'layercontract-run/1', expected 'layercontract-run/2'",
-                "not-a-record": "not a valid layercontract-run/2 file: $.tests[0]: missing field 'clauses'",
+                "other-schema": "schema 'layercontract-run/1', expected 'layercontract-run/3' or 'layercontract-run/2'",
+                "not-a-record": "not a valid layercontract-run/3 file: $.tests[0]: missing field 'clauses'",
                 "empty": "empty file"}[problem]
     assert f"error: {bad}: {expected}" in output
     assert str(good) not in output and "Traceback" not in output and "nothing written" in output

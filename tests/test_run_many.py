@@ -148,13 +148,13 @@ def test_a_test_stuck_beyond_the_per_test_timeout_is_killed_as_timeout(misbehavi
 
 def test_a_backend_beyond_its_timeout_is_killed_and_its_tests_time_out(tmp_path):
     result = layercontract("run-many", A + "HangInLoad", "-s", SUITE, "--out", str(tmp_path),
-                           "--backend-timeout", "3")
+                           "--backend-timeout", "8")  # time to reach load() on a busy machine
     assert result.returncode == run_many.EXIT_UNEXPECTED, output(result)
     assert re.search(r"TIMEOUT\s+tests.adapters_for_tests:HangInLoad  SIGKILL, wall", result.stdout)
     record = record_of(tmp_path, A + "HangInLoad")
     assert len(record["tests"]) == 15
     assert {t["outcome"] for t in record["tests"]} == {outcomes.TIMEOUT}
-    assert all("per-backend timeout of 3 s" in t["message"] for t in record["tests"])
+    assert all("per-backend timeout of 8 s" in t["message"] for t in record["tests"])
     assert all("HangInLoad" in t["message"] or "adapters_for_tests.py" in t["message"] for t in record["tests"])
 
 

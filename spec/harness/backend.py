@@ -13,6 +13,8 @@ Attributes
                   reported *unsupported*, never failed. Declare only what works.
     expectations  pathlib.Path or None: the reviewed file of the backend's known deviations
                   (see expectations.py); `--expectations PATH` overrides it for one run.
+    contract_version  optional int: the CONTRACT_VERSION the adapter was written for; a run
+                  and doctor refuse an adapter written for another version.
 
 Methods
     load()          -> the Keras-shaped namespace: an object with at least the NAMESPACE
@@ -32,6 +34,10 @@ Methods
 from __future__ import annotations
 
 import pathlib
+
+# The contract's version, recorded in every run record ("contract_version"). Bumped when a change
+# can break an existing adapter: a name added to NAMESPACE, a new method, a changed meaning.
+CONTRACT_VERSION = 1
 
 EDITIONS = ("keras3", "keras2")
 
@@ -68,7 +74,7 @@ CAPABILITY_NEEDS = {
 
 # What the harness reads from an adapter: tests/test_adapters.py checks that the plugin, the
 # record and the suites touch nothing else.
-ATTRIBUTES = ("name", "edition", "capabilities", "expectations")
+ATTRIBUTES = ("name", "edition", "capabilities", "expectations", "contract_version")
 METHODS = ("load", "to_numpy", "is_symbolic", "set_seed", "versions", "compiled_call")
 
 
@@ -79,6 +85,7 @@ class Backend:
     edition: str = "keras3"
     capabilities: frozenset = frozenset()
     expectations: pathlib.Path | None = None
+    contract_version: int = CONTRACT_VERSION
 
     def load(self):
         raise NotImplementedError
@@ -103,3 +110,13 @@ def provides_compiled_call(adapter) -> bool:
     """True if the adapter has its own compiled_call (not Backend's placeholder)."""
     method = getattr(type(adapter), "compiled_call", None) or getattr(adapter, "compiled_call", None)
     return callable(method) and method is not Backend.compiled_call
+
+
+def contract_problem(adapter) -> str | None:
+    """Why the adapter cannot run under this CONTRACT_VERSION, or None."""
+    declared = getattr(adapter, "contract_version", CONTRACT_VERSION)
+    if declared == CONTRACT_VERSION:
+        return None
+    return (f"adapter {getattr(adapter, 'name', adapter)!r} was written for adapter contract version "
+            f"{declared!r}; this layercontract implements version {CONTRACT_VERSION} (see "
+            "docs/WRITING_AN_ADAPTER.md)")

@@ -43,6 +43,8 @@ class Deviation:
     reason: str
     upstream: str = ""
     when: tuple[str, ...] = ()
+    file: str = dataclasses.field(default="", compare=False)  # the expectations file, as given
+    entry: int = dataclasses.field(default=0, compare=False)  # 1-based index of its [[deviation]]
 
     def holds_on(self, versions: dict[str, str]) -> bool:
         """True if every `when` requirement holds on these {distribution: version}; raises
@@ -120,7 +122,7 @@ def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
                 problems.append(f"{where}: when {text!r} must be '<distribution> <specifiers>', "
                                 "e.g. 'keras < 3.16'")
         if not missing and not unknown:
-            deviations.append(Deviation(**{**entry, "when": tuple(when)}))
+            deviations.append(Deviation(**{**entry, "when": tuple(when)}, file=str(path), entry=i + 1))
     if problems:
         raise ExpectationsError("\n".join(problems))
     return deviations

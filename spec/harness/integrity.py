@@ -52,6 +52,23 @@ def check_id(nodeid: str) -> str:
     return f"suites/{file[cut + len('suites/'):] if cut >= 0 else file}{sep}{rest}"
 
 
+def item_check_id(item) -> str:
+    """The check id of a collected test, from its file: pytest names a module given by
+    `--pyargs layercontract.suites.test_x` "::test" (no file part), so the node id alone is
+    not enough."""
+    try:
+        rel = pathlib.Path(str(item.path)).resolve().relative_to(SUITES_DIR)
+    except ValueError:
+        return check_id(item.nodeid)
+    _file, sep, rest = item.nodeid.partition("::")
+    return f"suites/{rel.as_posix()}{sep}{rest}"
+
+
+def report_check_id(report) -> str:
+    """The check id of a test report (the plugin stores it as the item's user property "check")."""
+    return dict(getattr(report, "user_properties", ()) or ()).get("check") or check_id(report.nodeid)
+
+
 def pyargs_target(check: str) -> str:
     """The `--pyargs` spelling of a check id, which pytest resolves from any directory:
     "suites/test_build.py::test_x[a]" -> "layercontract.suites.test_build::test_x[a]"."""

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import expectations as expectations_mod
+from layercontract.spec.harness import backend as contract
 from layercontract.spec.harness import integrity, outcomes, registry
 
 ENV_BACKEND = "LAYERCONTRACT_BACKEND"
@@ -94,6 +95,9 @@ def pytest_configure(config):
         adapter = registry.resolve(name)
     except registry.BackendError as e:
         raise pytest.UsageError(str(e)) from None
+    problem = contract.contract_problem(adapter)
+    if problem:
+        raise pytest.UsageError(problem)
     fault = config.getoption("fault")
     if fault:
         from layercontract.reference_impl import faults
@@ -178,7 +182,8 @@ def pytest_collection_modifyitems(session, config, items):
     for item in items:
         if not _in_suites(item):
             continue
-        check = integrity.check_id(item.nodeid)
+        check = integrity.item_check_id(item)
+        item.user_properties.append(("check", check))
         collected_files.add(check.split("::", 1)[0])
         ids = [cid for mark in item.iter_markers("clause") for cid in mark.args]
         if not ids:
@@ -203,7 +208,7 @@ def pytest_collection_modifyitems(session, config, items):
                        f"{', '.join(missing)}"))
             continue
         runnable.append((item, check))
-    checks = [integrity.check_id(i.nodeid) for i in items]
+    checks = [integrity.item_check_id(i) for i in items]
     for deviation in state.deviations:
         file_part = deviation.test.split("::", 1)[0]
         if file_part in collected_files and not any(deviation.matches(c) for c in checks):

@@ -119,11 +119,19 @@ def pytest_unconfigure(config):
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
     # Before the harness loads the backend (which may crash or hang): what is to be run.
+    # Tests are named by check id ("suites/test_x.py::test[p]"), whatever pytest's node ids.
+    if _journal(config) is not None:
+        from layercontract.spec.harness import integrity
+
+        _CHECKS.update((item.nodeid, integrity.item_check_id(item)) for item in items)
     _write(config, event="collected",
-           tests=[{"nodeid": item.nodeid,
+           tests=[{"nodeid": _CHECKS.get(item.nodeid, item.nodeid),
                    "clauses": [cid for mark in item.iter_markers("clause") for cid in mark.args]}
                   for item in items])
     return (yield)
+
+
+_CHECKS: dict[str, str] = {}  # pytest node id -> check id, for the journal
 
 
 def pytest_collection_finish(session):
@@ -146,7 +154,7 @@ def pytest_collection_finish(session):
 def pytest_runtest_logstart(nodeid, location):
     config = _config()
     if config is not None:
-        _write(config, event="start", nodeid=nodeid)
+        _write(config, event="start", nodeid=_CHECKS.get(nodeid, nodeid))
 
 
 def pytest_runtest_logfinish(nodeid, location):
@@ -160,7 +168,7 @@ def pytest_runtest_logfinish(nodeid, location):
     if result is None:
         return
     ids, outcome, message, duration = result
-    _write(config, event="result", nodeid=nodeid, clauses=ids, outcome=outcome,
+    _write(config, event="result", nodeid=_CHECKS.get(nodeid, nodeid), clauses=ids, outcome=outcome,
            duration_s=round(duration, 4), message=ANSI.sub("", message)[:4000])
 
 

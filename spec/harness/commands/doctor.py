@@ -258,6 +258,12 @@ def diagnose(backend: str, expectations_path=None) -> tuple[object, Report]:
         report.problem(str(e))
         return None, report
     report.ok(f"resolves to {spec} ({source})")
+    problem = contract.contract_problem(adapter)
+    if problem:
+        report.problem(problem)
+    else:
+        report.ok(f"adapter contract version {contract.CONTRACT_VERSION}"
+                  + (" (declared by the adapter)" if "contract_version" in vars(type(adapter)) else ""))
     caps, methods_ok = check_attributes(adapter, report)
     load = getattr(adapter, "load", None)
     if callable(load):
@@ -278,7 +284,7 @@ def run(args) -> int:
         return 1
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m`: adapters in the working directory import
-    print(f"layercontract doctor: {args.backend}")
+    print(f"layercontract doctor: {args.backend} (adapter contract version {contract.CONTRACT_VERSION})")
     _adapter, report = diagnose(args.backend, args.expectations)
     for ok, what in report.checks:
         print(f"  {'ok  ' if ok else 'FAIL'}  {what}")

@@ -9,8 +9,8 @@ to OUT/X.log. A test longer than --test-timeout fails as "timeout" inside the pr
 run-many --grace seconds later, and a backend running longer than --backend-timeout is killed.
 A backend that crashes (segfault, os._exit), is killed or cannot start gets a record anyway,
 built from the record its run left and its progress journal (OUT/X.journal, kept for such
-runs): the tests it finished keep their outcomes, the others get outcome "crash", "timeout"
-or "harness-error", with the reason (and the stack of a killed process). The other backends' results
+runs): the tests it finished keep their outcomes, the others get outcome crash, timeout
+or harness-error, with the reason (and the stack of a killed process). The other backends' results
 are untouched.
 
 A Keras 3 backend at a Keras version, `keras-jax@3.12.0` or `keras-jax@nightly`, runs as its
@@ -30,17 +30,15 @@ import collections
 import contextlib
 import dataclasses
 import datetime as dt
-import importlib.metadata
 import json
 import os
 import pathlib
-import platform
-import shlex
 import signal
 import subprocess
 import sys
 import time
 
+from layercontract.reports import records
 from layercontract.spec.harness import outcomes, overlay, registry
 from layercontract.spec.harness import integrity
 from layercontract.spec.harness.commands.run import DEFAULT_OUT, record_name
@@ -161,10 +159,14 @@ def kill(job, reason):
     """Ask for a traceback dump (SIGUSR1, see watchdog.py), then kill the process group."""
     job.killed = reason
     gone = (ProcessLookupError, PermissionError)
-    with contextlib.suppress(gone):
-        os.kill(job.proc.pid, signal.SIGUSR1)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            job.proc.wait(timeout=1.0)
+    if job.stack.exists():  # the watchdog has registered its SIGUSR1 handler (else SIGUSR1 kills)
+        with contextlib.suppress(gone):
+            os.kill(job.proc.pid, signal.SIGUSR1)
+            deadline = time.monotonic() + 3.0  # a busy machine may need a while to run the handler
+            while time.monotonic() < deadline and job.proc.poll() is None:
+                if job.stack.stat().st_size and time.monotonic() > deadline - 2.5:
+                    break  # written, and half a second to finish
+                time.sleep(0.05)
     with contextlib.suppress(gone):
         os.killpg(job.proc.pid, signal.SIGKILL)
 
@@ -204,48 +206,8 @@ def _tail(path, lines=LOG_TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def load_record(path):
-    try:
-        record = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and isinstance(record.get("tests"), list) else None
-
-
-def _distribution_version(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _git_commit() -> str:
-    try:  # read-only
-        out = subprocess.run(["git", "--no-optional-locks", "rev-parse", "HEAD"], cwd=integrity.SUITES_DIR,
-                             capture_output=True,
-                             text=True, timeout=5)
-        return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def skeleton(backend, info, invocation, started) -> dict:
-    """A run record for a process that stopped before writing its own (see reports/record.py)."""
-    return {
-        "schema": record_mod().SCHEMA, "status": "interrupted", "complete": False, "stop_reason": None,
-        "backend": info.get("name") or registry_base(backend), "requested_backend": backend,
-        "edition": info.get("edition") or "unknown",
-        "capabilities": list(info.get("capabilities") or []),
-        "versions": {k: str(v) for k, v in (info.get("versions") or {}).items()},
-        "harness": {"layercontract": _distribution_version("layercontract"), "pytest": _distribution_version("pytest"),
-                    "hypothesis": _distribution_version("hypothesis"),
-                    "pytest-xdist": _distribution_version("pytest-xdist")},
-        "python": sys.version.split()[0], "platform": platform.platform(), "git_commit": _git_commit(),
-        "git_dirty": None,
-        "hypothesis": {"profile": None, "seed": None, "derandomize": None, "max_examples": None},
-        "invocation": [str(a) for a in invocation], "started": started.isoformat(), "finished": None,
-        "duration_s": 0.0, "exit_status": None, "selected": 0, "counts": {}, "clauses": {}, "tests": [],
-    }
+load_record = records.load_partial
+synthesize = records.synthesize
 
 
 def registry_base(backend) -> str:
@@ -263,101 +225,6 @@ def usage_error(log_text) -> str:
             found += [ln.strip() for ln in lines[i + 1:] if ln.startswith("  ") and ln.strip()]
             return " ".join(found)
     return ""
-
-
-def record_mod():
-    from layercontract.reports import record
-
-    return record
-
-
-def synthesize(backend, events, record, *, returncode, killed="", log_tail="", stack="", collected=None,
-               started=None, finished=None, rerun_options="", invocation=(), reason=""):
-    """The run record of a process that did not finish its run normally.
-
-    Starts from the record the run left (reports/record.py writes it as it goes), or a new
-    one. Tests it finished (in that record or in the journal `events`) keep their outcomes;
-    every other collected test gets "timeout" (run-many killed the process), "harness-error"
-    (pytest stopped on its own: a backend that cannot load, a bad expectations file) or
-    "crash" (the process died: a signal, os._exit)."""
-    rec_mod = record_mod()
-    started = started or _now()
-    finished = finished or _now()
-    info, running, to_run, finished_orderly = {}, [], {}, False
-    journal_results = {}
-    for event in events:
-        kind = event.get("event")
-        if kind == "collected":
-            to_run = {t["nodeid"]: t["clauses"] for t in event["tests"]}
-        elif kind == "backend":
-            info = event
-        elif kind == "start":
-            running.append(event["nodeid"])
-        elif kind == "result":
-            journal_results[event["nodeid"]] = event
-        elif kind == "finished":
-            finished_orderly = True
-    collected_by_run = bool(to_run)
-    out = dict(record) if record else skeleton(backend, info, invocation, started)
-    rows = {t["nodeid"]: dict(t) for t in out["tests"]}
-    for nodeid, clauses in {**(collected or {}), **to_run}.items():
-        rows.setdefault(nodeid, None)
-        to_run.setdefault(nodeid, clauses)
-
-    def row(nodeid, clauses, outcome, message, duration=0.0):
-        return {"nodeid": nodeid, "clauses": list(clauses), "outcome": outcome, "duration_s": duration,
-                "message": message, "reason": None, "falsifying_example": None,
-                "rerun": f"python -m pytest {shlex.quote(nodeid)} {rerun_options}".rstrip()}
-
-    for nodeid, event in journal_results.items():  # finished after the record's last write
-        if rows.get(nodeid) is None or rows[nodeid]["outcome"] == rec_mod.NOT_RUN:
-            rows[nodeid] = row(nodeid, event["clauses"], event["outcome"], event["message"], event["duration_s"])
-    done = {n for n, r in rows.items() if r is not None and r["outcome"] != rec_mod.NOT_RUN}
-    running = [n for n in running if n not in done]
-
-    if killed:
-        outcome, how = outcomes.TIMEOUT, f"was killed by run-many: {killed}"
-    elif returncode is not None and returncode < 0:
-        outcome, how = outcomes.CRASH, f"was killed by {_signal_name(returncode)}"
-    elif finished_orderly or (returncode in (2, 4) and not collected_by_run):
-        outcome, how = outcomes.HARNESS_ERROR, f"stopped with pytest exit status {returncode}"
-    else:
-        outcome, how = outcomes.CRASH, f"exited with status {returncode} without finishing the run"
-    where = f"during {running[0]}" if running else (
-        "after its last finished test" if done else "before its first test (while starting or loading the backend)")
-    detail = "\n".join(part for part in (
-        f"stack of the killed process:\n{stack.strip()}" if stack.strip() else "",
-        f"last lines of its output:\n{log_tail}" if log_tail else "") if part)
-    for nodeid in rows:
-        if nodeid in done:
-            continue
-        clauses = (rows[nodeid] or {}).get("clauses") or to_run.get(nodeid, [])
-        if nodeid in running:
-            message = f"{outcome}: the backend process {how}, during this test"
-        else:
-            message = f"{outcome}: not run: the backend process {how}, {where}"
-        message = rec_mod.clean_message(message + ("\n" + detail if detail else ""))
-        rows[nodeid] = row(nodeid, clauses, outcome, message)
-    tests = sorted(rows.values(), key=lambda t: t["nodeid"])
-
-    per_clause = collections.defaultdict(list)
-    for t in tests:
-        for cid in t["clauses"]:
-            per_clause[cid].append(t["outcome"])
-    counts = collections.Counter(t["outcome"] for t in tests)
-    order = {o: i for i, o in enumerate(rec_mod.SEVERITY)}
-    out.update(
-        status="interrupted", complete=False,
-        stop_reason=f"run-many: the backend process {how}, {where}" + (f": {reason}" if reason else ""),
-        finished=finished.isoformat(),
-        duration_s=round(max(0.0, (finished - started).total_seconds()), 3),
-        exit_status=returncode, selected=len(tests),
-        counts=dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order)))),
-        clauses={cid: {"outcome": rec_mod.clause_outcome(outs), "tests": len(outs)}
-                 for cid, outs in per_clause.items()},
-        tests=tests,
-    )
-    return out
 
 
 _COLLECTED_CACHE = {}
@@ -400,15 +267,13 @@ def finish(job, args) -> dict:
     if record is None and not any(e.get("event") == "collected" for e in job.events):
         collected = collect_ids(args)
     stack = job.stack.read_text(encoding="utf-8", errors="replace") if job.stack.exists() else ""
-    record = synthesize(job.backend, job.events, record, returncode=returncode, killed=job.killed,
+    record = synthesize(registry_base(job.backend), job.events, record, returncode=returncode, killed=job.killed,
                         log_tail=_tail(job.log), stack=stack[:2500], collected=collected,
                         started=job.started_at, finished=_now(),
-                        rerun_options=f"--backend {shlex.quote(job.backend)}",
-                        invocation=pytest_command(job.backend, job, args)[3:],
-                        reason=usage_error(_tail(job.log, 200)) if returncode in (2, 4) else "")
-    from layercontract.reports.schema import write_atomic
-
-    write_atomic(job.record, json.dumps(record, indent=1) + "\n")
+                        rerun_options=records.rerun_options(job.backend), requested_backend=job.backend,
+                        reason=usage_error(_tail(job.log, 200)) if returncode in (2, 4) else "",
+                        invocation=pytest_command(job.backend, job, args)[3:])
+    records.write(job.record, record)
     return record
 
 
@@ -418,21 +283,17 @@ def backend_ok(record) -> bool:
 
 
 def label(record) -> str:
-    """DONE, or the worst kind of trouble: CRASH, TIMEOUT, ERROR (harness error), FAIL."""
+    """done, or the label of the worst outcome that fails the run (CRASH, TIMEOUT, ERROR, FAIL,
+    XPASS); ERROR for an incomplete run with none."""
     if backend_ok(record):
         return "done"
-    found = {t["outcome"] for t in record["tests"]}
-    for outcome, name in ((outcomes.CRASH, "CRASH"), (outcomes.TIMEOUT, "TIMEOUT"),
-                          (outcomes.HARNESS_ERROR, "ERROR")):
-        if outcome in found:
-            return name
-    return "FAIL" if found & outcomes.UNEXPECTED or record.get("complete") else "ERROR"
+    found = [t["outcome"] for t in record["tests"] if outcomes.fails_run(t["outcome"])]
+    return outcomes.label(outcomes.worst(found)) if found else outcomes.label(outcomes.HARNESS_ERROR)
 
 
 def summary(record) -> str:
-    counts = collections.Counter(t["outcome"] for t in record["tests"])
-    order = {o: i for i, o in enumerate(outcomes.SEVERITY)}
-    parts = ", ".join(f"{n} {o}" for o, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 99)))
+    counts = records.counts(record["tests"])
+    parts = ", ".join(f"{n} {o}" for o, n in counts.items())
     return f"{len(record['tests'])} tests" + (f": {parts}" if parts else "")
 
 

@@ -1,0 +1,392 @@
+"""Run records, schema "layercontract-run/3": building, upgrading, validating, reading and
+writing them. No pytest import: the pytest plugin part (reports/record.py) feeds this module
+from its hooks; run-many builds the record of a process that crashed or was killed here
+(synthesize); merge and diff read records through load().
+
+The fields are documented in reports/SCHEMA.md and checked by reports/run-record.schema.json.
+Version 2 records (reports/run-record.v2.schema.json) are still read: load() upgrades them.
+
+    record = new_record(backend=..., requested_backend=..., started=...)   # the run's fields
+    rows = [test_row(check, clauses, outcome, message, ...), ...]
+    finish(record, rows, status=..., stop_reason=..., ...)                 # tests, counts, clauses
+    write(path, record)                                                     # atomically
+"""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import pathlib
+import platform
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import uuid
+
+from layercontract.reports import schema
+from layercontract.spec.harness import integrity, outcomes
+from layercontract.spec.harness.backend import CONTRACT_VERSION
+
+SCHEMA = schema.RUN_SCHEMA          # "layercontract-run/3"
+READABLE = schema.RUN_SCHEMAS       # every run-record version load() accepts
+NOT_RUN = outcomes.NOT_RUN
+RUNNING_REASON = ("the session has not finished: if no pytest process is writing this record, "
+                  "the run was killed")
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+MESSAGE_HEAD, MESSAGE_TAIL = 1000, 3000  # a long message keeps its start and its end (the error)
+FIRST_LINE_LIMIT = 300
+FALSIFYING = re.compile(r"(Falsifying (explicit )?example|Failing test case)[^:\n]*:")
+# what may precede the block on its lines: pytest's "E   ", an exception group's "    | "
+TRACEBACK_MARGIN = re.compile(r"(E\s*)?[\s|]*")
+REPRODUCE = re.compile(r"@reproduce_failure\([^)]*\)")
+# Lines of a traceback that never say what went wrong (frames, separators, markers)...
+_TRACEBACK_NOISE = re.compile(r"^(_{3,}|_ _ |[\w.]+:\d+: |File \"|Traceback \(most recent call last\)|"
+                              r"\[XPASS\(strict\)\]|\[\.\.\. \d+ characters cut)")
+# ...and the ones that do, in a Python traceback: "ValueError: ...", "KeyboardInterrupt".
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?")
+_UPSTREAM = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
+_URL = re.compile(r"https?://[^\s<>\"']+")
+PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]  # the checkout, or site-packages/layercontract
+
+
+# ------------------------------------------------------------------- small parts
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _git(*args) -> str | None:
+    try:  # read-only; --no-optional-locks: never touch the index
+        result = subprocess.run(["git", "--no-optional-locks", *args], cwd=PACKAGE_ROOT, capture_output=True,
+                                text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def git_commit() -> str:
+    return (_git("rev-parse", "HEAD") or "").strip() or "unknown"
+
+
+def git_dirty() -> bool | None:
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return None if status is None else bool(status.strip())
+
+
+def distribution_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def harness_versions() -> dict:
+    return {name: distribution_version(name) for name in ("layercontract", "pytest", "hypothesis", "pytest-xdist")}
+
+
+def clean_message(text: str) -> str:
+    """ANSI stripped; a long text keeps its first and last characters (where the error is)."""
+    text = ANSI.sub("", text or "")
+    if len(text) > MESSAGE_HEAD + MESSAGE_TAIL:
+        cut = len(text) - MESSAGE_HEAD - MESSAGE_TAIL
+        text = f"{text[:MESSAGE_HEAD]}\n[... {cut} characters cut ...]\n{text[-MESSAGE_TAIL:]}"
+    return text
+
+
+def first_line(message: str, crash: str | None = None, limit: int = FIRST_LINE_LIMIT) -> str:
+    """The line that says what went wrong: from `crash` (pytest's reprcrash: the exception's own
+    message) if given, else from `message`: pytest's first "E" line (an assertion or exception,
+    never a source line such as `K = <module ...>`), else the last exception-looking line (a
+    Python traceback's), else the first line that is not traceback furniture."""
+    for text in (crash, message):
+        lines = [ln.rstrip() for ln in ANSI.sub("", text or "").splitlines() if ln.strip()]
+        if not lines:
+            continue
+        line = next((ln[1:].strip() for ln in lines if ln.startswith("E ") and ln[1:].strip()), None)
+        if line is None:
+            exc = [ln.strip() for ln in lines if _EXCEPTION.match(ln.strip())]
+            plain = [ln.strip() for ln in lines if not _TRACEBACK_NOISE.match(ln.strip())
+                     and not re.match(r"^\w+ = ", ln) and not ln.startswith((" ", ">"))]
+            line = (exc[-1:] or plain[:1] or [lines[0].strip()])[0]
+        return line if len(line) <= limit else line[:limit - 1] + "…"
+    return ""
+
+
+def falsifying_example(*texts: str) -> str | None:
+    """Hypothesis's "Falsifying example: ..." / "Failing test case: ..." blocks (and its
+    @reproduce_failure lines) from a report's sections and longrepr, or None. In a traceback
+    the block sits on pytest's "E   " lines, indented like the failing line, or behind the
+    "| " margin of an exception group (hypothesis found several distinct failures)."""
+    blocks, blobs = [], []
+    for text in texts:
+        lines = ANSI.sub("", text or "").splitlines()
+        for i, line in enumerate(lines):
+            match = FALSIFYING.search(line)
+            if not match or not TRACEBACK_MARGIN.fullmatch(line[:match.start()]):
+                continue
+            prefix = line[:match.start()]
+            block = [line[match.start():].rstrip()]
+            for following in lines[i + 1:]:
+                body = following[len(prefix):] if following.startswith(prefix) else ""
+                if not body.strip() or not (body[0].isspace() or body.startswith(")")):
+                    break  # a blank line or the next statement ("Explanation:", "You can ...")
+                block.append(body.rstrip())
+            text_block = "\n".join(block)
+            if text_block not in blocks:
+                blocks.append(text_block)
+        blobs += [b for b in REPRODUCE.findall(ANSI.sub("", text or "")) if b not in blobs]
+    if not blocks:
+        return None
+    return "\n".join(blocks + blobs)
+
+
+def upstream_url(upstream: str) -> str | None:
+    """"owner/repo#123" -> its GitHub issue address (GitHub redirects a pull request's);
+    a URL is kept; anything else has none."""
+    upstream = (upstream or "").strip()
+    match = _UPSTREAM.match(upstream)
+    if match:
+        return f"https://github.com/{match[1]}/issues/{match[2]}"
+    return upstream if _URL.fullmatch(upstream) else None
+
+
+def deviation_fields(deviation) -> dict | None:
+    """The structured `deviation` of a test row, from an expectations.Deviation (or None)."""
+    if deviation is None:
+        return None
+    return {"kind": deviation.kind, "observed": deviation.observed, "reason": deviation.reason,
+            "upstream": deviation.upstream or "", "upstream_url": upstream_url(deviation.upstream),
+            "when": list(deviation.when), "file": str(getattr(deviation, "file", "") or ""),
+            "entry": int(getattr(deviation, "entry", 0) or 0), "test": deviation.test}
+
+
+def rerun_command(check: str, options: str = "") -> str:
+    """One command, from any directory, that reruns exactly this check."""
+    return (f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(check))} {options}").rstrip()
+
+
+def rerun_options(backend: str, *, fault=None, expectations=None, profile=None, seed=None) -> str:
+    """The options that select what a run checked: backend, fault, expectations file,
+    hypothesis profile (unless the default, ci) and seed."""
+    opts = ["--backend", backend]
+    if fault:
+        opts += ["--fault", str(fault)]
+    if expectations:
+        opts += ["--expectations", str(expectations)]
+    if profile and profile != "ci":
+        opts += ["--hypothesis-profile", profile]
+    if seed is not None:
+        opts += ["--hypothesis-seed", str(seed)]
+    return " ".join(shlex.quote(o) for o in opts)
+
+
+# -------------------------------------------------------------------- test rows
+def test_row(nodeid: str, clauses, outcome: str, message: str = "", *, duration: float = 0.0,
+             reason: str | None = None, deviation: dict | None = None, example: str | None = None,
+             crash: str | None = None, rerun: str = "") -> dict:
+    """One test of a record. `nodeid` is normalised to its check id ("suites/test_x.py::t[p]")."""
+    check = integrity.check_id(nodeid)
+    message = clean_message(message)
+    return {"nodeid": check, "clauses": list(clauses), "outcome": outcome, "duration_s": round(duration, 4),
+            "message": message, "first_line": first_line(message, crash), "reason": reason,
+            "deviation": deviation, "falsifying_example": example, "rerun": rerun_command(check, rerun)}
+
+
+# ---------------------------------------------------------------------- records
+def new_record(*, backend: str, requested_backend: str | None = None, edition: str = "unknown",
+               capabilities=(), versions=None, invocation=(), started: dt.datetime | None = None,
+               hypothesis: dict | None = None, options: dict | None = None, git: tuple | None = None) -> dict:
+    """A record with the run's fields and no tests yet (status "running"); `finish` fills the rest.
+    Also the skeleton of a process that stopped before writing its own record."""
+    started = started or now()
+    commit, dirty = git if git is not None else (git_commit(), git_dirty())
+    return {
+        "schema": SCHEMA, "status": "running", "complete": False, "stop_reason": RUNNING_REASON,
+        "contract_version": CONTRACT_VERSION,
+        "backend": backend, "requested_backend": requested_backend or backend,
+        "edition": edition, "capabilities": sorted(capabilities),
+        "versions": {str(k): str(v) for k, v in (versions or {}).items()},
+        "harness": harness_versions(), "python": sys.version.split()[0], "platform": platform.platform(),
+        "git_commit": commit, "git_dirty": dirty,
+        "hypothesis": hypothesis or {"profile": None, "seed": None, "derandomize": None, "max_examples": None},
+        "options": options or {},
+        "invocation": [str(a) for a in invocation], "started": started.isoformat(), "finished": None,
+        "duration_s": 0.0, "exit_status": None, "selected": 0, "counts": {}, "clauses": {}, "tests": [],
+    }
+
+
+def counts(rows) -> dict:
+    found = collections.Counter(t["outcome"] for t in rows)
+    return {o: found[o] for o in outcomes.NAMES if found[o]} | {o: n for o, n in found.items() if o not in outcomes.BY_NAME}
+
+
+def clause_rows(rows, order=()) -> dict:
+    """{clause: {"outcome": the worst of its tests, "tests": how many}}, in `order`, then by id."""
+    per_clause: dict[str, list[str]] = {}
+    for t in rows:
+        for cid in t["clauses"]:
+            per_clause.setdefault(cid, []).append(t["outcome"])
+    order = {cid: i for i, cid in enumerate(order)}
+    return {cid: {"outcome": outcomes.worst(per_clause[cid]), "tests": len(per_clause[cid])}
+            for cid in sorted(per_clause, key=lambda c: (order.get(c, len(order)), c))}
+
+
+def finish(record: dict, rows, *, status: str, stop_reason: str | None, finished: dt.datetime | None = None,
+           exit_status: int | None = None, clause_order=()) -> dict:
+    """`record` with these test rows (sorted by check id) and everything derived from them."""
+    rows = sorted(rows, key=lambda t: t["nodeid"])
+    started = dt.datetime.fromisoformat(record["started"])
+    end = finished or now()
+    record.update(status=status, complete=status == "complete", stop_reason=stop_reason,
+                  finished=finished.isoformat() if finished else None,
+                  duration_s=round(max(0.0, (end - started).total_seconds()), 3),
+                  exit_status=exit_status, selected=len(rows), counts=counts(rows),
+                  clauses=clause_rows(rows, clause_order), tests=rows)
+    return record
+
+
+def validate(record: dict) -> list[str]:
+    """Every way `record` breaks the current run-record schema ([] for a valid one)."""
+    return schema.errors(record, schema.json_schema(SCHEMA))
+
+
+# ----------------------------------------------------------------------- reading
+def upgrade(record: dict) -> dict:
+    """A record of any readable version as the current one (a copy; v2 gains contract_version
+    None, requested_backend = backend, each test's first_line and deviation None)."""
+    if record.get("schema") == SCHEMA:
+        return record
+    out = dict(record)
+    out["schema"] = SCHEMA
+    out.setdefault("contract_version", None)
+    out.setdefault("requested_backend", record["backend"])
+    out["tests"] = [{**t, "first_line": t.get("first_line", first_line(t["message"])),
+                     "deviation": t.get("deviation")} for t in record["tests"]]
+    return out
+
+
+def load(path) -> dict:
+    """A run record of any readable version, validated, as the current version
+    (schema.ReportError naming the file if it is not one)."""
+    return upgrade(schema.load(path, READABLE))
+
+
+def load_partial(path) -> dict | None:
+    """Whatever record a run left (no validation; None if there is none or it is not JSON)."""
+    try:
+        record = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("tests"), list) else None
+
+
+# ----------------------------------------------------------------------- writing
+def write_atomic(path, text: str) -> pathlib.Path:
+    """Write `text` to `path` through a temporary file and a rename: readers (and a kill at any
+    moment) see the old file or the new one, never a half-written one. The temporary name is
+    unique per process and write, so concurrent writers never share one."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write(path, record: dict) -> pathlib.Path:
+    return write_atomic(path, json.dumps(record, indent=1) + "\n")
+
+
+# ------------------------------------------ the record of a process that did not finish
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def synthesize(backend, events, record, *, returncode, killed="", log_tail="", stack="", collected=None,
+               started=None, finished=None, rerun_options="", invocation=(), requested_backend=None, reason=""):
+    """The run record of a process that did not finish its run normally (run-many).
+
+    Starts from the record the run left (reports/record.py writes it as it goes), or a new
+    one built from the journal's "backend" event. Tests it finished (in that record or in the
+    progress journal `events`, see spec/harness/watchdog.py) keep their outcomes; every other
+    collected test gets "timeout" (run-many killed the process), "harness-error" (pytest
+    stopped on its own: a backend that cannot load, a bad expectations file) or "crash" (the
+    process died: a signal, os._exit). `reason` (e.g. pytest's usage error) ends the stop reason."""
+    started = started or now()
+    finished = finished or now()
+    info, running, to_run, finished_orderly, journal_results = {}, [], {}, False, {}
+    for event in events:
+        kind = event.get("event")
+        if kind == "collected":
+            to_run = {integrity.check_id(t["nodeid"]): t["clauses"] for t in event["tests"]}
+        elif kind == "backend":
+            info = event
+        elif kind == "start":
+            running.append(integrity.check_id(event["nodeid"]))
+        elif kind == "result":
+            journal_results[integrity.check_id(event["nodeid"])] = event
+        elif kind == "finished":
+            finished_orderly = True
+    collected_by_run = bool(to_run)
+    if record:
+        out = upgrade(dict(record)) if record.get("schema") in READABLE else dict(record)
+        out.setdefault("contract_version", CONTRACT_VERSION)
+        out.setdefault("requested_backend", requested_backend or out.get("backend") or backend)
+    else:
+        out = new_record(backend=info.get("name") or backend, requested_backend=requested_backend or backend,
+                         edition=info.get("edition") or "unknown", capabilities=info.get("capabilities") or (),
+                         versions=info.get("versions"), invocation=invocation, started=started,
+                         git=(git_commit(), None))
+        out["started"] = started.isoformat()
+    rows = {t["nodeid"]: dict(t) for t in out["tests"]}
+    for nodeid, clauses in {**{integrity.check_id(n): c for n, c in (collected or {}).items()}, **to_run}.items():
+        rows.setdefault(nodeid, None)
+        to_run.setdefault(nodeid, clauses)
+
+    for nodeid, event in journal_results.items():  # finished after the record's last write
+        if rows.get(nodeid) is None or rows[nodeid]["outcome"] == NOT_RUN:
+            rows[nodeid] = test_row(nodeid, event["clauses"], event["outcome"], event["message"],
+                                    duration=event["duration_s"], rerun=rerun_options)
+    done = {n for n, r in rows.items() if r is not None and r["outcome"] != NOT_RUN}
+    running = [n for n in running if n not in done]
+
+    if killed:
+        outcome, how = outcomes.TIMEOUT, f"was killed by run-many: {killed}"
+    elif returncode is not None and returncode < 0:
+        outcome, how = outcomes.CRASH, f"was killed by {_signal_name(returncode)}"
+    elif finished_orderly or (returncode in (2, 4) and not collected_by_run):
+        outcome, how = outcomes.HARNESS_ERROR, f"stopped with pytest exit status {returncode}"
+    else:
+        outcome, how = outcomes.CRASH, f"exited with status {returncode} without finishing the run"
+    where = f"during {running[0]}" if running else (
+        "after its last finished test" if done else "before its first test (while starting or loading the backend)")
+    detail = "\n".join(part for part in (
+        f"stack of the killed process:\n{stack.strip()}" if stack.strip() else "",
+        f"last lines of its output:\n{log_tail}" if log_tail else "") if part)
+    for nodeid in rows:
+        if nodeid in done:
+            continue
+        clauses = (rows[nodeid] or {}).get("clauses") or to_run.get(nodeid, [])
+        if nodeid in running:
+            message = f"{outcome}: the backend process {how}, during this test"
+        else:
+            message = f"{outcome}: not run: the backend process {how}, {where}"
+        rows[nodeid] = test_row(nodeid, clauses, outcome, message + ("\n" + detail if detail else ""),
+                                rerun=rerun_options)
+    stop_reason = f"run-many: the backend process {how}, {where}" + (f": {reason}" if reason else "")
+    return finish(out, rows.values(), status="interrupted", stop_reason=stop_reason,
+                  finished=finished, exit_status=returncode)
