@@ -1,11 +1,12 @@
 """An out-of-tree layercontract adapter: Keras 3 on its numpy backend, named
 "example-keras-numpy". It uses nothing of layercontract but the adapter contract
-(spec/harness/backend.py) and keeps its reviewed expectations file next to this module.
+(layercontract.spec.harness.backend, version 1) and keeps its reviewed expectations file next
+to this module.
 
     layercontract doctor --backend example-keras-numpy          # installed (entry point)
-    python -m pytest suites --backend example-keras-numpy
+    python -m pytest --pyargs layercontract.suites --backend example-keras-numpy
     PYTHONPATH=examples/layercontract-example-adapter \
-        python -m pytest suites --backend layercontract_example_adapter:ExampleKerasNumpy
+        python -m pytest --pyargs layercontract.suites --backend layercontract_example_adapter:ExampleKerasNumpy
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 
 class ExampleKerasNumpy(Backend):
+    contract_version = 1  # the adapter contract (CONTRACT_VERSION) this adapter was written for
     name = "example-keras-numpy"
     edition = "keras3"
     # Keras's numpy backend has no trainer (Model.fit raises NotImplementedError) and no
