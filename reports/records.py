@@ -97,7 +97,7 @@ def clean_message(text: str) -> str:
     return text
 
 
-def first_line(message: str, crash: str | None = None, limit: int = FIRST_LINE_LIMIT) -> str:
+def first_line(message: str, limit: int = FIRST_LINE_LIMIT, *, crash: str | None = None) -> str:
     """The line that says what went wrong: from `crash` (pytest's reprcrash: the exception's own
     message) if given, else from `message`: pytest's first "E" line (an assertion or exception,
     never a source line such as `K = <module ...>`), else the last exception-looking line (a
@@ -192,7 +192,7 @@ def test_row(nodeid: str, clauses, outcome: str, message: str = "", *, duration:
     check = integrity.check_id(nodeid)
     message = clean_message(message)
     return {"nodeid": check, "clauses": list(clauses), "outcome": outcome, "duration_s": round(duration, 4),
-            "message": message, "first_line": first_line(message, crash), "reason": reason,
+            "message": message, "first_line": first_line(message, crash=crash), "reason": reason,
             "deviation": deviation, "falsifying_example": example, "rerun": rerun_command(check, rerun)}
 
 
