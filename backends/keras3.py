@@ -138,7 +138,7 @@ class KerasOpenvino(Keras3):
     # .train_on_batch raise NotImplementedError. Input() tensors work (compute_output_spec in
     # keras/src/backend/openvino/core.py traces calls on OpenVINO parameters). No per-call
     # compiled mode with state write-back exists (predict compiles a whole model).
-    capabilities = frozenset({"symbolic"})
+    capabilities = frozenset({"inference", "symbolic", "functional"})
 
     def to_numpy(self, x):
         # Eager values are OpenVINOKerasTensor (a wrapper of an ov.Output) and Variables holding
