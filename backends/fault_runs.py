@@ -6,6 +6,12 @@ About half of a run's CPU time is importing numpy, scipy, hypothesis and pytest,
 are forked from one warm "zygote" process that has imported them once and keeps one run per
 CPU going; results stream to files the caller waits for. Without os.fork (or inside an xdist
 worker) each run starts `python -m pytest suites --fault NAME` itself (DirectRuns).
+
+A run may be limited to some checks (`checks`: "test_x.py::test_y" as integrity.cited_clauses
+names them; tests/test_faults.py runs each fault against the checks of its target clauses) and
+may use another hypothesis profile (`profile`: "faults" skips shrinking, which is most of a
+failing generated check's time and changes no outcome). `layercontract kill-matrix` runs every
+check with the ci profile.
 """
 from __future__ import annotations
 
@@ -33,9 +39,13 @@ def _env():
     return env
 
 
-def suites_args(name: str, record: pathlib.Path) -> list[str]:
-    return [str(integrity.SUITES_DIR), *integrity.pytest_location_args(), "-q", "-p", "no:cacheprovider",
-            "-p", "no:xdist", "--backend", "reference", "--fault", name, "--record", str(record)]
+def suites_args(name: str, record: pathlib.Path, checks=None, profile=None) -> list[str]:
+    targets = [str(integrity.SUITES_DIR / c) for c in checks] if checks else [str(integrity.SUITES_DIR)]
+    return [*targets, *integrity.pytest_location_args(), "-q", "-p", "no:cacheprovider",
+            "-p", "no:xdist", "--backend", "reference", "--fault", name, "--record", str(record),
+            # the zygote imported hypothesis before pytest could mark it for assertion rewriting
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            *(["--hypothesis-profile", profile] if profile else [])]
 
 
 @dataclasses.dataclass
@@ -58,23 +68,28 @@ class Run:
         return "\n".join(self.output.splitlines()[-lines:])
 
 
-def run_suites_with_fault(name: str, workdir: pathlib.Path) -> Run:
+def run_suites_with_fault(name: str, workdir: pathlib.Path, checks=None, profile=None) -> Run:
     """One run in a fresh interpreter."""
     record = workdir / f"{name}.json"
-    result = subprocess.run([sys.executable, "-m", "pytest", *suites_args(name, record)], env=_env(),
+    result = subprocess.run([sys.executable, "-m", "pytest", *suites_args(name, record, checks, profile)], env=_env(),
                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     return Run.load(name, result.returncode, result.stdout + result.stderr, record)
 
 
-def zygote_main(names: list[str], workdir: str, workers: int):
-    """Import what every run needs once, then fork one child per fault, `workers` at a time.
-    Child NAME writes NAME.log and NAME.json; the parent writes NAME.rc when it has exited."""
-    # Not hypothesis or the project's plugins: pytest wants to assertion-rewrite those itself.
+def zygote_main(workdir: str, workers: int):
+    """Import what every run needs once, then fork one child per fault of workdir/plan.json
+    ({name: pytest args}), `workers` at a time. Child NAME writes NAME.log and NAME.json; the
+    parent writes NAME.rc when it has exited."""
+    # Not the project's modules: pytest assertion-rewrites them (the plugin's distribution).
     import _pytest.python  # noqa: F401
+    import hypothesis.stateful  # noqa: F401  (a third of a run's start-up)
+    import hypothesis.strategies  # noqa: F401
     import numpy  # noqa: F401
     import scipy.stats  # noqa: F401  (the bulk: suites/_helpers.py imports it)
 
     work = pathlib.Path(workdir)
+    plan = json.loads((work / "plan.json").read_text(encoding="utf-8"))
+    names = list(plan)
     running: dict[int, str] = {}
     pending = list(names)
     while pending or running:
@@ -89,7 +104,7 @@ def zygote_main(names: list[str], workdir: str, workers: int):
                     log = os.open(work / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                     os.dup2(log, 1)
                     os.dup2(log, 2)
-                    code = int(pytest.main(suites_args(name, work / f"{name}.json")))
+                    code = int(pytest.main(plan[name]))
                 except BaseException:
                     import traceback
 
@@ -109,12 +124,16 @@ def zygote_main(names: list[str], workdir: str, workers: int):
 class ForkedRuns:
     """All runs, started at once from a zygote process on the first request."""
 
-    def __init__(self, names, workdir: pathlib.Path, workers: int):
+    def __init__(self, names, workdir: pathlib.Path, workers: int, checks=None, profile=None):
         self._names, self._workdir, self._workers = list(names), workdir, workers
+        self._checks, self._profile = checks or {}, profile
         self._zygote = None
 
     def _start(self):
-        code = f"import layercontract.backends.fault_runs as t; t.zygote_main({self._names!r}, {str(self._workdir)!r}, {self._workers})"
+        plan = {name: suites_args(name, self._workdir / f"{name}.json", self._checks.get(name), self._profile)
+                for name in self._names}
+        (self._workdir / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+        code = f"import layercontract.backends.fault_runs as t; t.zygote_main({str(self._workdir)!r}, {self._workers})"
         self._log = open(self._workdir / "zygote.log", "w")
         self._zygote = subprocess.Popen([sys.executable, "-c", code], env=_env(), stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
@@ -143,11 +162,11 @@ class ForkedRuns:
 
 
 class DirectRuns:
-    def __init__(self, workdir: pathlib.Path):
-        self._workdir = workdir
+    def __init__(self, workdir: pathlib.Path, checks=None, profile=None):
+        self._workdir, self._checks, self._profile = workdir, checks or {}, profile
 
     def get(self, name: str) -> Run:
-        return run_suites_with_fault(name, self._workdir)
+        return run_suites_with_fault(name, self._workdir, self._checks.get(name), self._profile)
 
     def close(self):
         pass
@@ -157,11 +176,14 @@ class FaultRunError(Exception):
     pass
 
 
-def runs_for(names, workdir: pathlib.Path, workers: int | None = None):
-    """ForkedRuns where os.fork is usable (and not inside an xdist worker), else DirectRuns."""
+def runs_for(names, workdir: pathlib.Path, workers: int | None = None, checks=None, profile=None):
+    """ForkedRuns where os.fork is usable (and not inside an xdist worker), else DirectRuns.
+    checks: {name: ["test_x.py::test_y", ...]} limits a fault's run to those checks (default:
+    every check); profile: the hypothesis profile (default: ci)."""
     if "PYTEST_XDIST_WORKER" in os.environ or not hasattr(os, "fork"):
-        return DirectRuns(workdir)
-    return ForkedRuns(list(names), workdir, workers=workers or max(2, os.cpu_count() or 1))
+        return DirectRuns(workdir, checks, profile)
+    return ForkedRuns(list(names), workdir, workers=workers or max(2, os.cpu_count() or 1),
+                      checks=checks, profile=profile)
 
 
 def first_failure_message(run: Run) -> str:

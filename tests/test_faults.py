@@ -2,7 +2,11 @@
 reference, the suites must fail, and fail on the clauses the fault targets.
 
 The runs (one process per fault, forked from a warm zygote) are in backends/fault_runs.py,
-shared with `layercontract kill-matrix`.
+shared with `layercontract kill-matrix`. Here each fault runs the checks that cite its target
+clauses (a clause's outcome comes from exactly those checks, so "killed on its targets" is
+decided the same as in a run of every check) without hypothesis's shrinking; a known survivor
+runs every check, since any failure counts as a kill. `layercontract kill-matrix` (CI) runs
+every check for every fault.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import pytest
 
 from layercontract.reference_impl import faults
 from layercontract.backends.fault_runs import _env, runs_for
+from layercontract.spec.harness import integrity
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 from layercontract.spec import clauses as spec_clauses
@@ -26,7 +31,10 @@ TESTS_FAILED = 1
 @pytest.fixture(scope="session")
 def suite_runs(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("fault-runs")
-    runs = runs_for([*faults.FAULTS, *faults.KNOWN_SURVIVORS], workdir)
+    cited = integrity.cited_clauses()
+    checks = {name: sorted({check for cid in fault.targets for check in cited.get(cid, [])})
+              for name, fault in faults.FAULTS.items()}
+    runs = runs_for([*faults.FAULTS, *faults.KNOWN_SURVIVORS], workdir, checks=checks, profile="faults")
     yield runs
     runs.close()
 
@@ -145,12 +153,14 @@ def test_faults_apply_and_reset_cleanly_in_a_fresh_process():
 
 def test_one_fault_per_process():
     assert faults.active() is None  # this process never applies faults
+    from layercontract.reference_impl.faults import _machinery  # where the active fault is kept
+
     with pytest.raises(RuntimeError, match="already active"):
-        faults._active = "something_else"
+        _machinery._active = "something_else"
         try:
             next(iter(faults.FAULTS.values())).apply()
         finally:
-            faults._active = None
+            _machinery._active = None
 
 
 # --------------------------------------------------------------- unknown fault names

@@ -6,7 +6,7 @@ import os
 import pathlib
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import expectations as expectations_mod
@@ -41,6 +41,8 @@ DEFAULT_HYPOTHESIS_PROFILE = "ci"
 #   dev       quick local runs: few random examples; failing examples are kept in the local
 #             database .hypothesis/ (gitignored) and replayed first on the next run.
 #   thorough  scheduled runs: 10x ci's examples, random; vary them with --hypothesis-seed=N.
+#   faults    fault runs of tests/test_faults.py: ci's examples, no shrinking or explaining (only
+#             whether a check fails matters there, and shrinking is most of a failing check's time).
 # All: no deadline (framework warm-up is slow), print_blob to reproduce a failure.
 CI_EXAMPLES = 25
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.differing_executors]
@@ -51,6 +53,8 @@ settings.register_profile("dev", max_examples=10, derandomize=False, deadline=No
                           suppress_health_check=_SUPPRESSED)
 settings.register_profile("thorough", max_examples=10 * CI_EXAMPLES, derandomize=False, deadline=None,
                           print_blob=True, suppress_health_check=_SUPPRESSED)
+settings.register_profile("faults", settings.get_profile("ci"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
 SUITES_DIR = integrity.SUITES_DIR
 
 
