@@ -561,7 +561,9 @@ def test_ci_tox_and_workflow_merge_every_builtin_backend():
     assert "layercontract merge" in report_env
     assert all(f"reports/out/{b}.json" in report_env for b in backends)
     ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert f'backends="{" ".join(backends)}"' in ci_run and "layercontract run-many $backends" in ci_run
+    assert f'backends="{" ".join(backends)}"' in ci_run and backends[0] == "reference"
+    # the README's two commands (./lc run: the reference; ./lc test), and the other backends
+    assert "\n./lc run\n" in ci_run and "\n./lc test\n" in ci_run and "./lc run-many ${backends#reference }" in ci_run
     assert "--kill-matrix reports/out/kill-matrix.json" in ci_run  # the merged report shows the kill matrix
     workflow = (ROOT / ".github" / "workflows" / "conformance.yml").read_text(encoding="utf-8")
     assert f"backend: [{', '.join(backends)}]" in workflow
