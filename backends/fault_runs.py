@@ -4,8 +4,8 @@ parallel: the machinery behind tests/test_faults.py and `layercontract kill-matr
 Each fault runs the suites in its own process (`pytest suites --fault NAME --record ...`).
 About half of a run's CPU time is importing numpy, scipy, hypothesis and pytest, so the runs
 are forked from one warm "zygote" process that has imported them once and keeps one run per
-CPU going; results stream to files the caller waits for. Without os.fork (or inside an xdist
-worker) each run starts `python -m pytest suites --fault NAME` itself (DirectRuns).
+CPU going; results stream to files the caller waits for. Without os.fork each run starts
+`python -m pytest suites --fault NAME` itself (DirectRuns).
 
 A run may be limited to some checks (`checks`: "test_x.py::test_y" as integrity.cited_clauses
 names them; tests/test_faults.py runs each fault against the checks of its target clauses) and
@@ -177,10 +177,11 @@ class FaultRunError(Exception):
 
 
 def runs_for(names, workdir: pathlib.Path, workers: int | None = None, checks=None, profile=None):
-    """ForkedRuns where os.fork is usable (and not inside an xdist worker), else DirectRuns.
+    """ForkedRuns where os.fork is usable, else DirectRuns (the zygote is a fresh process, so
+    this works inside an xdist worker too).
     checks: {name: ["test_x.py::test_y", ...]} limits a fault's run to those checks (default:
     every check); profile: the hypothesis profile (default: ci)."""
-    if "PYTEST_XDIST_WORKER" in os.environ or not hasattr(os, "fork"):
+    if not hasattr(os, "fork"):
         return DirectRuns(workdir, checks, profile)
     return ForkedRuns(list(names), workdir, workers=workers or max(2, os.cpu_count() or 1),
                       checks=checks, profile=profile)

@@ -24,6 +24,10 @@ from layercontract.spec.harness import integrity
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 from layercontract.spec import clauses as spec_clauses
 
+# Under xdist (the README test command) every test here runs in one worker: one session fixture,
+# one zygote.
+pytestmark = pytest.mark.xdist_group("faults")
+
 USAGE_ERROR = 4
 TESTS_FAILED = 1
 
