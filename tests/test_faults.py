@@ -1,7 +1,7 @@
 """Mutation testing of the suites: with any one fault of reference_impl/faults/ switched on in the
 reference, the suites must fail, and fail on the clauses the fault targets.
 
-The runs (one process per fault, forked from a warm zygote) are in backends/fault_runs.py,
+The runs (one process per fault, forked from a warm zygote) are in spec/harness/fault_runs.py,
 shared with `layercontract kill-matrix`. Here each fault runs the checks that cite its target
 clauses (a clause's outcome comes from exactly those checks, so "killed on its targets" is
 decided the same as in a run of every check) without hypothesis's shrinking; a known survivor
@@ -18,7 +18,7 @@ import textwrap
 import pytest
 
 from layercontract.reference_impl import faults
-from layercontract.backends.fault_runs import _env, runs_for
+from layercontract.spec.harness.fault_runs import _env, runs_for
 from layercontract.spec.harness import integrity
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

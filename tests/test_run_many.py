@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from layercontract.reports import schema
+from layercontract.reports import records, schema
 from layercontract.spec.harness import outcomes, registry
 from layercontract.spec.harness.commands import run_many
 
@@ -205,7 +205,7 @@ def test_synthesize_fills_a_partial_record_from_the_journal():
                "message": ""},
               {"event": "start", "nodeid": b}]
     start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    record = run_many.synthesize("pkg:Mine", events, None, returncode=-11, started=start,
+    record = records.synthesize("pkg:Mine", events, None, returncode=-11, started=start,
                                  finished=start + dt.timedelta(seconds=3), rerun_options="--backend pkg:Mine")
     assert schema.errors(record, schema.json_schema(schema.RUN_SCHEMA)) == []
     tests = {t["nodeid"]: t for t in record["tests"]}
@@ -216,5 +216,5 @@ def test_synthesize_fills_a_partial_record_from_the_journal():
     assert record["clauses"] == {"BUILD.LAZY": {"outcome": "crash", "tests": 3}}
     assert record["counts"] == {"crash": 2, "pass": 1}
 
-    killed = run_many.synthesize("pkg:Mine", events, None, returncode=-9, killed="too slow")
+    killed = records.synthesize("pkg:Mine", events, None, returncode=-9, killed="too slow")
     assert {t["nodeid"]: t["outcome"] for t in killed["tests"]} == {a: "pass", b: "timeout", c: "timeout"}

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import pathlib
 
-# The contract's version, recorded in every run record ("contract_version"). Bumped when a change
-# can break an existing adapter: a name added to NAMESPACE, a new method, a changed meaning.
+# Recorded in every run record; bumped when a change can break an existing adapter (a name added to
+# NAMESPACE, a new method, a changed meaning).
 CONTRACT_VERSION = 1
 
 EDITIONS = ("keras3", "keras2")
@@ -115,8 +115,6 @@ def provides_compiled_call(adapter) -> bool:
 def contract_problem(adapter) -> str | None:
     """Why the adapter cannot run under this CONTRACT_VERSION, or None."""
     declared = getattr(adapter, "contract_version", CONTRACT_VERSION)
-    if declared == CONTRACT_VERSION:
-        return None
-    return (f"adapter {getattr(adapter, 'name', adapter)!r} was written for adapter contract version "
-            f"{declared!r}; this layercontract implements version {CONTRACT_VERSION} (see "
-            "docs/WRITING_AN_ADAPTER.md)")
+    return None if declared == CONTRACT_VERSION else (
+        f"adapter {getattr(adapter, 'name', adapter)!r} was written for adapter contract version {declared!r}; "
+        f"this layercontract implements version {CONTRACT_VERSION} (see docs/WRITING_AN_ADAPTER.md)")

@@ -4,7 +4,6 @@ first failing message, as JSON for `layercontract merge --kill-matrix`."""
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import sys
 import tempfile
@@ -20,7 +19,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from layercontract.backends import fault_runs
+    from layercontract.spec.harness import fault_runs
     from layercontract.reference_impl import faults
 
     started = time.monotonic()
@@ -33,11 +32,9 @@ def run(args) -> int:
             return 2
         finally:
             runs.close()
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(matrix, indent=1), encoding="utf-8")
-    os.replace(tmp, out)
+    from layercontract.reports.records import write_atomic
+
+    out = write_atomic(args.out, json.dumps(matrix, indent=1) + "\n")
     survivors = [name for name, row in matrix["faults"].items() if not row["killed_by"]]
     print(f"layercontract kill-matrix: {len(matrix['faults']) - len(survivors)} of {len(matrix['faults'])} "
           f"faults killed in {time.monotonic() - started:.1f} s -> {out}")

@@ -12,6 +12,10 @@ names them; tests/test_faults.py runs each fault against the checks of its targe
 may use another hypothesis profile (`profile`: "faults" skips shrinking, which is most of a
 failing generated check's time and changes no outcome). `layercontract kill-matrix` runs every
 check with the ci profile.
+
+The processes are spec/harness/processes.py's: the zygote leads its own process group and dies
+with the process that started it, each forked run dies with the zygote, so no run outlives a
+killed pytest or kill-matrix.
 """
 from __future__ import annotations
 
@@ -19,14 +23,13 @@ import dataclasses
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import integrity, processes
 
 RUN_TIMEOUT_S = 240  # one run of the suites takes ~1.5 s
 
@@ -71,8 +74,8 @@ class Run:
 def run_suites_with_fault(name: str, workdir: pathlib.Path, checks=None, profile=None) -> Run:
     """One run in a fresh interpreter."""
     record = workdir / f"{name}.json"
-    result = subprocess.run([sys.executable, "-m", "pytest", *suites_args(name, record, checks, profile)], env=_env(),
-                            capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    result = processes.run([sys.executable, "-m", "pytest", *suites_args(name, record, checks, profile)], env=_env(),
+                           timeout=RUN_TIMEOUT_S)
     return Run.load(name, result.returncode, result.stdout + result.stderr, record)
 
 
@@ -97,7 +100,7 @@ def zygote_main(workdir: str, workers: int):
             name = pending.pop(0)
             sys.stdout.flush()
             sys.stderr.flush()
-            pid = os.fork()
+            pid = processes.fork()  # dies with the zygote
             if pid == 0:  # the child: one pytest session with the fault switched on
                 code = 70
                 try:
@@ -133,10 +136,10 @@ class ForkedRuns:
         plan = {name: suites_args(name, self._workdir / f"{name}.json", self._checks.get(name), self._profile)
                 for name in self._names}
         (self._workdir / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
-        code = f"import layercontract.backends.fault_runs as t; t.zygote_main({str(self._workdir)!r}, {self._workers})"
+        code = f"import layercontract.spec.harness.fault_runs as t; t.zygote_main({str(self._workdir)!r}, {self._workers})"
         self._log = open(self._workdir / "zygote.log", "w")
-        self._zygote = subprocess.Popen([sys.executable, "-c", code], env=_env(), stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self._zygote = processes.spawn([sys.executable, "-c", code], env=_env(), stdout=self._log,
+                                       stderr=subprocess.STDOUT)  # its own group; dies with us
         self._deadline = time.monotonic() + RUN_TIMEOUT_S + 10 * len(self._names)
 
     def get(self, name: str) -> Run:
@@ -156,7 +159,7 @@ class ForkedRuns:
     def close(self):
         if self._zygote is not None:
             if self._zygote.poll() is None:
-                os.killpg(self._zygote.pid, signal.SIGKILL)  # the zygote and its children only
+                processes.kill_group(self._zygote)  # the zygote and its children only
             self._zygote.wait()
             self._log.close()
 

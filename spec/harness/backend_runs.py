@@ -1,0 +1,198 @@
+"""One backend's pytest process under run-many: starting it (spec/harness/processes.py: its own
+process group, dead with its parent), following its progress journal (spec/harness/watchdog.py),
+killing it past its time limits, and its record when it ends - its own, or one built by
+reports.records.synthesize for a process that crashed, was killed or could not start.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+from layercontract.reports import records
+from layercontract.spec.harness import integrity, overlay, processes
+from layercontract.spec.harness.commands.run import record_name
+
+LOG_TAIL_LINES = 25
+
+
+@dataclasses.dataclass
+class Job:
+    backend: str
+    out: pathlib.Path
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    started_at: dt.datetime | None = None
+    killed: str = ""  # why run-many killed the process ("" if it did not)
+    env: dict = dataclasses.field(default_factory=dict)  # extra environment (a Keras overlay)
+    events: list = dataclasses.field(default_factory=list)
+    running: dict = dataclasses.field(default_factory=dict)  # check id -> monotonic start
+    _offset: int = 0
+    _log_file: object = None
+
+    @property
+    def stem(self) -> str:
+        return record_name(self.backend)
+
+    @property
+    def record(self) -> pathlib.Path:
+        return self.out / f"{self.stem}.json"
+
+    @property
+    def journal(self) -> pathlib.Path:
+        return self.out / f"{self.stem}.journal"
+
+    @property
+    def stack(self) -> pathlib.Path:
+        return self.out / f"{self.stem}.journal.stack"
+
+    @property
+    def log(self) -> pathlib.Path:
+        return self.out / f"{self.stem}.log"
+
+    def read_journal(self):
+        try:
+            with open(self.journal, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1  # only whole lines; the rest is still being written
+        self._offset += end
+        for line in data[:end].splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            self.events.append(event)
+            if event.get("event") == "start":
+                self.running[event["nodeid"]] = time.monotonic()
+            elif event.get("event") == "result":
+                self.running.pop(event["nodeid"], None)
+
+
+def pytest_command(job, args) -> list[str]:
+    return [sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
+            *integrity.pytest_location_args(),
+            f"--backend={job.backend}", f"--record={job.record}", f"--journal={job.journal}",
+            f"--test-timeout={args.test_timeout:g}", "-q", "-p", "no:cacheprovider",
+            *args.pytest_arg]
+
+
+def start(job, args, supervisor: processes.Supervisor):
+    for path in (job.record, job.journal, job.stack):
+        path.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
+    env["PYTHONUNBUFFERED"] = "1"
+    # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    env.pop(overlay.ENV_OVERLAY, None)
+    for key, value in job.env.items():  # a Keras overlay goes first, before the caller's directory
+        env[key] = (os.pathsep.join(p for p in (value, env.get(key, "")) if p) if key == "PYTHONPATH" else value)
+    job._log_file = open(job.log, "w", encoding="utf-8")
+    job.started, job.started_at = time.monotonic(), records.now()
+    job.proc = supervisor.spawn(pytest_command(job, args), env=env, stdout=job._log_file,
+                                stderr=subprocess.STDOUT)
+
+
+def kill(job, reason):
+    """Ask for a traceback dump (SIGUSR1, see watchdog.py), then kill the process group."""
+    job.killed = reason
+    processes.dump_then_kill(job.proc, getattr(signal, "SIGUSR1", None), job.stack)
+
+
+def watch(job, args):
+    """Kill the process if a test or the whole backend runs past its limit."""
+    now = time.monotonic()
+    if args.backend_timeout and now - job.started > args.backend_timeout:
+        kill(job, f"the backend run exceeded the per-backend timeout of {args.backend_timeout:g} s")
+        return
+    if args.test_timeout:
+        limit = args.test_timeout + args.grace
+        for _check, since in job.running.items():
+            if now - since > limit:
+                kill(job, f"the test ran more than {limit:g} s and did not respond to the per-test "
+                          f"timeout of {args.test_timeout:g} s")
+                return
+
+
+# ------------------------------------------------------------------ its record
+def tail(path, lines=LOG_TAIL_LINES) -> str:
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def registry_base(backend) -> str:
+    """The adapter name of a backend name ("keras-jax@3.12.0" -> "keras-jax")."""
+    return overlay.split_name(backend)[0] if "@" in backend and ":" not in backend else backend
+
+
+def usage_error(log_text) -> str:
+    """The message of a pytest usage error in a run's output ("ERROR: layercontract cannot
+    run: ..." and its indented lines), or ""."""
+    lines = log_text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("ERROR: "):
+            found = [line[len("ERROR: "):].strip()]
+            found += [ln.strip() for ln in lines[i + 1:] if ln.startswith("  ") and ln.strip()]
+            return " ".join(found)
+    return ""
+
+
+_COLLECTED_CACHE = {}
+
+
+def collect_ids(args) -> dict:
+    """check id -> clauses of the selected suites, collected once on the reference backend, for
+    a backend that stopped before its own collection (an adapter that cannot be imported)."""
+    key = tuple(args.select)
+    if key not in _COLLECTED_CACHE:
+        journal = pathlib.Path(args.out) / ".collect.journal"
+        journal.unlink(missing_ok=True)
+        processes.run([sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
+                       *integrity.pytest_location_args(), "--collect-only", "-q",
+                       "--backend=reference", f"--journal={journal}", "-p", "no:cacheprovider"], timeout=300)
+        found = {}
+        if journal.exists():
+            for line in journal.read_text(encoding="utf-8").splitlines():
+                event = json.loads(line)
+                if event.get("event") == "collected":
+                    found = {t["nodeid"]: t["clauses"] for t in event["tests"]}
+            journal.unlink()
+        _COLLECTED_CACHE[key] = found
+    return _COLLECTED_CACHE[key]
+
+
+def finish(job, args) -> dict:
+    """The job's record: its own when the run finished normally, else a synthesized one
+    (reports.records.synthesize), written over whatever the run left."""
+    job.read_journal()
+    job._log_file.close()
+    returncode = job.proc.returncode
+    record = records.load_partial(job.record)
+    if (record is not None and record.get("complete") is True and returncode in (0, 1) and not job.killed
+            and any(e.get("event") == "finished" for e in job.events)):
+        job.journal.unlink(missing_ok=True)  # kept only when it was needed: a run that did not finish
+        job.stack.unlink(missing_ok=True)
+        return record
+    collected = None
+    if record is None and not any(e.get("event") == "collected" for e in job.events):
+        collected = collect_ids(args)
+    stack = job.stack.read_text(encoding="utf-8", errors="replace") if job.stack.exists() else ""
+    record = records.synthesize(
+        registry_base(job.backend), job.events, record, returncode=returncode, killed=job.killed,
+        log_tail=tail(job.log), stack=stack[:2500], collected=collected, started=job.started_at,
+        finished=records.now(), rerun_options=records.rerun_options(job.backend), requested_backend=job.backend,
+        reason=usage_error(tail(job.log, 200)) if returncode in (2, 4) else "",
+        invocation=pytest_command(job, args)[3:])
+    records.write(job.record, record)
+    return record
