@@ -55,7 +55,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from scipy import stats
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -115,6 +114,8 @@ def binomial_acceptance(n: int, p: float, alpha: float = FALSE_FAILURE_PROBABILI
 
     lo is the largest k with P(X < k) <= alpha/2; hi the smallest k with P(X > k) <= alpha/2.
     """
+    from scipy import stats  # here, not at import: scipy.stats is most of a suite module's import time
+
     lo = int(stats.binom.ppf(alpha / 2, n, p))
     if stats.binom.cdf(lo - 1, n, p) > alpha / 2:
         lo -= 1

@@ -1,17 +1,34 @@
-"""The README test command (`./lc test`, i.e. `python -m pytest` in the checkout with no paths)
-runs on two pytest-xdist workers, `--dist loadgroup`: most tests wait on a child process (a
-pytest run, a CLI command, a doctor per backend), so two workers keep both cores busy. The
-fault runs of tests/test_faults.py stay in one worker (group "faults"; their zygote forks two
-runs at a time itself). Anything else - paths or -k given, -n given, `-p no:xdist` - runs as
-asked."""
+"""The README test command (`./lc test`, i.e. `python -m pytest` in the checkout with no paths):
+- it leaves out the tests marked `integration` (real frameworks: doctor on every built-in
+  backend, the example adapter on Keras, a real Keras release installed as an overlay); CI runs
+  them right after it with `./lc test -m integration`. Any -m given, or any path, selects as
+  asked.
+- it runs on two pytest-xdist workers, `--dist loadgroup`: most tests wait on a child process
+  (a pytest run, a CLI command), so two workers keep both cores busy. The fault runs of
+  tests/test_faults.py stay in one worker (group "faults"; their zygote forks two runs at a
+  time itself). With paths, -k, -n, --collect-only or `-p no:xdist` it runs in one process as
+  asked."""
 import pytest
+
+INTEGRATION = "integration"
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config):
-    if (config.pluginmanager.has_plugin("xdist") and not hasattr(config, "workerinput")
-            and config.args_source == pytest.Config.ArgsSource.TESTPATHS
-            and not config.getoption("numprocesses", None) and not config.getoption("keyword", "")
-            and not config.getoption("collectonly", False)):
+    if config.args_source != pytest.Config.ArgsSource.TESTPATHS or hasattr(config, "workerinput"):
+        return
+    if not config.getoption("markexpr", ""):
+        config.option.markexpr = f"not {INTEGRATION}"
+    if (config.pluginmanager.has_plugin("xdist") and not config.getoption("numprocesses", None)
+            and not config.getoption("keyword", "") and not config.getoption("collectonly", False)):
         config.option.numprocesses = 2
         config.option.dist = "loadgroup"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"{INTEGRATION}: a test on real frameworks (Keras, TensorFlow, JAX, "
+                                       "torch, OpenVINO); the plain README command leaves it out, "
+                                       "CI runs `./lc test -m integration`")
+    # xdist registers xdist_group itself; with `-p no:xdist` the marker must still be known
+    # (filterwarnings turns an unknown mark into an error).
+    config.addinivalue_line("markers", "xdist_group(name): run in one xdist worker with the same group")

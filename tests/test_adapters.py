@@ -210,6 +210,13 @@ def test_doctor_times_out_a_hanging_load(monkeypatch):
     assert report.problems == ["load() raised StepTimeout: did not return within 1 s"]
 
 
+def test_doctor_command_passes_the_reference_backend():
+    result = layercontract("doctor", "--backend", "reference")
+    assert result.returncode == 0, output(result)
+    assert "doctor: reference meets the adapter contract" in result.stdout
+
+
+@pytest.mark.integration
 def test_every_builtin_backend_passes_doctor():
     """Each in its own process (one Keras backend per process), all at once."""
     procs = {name: subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "doctor", "--backend", name],
@@ -223,6 +230,7 @@ def test_every_builtin_backend_passes_doctor():
 
 
 # ------------------------------------------------------ the example adapter
+@pytest.mark.integration
 def test_example_adapter_runs_by_module_class_with_its_own_expectations(tmp_path):
     record = tmp_path / "example.json"
     result = run([sys.executable, "-m", "pytest", EXAMPLE_SUITE, "--backend", EXAMPLE_SPEC, "--record", str(record),
@@ -242,6 +250,7 @@ def test_example_adapter_runs_by_module_class_with_its_own_expectations(tmp_path
     assert f"FAILED {MAX_NDIM_TEST}" in result.stdout
 
 
+@pytest.mark.integration
 def test_example_adapter_installed_by_entry_point_in_a_virtualenv(tmp_path):
     venv = tmp_path / "venv"
     made = run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)])

@@ -333,6 +333,7 @@ def test_run_many_gives_a_keras_that_cannot_import_a_record_and_runs_the_others(
     assert json.loads((out / "reference.json").read_text())["complete"] is True
 
 
+@pytest.mark.integration
 def test_run_many_installs_a_real_keras_release_once_and_runs_on_it(tmp_path):
     """A real overlay: pip install --no-deps --target (pip's wheel cache after the first time)."""
     cache, out = tmp_path / "cache", tmp_path / "out"
