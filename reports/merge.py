@@ -389,7 +389,7 @@ def render_all(matrix: dict, report_name: str = "index.html") -> dict[str, str]:
     from layercontract.reports import render
 
     return {"index.html": render.html(matrix), "summary.md": render.markdown(matrix, report_name=report_name),
-            "matrix.json": json.dumps(matrix, indent=1) + "\n"}
+            "matrix.json": json.dumps(matrix, indent=1, allow_nan=False) + "\n"}
 
 
 def write_reports(record_paths, out_dir, kill_matrix_path=None, names=None) -> dict[str, pathlib.Path]:
@@ -400,5 +400,6 @@ def write_reports(record_paths, out_dir, kill_matrix_path=None, names=None) -> d
     names = {**{n: n for n in OUTPUTS}, **(names or {})}
     texts = render_all(build(loaded, kill_matrix), report_name=names["index.html"] or "index.html")
     out_dir = pathlib.Path(out_dir)
-    return {name: schema.write_atomic(out_dir / names[name], text)
-            for name, text in texts.items() if names[name]}
+    paths = {name: out_dir / names[name] for name in texts if names[name]}
+    schema.write_all({paths[name]: texts[name] for name in paths})  # all of them or none
+    return paths

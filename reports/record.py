@@ -59,6 +59,7 @@ class Recorder:
         self.durations: collections.Counter = collections.Counter()
         self.stop_reason: str | None = None
         self.last_write = 0.0
+        self.written = False  # nothing is written before the tests are selected
         self._versions = None
         self._static_clauses = None
 
@@ -70,6 +71,8 @@ class Recorder:
 
     def versions(self, state) -> dict:
         if self._versions is None:
+            if self.stop_reason and not getattr(state, "loaded", True):
+                return {"error": f"the backend was not loaded ({self.stop_reason})"}
             try:  # an xdist controller runs no test: load the backend to ask it
                 state.namespace
                 self._versions = {k: str(v) for k, v in state.adapter.versions().items()}
@@ -198,8 +201,14 @@ class Recorder:
                               clause_order=list(state.clauses) if state is not None else ())
 
     def write(self, **final):
+        if "{backend}" in str(self.path):  # --record OUT/{backend}.json: see records.record_file_name
+            state = self.state()
+            name = records.record_file_name(str(self.config.getoption("backend")),
+                                            state.adapter.name if state is not None else None)
+            self.path = pathlib.Path(str(self.path).replace("{backend}", records.record_file_stem(name)))
         records.write(self.path, self.build(**final))
         self.last_write = time.monotonic()
+        self.written = True
 
     def maybe_write(self):
         if time.monotonic() - self.last_write >= self.every:
@@ -270,6 +279,9 @@ def pytest_collection_finish(session):
     recorder = _recorder(session.config)
     if recorder is None:
         return
+    state = recorder.state()
+    if state is None or not getattr(state, "selected", True):
+        return  # pytest calls this hook even when the selection failed (a usage error): no record
     for item in session.items:
         props = dict(item.user_properties)
         recorder.select(props.get("check") or integrity.check_id(item.nodeid), props.get("clauses") or [])
@@ -310,6 +322,11 @@ def pytest_sessionfinish(session, exitstatus):
     config = session.config
     recorder = _recorder(config)
     if recorder is None or recorder.state() is None:
+        return
+    if not recorder.written:
+        # The session stopped before its tests were selected (bad input: a test that does not
+        # exist, an adapter that cannot load, an interrupt while loading): pytest has said why,
+        # and an earlier record at this path stays as it was.
         return
     recorder.write(finished=records.now(), exitstatus=exitstatus, session=session)
     config._lc_record_path = recorder.path

@@ -169,14 +169,25 @@ def rerun_command(check: str, options: str = "") -> str:
     return (f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(check))} {options}").rstrip()
 
 
+def record_file_name(requested: str, adapter_name: str | None) -> str:
+    """The name a run's record file takes: the backend as requested (keras-jax, keras-jax@3.12.0),
+    but for a 'module:Class' spec the adapter's own `name` once it is known."""
+    return adapter_name if ":" in requested and adapter_name else requested
+
+
+def record_file_stem(backend: str) -> str:
+    """A backend name or 'module:Class' spec as a file name stem."""
+    return "".join(c if c.isalnum() or c in "-_.@+" else "_" for c in str(backend)) or "unnamed"
+
+
 def rerun_options(backend: str, *, fault=None, expectations=None, profile=None, seed=None) -> str:
     """The options that select what a run checked: backend, fault, expectations file,
     hypothesis profile (unless the default, ci) and seed."""
     opts = ["--backend", backend]
     if fault:
         opts += ["--fault", str(fault)]
-    if expectations:
-        opts += ["--expectations", str(expectations)]
+    if expectations:  # by absolute path: the command works from any directory
+        opts += ["--expectations", str(pathlib.Path(expectations).resolve())]
     if profile and profile != "ci":
         opts += ["--hypothesis-profile", profile]
     if seed is not None:
@@ -305,7 +316,7 @@ def write_atomic(path, text: str) -> pathlib.Path:
 
 
 def write(path, record: dict) -> pathlib.Path:
-    return write_atomic(path, json.dumps(record, indent=1) + "\n")
+    return write_atomic(path, json.dumps(record, indent=1, allow_nan=False) + "\n")
 
 
 # ------------------------------------------ the record of a process that did not finish
@@ -364,7 +375,9 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
     done = {n for n, r in rows.items() if r is not None and r["outcome"] != NOT_RUN}
     running = [n for n in running if n not in done]
 
-    if killed:
+    if killed and "interrupted" in killed:  # Ctrl-C: what did not run is "not run", never a failure
+        outcome, how = NOT_RUN, f"was stopped: {killed}"
+    elif killed:
         outcome, how = outcomes.TIMEOUT, f"was killed by run-many: {killed}"
     elif returncode is not None and returncode < 0:
         outcome, how = outcomes.CRASH, f"was killed by {_signal_name(returncode)}"

@@ -13,10 +13,13 @@ truncated or foreign file is one error naming the file, never a traceback.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import pathlib
 import re
+import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 RUN_SCHEMA = "layercontract-run/3"
@@ -125,10 +128,41 @@ def read_json(path) -> object:
     if not text.strip():
         raise ReportError(f"{path}: empty file (truncated?)")
     try:
-        return json.loads(text)
+        data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         what = "truncated JSON: the file ends early" if _cut_off(text) else "not valid JSON"
         raise ReportError(f"{path}: {what} (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except _NonStandard as e:
+        raise ReportError(f"{path}: not strict JSON: {e} is not a JSON number") from None
+    except RecursionError:
+        raise ReportError(f"{path}: nested more than {MAX_DEPTH} levels deep: not a layercontract file") from None
+    if _too_deep(data):
+        raise ReportError(f"{path}: nested more than {MAX_DEPTH} levels deep: not a layercontract file")
+    return data
+
+
+MAX_DEPTH = 32  # layercontract's own files nest at most 6 levels
+
+
+class _NonStandard(ValueError):
+    pass
+
+
+def _reject_constant(name):
+    raise _NonStandard(name)  # NaN, Infinity, -Infinity: Python's json extension, not JSON
+
+
+def _too_deep(data) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
 
 
 def _cut_off(text: str) -> bool:
@@ -186,3 +220,71 @@ def write_atomic(path, text: str) -> pathlib.Path:
     from layercontract.reports.records import write_atomic
 
     return write_atomic(path, text)
+
+
+def write_all(files: dict) -> dict:
+    """Write several files all or none: every text goes to a temporary file first, then each is
+    renamed into place; if anything fails, the files renamed so far get their old contents
+    back, every temporary file is removed, and the error is raised (an OSError naming the file).
+    `files`: {path: text}; returns {path: path}."""
+    files = {pathlib.Path(p): t for p, t in files.items()}
+    temps, backups, done = {}, {}, []
+    try:
+        for path in files:
+            if path.is_dir():
+                raise IsADirectoryError(21, "a directory is in the way", str(path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+        for path, text in files.items():
+            temps[path] = write_temp(path, text)
+        for path in files:
+            if path.exists():  # a hard link keeps the old contents for a roll-back
+                backup = pathlib.Path(tempfile.mktemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+                os.link(path, backup)
+                backups[path] = backup
+        for path in files:
+            os.replace(temps.pop(path), path)
+            done.append(path)
+    except BaseException:
+        for path in done:
+            with contextlib.suppress(OSError):
+                if path in backups:
+                    os.replace(backups.pop(path), path)
+                else:
+                    path.unlink()
+        raise
+    finally:
+        for leftover in (*temps.values(), *backups.values()):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+    return {path: path for path in files}
+
+
+def write_temp(path, text: str) -> pathlib.Path:
+    """`text` in a new temporary file beside `path`, named uniquely (two processes writing one
+    path never share a temporary file); the caller renames it into place or removes it."""
+    path = pathlib.Path(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = pathlib.Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def _umask() -> int:
+    return _UMASK

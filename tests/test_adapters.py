@@ -189,8 +189,8 @@ def test_doctor_checks_an_expectations_file_given_on_the_command_line(tmp_path):
     path.write_text('[[deviation]]\ntest = "suites/test_build.py::test_nothing_like_this"\nclause = "BUILD.LAZY"\n'
                     'kind = "limitation"\nobserved = "o"\nreason = "r"\n', encoding="utf-8")
     _adapter, report = doctor.diagnose("reference", path)
-    assert report.problems == ["expectations: entry for 'suites/test_build.py::test_nothing_like_this' "
-                               "matches no test of the suites"]
+    assert report.problems == ["expectations: expectations entry for 'suites/test_build.py::test_nothing_like_this': "
+                               "suites/test_build.py has no test 'test_nothing_like_this' (fix or remove the entry)"]
     path.write_text("deviation = [\n", encoding="utf-8")
     _adapter, report = doctor.diagnose("reference", path)
     assert len(report.problems) == 1 and "not valid TOML" in report.problems[0]

@@ -39,8 +39,15 @@ def output(result):
 
 
 def record_of(out: pathlib.Path, backend: str) -> dict:
-    """A run record, validated against the run-record schema."""
-    return schema.load(out / f"{run_many.record_name(backend)}.json", schema.RUN_SCHEMA)
+    """A run record, validated against the run-record schema: named after the adapter's name
+    (a module:Class backend whose adapter cannot be made: after the spec)."""
+    name = backend
+    if ":" in backend:
+        try:
+            name = registry.resolve(backend).name
+        except registry.BackendError:
+            pass
+    return schema.load(out / f"{run_many.record_name(name)}.json", schema.RUN_SCHEMA)
 
 
 def by_outcome(record) -> dict:

@@ -17,7 +17,7 @@ import time
 
 from layercontract.reports import records
 from layercontract.spec.harness import integrity, overlay, processes
-from layercontract.spec.harness.commands.run import record_name
+from layercontract.spec.harness.commands.run import child_env, record_name
 
 LOG_TAIL_LINES = 25
 
@@ -31,6 +31,7 @@ class Job:
     started_at: dt.datetime | None = None
     killed: str = ""  # why run-many killed the process ("" if it did not)
     env: dict = dataclasses.field(default_factory=dict)  # extra environment (a Keras overlay)
+    tag: str = ""  # in the journal's name: `layercontract run` uses its process id (runs sharing --out)
     events: list = dataclasses.field(default_factory=list)
     running: dict = dataclasses.field(default_factory=dict)  # check id -> monotonic start
     _offset: int = 0
@@ -42,15 +43,24 @@ class Job:
 
     @property
     def record(self) -> pathlib.Path:
+        """OUT/<backend as given>.json; for a module:Class spec OUT/<adapter name>.json once the
+        process has said its adapter's name (see records.record_file_name)."""
+        for event in self.events if ":" in self.backend else ():
+            if event.get("event") in ("adapter", "backend") and isinstance(event.get("name"), str) and event["name"]:
+                return self.out / f"{record_name(event['name'])}.json"
         return self.out / f"{self.stem}.json"
 
     @property
     def journal(self) -> pathlib.Path:
-        return self.out / f"{self.stem}.journal"
+        return self.out / f"{self.stem}{self.tag}.journal"
 
     @property
     def stack(self) -> pathlib.Path:
-        return self.out / f"{self.stem}.journal.stack"
+        return self.out / f"{self.stem}{self.tag}.journal.stack"
+
+    def cleanup(self):
+        self.journal.unlink(missing_ok=True)
+        self.stack.unlink(missing_ok=True)
 
     @property
     def log(self) -> pathlib.Path:
@@ -80,7 +90,7 @@ class Job:
 def pytest_command(job, args) -> list[str]:
     return [sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
             *integrity.pytest_location_args(),
-            f"--backend={job.backend}", f"--record={job.record}", f"--journal={job.journal}",
+            f"--backend={job.backend}", f"--record={job.out / '{backend}.json'}", f"--journal={job.journal}",
             f"--test-timeout={args.test_timeout:g}", "-q", "-p", "no:cacheprovider",
             *args.pytest_arg]
 
@@ -88,10 +98,7 @@ def pytest_command(job, args) -> list[str]:
 def start(job, args, supervisor: processes.Supervisor):
     for path in (job.record, job.journal, job.stack):
         path.unlink(missing_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
-    env["PYTHONUNBUFFERED"] = "1"
-    # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    env = child_env(job.out)
     env.pop(overlay.ENV_OVERLAY, None)
     for key, value in job.env.items():  # a Keras overlay goes first, before the caller's directory
         env[key] = (os.pathsep.join(p for p in (value, env.get(key, "")) if p) if key == "PYTHONPATH" else value)
@@ -172,17 +179,34 @@ def collect_ids(args) -> dict:
     return _COLLECTED_CACHE[key]
 
 
+def adapter_name(spec: str, out) -> str | None:
+    """The `name` of the adapter a 'module:Class' spec makes, from a fresh process (so that a
+    run killed before it said the name is recorded under the same name), or None."""
+    code = ("import json, sys\nfrom layercontract.spec.harness import registry\n"
+            "print(json.dumps(registry.resolve(sys.argv[1]).name))")
+    try:
+        result = processes.run([sys.executable, "-c", code, spec], env=child_env(pathlib.Path(out)), timeout=120)
+        name = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+    return name if isinstance(name, str) and name.strip() else None
+
+
 def finish(job, args) -> dict:
     """The job's record: its own when the run finished normally, else a synthesized one
     (reports.records.synthesize), written over whatever the run left."""
     job.read_journal()
-    job._log_file.close()
+    if job._log_file is not None:
+        job._log_file.close()
+    if ":" in job.backend and not any(e.get("event") in ("adapter", "backend") for e in job.events):
+        name = adapter_name(job.backend, job.out)  # it stopped before saying: ask a fresh process
+        if name:
+            job.events.append({"event": "adapter", "name": name})
     returncode = job.proc.returncode
     record = records.load_partial(job.record)
     if (record is not None and record.get("complete") is True and returncode in (0, 1) and not job.killed
             and any(e.get("event") == "finished" for e in job.events)):
-        job.journal.unlink(missing_ok=True)  # kept only when it was needed: a run that did not finish
-        job.stack.unlink(missing_ok=True)
+        job.cleanup()  # kept only when it was needed: a run that did not finish
         return record
     collected = None
     if record is None and not any(e.get("event") == "collected" for e in job.events):

@@ -18,7 +18,11 @@ def main(argv=None) -> int:
         module.add_arguments(command)
         command.set_defaults(func=module.run)
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # the command has stopped its children and said so
+        print(f"layercontract {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 import tomllib
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -75,6 +76,51 @@ class Deviation:
         return f"{self.kind}{cond}: {self.observed} — {self.reason}{ref}"
 
 
+_TEST_ID = re.compile(r"suites/test_\w+\.py::\w+(\[.+\])?")
+
+
+def _overlaps(path, deviations: list[Deviation]) -> list[str]:
+    """Two entries for one test (a duplicate, or a test entry beside one for all its parameters)
+    whose conditions could both hold: which one describes the test is ambiguous."""
+    problems = []
+    for i, a in enumerate(deviations):
+        for j in range(i):
+            b = deviations[j]
+            if not (a.matches(b.test) or b.matches(a.test)):
+                continue
+            if a.when and b.when and a.when != b.when:
+                continue  # conditioned on different versions: may be disjoint ranges
+            what = "duplicates" if a.test == b.test else "overlaps"
+            problems.append(f"{path}: deviation #{a.entry} ({a.test!r}) {what} deviation "
+                            f"#{b.entry} ({b.test!r}): keep one entry per test")
+    return problems
+
+
+def static_problems(deviations: list[Deviation], known_tests: set[str]) -> list[str]:
+    """Entries naming a suite file or test function that does not exist (`known_tests`:
+    "suites/test_x.py::test_name", from the suites' source): checkable on any selection."""
+    files = {t.split("::", 1)[0] for t in known_tests}
+    problems = []
+    for d in deviations:
+        base = d.test.split("[", 1)[0]
+        file = base.split("::", 1)[0]
+        if file not in files:
+            problems.append(f"expectations entry for {d.test!r}: no suite file {file} "
+                            "(fix or remove the entry)")
+        elif base not in known_tests:
+            problems.append(f"expectations entry for {d.test!r}: {file} has no test "
+                            f"{base.split('::', 1)[1]!r} (fix or remove the entry)")
+    return problems
+
+
+def unmatched(deviations: list[Deviation], check_ids) -> list[str]:
+    """Entries matching none of `check_ids` (every test of the whole suite): a parameter that
+    does not exist. Only meaningful against the complete collection."""
+    check_ids = list(check_ids)
+    return [f"expectations entry for {d.test!r} matches no test (no such parameter; fix or remove "
+            "the entry)" for d in deviations if not any(d.matches(c) for c in check_ids)]
+
+
 def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
     if path is None or not pathlib.Path(path).exists():
         return []
@@ -96,8 +142,18 @@ def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
         if not isinstance(entry, dict):
             problems.append(f"{where}: must be a table")
             continue
-        missing = [k for k in REQUIRED if not entry.get(k)]
+        missing = [k for k in REQUIRED if entry.get(k) is None or entry.get(k) == ""]
         unknown = sorted(set(entry) - set(REQUIRED) - set(OPTIONAL))
+        not_text = [k for k in (*REQUIRED, "upstream") if k in entry and not isinstance(entry[k], str)]
+        for k in not_text:
+            problems.append(f"{where}: {k} must be a string, got {entry[k]!r}")
+        if not_text:
+            continue
+        test = entry.get("test") or ""
+        if test and not _TEST_ID.fullmatch(test):
+            problems.append(f"{where}: test {test!r} is not a check id like "
+                            "'suites/test_x.py::test_name' or 'suites/test_x.py::test_name[param]'")
+            continue
         if missing:
             problems.append(f"{where}: missing {', '.join(missing)}")
         if unknown:
@@ -123,6 +179,7 @@ def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
                                 "e.g. 'keras < 3.16'")
         if not missing and not unknown:
             deviations.append(Deviation(**{**entry, "when": tuple(when)}, file=str(path), entry=i + 1))
+    problems += _overlaps(path, deviations)
     if problems:
         raise ExpectationsError("\n".join(problems))
     return deviations

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, settings
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import expectations as expectations_mod
 from layercontract.spec.harness import backend as contract
-from layercontract.spec.harness import integrity, outcomes, registry
+from layercontract.spec.harness import contract_checks, integrity, outcomes, registry
 
 ENV_BACKEND = "LAYERCONTRACT_BACKEND"
 INI_BACKEND = "layercontract_backend"
@@ -79,6 +79,21 @@ def chosen_backend(config) -> str | None:
             or None)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """Arguments hypothesis's own plugin would fail on with an internal error: one usage error."""
+    profile = config.getoption("hypothesis_profile", None)
+    if profile is None or chosen_backend(config) is None:
+        return None
+    try:
+        settings.get_profile(profile)
+    except Exception:
+        raise pytest.UsageError(
+            f"unknown hypothesis profile {profile!r}: give one of ci, dev, thorough "
+            "(--hypothesis-profile)") from None
+    return None
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "clause(*ids): the spec clauses a check verifies")
     config.addinivalue_line("markers", "requires(*capabilities): backend capabilities a check needs")
@@ -98,10 +113,15 @@ def pytest_configure(config):
     try:
         adapter = registry.resolve(name)
     except registry.BackendError as e:
-        raise pytest.UsageError(str(e)) from None
+        raise pytest.UsageError(f"backend {name}: {e}") from None
     problem = contract.contract_problem(adapter)
     if problem:
         raise pytest.UsageError(problem)
+    problems = contract_checks.attribute_problems(adapter)
+    if problems:
+        raise pytest.UsageError(
+            f"backend {name}: the adapter does not meet the adapter contract: {'; '.join(problems)} "
+            f"(see docs/WRITING_AN_ADAPTER.md; check it with `layercontract doctor --backend {name}`)")
     fault = config.getoption("fault")
     if fault:
         from layercontract.reference_impl import faults
@@ -112,13 +132,60 @@ def pytest_configure(config):
             raise pytest.UsageError(str(e)) from None
     exp_option = config.getoption("expectations")
     if exp_option and not pathlib.Path(exp_option).is_file():
-        raise pytest.UsageError(f"expectations file {exp_option} does not exist")
+        raise pytest.UsageError(f"expectations file {exp_option} does not exist: give an existing "
+                                "file to --expectations")
     exp_path = exp_option or adapter.expectations
     try:
         deviations = expectations_mod.load(exp_path, clauses)
     except expectations_mod.ExpectationsError as e:
-        raise pytest.UsageError(f"expectations file is invalid:\n{e}") from None
+        raise pytest.UsageError(f"expectations file {exp_path} is invalid (fix it, or check it with "
+                                f"`layercontract doctor`):\n{e}") from None
+    static = expectations_mod.static_problems(deviations, known_tests())
+    if static:
+        raise pytest.UsageError(f"expectations file {exp_path} is invalid:\n" + "\n".join(static))
     config.stash[STATE] = State(adapter, clauses, deviations)
+    _watch_interrupts()
+
+
+def known_tests() -> set[str]:
+    """Every test function of the suites, "suites/test_x.py::test_name" (read statically)."""
+    return {f"suites/{t}" for tests in integrity.cited_clauses().values() for t in tests}
+
+
+# ---------------------------------------------------------------- interrupts
+# Ctrl-C must stop the run and never be recorded as a test's failure: hypothesis can catch the
+# KeyboardInterrupt raised inside a test and report a failure instead. The flag set here, on the
+# signal itself, turns the first report after it into an interrupt of the session.
+_INTERRUPTED = False
+
+
+def _watch_interrupts():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if getattr(previous, "_layercontract", False):
+        return
+
+    def on_sigint(signum, frame):
+        global _INTERRUPTED
+        _INTERRUPTED = True
+        if callable(previous):
+            return previous(signum, frame)
+        raise KeyboardInterrupt
+
+    on_sigint._layercontract = True
+    signal.signal(signal.SIGINT, on_sigint)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if _INTERRUPTED:  # whatever the test made of the KeyboardInterrupt: the run was interrupted
+        raise KeyboardInterrupt
+    return report
 
 
 class State:
@@ -127,7 +194,9 @@ class State:
         self.clauses = clauses
         self.deviations = deviations  # every entry of the expectations file
         self.active_deviations = []    # those whose `when` holds on the loaded backend's versions
-        self._namespace = None
+        self._namespace = None  # (namespace,) once loaded
+        self._load_error = None
+        self.selected = False  # the tests are selected and the backend loaded: a run can start
         self.results: dict[str, tuple[list[str], str, str]] = {}  # nodeid -> (clauses, outcome, message)
 
     def activate_deviations(self):
@@ -135,10 +204,22 @@ class State:
         self.active_deviations = [d for d in self.deviations if d.holds_on(versions)]
 
     @property
+    def loaded(self) -> bool:
+        return self._namespace is not None
+
+    @property
     def namespace(self):
+        """adapter.load(), called once per process: a load that failed (or was interrupted)
+        is never tried again (the record writer asks for the versions after a failure)."""
         if self._namespace is None:
-            self._namespace = self.adapter.load()
-        return self._namespace
+            if self._load_error is not None:
+                raise RuntimeError(f"the backend did not load: {self._load_error}")
+            try:
+                self._namespace = (self.adapter.load(),)
+            except BaseException as e:
+                self._load_error = contract_checks.describe(e)
+                raise
+        return self._namespace[0]
 
 
 STATE = pytest.StashKey[State]()
@@ -213,20 +294,31 @@ def pytest_collection_modifyitems(session, config, items):
             continue
         runnable.append((item, check))
     checks = [integrity.item_check_id(i) for i in items]
-    for deviation in state.deviations:
-        file_part = deviation.test.split("::", 1)[0]
-        if file_part in collected_files and not any(deviation.matches(c) for c in checks):
-            problems.append(f"expectations entry for {deviation.test!r} matches no test")
+    if _whole_suite(config, checks):
+        # An entry naming a parameter that does not exist can only be told from the whole
+        # suite: a partial selection (a rerun command, -- suites/x.py) checks what it selects.
+        problems += expectations_mod.unmatched(state.deviations, checks)
     if collected_files and not problems:
+        from layercontract.spec.harness import watchdog
+
+        watchdog._write(config, event="adapter", name=adapter.name)  # a supervisor names the record
         # Load the backend once, before any test runs: a backend that cannot load (a broken
         # adapter, Keras already imported with another backend) stops the run with one message.
         # Its versions are known only then (a Keras overlay reports the Keras it imported), and
         # they decide which version-conditioned expectations entries hold.
         try:
             state.namespace
-        except Exception as e:  # the adapter's own failure, whatever its type
-            problems.append(f"backend {adapter.name!r} failed to load: {type(e).__name__}: {e}")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # the adapter's own failure, whatever its type (even sys.exit)
+            problems.append(f"backend {adapter.name!r} failed to load: {contract_checks.describe(e)} "
+                            f"(check it with `layercontract doctor --backend {config.option.backend}`)")
         else:
+            bad = contract_checks.namespace_problems(state.namespace, set(adapter.capabilities))
+            if bad:
+                problems.append(f"backend {adapter.name!r}: load() returned a namespace that does not meet "
+                                f"the adapter contract: {'; '.join(bad)} (check it with "
+                                f"`layercontract doctor --backend {config.option.backend}`)")
             try:
                 state.activate_deviations()
             except expectations_mod.ExpectationsError as e:
@@ -235,6 +327,7 @@ def pytest_collection_modifyitems(session, config, items):
         for deviation in state.active_deviations:
             if deviation.matches(check):
                 item.add_marker(pytest.mark.xfail(strict=True, reason=deviation.describe()))
+    state.selected = not problems
     if problems:
         message = "layercontract cannot run:\n  " + "\n  ".join(problems)
         if hasattr(config, "workerinput"):
@@ -244,6 +337,13 @@ def pytest_collection_modifyitems(session, config, items):
             items[:] = []
             return
         raise pytest.UsageError(message)
+
+
+def _whole_suite(config, checks) -> bool:
+    """True when this session collected every test of the suites (no node id selection)."""
+    if any("::" in str(arg) for arg in config.args):
+        return False
+    return known_tests() <= {c.split("[", 1)[0] for c in checks}
 
 
 def pytest_report_header(config):

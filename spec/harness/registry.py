@@ -85,12 +85,30 @@ def known_backends() -> dict[str, str]:
     return {k.name: k.spec for k in discover() if not k.problem}
 
 
+def _describe(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
+
+
+def _check_spec(spec: str):
+    module_name, _, attr = spec.partition(":")
+    if not all(p.isidentifier() for p in module_name.split(".")) or not all(p.isidentifier() for p in attr.split(".")):
+        raise BackendError(f"{spec!r} is not 'package.module:AdapterClass': give a module and a class "
+                           "name separated by one colon")
+
+
 def _load_object(spec: str):
     module_name, _, attr = spec.partition(":")
+    _check_spec(spec)
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
         raise BackendError(f"cannot import adapter module {module_name!r}: {e}") from e
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # SyntaxError, any exception, even sys.exit: the adapter's own failure
+        raise BackendError(f"importing adapter module {module_name!r} failed: {_describe(e)}; "
+                           "fix the module (check it with `layercontract doctor --backend ...`)") from e
     try:
         obj = module
         for part in attr.split("."):
@@ -114,6 +132,7 @@ def spec_for(name: str) -> tuple[str, str]:
     if name in BUILTIN:
         return BUILTIN[name], BUILTIN_SOURCE
     if ":" in name:
+        _check_spec(name)
         return name, "module:Class given directly"
     known = discover()
     matches = [k for k in known if k.name == name]
@@ -143,10 +162,14 @@ def resolve(name: str):
         if source.startswith("entry point"):
             raise BackendError(f"backend {name!r} ({source}): {e}") from e
         raise
+    if not callable(factory):
+        raise BackendError(f"adapter {spec!r} is a {type(factory).__name__}, not a class or factory")
     try:
         adapter = factory()
-    except Exception as e:  # an adapter's own failure, reported with its name
-        raise BackendError(f"adapter {spec!r} failed to initialise: {type(e).__name__}: {e}") from e
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # an adapter's own failure (even sys.exit), reported with its name
+        raise BackendError(f"adapter {spec!r} failed to initialise: {_describe(e)}") from e
     return adapter
 
 

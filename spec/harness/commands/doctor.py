@@ -2,11 +2,19 @@
 seconds, before any test runs. Every problem is reported, not only the first: the attributes,
 the methods, the namespace names the suites use and their kinds, the declared capabilities,
 a tiny smoke case (a Dense layer: to_numpy, is_symbolic, set_seed, compiled_call) and the
-expectations file. Exit status 0 when the adapter is ready, 1 when it has a problem."""
+expectations file (the checks `layercontract run` makes before any test, and entries naming a
+parameter no test has).
+
+The checks run in a child process, so that an adapter that exits, crashes or hangs (even one
+that blocks SIGALRM) is a problem reported with the step it was in, after at most --timeout
+seconds. Exit status 0 when the adapter is ready, 1 when it has a problem."""
 from __future__ import annotations
 
+import argparse
 import contextlib
-import dataclasses
+import json
+import subprocess
+import tempfile
 import os
 import pathlib
 import signal
@@ -17,9 +25,13 @@ import numpy as np
 
 from layercontract.spec.harness import backend as contract
 from layercontract.spec.harness import registry
+from layercontract.spec.harness import processes
+from layercontract.spec.harness.commands.run import seconds
+from layercontract.spec.harness.contract_checks import Report, check_attributes, check_namespace
 
 HELP = "check a backend adapter against the adapter contract before running tests"
 STEP_TIMEOUT_S = 120  # per step (load, each smoke case): a hanging adapter is a problem too
+DOCTOR_TIMEOUT_S = 300.0  # the whole check, enforced from outside (a load() may block SIGALRM)
 
 
 def add_arguments(parser):
@@ -27,21 +39,10 @@ def add_arguments(parser):
                         help="backend name or package.module:AdapterClass (default: reference)")
     parser.add_argument("--expectations", default=None, metavar="PATH",
                         help="check this expectations file instead of the adapter's own")
-
-
-@dataclasses.dataclass
-class Report:
-    checks: list[tuple[bool, str]] = dataclasses.field(default_factory=list)
-
-    def ok(self, what):
-        self.checks.append((True, what))
-
-    def problem(self, what):
-        self.checks.append((False, what))
-
-    @property
-    def problems(self) -> list[str]:
-        return [what for ok, what in self.checks if not ok]
+    parser.add_argument("--timeout", type=seconds, default=DOCTOR_TIMEOUT_S, metavar="SECONDS",
+                        help=f"stop an adapter that has not finished every check after SECONDS "
+                             f"(default {DOCTOR_TIMEOUT_S:g}; 0: none)")
+    parser.add_argument("--report-to", default=None, help=argparse.SUPPRESS)  # the child process
 
 
 class StepTimeout(Exception):
@@ -71,13 +72,6 @@ def _error(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
 
 
-def _lookup(namespace, dotted):
-    obj = namespace
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 def _step(report, what, func):
     """Run one smoke step; a raised exception or a hang becomes a problem. Returns (ok, value)."""
     try:
@@ -86,68 +80,6 @@ def _step(report, what, func):
     except Exception as e:  # the adapter's own failure, whatever its type
         report.problem(f"{what} raised {_error(e)}")
         return False, None
-
-
-def check_attributes(adapter, report):
-    name = getattr(adapter, "name", None)
-    if isinstance(name, str) and name.strip():
-        report.ok(f"name {name!r}")
-    else:
-        report.problem(f"name must be a non-empty str, got {name!r}")
-    edition = getattr(adapter, "edition", None)
-    if edition in contract.EDITIONS:
-        report.ok(f"edition {edition!r}")
-    else:
-        report.problem(f"edition must be one of {', '.join(contract.EDITIONS)}, got {edition!r}")
-    caps = getattr(adapter, "capabilities", None)
-    if not isinstance(caps, (set, frozenset)) or not all(isinstance(c, str) for c in caps):
-        report.problem(f"capabilities must be a frozenset of str, got {caps!r}")
-        caps = set()
-    unknown = sorted(set(caps) - set(contract.CAPABILITIES))
-    if unknown:
-        report.problem(f"unknown capabilities {', '.join(map(repr, unknown))}; "
-                       f"known: {', '.join(contract.CAPABILITIES)}")
-    report.ok(f"capabilities: {', '.join(sorted(set(caps) & set(contract.CAPABILITIES))) or 'none'}")
-    missing = [m for m in contract.METHODS if m != "compiled_call" and not callable(getattr(adapter, m, None))]
-    if missing:
-        report.problem(f"methods missing or not callable: {', '.join(missing)}")
-    else:
-        report.ok("methods load, to_numpy, is_symbolic, set_seed, versions")
-    if "compiled" in caps and not contract.provides_compiled_call(adapter):
-        report.problem("capability 'compiled' is declared but the adapter has no compiled_call "
-                       "(declare it only with a compiled_call method)")
-    return set(caps) & set(contract.CAPABILITIES), not missing
-
-
-def check_namespace(namespace, caps, report) -> bool:
-    """The names the suites use, and their kinds. True when the smoke case can run."""
-    missing, wrong = [], []
-    for dotted in contract.NAMESPACE:
-        try:
-            obj = _lookup(namespace, dotted)
-        except AttributeError:
-            missing.append(f"K.{dotted}")
-            continue
-        if dotted in contract.CLASSES and not isinstance(obj, type):
-            wrong.append(f"K.{dotted} must be a class, got {type(obj).__name__}")
-        elif dotted not in contract.CLASSES and not callable(obj):
-            wrong.append(f"K.{dotted} must be callable, got {type(obj).__name__}")
-    for cap in sorted(caps):
-        for need in contract.CAPABILITY_NEEDS[cap]:
-            if need.startswith("namespace:"):
-                dotted = need.removeprefix("namespace:")
-                try:
-                    _lookup(namespace, dotted)
-                except AttributeError:
-                    wrong.append(f"capability {cap!r} needs K.{dotted}, which is missing")
-    if missing:
-        report.problem(f"namespace: missing {', '.join(missing)}")
-    for w in wrong:
-        report.problem(f"namespace: {w}")
-    if not missing and not wrong:
-        report.ok(f"namespace: all {len(contract.NAMESPACE)} names the suites use, of the right kinds")
-    smoke_needs = ("layers.Dense", "layers.Dropout", "Input")
-    return all(f"K.{n}" not in missing for n in smoke_needs)
 
 
 def check_smoke(adapter, K, caps, report):
@@ -242,15 +174,36 @@ def check_expectations(adapter, override, report):
         report.problem(f"expectations file {path} could not be checked: {_error(e)}")
         return
     tests = {f"suites/{t}" for ts in integrity.cited_clauses().values() for t in ts}
-    unmatched = [d.test for d in deviations if d.test.split("[", 1)[0] not in tests]
-    for test in unmatched:
-        report.problem(f"expectations: entry for {test!r} matches no test of the suites")
+    unmatched = expectations.static_problems(deviations, tests)
+    with_params = [d for d in deviations if "[" in d.test]
+    if with_params and not unmatched:  # the parameters exist only in a collection of the suites
+        ids = collected_check_ids()
+        unmatched = expectations.unmatched(with_params, ids) if ids is not None else [
+            "could not collect the suites to check the entries' parameters"]
+    for problem in unmatched:
+        report.problem(f"expectations: {problem}")
     if not unmatched:
         report.ok(f"expectations file {path}: {len(deviations)} deviation(s), valid")
 
 
-def diagnose(backend: str, expectations_path=None) -> tuple[object, Report]:
-    report = Report()
+_COLLECTED = {}
+
+
+def collected_check_ids() -> list[str] | None:
+    """Every check id of the suites (as `layercontract run` collects them), or None."""
+    from layercontract.spec.harness import integrity
+
+    if "ids" not in _COLLECTED:
+        result = processes.run([sys.executable, "-m", "pytest", str(integrity.SUITES_DIR),
+                                *integrity.pytest_location_args(), "--collect-only", "-q",
+                                "--backend=reference", "-p", "no:cacheprovider"], timeout=600)
+        ids = [line.strip() for line in result.stdout.splitlines() if line.startswith("suites/")]
+        _COLLECTED["ids"] = ids if result.returncode == 0 and ids else None
+    return _COLLECTED["ids"]
+
+
+def diagnose(backend: str, expectations_path=None, report=None) -> tuple[object, Report]:
+    report = report if report is not None else Report()
     try:
         spec, source = registry.spec_for(backend)
         adapter = registry.resolve(backend)
@@ -284,8 +237,15 @@ def run(args) -> int:
         return 1
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m`: adapters in the working directory import
+    if args.report_to:  # the child: every check as one JSON line, written as it is made
+        with open(args.report_to, "a", encoding="utf-8", buffering=1) as f:
+            def sink(ok, what):
+                f.write(json.dumps([ok, what]) + "\n")
+            diagnose(args.backend, args.expectations, Report(sink=sink))
+            f.write(json.dumps(["done"]) + "\n")
+        return 0
     print(f"layercontract doctor: {args.backend} (adapter contract version {contract.CONTRACT_VERSION})")
-    _adapter, report = diagnose(args.backend, args.expectations)
+    report = diagnose_in_child(args)
     for ok, what in report.checks:
         print(f"  {'ok  ' if ok else 'FAIL'}  {what}")
     problems = report.problems
@@ -294,3 +254,51 @@ def run(args) -> int:
         return 1
     print(f"doctor: {args.backend} meets the adapter contract")
     return 0
+
+
+def diagnose_in_child(args) -> Report:
+    """diagnose() in a child process, stopped after args.timeout seconds: an adapter that exits,
+    crashes or hangs is a problem naming the step it was in."""
+    report = Report()
+    with tempfile.TemporaryDirectory(prefix="layercontract-doctor-") as tmp:
+        lines = pathlib.Path(tmp) / "checks.jsonl"
+        command = [sys.executable, "-m", "layercontract.spec.harness.cli", "doctor", "--backend", args.backend,
+                   "--report-to", str(lines)]
+        if args.expectations is not None:
+            command += ["--expectations", str(pathlib.Path(args.expectations).resolve())]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)}
+        proc = processes.spawn(command, env=env)  # its own group, dies with this process
+        timed_out = False
+        try:
+            proc.wait(timeout=args.timeout or None)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        except KeyboardInterrupt:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+        finally:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        done = False
+        text = lines.read_text(encoding="utf-8") if lines.exists() else ""
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry == ["done"]:
+                done = True
+            else:
+                (report.ok if entry[0] else report.problem)(entry[1])
+    last = f"after: {report.checks[-1][1]}" if report.checks else "before its first check"
+    if timed_out:
+        report.problem(f"the adapter did not finish the checks within {args.timeout:g} s ({last}): a hang, "
+                       "perhaps in load(); raise --timeout if it is only slow")
+    elif not done:
+        rc = proc.returncode
+        how = f"was killed by {signal.Signals(-rc).name}" if rc < 0 else f"exited with status {rc}"
+        report.problem(f"the adapter's process {how} during the checks ({last}): an adapter must "
+                       "never exit or crash the process")
+    return report

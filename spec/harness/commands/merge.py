@@ -39,6 +39,11 @@ def run(args) -> int:
             print(f"layercontract merge: error: {line}", file=sys.stderr)
         print("layercontract merge: nothing written", file=sys.stderr)
         return 2
+    except OSError as e:  # an unusable --out: a file or directory in the way, no space, no permission
+        print(f"layercontract merge: error: cannot write to {args.out}: {e.strerror or e} "
+              f"({e.filename or args.out}); give a writable directory to --out", file=sys.stderr)
+        print("layercontract merge: nothing written", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - start
     for name, path in written.items():
         print(f"layercontract merge: {name:<11} {path} ({pathlib.Path(path).stat().st_size / 1024:.0f} KiB)")

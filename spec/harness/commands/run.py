@@ -1,15 +1,69 @@
-"""layercontract run: the conformance suites on one backend, then its record and report."""
+"""layercontract run: the conformance suites on one backend, then its record and report.
+
+The suites run in a child pytest process, supervised like one backend of `run-many`: a backend
+that crashes (segfault, os._exit, sys.exit), hangs past --test-timeout + --grace or past
+--backend-timeout still gets a record (outcomes "crash" / "timeout"), never exit status 0.
+Input is checked before anything is written (the backend name, the test selection, the adapter
+contract, the expectations file, the pytest arguments); a bad one is one error and leaves the
+previous record and report as they were. The record is written once the tests are selected and
+replaced atomically as the run goes, named after the adapter's `name` (OUT/<name>.json).
+One Ctrl-C stops the run: the record says "interrupted", the tests not run are "not-run".
+
+Tests are selected after `--` the way pytest takes them, from any directory: paths or node ids
+relative to the working directory or absolute, check ids as records spell them
+("suites/test_build.py::test_x[a]"), or --pyargs targets ("layercontract.suites.test_build").
+
+Exit status: 0 every outcome as expected; 1 an unexpected outcome (fail, unexpected pass,
+harness error, crash, timeout) or an incomplete run; 2 bad input or an unusable --out (one
+error, nothing written); 130 interrupted by Ctrl-C (the record says how far it got).
+"""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import pathlib
+import signal
+import subprocess
 import sys
+import tempfile
+import time
 
 from layercontract.spec.harness import integrity
 
 DEFAULT_OUT = pathlib.Path("reports") / "out"  # relative to the working directory
 HELP = "run the conformance suites on one backend and write its record and report"
+EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_TEST_TIMEOUT_S = 120.0
+DEFAULT_BACKEND_TIMEOUT_S = 3600.0
+DEFAULT_GRACE_S = 10.0
+INTERRUPT_WAIT_S = 5.0  # after Ctrl-C, how long the child may take to write its record
+# pytest options whose value is the next argument (so that value is never taken for a selection)
+VALUE_OPTIONS = {"-k", "-m", "-p", "-c", "-o", "-W", "-n", "--numprocesses", "--maxfail", "--deselect",
+                 "--ignore", "--ignore-glob", "--rootdir", "--basetemp", "--durations", "--tb",
+                 "--hypothesis-profile", "--hypothesis-seed", "--hypothesis-verbosity", "--record-every",
+                 "--fault", "--expectations", "--test-timeout", "--confcutdir", "--dist", "--junitxml"}
+
+
+def seconds(text: str) -> float:
+    """argparse type: a finite number of seconds >= 0 (0: no limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds >= 0 (0: no limit)")
+    return value
+
+
+def add_timeouts(parser, backend_default):
+    parser.add_argument("--test-timeout", type=seconds, default=DEFAULT_TEST_TIMEOUT_S, metavar="SECONDS",
+                        help=f"per-test timeout (default {DEFAULT_TEST_TIMEOUT_S:g}; 0: none)")
+    parser.add_argument("--backend-timeout", type=seconds, default=backend_default, metavar="SECONDS",
+                        help=f"per-backend timeout (default {backend_default:g}; 0: none)")
+    parser.add_argument("--grace", type=seconds, default=DEFAULT_GRACE_S, metavar="SECONDS",
+                        help="how long past the per-test timeout a stuck test may run before its "
+                             f"process is killed (default {DEFAULT_GRACE_S:g})")
 
 
 def add_arguments(parser):
@@ -20,11 +74,76 @@ def add_arguments(parser):
                         help="cache of Keras overlays for a NAME@VERSION backend such as keras-jax@3.12.0 or "
                              "keras-jax@nightly (default: $LAYERCONTRACT_KERAS_CACHE, else the user cache "
                              "directory's layercontract/keras)")
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
+    add_timeouts(parser, DEFAULT_BACKEND_TIMEOUT_S)
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                        help="after --: tests to run (paths, node ids, check ids) and extra pytest arguments")
 
 
 def record_name(backend: str) -> str:
-    return backend.replace(":", "_").replace("/", "_")
+    from layercontract.reports.records import record_file_stem
+
+    return record_file_stem(backend)
+
+
+def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
+    """(selected targets as absolute node ids, the other pytest arguments with any --deselect
+    value made absolute). SelectionError for a selection that names no suite file or test."""
+    targets, rest = [], []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in VALUE_OPTIONS and i + 1 < len(args):
+            value = args[i + 1]
+            if arg == "--deselect":
+                value = integrity.selection_target(value, cwd)
+            rest += [arg, value]
+            i += 2
+            continue
+        if arg.startswith("--deselect="):
+            rest.append("--deselect=" + integrity.selection_target(arg.partition("=")[2], cwd))
+        elif arg == "--pyargs":
+            pass  # a --pyargs target is recognized as such without it
+        elif integrity.looks_like_selection(arg):
+            targets.append(integrity.selection_target(arg, cwd))
+        else:
+            rest.append(arg)
+        i += 1
+    return targets, rest
+
+
+def child_env(out: pathlib.Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
+    env["PYTHONUNBUFFERED"] = "1"
+    # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    # hypothesis's files (the dev profile's example database) under --out, never in the checkout
+    env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(out / ".hypothesis")
+    return env
+
+
+def usable_out(out: pathlib.Path) -> str | None:
+    """None if records can be written in `out` (created if missing), else why not."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        return f"--out {out} is not a writable directory: {e.strerror or e}"
+    return None
+
+
+def _error(text: str) -> int:
+    print(f"layercontract run: error: {text}", file=sys.stderr)
+    print("layercontract run: nothing written", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _stat(path):
+    try:
+        st = path.stat()
+        return st.st_ino, st.st_mtime_ns
+    except OSError:
+        return None
 
 
 def prepare_overlay(args) -> bool:
@@ -50,29 +169,94 @@ def prepare_overlay(args) -> bool:
 
 
 def run(args) -> int:
-    import pytest
+    from layercontract.spec.harness import registry
+    from layercontract.reports import records
+    from layercontract.spec.harness import backend_runs, processes
+    from layercontract.spec.harness.commands import run_many
 
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    try:
+        targets, extra = split_selection(extra)
+    except integrity.SelectionError as e:
+        return _error(str(e))
+    try:
+        registry.spec_for(args.backend)
+    except registry.BackendError as e:
+        return _error(str(e))
     out = pathlib.Path(args.out).resolve()
-    record = out / f"{record_name(args.backend)}.json"
-    pytest_args = [str(integrity.SUITES_DIR), *integrity.pytest_location_args(),
-                   f"--backend={args.backend}", f"--record={record}", "-q", *extra]
-    record.unlink(missing_ok=True)  # a run that stops before its session must not report an old record
-    if not prepare_overlay(args):
-        return 4  # as pytest's usage error: the backend cannot be set up
-    status = int(pytest.main(pytest_args))
-    from layercontract.reports import merge  # after the run: importing the plugin module first defeats assert rewriting
+    problem = usable_out(out)
+    if problem:
+        return _error(problem)
+    args.out, args.select, args.pytest_arg = str(out), targets, extra
+    if not prepare_overlay(args):  # the child inherits the overlay's environment
+        print("layercontract run: nothing written", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    job = backend_runs.Job(args.backend, out, tag=f".{os.getpid()}")
+    before = {p: _stat(p) for p in out.glob("*.json")}
+    command = [sys.executable, "-m", "pytest", *(targets or [str(integrity.SUITES_DIR)]),
+               *integrity.pytest_location_args(), f"--backend={args.backend}",
+               f"--record={out / '{backend}.json'}", f"--journal={job.journal}",
+               f"--test-timeout={args.test_timeout:g}", "-q", *extra]
+    job.started, job.started_at = time.monotonic(), records.now()
+    interrupted = False
+    job.proc = processes.spawn(command, env=child_env(out))  # its own group, dies with this process
+    try:
+        while job.proc.poll() is None:
+            time.sleep(0.1)
+            job.read_journal()
+            backend_runs.watch(job, args)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\nlayercontract run: interrupted: stopping the run", file=sys.stderr, flush=True)
+        processes.kill_group(job.proc, signal.SIGINT)  # the child writes its record as interrupted
+        try:
+            job.proc.wait(timeout=INTERRUPT_WAIT_S)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            backend_runs.kill(job, "run was interrupted (Ctrl-C) and the run did not stop")
+            job.proc.wait()
+    job.read_journal()
+    record_path = job.record
+    fresh = _stat(record_path) is not None and _stat(record_path) != before.get(record_path)
+    collected = any(e.get("event") == "collected" and e.get("tests") for e in job.events)
+    rc = job.proc.returncode
+    if not fresh and not job.killed and (interrupted or (rc in (2, 3, 4, 5) and rc >= 0)):
+        # Stopped before its tests were selected: pytest said why (bad input, a backend that
+        # cannot load, Ctrl-C while loading); the previous record stays as it was.
+        job.cleanup()
+        if interrupted:
+            print("layercontract run: interrupted before the tests were selected: nothing written",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print(f"layercontract run: the run did not start (pytest exit status {rc}, see above): "
+              f"nothing written{'' if collected else ''}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if interrupted and not job.killed:
+        record = records.load_partial(record_path) if fresh else None
+        if record is None:
+            record = backend_runs.finish(job, args)
+        else:
+            job.cleanup()
+    else:
+        record = backend_runs.finish(job, args)
+    status = EXIT_INTERRUPTED if interrupted else (EXIT_OK if run_many.backend_ok(record) else EXIT_UNEXPECTED)
+    if not run_many.backend_ok(record) and not interrupted:
+        print(f"layercontract run: {run_many.label(record)} {job.backend}: {run_many.summary(record)}",
+              file=sys.stderr)
+    job.cleanup()  # the record has what the journal knew
+    return write_report(job.record, out, status)
+
+
+def write_report(record, out, status) -> int:
+    from layercontract.reports import merge
     from layercontract.reports.schema import ReportError
 
-    if not record.exists():  # pytest stopped before the session (bad backend, bad expectations)
-        return status
-    stem = record_name(args.backend)
+    stem = record.stem
     try:  # the report of this one run: <backend>.html (as index.html of `merge`) and <backend>.md
         written = merge.write_reports([record], out, names={"index.html": f"{stem}.html",
                                                             "summary.md": f"{stem}.md", "matrix.json": None})
-    except ReportError as e:
-        print(f"layercontract: could not write the report: {e}", file=sys.stderr)
-        return status or 3
+    except (ReportError, OSError) as e:
+        print(f"layercontract run: could not write the report: {e}", file=sys.stderr)
+        return status or EXIT_UNEXPECTED
     print(f"\nlayercontract: run record {record}\nlayercontract: report     {written['index.html']}"
           f"\nlayercontract: summary    {written['summary.md']}")
     return status

@@ -39,9 +39,9 @@ import sys
 import time
 
 from layercontract.reports import records
-from layercontract.spec.harness import outcomes, overlay, processes, registry
+from layercontract.spec.harness import integrity, outcomes, overlay, processes, registry
 from layercontract.spec.harness.backend_runs import Job, finish, kill, start, watch
-from layercontract.spec.harness.commands.run import DEFAULT_OUT, record_name
+from layercontract.spec.harness.commands.run import DEFAULT_OUT, add_timeouts, record_name, usable_out
 
 HELP = "run the suites on several backends (or 'all'), in parallel, and merge the report"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_HARNESS = 0, 1, 2
@@ -53,15 +53,9 @@ DEFAULT_GRACE_S = 10.0
 def add_arguments(parser):
     parser.add_argument("backends", nargs="+", metavar="BACKEND",
                         help="backend names or package.module:AdapterClass specs; 'all' = every known backend")
-    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1,
                         help="backends run at once (default: os.cpu_count())")
-    parser.add_argument("--test-timeout", type=float, default=DEFAULT_TEST_TIMEOUT_S, metavar="SECONDS",
-                        help=f"per-test timeout (default {DEFAULT_TEST_TIMEOUT_S:g}; 0: none)")
-    parser.add_argument("--backend-timeout", type=float, default=DEFAULT_BACKEND_TIMEOUT_S, metavar="SECONDS",
-                        help=f"per-backend timeout (default {DEFAULT_BACKEND_TIMEOUT_S:g}; 0: none)")
-    parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_S, metavar="SECONDS",
-                        help="how long past the per-test timeout a stuck test may run before run-many "
-                             f"kills its process (default {DEFAULT_GRACE_S:g})")
+    add_timeouts(parser, DEFAULT_BACKEND_TIMEOUT_S)
     parser.add_argument("--out", default=str(DEFAULT_OUT),
                         help="directory for the records, logs and the merged report (default reports/out)")
     parser.add_argument("-s", "--select", action="append", default=[], metavar="PATH",
@@ -71,6 +65,18 @@ def add_arguments(parser):
                              "else the user cache directory's layercontract/keras)")
     parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG",
                         help="extra argument for every pytest run, e.g. --pytest-arg=--hypothesis-profile=dev")
+
+
+def _jobs(text):
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give at least 1")
+    return value
 
 
 def _signal_name(returncode):
@@ -184,8 +190,16 @@ def run(args) -> int:
         return EXIT_HARNESS
     if getattr(args, "keras_cache", None):
         os.environ[overlay.ENV_CACHE] = str(pathlib.Path(args.keras_cache).expanduser().resolve())
+    try:
+        args.select = [integrity.selection_target(s) for s in args.select]
+    except integrity.SelectionError as e:
+        print(f"layercontract run-many: error: -s {e}", file=sys.stderr)
+        return EXIT_HARNESS
     out = pathlib.Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    problem = usable_out(out)
+    if problem:
+        print(f"layercontract run-many: error: {problem}", file=sys.stderr)
+        return EXIT_HARNESS
     args.out = str(out)
     envs = prepare_overlays(backends)
     order = schedule(backends, out)
@@ -196,11 +210,12 @@ def run(args) -> int:
     def say(text):
         print(f"[{time.monotonic() - t0:7.1f}s] {text}", flush=True)
 
-    pending = collections.deque(Job(b, out, env=envs.get(b, {})) for b in order)
+    by_backend = {b: Job(b, out, env=envs.get(b, {})) for b in order}
+    pending = collections.deque(by_backend[b] for b in order)
     running, results = [], {}
     with processes.Supervisor() as supervisor:  # SIGTERM/SIGINT/SIGHUP: every backend process goes too
         _run_jobs(pending, running, results, jobs, args, supervisor, say)
-    paths = [out / f"{record_name(b)}.json" for b in backends]  # the order asked for
+    paths = [by_backend[b].record for b in backends]  # the order asked for (a module:Class: its adapter's name)
     try:
         reports = write_report(paths, out)
     except Exception as e:  # the report is run-many's own job: any failure is a harness failure

@@ -1,0 +1,441 @@
+"""Bad input never costs a record (issue 14): every broken adapter, expectations file, test
+selection or argument is one error line naming it, the documented exit status, and nothing
+written or lost; crashes, hangs and Ctrl-C give records, never exit 0 and nothing; concurrent
+writers never lose each other's files; every rerun command reproduces its check's outcome from
+any directory.
+
+Most cases are one short subprocess of the CLI, started from a directory outside the checkout
+(the adapters below live there), with an earlier record in --out that must survive untouched."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from layercontract.reports import schema
+from layercontract.spec.harness import integrity
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SMALL = "suites/test_call.py"  # six quick tests: enough for a run that must start
+ONE = "suites/test_call.py::test_numpy_input_reaches_call_as_a_backend_tensor"
+PARAMETRIZED = "suites/test_input.py::test_error_shows_the_full_received_shape"
+FAULT = "error_message_without_full_shape"  # fails every parameter of PARAMETRIZED
+
+ADAPTERS = '''
+import os, signal, sys, time, types
+from layercontract.backends.reference import ReferenceBackend
+
+class Name42(ReferenceBackend):
+    name = 42
+
+class Keras4(ReferenceBackend):
+    edition = "keras4"
+
+class ExitsInInit(ReferenceBackend):
+    def __init__(self):
+        sys.exit(3)
+
+class NoAttributes:
+    name = "no-attributes"
+
+class LoadsNone(ReferenceBackend):
+    name = "loads-none"
+    def load(self):
+        return None
+
+class PartialNamespace(ReferenceBackend):
+    name = "partial-namespace"
+    def load(self):
+        return types.SimpleNamespace(Layer=type("Layer", (), {}))
+
+class ExitsZeroInLoad(ReferenceBackend):
+    name = "exits-zero-in-load"
+    def load(self):
+        os._exit(0)
+
+class HangsInLoad(ReferenceBackend):
+    name = "hangs-in-load"
+    def load(self):
+        time.sleep(3600)
+
+class BlocksSignalsInLoad(ReferenceBackend):
+    name = "blocks-signals-in-load"
+    def load(self):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGINT})
+        time.sleep(3600)
+
+class Renamed(ReferenceBackend):
+    name = "renamed-reference"
+'''
+
+
+def deviation(test, clause="INPUT.ERROR_FULL_SHAPE", **extra):
+    fields = {"test": test, "clause": clause, "kind": "limitation", "observed": "o", "reason": "r", **extra}
+    return "[[deviation]]\n" + "".join(f"{k} = {v if not isinstance(v, str) else json.dumps(v)}\n"
+                                       for k, v in fields.items())
+
+
+@pytest.fixture(scope="module")
+def place(tmp_path_factory):
+    """A directory outside the checkout with adapters and expectations files, and an --out with
+    an earlier record (and its report) in it."""
+    here = tmp_path_factory.mktemp("elsewhere")
+    (here / "bad_adapters.py").write_text(ADAPTERS, encoding="utf-8")
+    (here / "raises_at_import.py").write_text('raise ValueError("boom at import")\n', encoding="utf-8")
+    (here / "syntax_error.py").write_text("def broken(:\n", encoding="utf-8")
+    files = {
+        "test5.toml": deviation("x").replace('test = "x"', "test = 5"),
+        "nofile.toml": deviation("suites/test_nope.py::test_x"),
+        "nofunction.toml": deviation("suites/test_input.py::test_nope"),
+        "duplicate.toml": deviation(f"{PARAMETRIZED}[max_ndim]") * 2,
+        "overlap.toml": deviation(PARAMETRIZED) + deviation(f"{PARAMETRIZED}[max_ndim]"),
+        "noparam.toml": deviation(f"{PARAMETRIZED}[no_such_kind]"),
+        "badtoml.toml": "deviation = [\n",
+    }
+    for name, text in files.items():
+        (here / name).write_text(text, encoding="utf-8")
+    (here / "a-file").write_text("not a directory\n", encoding="utf-8")
+    out = here / "out"
+    result = lc("run", "--out", str(out), "--", ONE, cwd=here)
+    assert result.returncode == 0, output(result)
+    return here
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra)
+    return env
+
+
+def lc(*args, cwd, timeout=300, **env):
+    return subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", *map(str, args)], cwd=cwd,
+                          env=clean_env(PYTHONPATH=str(cwd), **env), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def output(result):
+    return result.stdout + result.stderr
+
+
+def snapshot(directory: pathlib.Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+# ------------------------------------------------------------ bad input to run
+BAD_RUN = [
+    # (id, arguments after `run --out OUT`, text of the one error, exit status)
+    ("name-42", ["--backend", "bad_adapters:Name42"], "name must be a non-empty str, got 42", 2),
+    ("edition-keras4", ["--backend", "bad_adapters:Keras4"], "edition must be one of keras3, keras2, got 'keras4'", 2),
+    ("sys-exit-in-init", ["--backend", "bad_adapters:ExitsInInit"], "failed to initialise: SystemExit: 3", 2),
+    ("missing-attributes", ["--backend", "bad_adapters:NoAttributes"], "methods missing or not callable", 2),
+    ("import-raises", ["--backend", "raises_at_import:A"], "importing adapter module 'raises_at_import' failed: "
+                                                           "ValueError: boom at import", 2),
+    ("syntax-error", ["--backend", "syntax_error:A"], "SyntaxError", 2),
+    ("empty-module", ["--backend", ":X"], "':X' is not 'package.module:AdapterClass'", 2),
+    ("unknown-backend", ["--backend", "no-such-backend"], "unknown backend 'no-such-backend'", 2),
+    ("load-returns-none", ["--backend", "bad_adapters:LoadsNone", "--", SMALL], "load() returned None", 2),
+    ("namespace-missing-names", ["--backend", "bad_adapters:PartialNamespace", "--", SMALL],
+     "namespace: missing K.Model", 2),
+    ("unknown-pytest-flag", ["--", "--no-such-flag"], "unrecognized arguments: --no-such-flag", 2),
+    ("unknown-fault", ["--", SMALL, "--fault", "nope"], "unknown fault 'nope'", 2),
+    ("unknown-hypothesis-profile", ["--", SMALL, "--hypothesis-profile", "nope"], "unknown hypothesis profile 'nope'", 2),
+    ("expectations-missing", ["--", SMALL, "--expectations", "nope.toml"], "expectations file nope.toml does not exist", 2),
+    ("expectations-not-toml", ["--", SMALL, "--expectations", "badtoml.toml"], "not valid TOML", 2),
+    ("expectations-test-5", ["--", SMALL, "--expectations", "test5.toml"], "test must be a string, got 5", 2),
+    ("expectations-no-such-file", ["--", SMALL, "--expectations", "nofile.toml"],
+     "no suite file suites/test_nope.py", 2),
+    ("expectations-no-such-test", ["--", SMALL, "--expectations", "nofunction.toml"],
+     "suites/test_input.py has no test 'test_nope'", 2),
+    ("expectations-duplicate", ["--", SMALL, "--expectations", "duplicate.toml"], "duplicates deviation #1", 2),
+    ("expectations-overlap", ["--", SMALL, "--expectations", "overlap.toml"], "overlaps deviation #1", 2),
+    ("selection-no-such-file", ["--", "suites/test_nope.py"], "no such suite file", 2),
+    ("selection-no-such-test", ["--", f"{SMALL}::test_nope"], "test_call.py has no test 'test_nope'", 2),
+    ("selection-outside-suites", ["--", "/etc/hostname"], "is not in layercontract's suites", 2),
+    ("selection-no-such-parameter", ["--", f"{PARAMETRIZED}[no_such_kind]"], "not found", 2),
+    ("out-is-a-file", ["--out", "a-file"], "is not a writable directory", 2),
+    ("negative-test-timeout", ["--test-timeout", "-1"], "finite number of seconds", 2),
+    ("nan-backend-timeout", ["--backend-timeout", "nan"], "finite number of seconds", 2),
+]
+
+
+@pytest.mark.parametrize("args, text, status", [c[1:] for c in BAD_RUN], ids=[c[0] for c in BAD_RUN])
+def test_bad_input_to_run_is_one_error_and_nothing_written(place, args, text, status):
+    out = place / "out"
+    before = snapshot(out)
+    result = lc("run", "--out", out, *args, cwd=place)
+    assert result.returncode == status, output(result)
+    assert text in output(result)
+    assert "Traceback" not in output(result) and "INTERNALERROR" not in output(result)
+    assert snapshot(out) == before  # the earlier record and report untouched, no temporary files
+
+
+def test_doctor_and_run_agree_on_an_entry_naming_a_parameter_that_does_not_exist(place):
+    """Parameters exist only in a collection of the whole suite: run checks them there, doctor too."""
+    doctor = lc("doctor", "--expectations", "noparam.toml", cwd=place)
+    assert doctor.returncode == 1, output(doctor)
+    assert f"entry for '{PARAMETRIZED}[no_such_kind]' matches no test (no such parameter" in doctor.stdout
+    out = place / "out"
+    before = snapshot(out)
+    run = lc("run", "--out", out, "--", "--expectations", "noparam.toml", cwd=place)
+    assert run.returncode == 2, output(run)
+    assert f"entry for '{PARAMETRIZED}[no_such_kind]' matches no test (no such parameter" in output(run)
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--test-timeout", "-5"], "finite number of seconds"),
+    (["--grace", "nan"], "finite number of seconds"),
+    (["--backend-timeout", "inf"], "finite number of seconds"),
+    (["--jobs", "0"], "give at least 1"),
+    (["-s", "suites/test_nope.py"], "no such suite file"),
+    (["-s", "/etc/hostname"], "is not in layercontract's suites"),
+])
+def test_bad_run_many_arguments_exit_2(place, args, text):
+    result = lc("run-many", "reference", "--out", place / "many-bad", *args, cwd=place)
+    assert result.returncode == 2, output(result)
+    assert text in output(result) and "Traceback" not in output(result)
+
+
+# ---------------------------------------------------------------- doctor
+@pytest.mark.parametrize("adapter, text", [
+    ("bad_adapters:ExitsZeroInLoad", "the adapter's process exited with status 0 during the checks"),
+    ("bad_adapters:BlocksSignalsInLoad", "the adapter did not finish the checks within 3 s"),
+    ("bad_adapters:LoadsNone", "load() returned None"),
+    ("bad_adapters:Name42", "name must be a non-empty str, got 42"),
+])
+def test_doctor_never_calls_a_broken_adapter_ready_and_never_hangs(place, adapter, text):
+    start = time.monotonic()
+    result = lc("doctor", "--backend", adapter, "--timeout", "3", cwd=place)
+    assert result.returncode == 1, output(result)
+    assert text in result.stdout
+    assert time.monotonic() - start < 60
+
+
+# -------------------------------------------------- run isolates the backend
+def test_run_records_a_backend_that_exits_in_load_as_crash(place, tmp_path):
+    result = lc("run", "--out", tmp_path, "--backend", "bad_adapters:ExitsZeroInLoad", "--", SMALL, cwd=place)
+    assert result.returncode == 1, output(result)
+    record = schema.load(tmp_path / "exits-zero-in-load.json", schema.RUN_SCHEMA)  # the adapter's name
+    assert {t["outcome"] for t in record["tests"]} == {"crash"} and len(record["tests"]) == 6
+    assert record["status"] == "interrupted"
+    assert not list(tmp_path.glob("*.journal*"))
+
+
+def test_run_kills_a_backend_past_its_timeout(place, tmp_path):
+    result = lc("run", "--out", tmp_path, "--backend", "bad_adapters:HangsInLoad", "--backend-timeout", "4",
+                "--", ONE, cwd=place)
+    assert result.returncode == 1, output(result)
+    record = schema.load(tmp_path / "hangs-in-load.json", schema.RUN_SCHEMA)
+    assert [t["outcome"] for t in record["tests"]] == ["timeout"]
+    assert "per-backend timeout of 4 s" in record["tests"][0]["message"]
+
+
+def test_one_ctrl_c_stops_run_at_once_and_keeps_the_earlier_record(place):
+    out = place / "out"
+    before = snapshot(out)
+    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
+                             "--backend", "bad_adapters:BlocksSignalsInLoad", "--", ONE],
+                            cwd=place, env=clean_env(PYTHONPATH=str(place)), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    journal = None
+    deadline = time.monotonic() + 120
+    while journal is None and time.monotonic() < deadline:  # until its child is loading the backend
+        journal = next(iter(out.glob("*.journal")), None)
+        time.sleep(0.2)
+    time.sleep(1.0)
+    stopped = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does to the foreground group
+    text, _ = proc.communicate(timeout=60)
+    assert time.monotonic() - stopped < 15, text
+    assert proc.returncode == 130, text
+    assert "interrupted before the tests were selected: nothing written" in text
+    assert snapshot(out) == before
+
+
+def test_an_interrupt_a_test_swallows_is_never_a_failure(tmp_path):
+    """hypothesis can catch the KeyboardInterrupt and report a failure: the plugin's flag wins."""
+    test = tmp_path / "test_swallow.py"
+    test.write_text("import os, signal, time\n\ndef test_swallows():\n    try:\n"
+                    "        os.kill(os.getpid(), signal.SIGINT)\n        time.sleep(5)\n"
+                    "    except KeyboardInterrupt:\n        raise AssertionError('swallowed')\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "pytest", str(test), "--backend", "reference", "-q",
+                             "-p", "no:cacheprovider", "-c", os.devnull], cwd=tmp_path, env=clean_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, output(result)  # pytest's "interrupted"
+    assert "KeyboardInterrupt" in output(result) and "1 failed" not in output(result)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in pathlib.Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["kill", "kill-9"])
+def test_killing_run_many_kills_its_children(place, tmp_path, how):
+    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run-many",
+                             "bad_adapters:HangsInLoad", "--out", str(tmp_path), "-s", ONE],
+                            cwd=place, env=clean_env(PYTHONPATH=str(place)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not _children(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    children = _children(proc.pid)
+    assert children
+    os.kill(proc.pid, how)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while any(map(_alive, children)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(_alive, children))
+
+
+# ------------------------------------------------------- concurrent writers
+def test_concurrent_atomic_writes_never_collide(tmp_path):
+    target = tmp_path / "record.json"
+    code = ("import sys; from layercontract.reports.schema import write_atomic\n"
+            "for i in range(200): write_atomic(sys.argv[1], '{\"writer\": %s, \"i\": %d}' % (sys.argv[2], i))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(target), str(n)], env=clean_env(),
+                              stderr=subprocess.PIPE, text=True) for n in range(2)]
+    for p in procs:
+        _out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert json.loads(target.read_text())["i"] == 199
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+def test_two_runs_on_one_out_keep_both_records(place, tmp_path):
+    cmds = [[sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(tmp_path),
+             "--backend", backend, "--", ONE, "--record-every=0"]
+            for backend in ("reference", "bad_adapters:Renamed")]
+    procs = [subprocess.Popen(c, cwd=place, env=clean_env(PYTHONPATH=str(place)), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for c in cmds]
+    for p in procs:
+        text, _ = p.communicate(timeout=300)
+        assert p.returncode == 0, text
+    for name in ("reference", "renamed-reference"):  # a module:Class record takes the adapter's name
+        record = schema.load(tmp_path / f"{name}.json", schema.RUN_SCHEMA)
+        assert record["complete"] and [t["outcome"] for t in record["tests"]] == ["pass"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# -------------------------------------------------------- merge and diff
+@pytest.fixture(scope="module")
+def a_record(place):
+    return place / "out" / "reference.json"
+
+
+def test_merge_writes_all_outputs_or_none(a_record, tmp_path):
+    (tmp_path / "summary.md").mkdir()  # a directory in the way of one output
+    result = lc("merge", a_record, "--out", tmp_path, cwd=tmp_path)
+    assert result.returncode == 2, output(result)
+    assert "summary.md" in result.stderr and "nothing written" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.md"]  # no index.html, no temporary file
+
+
+def test_merge_replaces_every_output_together(a_record, tmp_path):
+    assert lc("merge", a_record, "--out", tmp_path, cwd=tmp_path).returncode == 0
+    before = snapshot(tmp_path)
+    os.chmod(tmp_path / "matrix.json", 0o444)
+    (tmp_path / "index.html").unlink()
+    (tmp_path / "index.html").mkdir()
+    result = lc("merge", a_record, "--out", tmp_path, cwd=tmp_path)
+    assert result.returncode == 2
+    after = snapshot(tmp_path)
+    assert after == {k: v for k, v in before.items() if k != "index.html"}
+
+
+@pytest.mark.parametrize("mutate, text", [
+    (lambda r: r["tests"][0].update(duration_s=float("nan")), "not strict JSON: NaN"),
+    (lambda r: r["tests"][0].update(duration_s=float("inf")), "not strict JSON: Infinity"),
+    (lambda r: r.update(extra="NESTED"), "nested more than 32 levels"),
+], ids=["nan", "infinity", "deep-nesting"])
+@pytest.mark.parametrize("command", ["merge", "diff"])
+def test_merge_and_diff_reject_non_strict_or_deep_json_with_exit_2(a_record, tmp_path, mutate, text, command):
+    record = json.loads(a_record.read_text())
+    mutate(record)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(record).replace('"NESTED"', "[" * 5000 + "]" * 5000), encoding="utf-8")
+    args = ["merge", bad, "--out", tmp_path / "report"] if command == "merge" else ["diff", a_record, bad]
+    result = lc(*args, cwd=tmp_path)
+    assert result.returncode == 2, output(result)
+    assert text in result.stderr and "Traceback" not in output(result)
+    assert not (tmp_path / "report").exists()
+
+
+def test_merge_to_an_unusable_out_is_one_error(a_record, tmp_path):
+    (tmp_path / "file").write_text("x")
+    result = lc("merge", a_record, "--out", tmp_path / "file", cwd=tmp_path)
+    assert result.returncode == 2 and "give a writable directory to --out" in result.stderr
+    assert "Traceback" not in output(result)
+
+
+# ------------------------------------------------------------- reruns
+def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tmp_path):
+    """A run with a fault and two expected deviations of one parametrized test: the rerun of one
+    deviation alone (its module has the other entry), of a failure and of a pass, each from a
+    directory that is not the checkout, give the recorded outcome."""
+    exp = place / "two-params.toml"
+    exp.write_text(deviation(f"{PARAMETRIZED}[max_ndim]") + deviation(f"{PARAMETRIZED}[min_ndim]"),
+                   encoding="utf-8")
+    out = tmp_path / "out"
+    result = lc("run", "--out", out, "--", "suites/test_input.py", "--fault", FAULT, "--expectations", exp.name,
+                cwd=place)
+    assert result.returncode == 1, output(result)
+    record = schema.load(out / f"reference+fault_{FAULT}.json", schema.RUN_SCHEMA)  # the adapter's name
+    chosen = {}
+    for test in record["tests"]:
+        chosen.setdefault(test["outcome"], test)
+    assert {"expected-deviation", "fail", "pass"} <= set(chosen), chosen.keys()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for outcome in ("expected-deviation", "fail", "pass"):
+        test = chosen[outcome]
+        again = elsewhere / f"{outcome}.json"
+        argv = shlex.split(test["rerun"])
+        assert argv[:3] == ["python", "-m", "pytest"]
+        rerun = subprocess.run([sys.executable, *argv[1:], "--record", str(again), "-p", "no:cacheprovider"],
+                               cwd=elsewhere, env=clean_env(), capture_output=True, text=True, timeout=300)
+        assert rerun.returncode in (0, 1), output(rerun)
+        rows = schema.load(again, schema.RUN_SCHEMA)["tests"]
+        assert [(r["nodeid"], r["outcome"]) for r in rows] == [(test["nodeid"], outcome)], output(rerun)
+
+
+def test_run_many_selects_node_ids_and_check_ids_from_any_directory(place, tmp_path):
+    absolute = integrity.selection_target(ONE)
+    result = lc("run-many", "reference", "--out", tmp_path, "-s", absolute, "-s",
+                "suites/test_call.py::test_integer_input_is_not_cast_to_a_float_dtype", cwd=place)
+    assert result.returncode == 0, output(result)
+    record = schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)
+    assert sorted(t["nodeid"] for t in record["tests"]) == sorted([
+        ONE, "suites/test_call.py::test_integer_input_is_not_cast_to_a_float_dtype"])
+
+
+def test_hypothesis_files_go_under_out_never_into_the_working_directory(place, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "bad_adapters.py").write_text(ADAPTERS, encoding="utf-8")
+    result = lc("run", "--out", tmp_path / "out", "--",
+                "suites/test_properties.py::test_dense_computes_x_kernel_plus_bias_for_generated_shapes",
+                "--hypothesis-profile", "dev", cwd=work)
+    assert result.returncode in (0, 1), output(result)
+    assert not (work / ".hypothesis").exists()
+    assert (tmp_path / "out" / ".hypothesis").is_dir()  # the dev profile's example database
