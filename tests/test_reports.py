@@ -567,7 +567,7 @@ def test_ci_tox_and_workflow_merge_every_builtin_backend():
     assert "--kill-matrix reports/out/kill-matrix.json" in ci_run  # the merged report shows the kill matrix
     workflow = (ROOT / ".github" / "workflows" / "conformance.yml").read_text(encoding="utf-8")
     assert f"backend: [{', '.join(backends)}]" in workflow
-    for needed in ("bash .ci/install", ".venv/bin/layercontract run --backend ${{ matrix.backend }}",
+    for needed in ("bash .ci/install", ".venv/bin/layercontract run --backend \"$BACKEND\"",
                    "actions/upload-artifact", "actions/download-artifact", "layercontract merge",
                    'cat report/summary.md >> "$GITHUB_STEP_SUMMARY"'):
         assert needed in workflow

@@ -139,7 +139,7 @@ def test_a_run_whose_condition_names_an_unrecorded_distribution_stops_with_one_m
     result, tests = pytest_run(tmp_path, "keras < 3.16")
     assert result.returncode == USAGE_ERROR
     assert "its condition 'keras < 3.16' names 'keras', which the backend does not record" in result.stderr
-    assert {t["outcome"] for t in tests.values()} == {"not-run"}
+    assert tests == {}  # stopped before its tests were selected: no record (an earlier one would be kept)
 
 
 def test_every_version_bound_entry_of_the_real_files_names_keras():
