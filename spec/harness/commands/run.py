@@ -219,7 +219,7 @@ def run(args) -> int:
     fresh = _stat(record_path) is not None and _stat(record_path) != before.get(record_path)
     collected = any(e.get("event") == "collected" and e.get("tests") for e in job.events)
     rc = job.proc.returncode
-    if not fresh and not job.killed and (interrupted or (rc in (2, 3, 4, 5) and rc >= 0)):
+    if not fresh and (interrupted or (not job.killed and rc in (2, 3, 4, 5))):
         # Stopped before its tests were selected: pytest said why (bad input, a backend that
         # cannot load, Ctrl-C while loading); the previous record stays as it was.
         job.cleanup()
