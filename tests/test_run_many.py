@@ -99,6 +99,8 @@ def test_run_many_exits_1_and_reports_progress(misbehaving_run):
         assert any(re.match(rf"\[\s*[\d.]+s\] \w+\s+{re.escape(backend)}  .*wall [\d.]+ s", line)
                    for line in lines), backend
     assert re.search(r"^run-many: wall [\d.]+ s; unexpected outcomes on ", result.stdout, re.M)
+    if sys.platform == "linux":  # the peak RSS of each backend's process, from /proc/<pid>/status
+        assert re.search(r"\] done\s+\S+  exit 0, wall [\d.]+ s, peak RSS [1-9]\d* MiB, ", result.stdout), result.stdout
     written = re.search(r"^run-many: report (.*)$", result.stdout, re.M).group(1).split(", ")
     assert written and all(pathlib.Path(p).is_file() for p in written)
 

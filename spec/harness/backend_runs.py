@@ -34,8 +34,21 @@ class Job:
     tag: str = ""  # in the journal's name: `layercontract run` uses its process id (runs sharing --out)
     events: list = dataclasses.field(default_factory=list)
     running: dict = dataclasses.field(default_factory=dict)  # check id -> monotonic start
+    peak_rss_kib: int = 0  # the pytest process's high-water mark of resident memory (Linux)
     _offset: int = 0
     _log_file: object = None
+
+    def sample_memory(self):
+        """Read the process's VmHWM (peak resident set size so far) from /proc; the kernel keeps
+        the maximum, so sampling while it runs loses nothing but the last moments."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        self.peak_rss_kib = max(self.peak_rss_kib, int(line.split()[1]))
+                        return
+        except (OSError, ValueError, IndexError):  # not Linux, or the process has just exited
+            return
 
     @property
     def stem(self) -> str:
@@ -116,6 +129,7 @@ def kill(job, reason):
 
 def watch(job, args):
     """Kill the process if a test or the whole backend runs past its limit."""
+    job.sample_memory()
     now = time.monotonic()
     if args.backend_timeout and now - job.started > args.backend_timeout:
         kill(job, f"the backend run exceeded the per-backend timeout of {args.backend_timeout:g} s")

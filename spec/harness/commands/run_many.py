@@ -253,7 +253,8 @@ def _run_jobs(pending, running, results, jobs, args, supervisor, say):
                 wall = time.monotonic() - job.started
                 rc = job.proc.returncode
                 exit_text = _signal_name(rc) if rc < 0 else f"exit {rc}"
-                say(f"{label(record):<7} {job.backend}  {exit_text}, wall {wall:.1f} s, {summary(record)}"
+                rss = f", peak RSS {job.peak_rss_kib / 1024:.0f} MiB" if job.peak_rss_kib else ""
+                say(f"{label(record):<7} {job.backend}  {exit_text}, wall {wall:.1f} s{rss}, {summary(record)}"
                     + ("" if backend_ok(record) else f"  (log: {job.log})"))
     except KeyboardInterrupt:
         for job in running:
