@@ -128,6 +128,7 @@ def test_layercontract_run_from_an_empty_directory(wheel_env):
     assert sorted(p.name for p in empty.iterdir() if p.name != ".hypothesis") == ["reports"]
 
 
+@pytest.mark.integration
 def test_layercontract_run_on_real_keras_from_an_empty_directory(wheel_env):
     """keras-numpy, on the one suite file with its reviewed deviation: the packaged expectations
     file is found and matched by check id."""
