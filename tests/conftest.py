@@ -11,11 +11,16 @@
 import pytest
 
 INTEGRATION = "integration"
+MARKEXPR = "layercontract_tests_markexpr"
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config):
-    if config.args_source != pytest.Config.ArgsSource.TESTPATHS or hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):  # an xdist worker selects as its controller decided
+        if config.workerinput.get(MARKEXPR) is not None:
+            config.option.markexpr = config.workerinput[MARKEXPR]
+        return
+    if config.args_source != pytest.Config.ArgsSource.TESTPATHS:
         return
     if not config.getoption("markexpr", ""):
         config.option.markexpr = f"not {INTEGRATION}"
@@ -23,6 +28,12 @@ def pytest_cmdline_main(config):
             and not config.getoption("keyword", "") and not config.getoption("collectonly", False)):
         config.option.numprocesses = 2
         config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist, in the controller: workers get the command line, not the -m chosen above."""
+    node.workerinput[MARKEXPR] = node.config.getoption("markexpr", "")
 
 
 def pytest_configure(config):
