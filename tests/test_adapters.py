@@ -12,6 +12,7 @@ import pytest
 from layercontract.spec.harness import backend as contract
 from layercontract.spec.harness import registry
 from layercontract.spec.harness.commands import doctor
+from tests._env import clean_env
 from tests.adapters_for_tests import BROKEN_EXPECTATIONS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -20,14 +21,6 @@ EXAMPLE_SPEC = "layercontract_example_adapter:ExampleKerasNumpy"
 EXAMPLE_NAME = "example-keras-numpy"
 EXAMPLE_SUITE = "suites/test_input.py"  # the file with the example's one expected deviation
 MAX_NDIM_TEST = "suites/test_input.py::test_error_shows_the_full_received_shape[max_ndim]"
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
 
 
 def run(cmd, cwd=ROOT, timeout=300, **env):

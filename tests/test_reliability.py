@@ -22,6 +22,7 @@ import pytest
 
 from layercontract.reports import schema
 from layercontract.spec.harness import integrity
+from tests._env import clean_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SMALL = "suites/test_call.py"  # a few quick tests: enough for a run that must start
@@ -107,14 +108,6 @@ def place(tmp_path_factory):
     result = lc("run", "--out", str(out), "--", ONE, cwd=here)
     assert result.returncode == 0, output(result)
     return here
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
 
 
 def lc(*args, cwd, timeout=300, **env):
