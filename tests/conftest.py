@@ -6,8 +6,10 @@
 - it runs on two pytest-xdist workers, `--dist loadgroup`: most tests wait on a child process
   (a pytest run, a CLI command), so two workers keep both cores busy. The fault runs of
   tests/test_faults.py stay in one worker (group "faults"; their zygote forks two runs at a
-  time itself). With paths, -k, -n, --collect-only or `-p no:xdist` it runs in one process as
-  asked."""
+  time itself). The tests of a module that share a module-scoped fixture (one run-many over
+  misbehaving adapters, one wheel, one `layercontract run`, one browser) are one group too, so
+  that fixture runs once, not once per worker. With paths, -k, -n, --collect-only or
+  `-p no:xdist` it runs in one process as asked."""
 import pytest
 
 INTEGRATION = "integration"
@@ -34,6 +36,20 @@ def pytest_cmdline_main(config):
 def pytest_configure_node(node):
     """xdist, in the controller: workers get the command line, not the -m chosen above."""
     node.workerinput[MARKEXPR] = node.config.getoption("markexpr", "")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under xdist, module- and session-scoped fixtures are per worker: keep the tests that use
+    one defined in their own module in one group (before xdist reads the groups)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        module = item.nodeid.split("::", 1)[0]
+        definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        if any(d.scope in ("module", "session") and d.baseid == module
+               for defs in definitions.values() for d in defs):
+            item.add_marker(pytest.mark.xdist_group(f"shared-fixture:{module}"))
 
 
 def pytest_configure(config):
