@@ -55,8 +55,9 @@ def stub_overlay(root: pathlib.Path, version: str, source: str = STUB_KERAS,
                  distribution: str | None = None) -> pathlib.Path:
     """A complete cached overlay whose `keras` is a stub (or a broken package)."""
     path = root / version
-    (path / "keras").mkdir(parents=True)
-    (path / "keras" / "__init__.py").write_text(source.format(version=version), encoding="utf-8")
+    (overlay.packages_dir(path) / "keras").mkdir(parents=True)
+    (overlay.packages_dir(path) / "keras" / "__init__.py").write_text(source.format(version=version),
+                                                                      encoding="utf-8")
     distribution = distribution or ("keras-nightly" if ".dev" in version else "keras")
     (path / overlay.MARKER).write_text(json.dumps({"distribution": distribution, "version": version}),
                                        encoding="utf-8")
@@ -226,8 +227,31 @@ def test_install_uses_pip_no_deps_target_and_moves_the_result_into_the_cache(mon
     (args,) = calls
     assert args[0] == "install" and "--no-deps" in args and args[-1] == "keras==3.98.1"
     assert found.path == tmp_path / "3.98.1" and (found.path / overlay.MARKER).is_file()
+    assert (found.packages / "keras" / "__init__.py").is_file() and found.packages.name == "site-packages"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
     assert overlay.prepare("3.98.1", tmp_path).path == found.path and len(calls) == 1  # cached now
+
+
+def test_an_overlay_of_the_older_layout_is_installed_again(monkeypatch, tmp_path):
+    """Keras beside the marker (before site-packages/) would make hypothesis parse all of Keras."""
+    old = tmp_path / "3.98.2"
+    (old / "keras").mkdir(parents=True)
+    (old / "keras" / "__init__.py").write_text("__version__ = '3.98.2'\n")
+    (old / overlay.MARKER).write_text(json.dumps({"distribution": "keras", "version": "3.98.2"}))
+    calls = []
+
+    def fake_pip(*args, timeout=None):
+        calls.append(args)
+        target = pathlib.Path(args[args.index("--target") + 1])
+        (target / "keras").mkdir(parents=True)
+        (target / "keras" / "__init__.py").write_text("__version__ = '3.98.2'\n")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(overlay, "_pip", fake_pip)
+    assert overlay.cached(tmp_path) == []
+    found = overlay.prepare("3.98.2", tmp_path)
+    assert len(calls) == 1 and found.path == old and not (old / "keras").exists()
+    assert (found.packages / "keras" / "__init__.py").is_file()
 
 
 def test_a_version_pip_cannot_install_is_one_clear_error(monkeypatch, tmp_path):
@@ -298,7 +322,8 @@ def test_a_versioned_backend_imports_the_overlay_keras_and_records_its_version(t
     data = json.loads(result.stdout.splitlines()[-1])
     assert data["name"] == "keras-numpy" and data["requested"] == "keras-numpy@3.99.0"
     assert data["versions"]["keras"] == "3.99.0"
-    assert data["file"] == str(path / "keras" / "__init__.py") and data["path0"] == str(path)
+    packages = path / "site-packages"  # named so, hypothesis does not read Keras as the user's code
+    assert data["file"] == str(packages / "keras" / "__init__.py") and data["path0"] == str(packages)
 
 
 def test_the_parents_overlay_decides_what_nightly_means_in_the_backend_process(tmp_path):

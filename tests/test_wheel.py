@@ -43,7 +43,9 @@ def _dependencies_without_layercontract(dest: pathlib.Path) -> list[pathlib.Path
         site = pathlib.Path(entry)
         if not site.is_dir():
             continue
-        snapshot = dest / f"site-{i}"
+        # named site-packages like the original: hypothesis reads the constants of every module
+        # outside a ".../site-packages/" path as the user's own code (that cost 11 s per run)
+        snapshot = dest / f"site-{i}" / "site-packages"
         snapshot.mkdir(parents=True)
         for item in site.iterdir():
             name = item.name.lower()

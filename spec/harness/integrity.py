@@ -6,6 +6,7 @@ subset of tests a run selects.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.resources
 import pathlib
 
@@ -18,16 +19,34 @@ def cited_clauses(suites_dir: pathlib.Path = SUITES_DIR) -> dict[str, list[str]]
     """clause id -> ["file::function", ...] for every `@clause(...)` decorator in the suites."""
     citations: dict[str, list[str]] = {}
     for path in sorted(suites_dir.glob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        for node in ast.walk(tree):
+        stat = path.stat()
+        for cid, test in _file_citations(str(path), stat.st_mtime_ns, stat.st_size):
+            citations.setdefault(cid, []).append(test)
+    return citations
+
+
+@functools.lru_cache(maxsize=None)
+def _file_citations(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, str], ...]:
+    """(clause id, "file::function") pairs of one suite file, in source order. Cached per file
+    version: every pytest process of a run asks several times (plugin, record, selection), and
+    parsing the suites was a third of a small run's start-up."""
+    name = pathlib.Path(path).name
+    found = []
+
+    def visit(body):
+        # pytest collects tests from module level and from classes, so only those are looked at
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                visit(node.body)
             if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 continue
             for deco in node.decorator_list:
                 if isinstance(deco, ast.Call) and getattr(deco.func, "id", getattr(deco.func, "attr", None)) == "clause":
-                    for arg in deco.args:
-                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                            citations.setdefault(arg.value, []).append(f"{path.name}::{node.name}")
-    return citations
+                    found.extend((arg.value, f"{name}::{node.name}") for arg in deco.args
+                                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+
+    visit(ast.parse(pathlib.Path(path).read_text(encoding="utf-8"), path).body)
+    return tuple(found)
 
 
 def problems(clauses, suites_dir: pathlib.Path = SUITES_DIR) -> list[str]:

@@ -13,9 +13,15 @@ overlay directory keyed by its exact version under the cache root:
     platformdirs.user_cache_dir("layercontract")/keras  ($XDG_CACHE_HOME/layercontract/keras
                                                         or ~/.cache/layercontract/keras on Linux)
 
-    <root>/3.12.0/keras/...                  the package
-    <root>/3.12.0/keras-3.12.0.dist-info/
+    <root>/3.12.0/site-packages/keras/...    the package (the directory put on sys.path)
+    <root>/3.12.0/site-packages/keras-3.12.0.dist-info/
     <root>/3.12.0/layercontract-overlay.json written last: the overlay is complete
+
+The package directory is named site-packages because hypothesis reads the constants of every
+imported module outside a ".../site-packages/" path as the user's own code: with Keras outside
+one it parsed all of Keras in every generated check (seconds per run) and drew Keras's literals.
+An overlay of the older layout (the package beside the marker) counts as incomplete and is
+installed again.
 
 The backend then runs in its own process with the overlay first on sys.path (PYTHONPATH); the
 frameworks (TensorFlow, JAX, torch, numpy) stay as installed. A prepared overlay needs no
@@ -63,6 +69,15 @@ class Overlay:
     note: str = ""      # how it was found when that matters (offline fallback)
     seconds: float = 0.0  # time to prepare it in this process
 
+    @property
+    def packages(self) -> pathlib.Path:
+        """The directory that goes on sys.path (PYTHONPATH) for this Keras."""
+        return packages_dir(self.path)
+
+
+def packages_dir(path: pathlib.Path) -> pathlib.Path:
+    return path / "site-packages"
+
 
 def split_name(name: str) -> tuple[str, str | None]:
     """"keras-jax@3.12.0" -> ("keras-jax", "3.12.0"); a name without "@" -> (name, None)."""
@@ -108,7 +123,7 @@ def _read_marker(path: pathlib.Path) -> dict | None:
         data = json.loads((path / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or not (path / "keras" / "__init__.py").is_file():
+    if not isinstance(data, dict) or not (packages_dir(path) / "keras" / "__init__.py").is_file():
         return None
     return data
 
@@ -191,11 +206,11 @@ def install(distribution: str, version: str, root: pathlib.Path) -> pathlib.Path
         started = time.monotonic()
         try:
             proc = _pip("install", "--no-deps", "--only-binary=:all:", "--no-compile", "--quiet",
-                        "--target", str(tmp), f"{distribution}=={version}", timeout=600)
+                        "--target", str(packages_dir(tmp)), f"{distribution}=={version}", timeout=600)
         except (OSError, subprocess.TimeoutExpired) as e:
             shutil.rmtree(tmp, ignore_errors=True)
             raise OverlayError(f"could not install {distribution}=={version}: {e}") from None
-        if proc.returncode != 0 or not (tmp / "keras" / "__init__.py").is_file():
+        if proc.returncode != 0 or not (packages_dir(tmp) / "keras" / "__init__.py").is_file():
             shutil.rmtree(tmp, ignore_errors=True)
             lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("ERROR")] or \
                 proc.stderr.strip().splitlines()[-3:] or ["pip installed no keras package"]
@@ -255,10 +270,10 @@ def activate(overlay: Overlay):
     """Put the overlay first on sys.path, before Keras is imported. Raises OverlayError when a
     Keras from elsewhere is already imported in this process."""
     keras = sys.modules.get("keras")
-    if keras is not None and not _is_inside(getattr(keras, "__file__", None), overlay.path):
+    if keras is not None and not _is_inside(getattr(keras, "__file__", None), overlay.packages):
         raise OverlayError(f"Keras is already imported in this process from {keras.__file__}; "
                            f"Keras {overlay.version} from {overlay.path} needs a process of its own")
-    entry = str(overlay.path)
+    entry = str(overlay.packages)
     if sys.path[:1] != [entry]:
         with contextlib.suppress(ValueError):
             sys.path.remove(entry)
@@ -279,13 +294,13 @@ def verify_imported(overlay: Overlay):
     """After the backend loaded: the `keras` module must be the overlay's."""
     keras = sys.modules.get("keras")
     where = getattr(keras, "__file__", None)
-    if keras is None or not _is_inside(where, overlay.path):
-        raise OverlayError(f"the imported keras ({where}) is not the overlay's ({overlay.path})")
+    if keras is None or not _is_inside(where, overlay.packages):
+        raise OverlayError(f"the imported keras ({where}) is not the overlay's ({overlay.packages})")
 
 
 def child_environment(overlay: Overlay, env: dict | None = None) -> dict:
     """The environment of a backend process that runs on this overlay."""
     env = dict(os.environ if env is None else env)
     env[ENV_OVERLAY] = str(overlay.path)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(overlay.path), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(overlay.packages), env.get("PYTHONPATH", "")) if p)
     return env

@@ -144,7 +144,7 @@ def prepare_overlays(backends) -> dict[str, dict]:
             continue
         print(f"run-many: {b}: {found.distribution} {found.version} from {found.path} "
               f"(ready in {found.seconds:.1f} s)" + (f"; {found.note}" if found.note else ""), flush=True)
-        envs[b] = {"PYTHONPATH": str(found.path), overlay.ENV_OVERLAY: str(found.path)}
+        envs[b] = {"PYTHONPATH": str(found.packages), overlay.ENV_OVERLAY: str(found.path)}
     return envs
 
 
