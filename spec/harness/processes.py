@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+
 import os
 import signal
 import subprocess
@@ -40,7 +40,9 @@ def _load_prctl():
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        # dlopen(NULL): the symbols already loaded into this process, libc's among them
+        # (ctypes.util.find_library("c") would run `ldconfig -p` in every process)
+        libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl
     except (OSError, AttributeError):
         return None
