@@ -48,6 +48,7 @@ REPRODUCE = re.compile(r"@reproduce_failure\([^)]*\)")
 _TRACEBACK_NOISE = re.compile(r"^(_{3,}|_ _ |[\w.]+:\d+: |File \"|Traceback \(most recent call last\)|"
                               r"\[XPASS\(strict\)\]|\[\.\.\. \d+ characters cut)")
 # ...and the ones that do, in a Python traceback: "ValueError: ...", "KeyboardInterrupt".
+_BARE_EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt):")  # nothing after the name
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?")
 _UPSTREAM = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -106,12 +107,19 @@ def first_line(message: str, limit: int = FIRST_LINE_LIMIT, *, crash: str | None
         lines = [ln.rstrip() for ln in ANSI.sub("", text or "").splitlines() if ln.strip()]
         if not lines:
             continue
-        line = next((ln[1:].strip() for ln in lines if ln.startswith("E ") and ln[1:].strip()), None)
-        if line is None:
-            exc = [ln.strip() for ln in lines if _EXCEPTION.match(ln.strip())]
-            plain = [ln.strip() for ln in lines if not _TRACEBACK_NOISE.match(ln.strip())
+        e_lines = [ln[1:].strip() for ln in lines if ln.startswith("E ") and ln[1:].strip()]
+        if e_lines:
+            line, after = e_lines[0], e_lines[1:]
+        else:
+            exc = [i for i, ln in enumerate(lines) if _EXCEPTION.match(ln.strip())]
+            plain = [i for i, ln in enumerate(lines) if not _TRACEBACK_NOISE.match(ln.strip())
                      and not re.match(r"^\w+ = ", ln) and not ln.startswith((" ", ">"))]
-            line = (exc[-1:] or plain[:1] or [lines[0].strip()])[0]
+            at = (exc[-1:] or plain[:1] or [0])[0]
+            line, after = lines[at].strip(), [ln.strip() for ln in lines[at + 1:]]
+        if _BARE_EXCEPTION.fullmatch(line) and after:
+            # numpy's testing asserts put their text on the next lines ("AssertionError: \nArrays
+            # are not equal\n<err_msg>"): the name alone says nothing, so two more lines join it
+            line = f"{line} {' · '.join(after[:2])}"
         return line if len(line) <= limit else line[:limit - 1] + "…"
     return ""
 

@@ -318,6 +318,13 @@ def test_first_line_is_the_message_never_a_frame_or_a_local():
     assert records.first_line("Traceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: died") == (
         "RuntimeError: died")
     assert records.first_line("ValueError: bad\nmore") == "ValueError: bad"
+    # numpy.testing's asserts start with a bare "AssertionError: " and say what on the next lines
+    numpy_assert = (">       np.testing.assert_array_equal(m, 0, err_msg=\"moving mean updated\")\n"
+                    "E       AssertionError: \nE       Arrays are not equal\nE       moving mean updated\n"
+                    "E       Mismatched elements: 3 / 3 (100%)\n")
+    assert records.first_line(numpy_assert) == "AssertionError: Arrays are not equal · moving mean updated"
+    assert records.first_line("", crash="AssertionError: \nArrays are not equal\nmoving mean updated\nMismatch") == (
+        "AssertionError: Arrays are not equal · moving mean updated")
     assert records.first_line("not applicable: clauses X do not apply") == "not applicable: clauses X do not apply"
     assert records.first_line("") == ""
     assert records.upstream_url("keras-team/keras#23364") == "https://github.com/keras-team/keras/issues/23364"
