@@ -119,6 +119,15 @@ class KerasJax(Keras3):
             variable.assign(value)
         return self.to_numpy(out)
 
+    def free_memory(self):
+        # jax keeps every executable it compiles (one per jitted function - jnp's own included -
+        # and input shapes/dtypes) in process-wide caches bounded only by entry counts (2048 to
+        # 4096 each); the suites' generated shapes grew a run to ~1 GB of them. Clearing them
+        # costs recompilations in the next module, nothing else.
+        import jax
+
+        jax.clear_caches()
+
 
 class KerasTorch(Keras3):
     keras_backend = "torch"

@@ -103,6 +103,17 @@ class HangInLoad(ReferenceBackend):
         time.sleep(600)
 
 
+class CountsFreeMemory(ReferenceBackend):
+    """The reference backend, appending a line to $LAYERCONTRACT_TEST_FREE_MEMORY_LOG at each
+    free_memory() call (the harness calls it after each test module)."""
+
+    name = "counts-free-memory"
+
+    def free_memory(self):
+        with open(os.environ["LAYERCONTRACT_TEST_FREE_MEMORY_LOG"], "a", encoding="utf-8") as f:
+            f.write("free_memory\n")
+
+
 # ------------------------------------------------------------ import failure
 class FromAnotherContract(ReferenceBackend):
     """Written for an adapter contract version this layercontract does not implement."""
@@ -144,6 +155,7 @@ class BrokenEverywhere(Backend):
     edition = "keras4"
     capabilities = frozenset({"fit", "compiled", "telepathy"})  # compiled without compiled_call
     expectations = BROKEN_EXPECTATIONS
+    free_memory = "not a method"
 
     def load(self):
         import layercontract.reference_impl as impl

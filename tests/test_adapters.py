@@ -64,7 +64,7 @@ def test_the_harness_and_the_suites_use_only_the_contract():
 
 def test_the_contract_module_is_short():
     lines = (ROOT / "spec/harness/backend.py").read_text(encoding="utf-8").splitlines()
-    assert len(lines) <= 120
+    assert len(lines) <= 130
 
 
 def test_builtin_adapters_declare_compiled_only_with_compiled_call():
@@ -149,6 +149,17 @@ def test_an_adapter_of_another_contract_version_is_refused_by_doctor_and_run(tmp
     assert doctor.diagnose("reference")[1].checks[1] == (True, f"adapter contract version {contract.CONTRACT_VERSION}")
 
 
+def test_the_harness_calls_free_memory_after_each_test_module(tmp_path):
+    log = tmp_path / "free_memory.log"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
+                             "suites/test_build.py", "suites/test_build_state.py",
+                             "--backend", "tests.adapters_for_tests:CountsFreeMemory"],
+                            cwd=ROOT, env=clean_env(LAYERCONTRACT_TEST_FREE_MEMORY_LOG=str(log)),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, output(result)
+    assert log.read_text(encoding="utf-8").splitlines() == ["free_memory"] * 2
+
+
 def test_doctor_catches_missing_names():
     _adapter, report = doctor.diagnose("tests.adapters_for_tests:MissingNames")
     assert report.problems == ["namespace: missing K.layers.Concatenate, K.ops.relu"]
@@ -169,6 +180,7 @@ def test_doctor_reports_every_problem_at_once_and_exits_1():
         "to_numpy(Dense output) must be a numpy.ndarray of shape (2, 2), got list",
         "is_symbolic(an eager tensor) must be False, got 'no'",
         "set_seed(7) then Dropout(0.5) in training raised RuntimeError: no seeds here",
+        "optional methods present but not callable: free_memory",
         f"expectations: {BROKEN_EXPECTATIONS}: deviation #1: missing observed, reason",
         f"expectations: {BROKEN_EXPECTATIONS}: deviation #1: kind 'cosmic-ray' is not one of",
     ]

@@ -30,6 +30,9 @@ Methods
     compiled_call(layer, x, training) -> numpy output of calling `layer` on numpy `x` in the
                        backend's compiled/graph mode (tf.function, jax.jit of stateless_call),
                        with state updates (BatchNormalization statistics) written back.
+  Optional:
+    free_memory()   -> drop caches that only save time (jax's compiled executables); called
+                       after each test module. Backend's default does nothing.
 """
 from __future__ import annotations
 
@@ -75,7 +78,8 @@ CAPABILITY_NEEDS = {
 # What the harness reads from an adapter: tests/test_adapters.py checks that the plugin, the
 # record and the suites touch nothing else.
 ATTRIBUTES = ("name", "edition", "capabilities", "expectations", "contract_version")
-METHODS = ("load", "to_numpy", "is_symbolic", "set_seed", "versions", "compiled_call")
+METHODS = ("load", "to_numpy", "is_symbolic", "set_seed", "versions", "compiled_call", "free_memory")
+OPTIONAL_METHODS = ("compiled_call", "free_memory")
 
 
 class Backend:
@@ -104,6 +108,9 @@ class Backend:
 
     def compiled_call(self, layer, x, training):
         raise NotImplementedError(f"backend {self.name} has no compiled mode")
+
+    def free_memory(self):
+        pass
 
 
 def provides_compiled_call(adapter) -> bool:

@@ -84,11 +84,15 @@ def check_attributes(adapter, report):
         report.problem(f"unknown capabilities {', '.join(map(repr, unknown))}; "
                        f"known: {', '.join(contract.CAPABILITIES)}")
     report.ok(f"capabilities: {', '.join(sorted(set(caps) & set(contract.CAPABILITIES))) or 'none'}")
-    missing = [m for m in contract.METHODS if m != "compiled_call" and not callable(_get(adapter, m))]
+    missing = [m for m in contract.METHODS if m not in contract.OPTIONAL_METHODS and not callable(_get(adapter, m))]
     if missing:
         report.problem(f"methods missing or not callable: {', '.join(missing)}")
     else:
         report.ok("methods load, to_numpy, is_symbolic, set_seed, versions")
+    not_callable = [m for m in contract.OPTIONAL_METHODS
+                    if _get(adapter, m) is not None and not callable(_get(adapter, m))]
+    if not_callable:
+        report.problem(f"optional methods present but not callable: {', '.join(not_callable)}")
     if "compiled" in caps and not contract.provides_compiled_call(adapter):
         report.problem("capability 'compiled' is declared but the adapter has no compiled_call "
                        "(declare it only with a compiled_call method)")

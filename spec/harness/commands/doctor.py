@@ -83,7 +83,7 @@ def _step(report, what, func):
 
 
 def check_smoke(adapter, K, caps, report):
-    """A tiny Dense layer through to_numpy, is_symbolic, set_seed and compiled_call."""
+    """A tiny Dense layer through to_numpy, is_symbolic, set_seed and compiled_call; free_memory()."""
     x = np.ones((2, 3), dtype="float32")
     ok, layer = _step(report, "smoke case: K.layers.Dense(2)", lambda: K.layers.Dense(2))
     ok, y = _step(report, "smoke case: calling K.layers.Dense(2) on a (2, 3) float32 array",
@@ -137,6 +137,11 @@ def check_smoke(adapter, K, caps, report):
                            f"{type(out).__name__} {getattr(out, 'shape', '')}")
         elif ok:
             report.ok("compiled_call returns a (2, 2) numpy.ndarray")
+    free_memory = getattr(adapter, "free_memory", None)
+    if callable(free_memory) and getattr(type(adapter), "free_memory", None) is not contract.Backend.free_memory:
+        ok, _ = _step(report, "free_memory()", free_memory)
+        if ok:
+            report.ok("free_memory() runs")
 
 
 def check_versions(adapter, report):
