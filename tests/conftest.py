@@ -3,13 +3,17 @@
   backend, the example adapter on Keras, a real Keras release installed as an overlay, the
   wheel on Keras); CI runs them right after it with `./lc test -m integration`. Any -m given,
   or any path, selects as asked.
-- it runs on two pytest-xdist workers, `--dist loadfile`: most tests wait on a child process
-  (a pytest run, a CLI command), so two workers keep both cores busy, and each test module
-  runs whole in one worker, so a module's shared fixture (the fault runs' zygote, run-many
-  over misbehaving adapters, the wheel, a `layercontract run`, the browser) runs once. (Not
-  `--dist loadgroup`: with pytest 9.2, xdist 3.8's group suffix on node ids is lost, so every
-  test was its own unit and test_faults started one zygote per worker, each running every
-  fault.) With paths, -k, -n, --collect-only or `-p no:xdist` it runs in one process as asked."""
+- it runs on pytest-xdist workers, one more than CPUs (3 on 2 cores), `--dist loadfile`. Much
+  of the tests' time is waiting (on child processes, timeouts, a Ctrl-C's grace period), so the
+  extra worker keeps the cores busy; on 2 idle cores 2 workers took 115 s, 3 took 99 s, 4 took
+  110 s. Each test module runs whole in one worker, so a module's shared fixture (the fault
+  runs' zygote, run-many over misbehaving adapters, the wheel, a `layercontract run`, the
+  browser) runs once; modules start longest first (LONGEST_FIRST), since xdist's own order (by
+  number of tests) started test_wheel, 3 tests and ~10 s, last. (Not `--dist loadgroup`: with
+  pytest 9.2, xdist 3.8's group suffix on node ids is lost, so every test was its own unit and
+  test_faults started one zygote per worker, each running every fault.) With paths, -k, -n,
+  --collect-only or `-p no:xdist` it runs in one process as asked."""
+import os
 import pathlib
 
 import pytest
@@ -37,9 +41,15 @@ def pytest_cmdline_main(config):
         config.option.markexpr = f"not {INTEGRATION}"
     if (config.pluginmanager.has_plugin("xdist") and not config.getoption("numprocesses", None)
             and not config.getoption("keyword", "") and not config.getoption("collectonly", False)):
-        config.option.numprocesses = 2
+        config.option.numprocesses = workers()
         config.option.dist = "loadfile"
         config.option.loadscopereorder = False  # keep the order pytest_collection_modifyitems sets
+
+
+def workers() -> int:
+    """One more than the CPUs this process may use (at most 8: a module is the unit of work)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cpus + 1, 8)
 
 
 def pytest_collection_modifyitems(config, items):
