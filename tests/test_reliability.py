@@ -190,6 +190,7 @@ def test_doctor_and_run_agree_on_an_entry_naming_a_parameter_that_does_not_exist
     (["--grace", "nan"], "finite number of seconds"),
     (["--backend-timeout", "inf"], "finite number of seconds"),
     (["--jobs", "0"], "give at least 1"),
+    (["--max-rss", "0"], "give at least 1 MiB"),
     (["-s", "suites/test_nope.py"], "no such suite file"),
     (["-s", "/etc/hostname"], "is not in layercontract's suites"),
 ])

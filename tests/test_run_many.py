@@ -180,11 +180,19 @@ def test_a_backend_that_cannot_load_gets_error_rows(misbehaving_run, backend, te
 
 
 def test_run_many_exits_0_when_every_outcome_is_expected(tmp_path):
-    result = layercontract("run-many", "reference", "-s", SUITE, "--out", str(tmp_path))
+    result = layercontract("run-many", "reference", "-s", SUITE, "--out", str(tmp_path), "--max-rss", "1536")
     assert result.returncode == run_many.EXIT_OK, output(result)
-    assert "every outcome as expected; exit 0" in result.stdout
+    assert "every outcome as expected; exit 0" in result.stdout  # and within the memory budget
     assert record_of(tmp_path, "reference")["complete"] is True
     assert not list(tmp_path.glob("*.journal*"))  # kept only for runs that did not finish
+
+
+def test_a_backend_over_the_memory_budget_fails_run_many(tmp_path):
+    """--max-rss: CI keeps every backend process under 1.5 GB; 1 MiB is below any Python process."""
+    result = layercontract("run-many", "reference", "-s", FIRST_TO_NUMPY, "--out", str(tmp_path), "--max-rss", "1")
+    assert result.returncode == run_many.EXIT_UNEXPECTED, output(result)
+    assert re.search(r"every outcome as expected; over the memory budget of 1 MiB \(peak RSS\): "
+                     r"reference [1-9]\d* MiB; exit 1$", result.stdout, re.M), output(result)
 
 
 def test_run_many_unknown_backend_is_a_harness_failure(tmp_path):

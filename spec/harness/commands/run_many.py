@@ -24,9 +24,12 @@ start (`nightly` resolved once, so every job of the run gets the same build), wi
 record OUT/keras-jax@3.12.0.json. With several versions of one backend, the terminal output
 ends with the clauses whose outcome changed between consecutive versions.
 
+Each backend's peak resident memory (the process's VmHWM, Linux) is printed with its result;
+--max-rss MIB makes a backend above that budget fail the run (CI keeps every backend under 1.5 GB).
+
 Exit status: 0 every backend finished and every outcome is expected (pass, expected
 deviation, unsupported, not applicable); 1 an unexpected outcome somewhere (fail, unexpected
-pass, harness error, crash, timeout); 2 run-many itself failed (an unknown backend name,
+pass, harness error, crash, timeout) or a backend over --max-rss; 2 run-many itself failed (an unknown backend name,
 bad arguments, the report could not be written).
 """
 from __future__ import annotations
@@ -63,8 +66,23 @@ def add_arguments(parser):
     parser.add_argument("--keras-cache", default=None, metavar="DIR",
                         help=f"cache of Keras overlays for NAME@VERSION backends (default: ${overlay.ENV_CACHE}, "
                              "else the user cache directory's layercontract/keras)")
+    parser.add_argument("--max-rss", type=_mib, default=None, metavar="MIB",
+                        help="memory budget: a backend whose process peaks above MIB MiB of resident "
+                             "memory fails the run (exit 1; Linux, read from /proc)")
     parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG",
                         help="extra argument for every pytest run, e.g. --pytest-arg=--hypothesis-profile=dev")
+
+
+def _mib(text):
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: give at least 1 MiB")
+    return value
 
 
 def _jobs(text):
@@ -225,9 +243,12 @@ def run(args) -> int:
     if changes:
         print("\n".join(changes), flush=True)
     bad = [b for b in backends if not backend_ok(results[b])]
-    status = EXIT_UNEXPECTED if bad else EXIT_OK
+    over = [f"{b} {by_backend[b].peak_rss_kib / 1024:.0f} MiB" for b in backends
+            if args.max_rss and by_backend[b].peak_rss_kib > args.max_rss * 1024]
+    status = EXIT_UNEXPECTED if bad or over else EXIT_OK
     print(f"run-many: report {', '.join(map(str, reports))}\nrun-many: wall {time.monotonic() - t0:.1f} s; "
           + (f"unexpected outcomes on {', '.join(bad)}" if bad else "every outcome as expected")
+          + (f"; over the memory budget of {args.max_rss} MiB (peak RSS): {', '.join(over)}" if over else "")
           + f"; exit {status}", flush=True)
     return status
 
