@@ -212,17 +212,23 @@ def test_a_cached_overlay_is_found_without_pip_or_network(monkeypatch, tmp_path)
     assert (found.path, found.distribution, found.version, found.note) == (tmp_path / "3.99.0", "keras", "3.99.0", "")
 
 
-def test_install_uses_pip_no_deps_target_and_moves_the_result_into_the_cache(monkeypatch, tmp_path):
+def fake_pip_install(monkeypatch) -> list:
+    """overlay._pip replaced by one that "installs" a stub keras into --target; the calls, in order."""
     calls = []
 
     def fake_pip(*args, timeout=None):
         calls.append(args)
         target = pathlib.Path(args[args.index("--target") + 1])
         (target / "keras").mkdir(parents=True)
-        (target / "keras" / "__init__.py").write_text("__version__ = '3.98.1'\n")
+        (target / "keras" / "__init__.py").write_text(f"__version__ = '{args[-1].split('==')[1]}'\n")
         return subprocess.CompletedProcess(args, 0, "", "")
 
     monkeypatch.setattr(overlay, "_pip", fake_pip)
+    return calls
+
+
+def test_install_uses_pip_no_deps_target_and_moves_the_result_into_the_cache(monkeypatch, tmp_path):
+    calls = fake_pip_install(monkeypatch)
     found = overlay.prepare("3.98.1", tmp_path)
     (args,) = calls
     assert args[0] == "install" and "--no-deps" in args and args[-1] == "keras==3.98.1"
@@ -238,16 +244,7 @@ def test_an_overlay_of_the_older_layout_is_installed_again(monkeypatch, tmp_path
     (old / "keras").mkdir(parents=True)
     (old / "keras" / "__init__.py").write_text("__version__ = '3.98.2'\n")
     (old / overlay.MARKER).write_text(json.dumps({"distribution": "keras", "version": "3.98.2"}))
-    calls = []
-
-    def fake_pip(*args, timeout=None):
-        calls.append(args)
-        target = pathlib.Path(args[args.index("--target") + 1])
-        (target / "keras").mkdir(parents=True)
-        (target / "keras" / "__init__.py").write_text("__version__ = '3.98.2'\n")
-        return subprocess.CompletedProcess(args, 0, "", "")
-
-    monkeypatch.setattr(overlay, "_pip", fake_pip)
+    calls = fake_pip_install(monkeypatch)
     assert overlay.cached(tmp_path) == []
     found = overlay.prepare("3.98.2", tmp_path)
     assert len(calls) == 1 and found.path == old and not (old / "keras").exists()

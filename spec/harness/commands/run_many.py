@@ -73,28 +73,22 @@ def add_arguments(parser):
                         help="extra argument for every pytest run, e.g. --pytest-arg=--hypothesis-profile=dev")
 
 
-def _mib(text):
+def _at_least_one(unit=""):
+    """argparse type: a whole number >= 1 (of `unit`)."""
     import argparse
 
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: give at least 1 MiB")
-    return value
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number{' of ' + unit if unit else ''}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: give at least 1{' ' + unit if unit else ''}")
+        return value
+    return parse
 
 
-def _jobs(text):
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give at least 1")
-    return value
+_jobs, _mib = _at_least_one(), _at_least_one("MiB")
 
 
 def _signal_name(returncode):
