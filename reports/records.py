@@ -48,6 +48,8 @@ REPRODUCE = re.compile(r"@reproduce_failure\([^)]*\)")
 _TRACEBACK_NOISE = re.compile(r"^(_{3,}|_ _ |[\w.]+:\d+: |File \"|Traceback \(most recent call last\)|"
                               r"\[XPASS\(strict\)\]|\[\.\.\. \d+ characters cut)")
 # ...and the ones that do, in a Python traceback: "ValueError: ...", "KeyboardInterrupt".
+_HYPOTHESIS_GROUP = re.compile(r"(?:\w+\.)*\w*ExceptionGroup: Hypothesis found (\d+) distinct failures")
+_GROUP_MEMBER = re.compile(r"^[\s+|]*\| (\S.*)$")  # a line of an exception group's member traceback
 _BARE_EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt):")  # nothing after the name
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?")
 _UPSTREAM = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
@@ -116,7 +118,13 @@ def first_line(message: str, limit: int = FIRST_LINE_LIMIT, *, crash: str | None
                      and not re.match(r"^\w+ = ", ln) and not ln.startswith((" ", ">"))]
             at = (exc[-1:] or plain[:1] or [0])[0]
             line, after = lines[at].strip(), [ln.strip() for ln in lines[at + 1:]]
-        if _BARE_EXCEPTION.fullmatch(line) and after:
+        group = _HYPOTHESIS_GROUP.match(line)
+        if group:  # say what the failures were: the first one's exception line, from the traceback
+            inner = [m.group(1).strip() for m in map(_GROUP_MEMBER.match, ANSI.sub("", message or "").splitlines())
+                     if m and _EXCEPTION.match(m.group(1).strip())]
+            if inner:
+                line = f"{inner[0]} (the first of {group.group(1)} distinct failures hypothesis found)"
+        elif _BARE_EXCEPTION.fullmatch(line) and after:
             # numpy's testing asserts put their text on the next lines ("AssertionError: \nArrays
             # are not equal\n<err_msg>"): the name alone says nothing, so two more lines join it
             line = f"{line} {' · '.join(after[:2])}"
@@ -169,7 +177,8 @@ def deviation_fields(deviation) -> dict | None:
     return {"kind": deviation.kind, "observed": deviation.observed, "reason": deviation.reason,
             "upstream": deviation.upstream or "", "upstream_url": upstream_url(deviation.upstream),
             "when": list(deviation.when), "file": str(getattr(deviation, "file", "") or ""),
-            "entry": int(getattr(deviation, "entry", 0) or 0), "test": deviation.test}
+            "entry": int(getattr(deviation, "entry", 0) or 0), "test": deviation.test,
+            "match": getattr(deviation, "match", "") or ""}
 
 
 def rerun_command(check: str, options: str = "") -> str:
@@ -209,9 +218,10 @@ def test_row(nodeid: str, clauses, outcome: str, message: str = "", *, duration:
              crash: str | None = None, rerun: str = "") -> dict:
     """One test of a record. `nodeid` is normalised to its check id ("suites/test_x.py::t[p]")."""
     check = integrity.check_id(nodeid)
+    line = first_line(message, crash=crash)  # from the whole message: clean_message shortens long ones
     message = clean_message(message)
     return {"nodeid": check, "clauses": list(clauses), "outcome": outcome, "duration_s": round(duration, 4),
-            "message": message, "first_line": first_line(message, crash=crash), "reason": reason,
+            "message": message, "first_line": line, "reason": reason,
             "deviation": deviation, "falsifying_example": example, "rerun": rerun_command(check, rerun)}
 
 

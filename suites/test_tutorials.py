@@ -87,9 +87,10 @@ def test_tutorial_model_called_with_training_true_trains_its_inner_layers(K, bac
     backend.set_seed(5)
     model(X, training=True)
     _dense, bn, drop, _out = _inner(model)
-    assert np.any(backend.to_numpy(bn.moving_mean) != 0)
+    moving_mean = backend.to_numpy(bn.moving_mean)
+    assert np.any(moving_mean != 0), f"the inner BatchNormalization's moving mean not updated: {moving_mean}"
     h = backend.to_numpy(drop(np.ones((100, 100), dtype="float32"), training=True))
-    assert (h == 0).any()
+    assert (h == 0).any(), "the inner Dropout dropped nothing under training=True"
 
 
 def _fit_tutorial_model(K, name):

@@ -7,6 +7,7 @@ simulated on a temporary directory or on a temporary copy of the project.
 import json
 import os
 import pathlib
+import re
 import shlex
 import shutil
 import subprocess
@@ -240,6 +241,46 @@ def test_expected_deviation_that_passes_is_an_unexpected_pass(tmp_path):
     assert tests[BUILT_FLAG_TEST]["outcome"] == outcomes.UNEXPECTED_PASS
     assert {t["outcome"] for n, t in tests.items() if n != BUILT_FLAG_TEST} == RUNNABLE_ON_REFERENCE
     assert f"--expectations {path}" in tests[BUILT_FLAG_TEST]["rerun"]
+
+
+FULL_SHAPE_TEST = "suites/test_input.py::test_error_shows_the_full_received_shape"
+
+
+def test_a_deviation_with_match_explains_only_the_failure_it_names(tmp_path):
+    """`match` pins an entry to its failure: with a fault every parameter of FULL_SHAPE_TEST fails
+    with "error message lacks full received shape ..."; the entry whose match finds that line is an
+    expected deviation, the one whose match does not is a failure saying what it expected."""
+    path = tmp_path / "exp.toml"
+    path.write_text(deviation_toml(f"{FULL_SHAPE_TEST}[max_ndim]", clause="INPUT.ERROR_FULL_SHAPE",
+                                   match=r"lacks full received shape \(2, 3, 4\)")
+                    + deviation_toml(f"{FULL_SHAPE_TEST}[ndim]", clause="INPUT.ERROR_FULL_SHAPE",
+                                     match="names the wrong axis"), encoding="utf-8")
+    record = tmp_path / "run.json"
+    result = run_pytest(f"{FULL_SHAPE_TEST}[ndim]", f"{FULL_SHAPE_TEST}[max_ndim]", "--fault",
+                        "error_message_without_full_shape", "--expectations", str(path), "--record", str(record))
+    assert result.returncode == 1, output(result)
+    tests = {t["nodeid"]: t for t in json.loads(record.read_text())["tests"]}
+    explained, unexplained = tests[f"{FULL_SHAPE_TEST}[max_ndim]"], tests[f"{FULL_SHAPE_TEST}[ndim]"]
+    assert explained["outcome"] == outcomes.DEVIATION
+    assert explained["deviation"]["match"] == r"lacks full received shape \(2, 3, 4\)"
+    assert unexplained["outcome"] == outcomes.FAIL and unexplained["deviation"] is None
+    assert unexplained["first_line"].startswith(
+        f"not the expected deviation: {path} deviation #2 expects a failure matching 'names the wrong axis'; "
+        "this failure: AssertionError: error message lacks full received shape (2, 3, 1)"), unexplained["first_line"]
+    assert "error message lacks full received shape (2, 3, 1)" in unexplained["message"]  # the failure itself kept
+    assert f"FAILED {FULL_SHAPE_TEST}[ndim]" in result.stdout and f"{FULL_SHAPE_TEST}[max_ndim]" not in result.stdout
+
+
+@pytest.mark.parametrize("match, problem", [
+    ("(unclosed", "is not a regular expression"),
+    ("  ", "is not a regular expression"),
+    (5, "match must be a string"),
+])
+def test_a_bad_match_is_an_invalid_expectations_file(tmp_path, match, problem):
+    path = tmp_path / "exp.toml"
+    path.write_text(deviation_toml(BUILT_FLAG_TEST, match=match), encoding="utf-8")
+    with pytest.raises(expectations.ExpectationsError, match=re.escape(problem)):
+        expectations.load(path, spec_clauses.load())
 
 
 # ------------------------------------------------------- record and summary

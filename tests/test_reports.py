@@ -139,7 +139,7 @@ def test_run_stopped_by_maxfail_is_a_valid_incomplete_record(stopped_run):
     assert "stale on purpose" in stale["reason"] and "XPASS(strict)" in stale["message"]
     assert stale["deviation"] == {"kind": "upstream-bug", "observed": "built stays False", "reason": "stale on purpose",
                                   "upstream": "", "upstream_url": None, "when": [], "file": str(expectations),
-                                  "entry": 1, "test": BUILT_FLAG_TEST}
+                                  "entry": 1, "test": BUILT_FLAG_TEST, "match": ""}
     assert stale["first_line"].startswith("[XPASS(strict)]")
     not_run = [t for t in r["tests"] if t["outcome"] == "not-run"]
     assert not_run and r["counts"]["not-run"] == len(not_run)
@@ -325,6 +325,14 @@ def test_first_line_is_the_message_never_a_frame_or_a_local():
     assert records.first_line(numpy_assert) == "AssertionError: Arrays are not equal · moving mean updated"
     assert records.first_line("", crash="AssertionError: \nArrays are not equal\nmoving mean updated\nMismatch") == (
         "AssertionError: Arrays are not equal · moving mean updated")
+    # hypothesis's group of distinct failures: the first member's exception, not the group's count
+    group = ("  + Exception Group Traceback (most recent call last):\n  | ExceptionGroup: Hypothesis found 2 distinct "
+             "failures. (2 sub-exceptions)\n  +-+---------------- 1 ----------------\n    | Traceback (most recent "
+             "call last):\n    |   File \"k.py\", line 70, in build\n    | IndexError: list assignment index out of "
+             "range\n    | Failing test case: t(case=1)\n    +---------------- 2 ----------------\n    | "
+             "ValueError: other\n")
+    assert records.first_line(group, crash="ExceptionGroup: Hypothesis found 2 distinct failures. (2 sub-exceptions)") == (
+        "IndexError: list assignment index out of range (the first of 2 distinct failures hypothesis found)")
     assert records.first_line("not applicable: clauses X do not apply") == "not applicable: clauses X do not apply"
     assert records.first_line("") == ""
     assert records.upstream_url("keras-team/keras#23364") == "https://github.com/keras-team/keras/issues/23364"

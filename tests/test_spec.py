@@ -191,3 +191,18 @@ def test_render_is_deterministic_and_counts_per_area():
 
 def test_markdown_escaping_leaves_code_spans_alone():
     assert render._markdown("the __call__ path, `__call__` itself") == r"the \_\_call\_\_ path, `__call__` itself"
+
+
+def test_every_built_in_expectations_entry_names_the_failure_it_explains():
+    """`match` (CONTRIBUTING's expectations review): without it an entry would accept any failure of
+    its check, and an unrelated one (a Keras that cannot fit at all) would pass as the reviewed deviation."""
+    import importlib.resources
+
+    from layercontract.spec.harness import expectations
+
+    files = sorted(pathlib.Path(str(f)) for f in importlib.resources.files("layercontract.backends.expectations").iterdir()
+                   if f.name.endswith(".toml"))
+    assert len(files) >= 7
+    missing = [f"{path.name} #{d.entry} {d.test}" for path in files
+               for d in expectations.load(path, spec_clauses.load()) if not d.match]
+    assert missing == []

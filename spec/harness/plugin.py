@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, Phase, settings
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import expectations as expectations_mod
 from layercontract.spec.harness import backend as contract
+from layercontract.reports import records
 from layercontract.spec.harness import contract_checks, integrity, outcomes, registry
 
 ENV_BACKEND = "LAYERCONTRACT_BACKEND"
@@ -185,7 +186,27 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if _INTERRUPTED:  # whatever the test made of the KeyboardInterrupt: the run was interrupted
         raise KeyboardInterrupt
+    if getattr(report, "wasxfail", None) is not None and report.skipped and call.excinfo is not None:
+        _fail_unless_the_expected_failure(item, report)
     return report
+
+
+def _fail_unless_the_expected_failure(item, report):
+    """An expected deviation with `match`: a failure whose first line it does not find is not
+    that deviation, so the test fails, and its first line says which entry expected what."""
+    state = item.config.stash.get(STATE, None)
+    check = integrity.item_check_id(item)
+    deviation = next((d for d in getattr(state, "active_deviations", ()) if d.matches(check)), None)
+    crash = getattr(report.longrepr, "reprcrash", None)
+    observed = records.first_line(str(report.longrepr), limit=100_000, crash=getattr(crash, "message", None))
+    if deviation is None or deviation.explains(observed):
+        return
+    report.outcome = "failed"
+    del report.wasxfail
+    if crash is not None:
+        crash.message = deviation.mismatch(observed)  # the failure's first line, in the record too
+    else:
+        report.longrepr = f"E   {deviation.mismatch(observed)}\n{report.longrepr}"
 
 
 @pytest.hookimpl(wrapper=True)
