@@ -366,7 +366,7 @@ def test_run_many_installs_a_real_keras_release_once_and_runs_on_it(tmp_path):
     record = json.loads((out / "keras-numpy@3.12.0.json").read_text())
     assert (record["backend"], record["requested_backend"], record["versions"]["keras"]) == (
         "keras-numpy", "keras-numpy@3.12.0", "3.12.0")
-    assert (cache / "3.12.0" / "keras-3.12.0.dist-info").is_dir()
+    assert (cache / "3.12.0" / "site-packages" / "keras-3.12.0.dist-info").is_dir()
     started = time.monotonic()
     assert overlay.prepare("3.12.0", cache).version == "3.12.0"
     assert time.monotonic() - started < 5.0  # a warm cache: no pip at all
