@@ -201,6 +201,19 @@ def test_doctor_checks_an_expectations_file_given_on_the_command_line(tmp_path):
     assert len(report.problems) == 1 and "not valid TOML" in report.problems[0]
 
 
+def test_doctor_names_the_entries_that_accept_any_failure(tmp_path):
+    """An entry without `match` is valid but loose: doctor says which, without calling it a problem."""
+    entry = ('[[deviation]]\ntest = "suites/test_build.py::test_built_is_true_after_first_call"\n'
+             'clause = "BUILD.BUILT_FLAG"\nkind = "limitation"\nobserved = "o"\nreason = "r"\n')
+    path = tmp_path / "exp.toml"
+    path.write_text(entry + entry.replace("test_built_is_true_after_first_call", "test_build_runs_once_over_calls_with_new_batch_sizes")
+                    + 'match = "built stays False"\n', encoding="utf-8")
+    _adapter, report = doctor.diagnose("reference", path)
+    assert report.problems == []
+    assert (True, f"expectations file {path}: 2 deviation(s), valid; without `match`, so accepting any failure "
+                  "of their check: #1") in report.checks
+
+
 def test_doctor_on_unknown_backend_and_adapter_that_cannot_load():
     result = layercontract("doctor", "--backend", "nosuch")
     assert result.returncode == 1
