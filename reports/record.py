@@ -22,7 +22,7 @@ import time
 import pytest
 
 from layercontract.reports import records
-from layercontract.spec.harness import integrity, outcomes
+from layercontract.spec.harness import expectations, integrity, outcomes
 
 
 def pytest_addoption(parser):
@@ -138,7 +138,7 @@ class Recorder:
         self.selected.setdefault(check, list(ids))
         reason = deviation = None
         if outcome in (outcomes.DEVIATION, outcomes.UNEXPECTED_PASS):
-            found = self.deviation(state, check)
+            found = expectations.entry_for(getattr(state, "active_deviations", ()), check)
             deviation = records.deviation_fields(found)
             reason = getattr(report, "wasxfail", None) or (found.describe() if found else None)
             if outcome == outcomes.DEVIATION:  # the message says what was observed
@@ -147,13 +147,6 @@ class Recorder:
         example = records.falsifying_example(*sections, _longrepr_text(report)) if report.failed or reason else None
         self.rows[check] = self.row(check, list(ids), outcome, message, reason=reason, deviation=deviation,
                                     example=example, crash=_crash_message(report))
-
-    @staticmethod
-    def deviation(state, check):
-        for deviation in getattr(state, "active_deviations", ()):
-            if deviation.matches(check):
-                return deviation
-        return None
 
     def row(self, check, clauses, outcome, message, **fields) -> dict:
         return records.test_row(check, clauses, outcome, message, rerun=self.rerun_options(), **fields)

@@ -95,6 +95,11 @@ class Deviation:
         return f"{self.kind}{cond}: {self.observed} — {self.reason}{ref}"
 
 
+def entry_for(deviations, check: str) -> Deviation | None:
+    """The entry describing a check (a check id), or None: the first that matches it."""
+    return next((d for d in deviations if d.matches(check)), None)
+
+
 _TEST_ID = re.compile(r"suites/test_\w+\.py::\w+(\[.+\])?")
 
 

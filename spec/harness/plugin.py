@@ -196,7 +196,7 @@ def _fail_unless_the_expected_failure(item, report):
     that deviation, so the test fails, and its first line says which entry expected what."""
     state = item.config.stash.get(STATE, None)
     check = integrity.item_check_id(item)
-    deviation = next((d for d in getattr(state, "active_deviations", ()) if d.matches(check)), None)
+    deviation = expectations_mod.entry_for(getattr(state, "active_deviations", ()), check)
     crash = getattr(report.longrepr, "reprcrash", None)
     observed = records.first_line(str(report.longrepr), limit=100_000, crash=getattr(crash, "message", None))
     if deviation is None or deviation.explains(observed):
@@ -360,9 +360,9 @@ def pytest_collection_modifyitems(session, config, items):
             except expectations_mod.ExpectationsError as e:
                 problems.append(str(e))
     for item, check in runnable:
-        for deviation in state.active_deviations:
-            if deviation.matches(check):
-                item.add_marker(pytest.mark.xfail(strict=True, reason=deviation.describe()))
+        deviation = expectations_mod.entry_for(state.active_deviations, check)
+        if deviation is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=deviation.describe()))
     state.selected = not problems
     if problems:
         message = "layercontract cannot run:\n  " + "\n  ".join(problems)
