@@ -1,13 +1,13 @@
 """layercontract: an executable specification and conformance suite for the Keras layer/model
 contract.
 
-One import root. The checkout's top-level folders are installed beneath it:
+One import root, laid out in the checkout as it is imported:
 
-    layercontract.spec            spec/            the clauses, their renderer, the harness
-    layercontract.suites          suites/          the checks, one module per area
-    layercontract.reference_impl  reference_impl/  the contract in plain numpy, and its faults
-    layercontract.backends        backends/        the built-in adapters and their expectations
-    layercontract.reports         reports/         run records, merged reports, diffs
+    layercontract.spec            the clauses, their renderer, the harness
+    layercontract.suites          the checks, one module per area
+    layercontract.reference_impl  the contract in plain numpy, and its faults
+    layercontract.backends        the built-in adapters and their expectations
+    layercontract.reports         run records, merged reports, diffs
 """
 from importlib import metadata as _metadata
 

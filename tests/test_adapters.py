@@ -19,8 +19,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "layercontract-example-adapter"
 EXAMPLE_SPEC = "layercontract_example_adapter:ExampleKerasNumpy"
 EXAMPLE_NAME = "example-keras-numpy"
-EXAMPLE_SUITE = "suites/test_input.py"  # the file with the example's one expected deviation
-MAX_NDIM_TEST = "suites/test_input.py::test_error_shows_the_full_received_shape[max_ndim]"
+EXAMPLE_SUITE = "layercontract/suites/test_input.py"  # the file with the example's one expected deviation
+MAX_NDIM_TEST = "layercontract/suites/test_input.py::test_error_shows_the_full_received_shape[max_ndim]"
 
 
 def run(cmd, cwd=ROOT, timeout=300, **env):
@@ -38,7 +38,7 @@ def output(result):
 # --------------------------------------------------------------- the contract
 def test_the_namespace_list_is_exactly_what_the_suites_use():
     used = set()
-    for path in (ROOT / "suites").glob("*.py"):
+    for path in (ROOT / "layercontract/suites").glob("*.py"):
         used |= set(re.findall(r"\bK\.((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)", path.read_text(encoding="utf-8")))
     assert used == set(contract.NAMESPACE)
     assert set(contract.CLASSES) <= set(contract.NAMESPACE)
@@ -49,11 +49,11 @@ def test_the_harness_and_the_suites_use_only_the_contract():
     """No private shortcuts: the plugin, the record and the suites reach the adapter only
     through the contract's attributes and methods, and the suites import no backend."""
     public = set(contract.ATTRIBUTES) | set(contract.METHODS)
-    for path in (ROOT / "spec/harness/plugin.py", ROOT / "spec/harness/watchdog.py", ROOT / "reports/record.py",
-                 ROOT / "reports/records.py"):
+    for path in (ROOT / "layercontract/spec/harness/plugin.py", ROOT / "layercontract/spec/harness/watchdog.py",
+                 ROOT / "layercontract/reports/record.py", ROOT / "layercontract/reports/records.py"):
         used = set(re.findall(r"\badapter\.(\w+)", path.read_text(encoding="utf-8")))
         assert used <= public, f"{path.name} uses {used - public}"
-    for path in (ROOT / "suites").glob("*.py"):
+    for path in (ROOT / "layercontract/suites").glob("*.py"):
         text = path.read_text(encoding="utf-8")
         used = set(re.findall(r"\bbackend\.(\w+)", text))
         assert used <= public, f"{path.name} uses {used - public}"
@@ -63,7 +63,7 @@ def test_the_harness_and_the_suites_use_only_the_contract():
 
 
 def test_the_contract_module_is_short():
-    lines = (ROOT / "spec/harness/backend.py").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "layercontract/spec/harness/backend.py").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= 130
 
 
@@ -124,7 +124,7 @@ def test_entry_points_are_discovered_resolved_and_listed(tmp_path, monkeypatch):
     assert any(re.match(listed, line) for line in lines), result.stdout
     assert any(line.startswith("reference ") and "shadowed" in line for line in lines)
     # pytest resolves the entry-point name too
-    run_ep = run([sys.executable, "-m", "pytest", "suites/test_build.py", "--backend", "plugged-reference", "-q",
+    run_ep = run([sys.executable, "-m", "pytest", "layercontract/suites/test_build.py", "--backend", "plugged-reference", "-q",
                   "-p", "no:cacheprovider"], PYTHONPATH=str(tmp_path))
     assert run_ep.returncode == 0, output(run_ep)
     assert "layercontract: clauses on backend renamed-reference" in run_ep.stdout
@@ -143,7 +143,7 @@ def test_an_adapter_of_another_contract_version_is_refused_by_doctor_and_run(tmp
                 f"layercontract implements version {contract.CONTRACT_VERSION}")
     assert [p for p in report.problems if "contract version" in p] == [expected + " (see docs/WRITING_AN_ADAPTER.md)"]
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
-                             "suites/test_build.py", "--backend", "tests.adapters_for_tests:FromAnotherContract"],
+                             "layercontract/suites/test_build.py", "--backend", "tests.adapters_for_tests:FromAnotherContract"],
                             cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 4 and expected in result.stderr, output(result)
     assert doctor.diagnose("reference")[1].checks[1] == (True, f"adapter contract version {contract.CONTRACT_VERSION}")
@@ -152,7 +152,7 @@ def test_an_adapter_of_another_contract_version_is_refused_by_doctor_and_run(tmp
 def test_the_harness_calls_free_memory_after_each_test_module(tmp_path):
     log = tmp_path / "free_memory.log"
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
-                             "suites/test_build.py", "suites/test_build_state.py",
+                             "layercontract/suites/test_build.py", "layercontract/suites/test_build_state.py",
                              "--backend", "tests.adapters_for_tests:CountsFreeMemory"],
                             cwd=ROOT, env=clean_env(LAYERCONTRACT_TEST_FREE_MEMORY_LOG=str(log)),
                             capture_output=True, text=True, timeout=120)

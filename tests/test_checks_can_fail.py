@@ -136,7 +136,7 @@ def citing_checks(target: str, clauses) -> list[str]:
     """The checks under `target` that cite any of `clauses`: a clause's outcome comes from
     exactly those checks, so running only them decides "did it fail" the same way."""
     cited = integrity.cited_clauses()
-    checks = sorted({f"suites/{check}" for cid in clauses for check in cited.get(cid, [])
+    checks = sorted({f"layercontract/suites/{check}" for cid in clauses for check in cited.get(cid, [])
                      if f"suites/{check}".startswith(target)})
     assert checks, f"no check under {target} cites {sorted(clauses)}"
     return checks

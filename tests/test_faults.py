@@ -179,7 +179,7 @@ def test_unknown_fault_raises_naming_known_faults():
 
 def test_unknown_fault_option_is_a_usage_error_naming_known_faults():
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/test_call.py", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "layercontract/suites/test_call.py", "-q", "-p", "no:cacheprovider",
          "--fault", "no_such_fault"],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == USAGE_ERROR, result.stdout + result.stderr

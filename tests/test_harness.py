@@ -21,7 +21,7 @@ from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import expectations, integrity, outcomes, registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BUILD_SUITE = "suites/test_build.py"
+BUILD_SUITE = "layercontract/suites/test_build.py"  # as pytest takes it in the checkout
 BUILT_FLAG_TEST = "suites/test_build.py::test_built_is_true_after_first_call"
 USAGE_ERROR = 4
 
@@ -138,13 +138,11 @@ def test_a_clause_no_test_cites_is_a_problem():
 
 
 def copy_project(dest: pathlib.Path) -> pathlib.Path:
-    """A copy of the package laid out as installed (dest/layercontract/<folder>); run with
-    PYTHONPATH=dest it shadows the installed layercontract. Returns the copy's root package."""
+    """A copy of the package (dest/layercontract/); run with PYTHONPATH=dest it shadows the
+    installed layercontract. Returns the copy's root package."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
     package = dest / "layercontract"
     shutil.copytree(ROOT / "layercontract", package, ignore=ignore)
-    for name in ("spec", "suites", "reference_impl", "backends", "reports"):
-        shutil.copytree(ROOT / name, package / name, ignore=ignore)
     return package
 
 
@@ -235,7 +233,7 @@ def test_expected_deviation_that_passes_is_an_unexpected_pass(tmp_path):
     result = run_pytest(BUILD_SUITE, "--expectations", str(path), "--record", str(record))
     assert result.returncode == 1, output(result)
     assert "XPASS(strict)" in result.stdout
-    assert f"FAILED {BUILT_FLAG_TEST}" in result.stdout
+    assert f"FAILED layercontract/{BUILT_FLAG_TEST}" in result.stdout  # pytest names it from the checkout
     assert "UNEXPECTED-PASS      BUILD.BUILT_FLAG " in result.stdout
     tests = {t["nodeid"]: t for t in json.loads(record.read_text())["tests"]}
     assert tests[BUILT_FLAG_TEST]["outcome"] == outcomes.UNEXPECTED_PASS
@@ -256,7 +254,7 @@ def test_a_deviation_with_match_explains_only_the_failure_it_names(tmp_path):
                     + deviation_toml(f"{FULL_SHAPE_TEST}[ndim]", clause="INPUT.ERROR_FULL_SHAPE",
                                      match="names the wrong axis"), encoding="utf-8")
     record = tmp_path / "run.json"
-    result = run_pytest(f"{FULL_SHAPE_TEST}[ndim]", f"{FULL_SHAPE_TEST}[max_ndim]", "--fault",
+    result = run_pytest(f"layercontract/{FULL_SHAPE_TEST}[ndim]", f"layercontract/{FULL_SHAPE_TEST}[max_ndim]", "--fault",
                         "error_message_without_full_shape", "--expectations", str(path), "--record", str(record))
     assert result.returncode == 1, output(result)
     tests = {t["nodeid"]: t for t in json.loads(record.read_text())["tests"]}
@@ -268,7 +266,7 @@ def test_a_deviation_with_match_explains_only_the_failure_it_names(tmp_path):
         f"not the expected deviation: {path} deviation #2 expects a failure matching 'names the wrong axis'; "
         "this failure: AssertionError: error message lacks full received shape (2, 3, 1)"), unexplained["first_line"]
     assert "error message lacks full received shape (2, 3, 1)" in unexplained["message"]  # the failure itself kept
-    assert f"FAILED {FULL_SHAPE_TEST}[ndim]" in result.stdout and f"{FULL_SHAPE_TEST}[max_ndim]" not in result.stdout
+    assert f"FAILED layercontract/{FULL_SHAPE_TEST}[ndim]" in result.stdout and f"{FULL_SHAPE_TEST}[max_ndim]" not in result.stdout
 
 
 @pytest.mark.parametrize("match, problem", [
@@ -312,7 +310,7 @@ def test_record_and_per_clause_summary(tmp_path):
     passed = [t for t in record["tests"] if t["outcome"] == "pass"]
     assert passed and f"{len(passed)} passed" in result.stdout
     for test in record["tests"]:
-        assert test["nodeid"].startswith(f"{BUILD_SUITE}::")
+        assert test["nodeid"].startswith("suites/test_build.py::")
         assert test["clauses"] and set(test["clauses"]) <= set(cited)
         assert test["outcome"] in RUNNABLE_ON_REFERENCE
         assert test["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(test['nodeid'])} "
@@ -329,7 +327,7 @@ def test_record_and_per_clause_summary(tmp_path):
 def test_unsupported_capability_is_reported_and_rerun_uses_the_backend_option(tmp_path):
     record_path = tmp_path / "run.json"
     backend = "tests.test_harness:ReferenceWithoutSymbolic"
-    result = run_pytest("suites/test_symbolic.py", "--backend", backend, "--record", str(record_path))
+    result = run_pytest("layercontract/suites/test_symbolic.py", "--backend", backend, "--record", str(record_path))
     assert result.returncode == 0, output(result)
     assert "layercontract: clauses on backend reference-without-symbolic" in result.stdout
     for cid in clauses_cited_by("test_symbolic.py"):

@@ -25,7 +25,8 @@ from layercontract.spec.harness import backend as contract
 from layercontract.spec.harness import cli, integrity, outcomes, registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BUILD_SUITE = "suites/test_build.py"
+BUILD_SUITE = "suites/test_build.py"  # its check ids
+BUILD_SUITE_FILE = "layercontract/suites/test_build.py"  # as pytest takes it in the checkout
 BUILT_FLAG_TEST = "suites/test_build.py::test_built_is_true_after_first_call"
 
 
@@ -84,7 +85,7 @@ def stopped_run(tmp_path_factory):
         '[[deviation]]\ntest = "%s"\nclause = "BUILD.BUILT_FLAG"\nkind = "upstream-bug"\n'
         'observed = "built stays False"\nreason = "stale on purpose"\n' % BUILT_FLAG_TEST, encoding="utf-8")
     path = tmp / "stopped.json"
-    result = run(*pytest_cmd(BUILD_SUITE, "-x", "--expectations", str(expectations), "--record", str(path),
+    result = run(*pytest_cmd(BUILD_SUITE_FILE, "-x", "--expectations", str(expectations), "--record", str(path),
                              "--hypothesis-profile=dev"))
     assert result.returncode == 1, result.stdout[-3000:]
     return load(path), expectations
@@ -172,7 +173,7 @@ def test_rerun_by_pyargs_from_any_directory_applies_the_expectations(tmp_path):
 
 
 def _start_suites_run(path):
-    return subprocess.Popen([sys.executable, *pytest_cmd("suites", "-q", "--record", str(path), "--record-every", "0")],
+    return subprocess.Popen([sys.executable, *pytest_cmd("layercontract/suites", "-q", "--record", str(path), "--record-every", "0")],
                             cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -247,7 +248,7 @@ def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
         pytest.skip(f"reference_impl/faults/ has no fault {fault!r} any more")
     test = "suites/test_call.py::test_dense_computes_x_kernel_plus_bias_for_generated_shapes"
     path = tmp_path / "fault.json"
-    result = run(*pytest_cmd(test, "--fault", fault, "--record", str(path)))
+    result = run(*pytest_cmd(f"layercontract/{test}", "--fault", fault, "--record", str(path)))
     assert result.returncode == 1, result.stdout[-3000:]
     (row,) = load(path)["tests"]
     assert row["outcome"] == "fail"
@@ -291,7 +292,7 @@ def test_one_outcome_table_for_both_schemas_schema_md_render_and_diff():
     (in severity order), SCHEMA.md's table, render's styles and diff's ranks come from it."""
     for schema_id in (schema.RUN_SCHEMA, schema.MATRIX_SCHEMA):
         assert tuple(schema.json_schema(schema_id)["$defs"]["outcome"]["enum"]) == outcomes.NAMES, schema_id
-    doc = (ROOT / "reports/SCHEMA.md").read_text(encoding="utf-8")
+    doc = (ROOT / "layercontract/reports/SCHEMA.md").read_text(encoding="utf-8")
     assert outcomes.schema_markdown_table() in doc, (
         "reports/SCHEMA.md's outcome table differs from spec/harness/outcomes.py; paste the output of "
         "`python -m layercontract.spec.harness.outcomes`")

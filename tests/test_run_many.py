@@ -16,7 +16,8 @@ from layercontract.spec.harness import outcomes, registry
 from layercontract.spec.harness.commands import run_many
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SUITE = "suites/test_build.py"
+SUITE = "suites/test_build.py"  # as check ids spell it (run-many -s takes it too)
+SUITE_FILE = "layercontract/suites/test_build.py"  # as pytest takes it in the checkout
 # The first test of SUITE that calls backend.to_numpy, where the _OnFirstToNumpy adapters misbehave.
 FIRST_TO_NUMPY = "suites/test_build.py::test_explicit_build_prevents_a_second_build_and_keeps_weights"
 A = "tests.adapters_for_tests:"
@@ -65,7 +66,7 @@ def test_per_test_timeout_fails_the_test_as_timeout_even_if_listed_as_a_deviatio
         'observed = "o"\nreason = "a timeout must not pass as this deviation"\n', encoding="utf-8")
     record_path = tmp_path / "run.json"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", SUITE, "--backend", A + "HangOnce", "--test-timeout", "1",
+        [sys.executable, "-m", "pytest", SUITE_FILE, "--backend", A + "HangOnce", "--test-timeout", "1",
          "--expectations", str(expectations), "--record", str(record_path), "-p", "no:cacheprovider"],
         cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, output(result)

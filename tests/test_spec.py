@@ -158,7 +158,7 @@ def test_render_check_fails_clearly_on_a_stale_or_missing_file(tmp_path, capsys)
     spec_md.write_text(stale, encoding="utf-8")
     assert render.main(["--check"], spec_md=spec_md) == 1
     err = capsys.readouterr().err
-    assert "is out of date" in err and "python -m spec.render" in err
+    assert "is out of date" in err and "python -m layercontract.spec.render" in err
     assert f"-**MAY** — {statement}" in err and f"+**MUST** — {statement}" in err
     assert render.main([], spec_md=spec_md) == 0
     assert render.main(["--check"], spec_md=spec_md) == 0

@@ -20,7 +20,8 @@ from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import expectations, overlay, registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BUILD_SUITE = "suites/test_build.py"
+BUILD_SUITE = "suites/test_build.py"  # as checks ids spell it (layercontract run, run-many -s)
+BUILD_SUITE_FILE = "layercontract/suites/test_build.py"  # as pytest takes it in the checkout
 BUILT_FLAG_TEST = "suites/test_build.py::test_built_is_true_after_first_call"
 USAGE_ERROR = 4
 
@@ -117,7 +118,7 @@ def pytest_run(tmp_path, when, *args):
     path = tmp_path / "exp.toml"
     path.write_text(deviation_toml(BUILT_FLAG_TEST, when=when), encoding="utf-8")
     record = tmp_path / "run.json"
-    result = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", BUILD_SUITE, "--backend=reference",
+    result = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", BUILD_SUITE_FILE, "--backend=reference",
                   "--expectations", str(path), "--record", str(record), *args], timeout=180)
     tests = {t["nodeid"]: t for t in json.loads(record.read_text())["tests"]} if record.exists() else {}
     return result, tests
@@ -146,14 +147,14 @@ def test_a_run_whose_condition_names_an_unrecorded_distribution_stops_with_one_m
 def test_every_version_bound_entry_of_the_real_files_names_keras():
     """The `when` conditions of the shipped expectations files are on Keras, which every Keras 3
     backend records."""
-    for path in sorted((ROOT / "backends" / "expectations").glob("*.toml")):
+    for path in sorted((ROOT / "layercontract" / "backends" / "expectations").glob("*.toml")):
         for entry in expectations.load(path, spec_clauses.load()):
             for text in entry.when:
                 assert text.startswith("keras "), (path.name, entry.test, text)
 
 
 def test_the_keras_jax_fit_entry_holds_on_releases_and_not_on_nightly():
-    entries = expectations.load(ROOT / "backends" / "expectations" / "keras-jax.toml", spec_clauses.load())
+    entries = expectations.load(ROOT / "layercontract" / "backends" / "expectations" / "keras-jax.toml", spec_clauses.load())
     (fit,) = [e for e in entries if e.clause == "TRAIN.FIT_IS_TRAINING"]
     assert fit.upstream == "keras-team/keras#23364"
     for version, holds in (("3.10.0", True), ("3.15.1", True), ("3.16.0.dev2026102704", False), ("3.16.0", False)):
@@ -419,10 +420,10 @@ def test_every_expectations_entry_names_a_test_function_that_exists():
     """Entries that hold only on other Keras releases never match a test on the installed one:
     make sure a moved or renamed test cannot leave them pointing at nothing."""
     problems = []
-    for path in sorted((ROOT / "backends" / "expectations").glob("*.toml")):
+    for path in sorted((ROOT / "layercontract" / "backends" / "expectations").glob("*.toml")):
         for entry in expectations.load(path, spec_clauses.load()):
             file_part, _, function = entry.test.partition("::")
-            source = ROOT / file_part
+            source = ROOT / "layercontract" / file_part
             name = function.split("[", 1)[0]
             if not source.is_file() or f"def {name}(" not in source.read_text(encoding="utf-8"):
                 problems.append(f"{path.name}: {entry.test}")

@@ -54,7 +54,7 @@ _BARE_EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt):"
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?")
 _UPSTREAM = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
 _URL = re.compile(r"https?://[^\s<>\"']+")
-PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]  # the checkout, or site-packages/layercontract
+PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]  # layercontract/ of the checkout or of site-packages
 
 
 # ------------------------------------------------------------------- small parts

@@ -10,8 +10,8 @@ import functools
 import importlib.resources
 import pathlib
 
-# The suites as a package resource: the checkout's suites/ (editable install) or the installed
-# layercontract/suites/.
+# The suites as a package resource: layercontract/suites/ of the checkout (editable install) or of
+# site-packages. Check ids are relative to its parent ("suites/test_x.py::test"), wherever it is.
 SUITES_DIR = pathlib.Path(str(importlib.resources.files("layercontract.suites"))).resolve()
 
 

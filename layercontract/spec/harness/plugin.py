@@ -27,9 +27,8 @@ pytest_plugins = ["layercontract.spec.harness.watchdog", "layercontract.reports.
 FILTERWARNINGS = [
     # numpy 2 warns when it converts an object whose __array__ lacks `copy` (Keras Variables,
     # torch tensors). Our code must not take that path (the adapters use native exporters):
-    # an error when the warning is attributed to our modules (test modules collected from a
-    # checkout are imported as `suites.<module>`)...
-    "error:__array__ implementation doesn't accept a copy keyword:DeprecationWarning:(layercontract|suites)(\\.|$)",
+    # an error when the warning is attributed to our modules...
+    "error:__array__ implementation doesn't accept a copy keyword:DeprecationWarning:layercontract(\\.|$)",
     # ...and ignored only where Keras (torch/jax backends) and torch's pytree take it internally.
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning:(keras\\.src\\.backend|torch\\.utils\\._pytree)",
 ]
