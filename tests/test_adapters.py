@@ -167,6 +167,23 @@ def test_doctor_catches_missing_names():
     assert report.problems == ["namespace: missing K.layers.Concatenate, K.ops.relu"]
 
 
+def test_doctor_checks_what_each_namespace_name_returns():
+    _adapter, report = doctor.diagnose("tests.adapters_for_tests:WrongOps")
+    assert any(p.startswith("ops.add(a, a) must equal numpy's (2, 3) result") for p in report.problems), report.problems
+    assert "ops.is_tensor(a tensor returned by an op) must be True, got False" in report.problems
+    assert len(report.problems) == 2, report.problems  # nothing else: every other name behaves
+
+
+def test_the_namespace_is_documented_name_by_name():
+    from layercontract.spec.harness.contract_checks import NAMESPACE_MEANING
+
+    assert list(NAMESPACE_MEANING) == list(contract.NAMESPACE)
+    doc = (ROOT / "docs" / "WRITING_AN_ADAPTER.md").read_text(encoding="utf-8")
+    table = doc.split("## 2. The namespace", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `([\w.]+)` \|", table, re.M)
+    assert documented == list(contract.NAMESPACE), documented
+
+
 def test_doctor_reports_every_problem_at_once_and_exits_1():
     result = layercontract("doctor", "--backend", "tests.adapters_for_tests:BrokenEverywhere")
     assert result.returncode == 1, output(result)
