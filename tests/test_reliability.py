@@ -305,7 +305,7 @@ def test_killing_run_many_kills_its_children(place, tmp_path, how):
 # ------------------------------------------------------- concurrent writers
 def test_concurrent_atomic_writes_never_collide(tmp_path):
     target = tmp_path / "record.json"
-    code = ("import sys; from layercontract.reports.schema import write_atomic\n"
+    code = ("import sys; from layercontract.reports.records import write_atomic\n"
             "for i in range(200): write_atomic(sys.argv[1], '{\"writer\": %s, \"i\": %d}' % (sys.argv[2], i))\n")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(target), str(n)], env=clean_env(),
                               stderr=subprocess.PIPE, text=True) for n in range(2)]

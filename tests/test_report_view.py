@@ -2,7 +2,6 @@
 real links, first lines, columns keyed by (backend, version) and the history view, and one test
 per bug the issue lists. In-process, on hand-made records (tests/report_fixtures.py); the
 browser's view is tests/test_report_browser.py."""
-import copy
 import re
 
 import markupsafe

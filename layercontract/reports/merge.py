@@ -26,10 +26,10 @@ import pathlib
 import re
 import tomllib
 
-from layercontract.reports import schema
-from layercontract.reports.records import first_line, upstream_url  # noqa: F401  (merge.first_line: v2 rows)
-from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
+from layercontract.reports import render, schema
+from layercontract.reports.records import first_line, upstream_url
 from layercontract.reports.schema import ReportError
+from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
 
 OUTPUTS = ("index.html", "summary.md", "matrix.json")
 # the distribution whose version names a column, in order of preference (else the backend's own)
@@ -203,7 +203,7 @@ def _combine(items: list[Loaded]) -> dict:
     items = sorted(items, key=lambda i: i.data["started"])
     last = items[-1].data
     backend = last["backend"]
-    cache = []
+    cache: list = []
 
     def entries():
         if not cache:
@@ -359,7 +359,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
     spec_ids = list(spec_clauses)
     return {
         "schema": schema.MATRIX_SCHEMA,
-        "generated": generated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated": generated or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "git_commits": commits,
         "areas": {a: areas[a] for a in areas if any(c["area"] == a for c in clauses.values())},
         "backends": backends,
@@ -386,8 +386,6 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
 
 # ------------------------------------------------------------------- writing
 def render_all(matrix: dict, report_name: str = "index.html") -> dict[str, str]:
-    from layercontract.reports import render
-
     return {"index.html": render.html(matrix), "summary.md": render.markdown(matrix, report_name=report_name),
             "matrix.json": json.dumps(matrix, indent=1, allow_nan=False) + "\n"}
 

@@ -10,8 +10,14 @@ from hypothesis import given
 
 from layercontract.spec.harness import clause
 from layercontract.suites import strategies
-from layercontract.suites._helpers import FALSE_FAILURE_PROBABILITY, assert_binomial, assert_binomial_each, binomial_acceptance, \
-    close, tolerance
+from layercontract.suites._helpers import (
+    FALSE_FAILURE_PROBABILITY,
+    assert_binomial,
+    assert_binomial_each,
+    binomial_acceptance,
+    close,
+    tolerance,
+)
 
 SHAPE = (200, 100)  # n = 20000 Bernoulli trials per call
 

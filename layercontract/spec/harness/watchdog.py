@@ -25,6 +25,7 @@ import threading
 import pytest
 
 from layercontract.spec.harness import outcomes
+from layercontract.spec.harness.session_state import STATE
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -138,9 +139,7 @@ def pytest_collection_finish(session):
     config = session.config
     if _journal(config) is None:
         return
-    from layercontract.spec.harness import plugin
-
-    state = config.stash.get(plugin.STATE, None)
+    state = config.stash.get(STATE, None)
     if state is None:
         return
     try:
@@ -161,9 +160,7 @@ def pytest_runtest_logfinish(nodeid, location):
     config = _config()
     if config is None or _journal(config) is None:
         return
-    from layercontract.spec.harness import plugin
-
-    state = config.stash.get(plugin.STATE, None)
+    state = config.stash.get(STATE, None)
     result = state.results.get(nodeid) if state is not None else None
     if result is None:
         return
