@@ -122,7 +122,8 @@ def pytest_configure(config):
     static = expectations_mod.static_problems(deviations, known_tests())
     if static:
         raise pytest.UsageError(f"expectations file {exp_path} is invalid:\n" + "\n".join(static))
-    config.stash[STATE] = State(adapter, clauses, deviations)
+    state = config.stash[STATE] = State(adapter, clauses, deviations)
+    config.pluginmanager.register(Results(state), "layercontract-results")
     _watch_interrupts()
 
 
@@ -344,10 +345,18 @@ def pytest_report_teststatus(report, config):
     return None
 
 
-def pytest_runtest_logreport(report):
-    state = _state_from_report(report)
-    if state is None:
-        return
+class Results:
+    """Each suites test's outcome into the session state (state.results, by node id: the summary,
+    the journal and the record read it), registered as a plugin once a backend is chosen."""
+
+    def __init__(self, state: State):
+        self.state = state
+
+    def pytest_runtest_logreport(self, report):
+        _record_result(self.state, report)
+
+
+def _record_result(state: State, report) -> None:
     ids = dict(report.user_properties).get("clauses")
     if not ids:
         return
@@ -361,19 +370,6 @@ def pytest_runtest_logreport(report):
         outcomes.skip_reason(report) if report.skipped else str(report.longrepr or "")
     )
     state.results[report.nodeid] = (list(ids), outcome, message, report.duration)
-
-
-_CONFIG = None
-
-
-def _state_from_report(report):
-    return _CONFIG.stash.get(STATE, None) if _CONFIG is not None else None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    global _CONFIG
-    _CONFIG = session.config
 
 
 def clause_table(state) -> dict[str, dict]:

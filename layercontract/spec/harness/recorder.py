@@ -209,6 +209,16 @@ class Recorder:
         if time.monotonic() - self.last_write >= self.every:
             self.write()
 
+    # -- hooks of the session's reports (the recorder is registered as a plugin while it records)
+    @pytest.hookimpl(trylast=True)  # after the harness plugin has classified the report
+    def pytest_runtest_logreport(self, report):
+        self.on_report(report)
+        if report.when in ("teardown", "???"):
+            self.maybe_write()
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.stop_reason = f"interrupted: {excinfo.typename}"
+
 
 RECORDER = pytest.StashKey[Recorder]()
 
@@ -228,7 +238,8 @@ def pytest_configure(config):
     path = config.getoption("record", None)
     if not path:
         return
-    config.stash[RECORDER] = Recorder(config, pathlib.Path(path))
+    recorder = config.stash[RECORDER] = Recorder(config, pathlib.Path(path))
+    config.pluginmanager.register(recorder, "layercontract-recorder")
     _seed_random_hypothesis_runs(config)
 
 
@@ -259,15 +270,6 @@ def _seed_random_hypothesis_runs(config):
         config.option.hypothesis_seed = str(random.SystemRandom().randrange(2 ** 32))
 
 
-_CONFIG = None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    global _CONFIG
-    _CONFIG = session.config
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session):
     recorder = _recorder(session.config)
@@ -294,22 +296,6 @@ def pytest_xdist_node_collection_finished(node, ids):
         recorder.select(check, recorder.static_clauses(check))
     if fresh:
         recorder.write()
-
-
-@pytest.hookimpl(trylast=True)  # after the harness plugin has classified the report
-def pytest_runtest_logreport(report):
-    recorder = _recorder(_CONFIG)
-    if recorder is None:
-        return
-    recorder.on_report(report)
-    if report.when in ("teardown", "???"):
-        recorder.maybe_write()
-
-
-def pytest_keyboard_interrupt(excinfo):
-    recorder = _recorder(_CONFIG)
-    if recorder is not None:
-        recorder.stop_reason = f"interrupted: {excinfo.typename}"
 
 
 def pytest_sessionfinish(session, exitstatus):
