@@ -1,4 +1,4 @@
-"""Bad input never costs a record (issue 14): every broken adapter, expectations file, test
+"""Bad input never costs a record: every broken adapter, expectations file, test
 selection or argument is one error line naming it, the documented exit status, and nothing
 written or lost; crashes, hangs and Ctrl-C give records, never exit 0 and nothing; concurrent
 writers never lose each other's files; every rerun command reproduces its check's outcome from

@@ -34,7 +34,6 @@ from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, c
 OUTPUTS = ("index.html", "summary.md", "matrix.json")
 # the distribution whose version names a column, in order of preference (else the backend's own)
 KEY_DISTRIBUTIONS = ("keras", "tf-keras", "tf_keras", "reference_impl")
-RUN_SCHEMAS = tuple(getattr(schema, "RUN_SCHEMAS", None) or (schema.RUN_SCHEMA,))
 
 
 @dataclasses.dataclass
@@ -44,7 +43,7 @@ class Loaded:
 
 
 def load_record(path) -> Loaded:
-    return Loaded(pathlib.Path(path), schema.load(path, RUN_SCHEMAS))
+    return Loaded(pathlib.Path(path), schema.load(path, schema.RUN_SCHEMAS))
 
 
 def load_records(paths) -> list[Loaded]:
