@@ -7,8 +7,9 @@ DEFAULT_HYPOTHESIS_PROFILE = "ci"
 #   ci        the default (pyproject addopts, so .ci/run and `layercontract run`): derandomized,
 #             the same examples on every run and every backend; no example database, so a
 #             CI run writes nothing to disk.
-#   dev       quick local runs: few random examples; failing examples are kept in the local
-#             database .hypothesis/ (gitignored) and replayed first on the next run.
+#   dev       quick local runs: few random examples; failing examples are kept in hypothesis's
+#             database (layercontract run: under --out; pytest in the checkout: the user cache
+#             directory, see conftest.py) and replayed first on the next run.
 #   thorough  scheduled runs: 10x ci's examples, random; vary them with --hypothesis-seed=N.
 #   faults    fault runs of tests/test_faults.py: ci's examples, no shrinking or explaining (only
 #             whether a check fails matters there, and shrinking is most of a failing check's time).
