@@ -13,22 +13,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import subprocess
-import tempfile
 import os
 import pathlib
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 
 import numpy as np
 
 from layercontract.spec.harness import backend as contract
-from layercontract.spec.harness import registry
-from layercontract.spec.harness import processes
-from layercontract.spec.harness.commands.run import seconds
-from layercontract.spec.harness.contract_checks import (Report, check_attributes, check_namespace,
-                                                      check_namespace_behaviour)
+from layercontract.spec.harness import processes, registry
+from layercontract.spec.harness.commands.options import seconds
+from layercontract.spec.harness.contract_checks import (
+    Report,
+    check_attributes,
+    check_namespace,
+    check_namespace_behaviour,
+)
 
 HELP = "check a backend adapter against the adapter contract before running tests"
 STEP_TIMEOUT_S = 120  # per step (load, each smoke case): a hanging adapter is a problem too
@@ -195,7 +198,7 @@ def check_expectations(adapter, override, report):
                      if loose else ""))
 
 
-_COLLECTED = {}
+_COLLECTED: dict = {}
 
 
 def collected_check_ids() -> list[str] | None:
