@@ -1,0 +1,162 @@
+"""layercontract bisect: the first Keras build where a clause's checks changed.
+
+Binary search over the Keras releases and keras-nightly builds on the package index, ordered by
+PEP 440 version (3.15.1 < 3.16.0.dev2026101504 < 3.16.0), between --good and --bad, each given
+as a release (3.15.1), an exact nightly (3.16.0.dev2026101504), `nightly` (the newest) or a
+date (2026-10-15: that day's nightly). Each build tested is one child process on the build's
+cached Keras overlay (installed once, see `layercontract run --help` on NAME@VERSION):
+
+  * TARGET (clause ids such as TRAIN.FUNCTIONAL_PINNED_IS_LOCAL, or check ids such as
+    suites/test_train_functional.py::test_x[p]): only the checks citing those clauses (or those
+    checks) run, on --backend (a Keras 3 backend: keras-numpy, keras-jax, ...). A build's result
+    is the *raw* pass/fail of each check, ignoring every expectations file (an expected
+    deviation counts as a failure, an unexpected pass as a pass);
+  * --reproducer FINDING instead: the finding's standalone reproducer (exit 1 holds, 0 fixed).
+
+A build is good when its results equal those of --good, bad when any differs. A build that
+cannot be tested (install fails, Keras does not import, every check a harness error, a
+reproducer exits 2) is skipped and the search goes on, as mozregression does. --good may be
+newer than --bad (to find where something was fixed).
+
+Prints each step, then `last good`, `first bad` and the upstream commits between them (a GitHub
+compare link: by date on master for nightlies, by tag for releases).
+
+Exit status: 0 found; 1 the endpoints give the same results (or one cannot be tested);
+2 bad input (unknown clause or check, a build not on the index, a non-Keras-3 backend).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import re
+import sys
+import tempfile
+import time
+
+HELP = "find the first Keras release or nightly where a clause's checks (or a reproducer) changed"
+EXIT_FOUND, EXIT_NO_CHANGE, EXIT_BAD_INPUT = 0, 1, 2
+_CLAUSE = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)+$")
+
+
+def add_arguments(parser):
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="clause id(s) (their checks run) or check id(s)")
+    parser.add_argument("--backend", default=None,
+                        help="Keras 3 backend: keras-numpy, keras-jax, keras-tensorflow, keras-torch, keras-openvino "
+                             "(default: keras-numpy; with --reproducer, the finding's first backend)")
+    parser.add_argument("--good", required=True, metavar="VERSION",
+                        help="a build where the checks behave the old way: 3.15.1, 3.16.0.dev2026101504, nightly, 2026-10-15")
+    parser.add_argument("--bad", required=True, metavar="VERSION", help="a build where they changed (same forms)")
+    parser.add_argument("--reproducer", metavar="FINDING", default=None,
+                        help="test with this finding's standalone reproducer instead of suite checks")
+    parser.add_argument("--findings", metavar="PATH", default=None,
+                        help="findings file for --reproducer (default: the package's backends/findings.toml)")
+    parser.add_argument("--keras-cache", default=None, metavar="DIR",
+                        help="cache of Keras overlays (default: $LAYERCONTRACT_KERAS_CACHE, else the user cache)")
+    parser.add_argument("--workdir", default=None, metavar="DIR",
+                        help="where each build's run record is kept (default: a temporary directory)")
+    parser.add_argument("--test-timeout", type=float, default=120.0, metavar="SECONDS",
+                        help="per-check timeout (default 120)")
+
+
+def _error(text) -> int:
+    print(f"layercontract bisect: error: {text}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def select(targets: list[str]) -> list[str]:
+    """pytest targets for the clause ids and check ids given (integrity.SelectionError /
+    ValueError for an unknown one)."""
+    from layercontract.spec.harness import integrity
+
+    cited = integrity.cited_clauses()
+    selected = []
+    for target in targets:
+        if _CLAUSE.match(target):
+            if target not in cited:
+                raise ValueError(f"no check cites clause {target!r} (clause ids as in spec/clauses.toml)")
+            for test in cited[target]:
+                selected.append(integrity.selection_target(f"suites/{test}"))
+        else:
+            selected.append(integrity.selection_target(target))
+    return list(dict.fromkeys(selected))
+
+
+def print_step(step):
+    from layercontract.spec.harness.bisection import Step  # noqa: F401 (type)
+
+    left = f", {step.remaining} build(s) left to test" if step.number > 2 else ""
+    print(f"[{step.number}] {step.build}: {step.verdict.upper()} ({step.observation.seconds:.1f} s){left}"
+          f"\n    {step.observation.note}", flush=True)
+
+
+def print_result(result) -> int:
+    if not result.found:
+        print(f"layercontract bisect: {result.problem}")
+        return EXIT_NO_CHANGE
+    if result.is_fix:  # good is the newer: the search found where the old behaviour returned
+        print(f"\nlast bad:   {result.first_bad}\nfirst good: {result.last_good}")
+    else:
+        print(f"\nlast good: {result.last_good}\nfirst bad: {result.first_bad}")
+    if result.skipped:
+        print(f"skipped (could not be tested) between them: {', '.join(b.text for b in result.skipped)}")
+    print(f"upstream commits: {result.url}")
+    tested = len(result.steps)
+    seconds = sum(s.observation.seconds for s in result.steps)
+    print(f"({tested} builds tested in {seconds:.0f} s)")
+    return EXIT_FOUND
+
+
+def run(args, *, available=None, tester=None) -> int:
+    """`available` (the index's builds) and `tester` (build -> Observation) are for tests."""
+    from layercontract.spec.harness import bisection, findings, integrity, overlay
+
+    started = time.monotonic()
+    if args.keras_cache:
+        os.environ[overlay.ENV_CACHE] = str(pathlib.Path(args.keras_cache).expanduser().resolve())
+    if bool(args.targets) == bool(args.reproducer):
+        return _error("give either clause or check ids (TARGET...) or --reproducer FINDING")
+    backend = args.backend
+    if backend and ("@" in backend or backend not in findings.KERAS_BACKENDS):
+        return _error(f"--backend {backend!r}: bisect runs a Keras 3 backend without a version "
+                      f"({', '.join(findings.KERAS_BACKENDS)}); the versions come from --good and --bad")
+    if args.reproducer:
+        try:
+            finding = findings.get(args.reproducer, args.findings)
+        except findings.FindingsError as e:
+            return _error(str(e))
+        script = finding.reproducer
+        if not script.is_file():
+            return _error(f"finding {finding.id}: no reproducer {script}")
+        backend = backend or findings.default_backend(finding)
+        if backend not in findings.KERAS_BACKENDS:
+            return _error(f"finding {finding.id}: its reproducer runs on {backend}, not a Keras 3 backend")
+        what = f"reproducer {script.name} on {backend}"
+    else:
+        backend = backend or "keras-numpy"
+        try:
+            targets = select(args.targets)
+        except (integrity.SelectionError, ValueError) as e:
+            return _error(str(e))
+        what = f"{len(targets)} check function(s)/id(s) for {' '.join(args.targets)} on {backend}"
+    try:
+        available = available if available is not None else bisection.index_builds()
+        good = bisection.resolve(args.good, available)
+        bad = bisection.resolve(args.bad, available)
+    except bisection.BisectError as e:
+        return _error(str(e))
+    low, high = sorted((good.version, bad.version))
+    span = [b for b in available if low <= b.version <= high]
+    print(f"layercontract bisect: {what}\n  good {good}, bad {bad}: {len(span)} builds in the range "
+          f"(about {bisection.expected_steps(len(span))} to test)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="layercontract-bisect-") as tmp:
+        if tester is None:
+            workdir = pathlib.Path(args.workdir).resolve() if args.workdir else pathlib.Path(tmp)
+            tester = (bisection.ReproducerTester(script, backend) if args.reproducer else
+                      bisection.SuiteTester(backend, targets, workdir, test_timeout=args.test_timeout))
+        result = bisection.bisect(good, bad, available, tester, print_step)
+    status = print_result(result)
+    print(f"layercontract bisect: done in {time.monotonic() - started:.0f} s", flush=True)
+    return status
