@@ -1,0 +1,151 @@
+"""layercontract bisect on a fake package index and a fake tester (no network, no Keras): the
+order of releases and nightlies, endpoints, the search with skipped builds, the exit statuses,
+the compare links, and the per-build judgement from a run record."""
+import argparse
+
+import pytest
+
+from layercontract.spec.harness import bisection as b
+from layercontract.spec.harness.commands import bisect as command
+
+RELEASES = ["2.15.0", "3.0.0", "3.14.0", "3.15.0", "3.15.1", "3.16.0rc1"]
+NIGHTLIES = [f"3.16.0.dev202609{d:02d}04" for d in range(1, 31)] + \
+            [f"3.16.0.dev202610{d:02d}04" for d in range(1, 28)] + ["3.15.0.dev2026010104", "2.5.0.dev2021020700"]
+AVAILABLE = b.builds(RELEASES, NIGHTLIES)
+
+
+def v(text):
+    return b.resolve(text, AVAILABLE)
+
+
+def changes_at(first_bad, skip=(), key="suites/test_x.py::test_y"):
+    """A fake tester: the check fails from `first_bad` on; builds in `skip` cannot load."""
+    first = v(first_bad).version
+    seen = []
+
+    def tester(build):
+        seen.append(build.text)
+        if build.text in skip:
+            return b.Observation(None, "cannot install")
+        return b.Observation({key: "fail" if build.version >= first else "pass", "other": "pass"})
+    tester.seen = seen
+    return tester
+
+
+def test_builds_are_ordered_by_version_releases_and_nightlies_mixed():
+    texts = [x.text for x in AVAILABLE]
+    assert "2.15.0" not in texts and "2.5.0.dev2021020700" not in texts and "3.16.0rc1" not in texts
+    assert texts.index("3.15.0.dev2026010104") < texts.index("3.15.0") < texts.index("3.15.1") \
+        < texts.index("3.16.0.dev2026090104")
+    assert texts == sorted(texts, key=lambda t: b.Version(t))
+    assert v("3.15.1").distribution == "keras" and v("3.16.0.dev2026100504").distribution == "keras-nightly"
+
+
+def test_endpoints_release_exact_nightly_latest_and_date():
+    assert v("nightly").text == "3.16.0.dev2026102704"
+    assert v("2026-10-15").text == "3.16.0.dev2026101504"
+    assert v("3.16.0.dev2026100104").date.isoformat() == "2026-10-01"
+    for bad in ("3.15.7", "2026-11-30", "2026-13-01", "latest", "3.16.0.dev2099010104"):
+        with pytest.raises(b.BisectError):
+            v(bad)
+
+
+def test_finds_the_first_bad_nightly_in_about_log2_steps():
+    tester = changes_at("3.16.0.dev2026101504")
+    steps = []
+    result = b.bisect(v("3.15.1"), v("nightly"), AVAILABLE, tester, steps.append)
+    assert result.found and not result.is_fix
+    assert (result.last_good.text, result.first_bad.text) == ("3.16.0.dev2026101404", "3.16.0.dev2026101504")
+    assert result.url == ("https://github.com/keras-team/keras/compare/"
+                          "master@{2026-10-14}...master@{2026-10-15}")
+    assert len(tester.seen) == len(set(tester.seen)) <= b.expected_steps(58)  # 57 nightlies + 3.15.1
+    assert [s.verdict for s in steps][:2] == ["good", "bad"] and steps[-1].remaining == 0
+
+
+def test_a_build_that_cannot_load_is_skipped_and_reported():
+    tester = changes_at("3.16.0.dev2026101504", skip={"3.16.0.dev2026101404", "3.16.0.dev2026101304"})
+    result = b.bisect(v("3.15.1"), v("nightly"), AVAILABLE, tester)
+    assert (result.last_good.text, result.first_bad.text) == ("3.16.0.dev2026101204", "3.16.0.dev2026101504")
+    assert [x.text for x in result.skipped] == ["3.16.0.dev2026101304", "3.16.0.dev2026101404"]
+    assert any(s.verdict == "skip" for s in result.steps)
+
+
+def test_release_range_links_tags_and_mixed_range():
+    result = b.bisect(v("3.14.0"), v("3.15.1"), AVAILABLE, changes_at("3.15.1"))
+    assert (result.last_good.text, result.first_bad.text) == ("3.15.0", "3.15.1")
+    assert result.url.endswith("/compare/v3.15.0...v3.15.1")
+    result = b.bisect(v("3.15.1"), v("nightly"), AVAILABLE, changes_at("3.16.0.dev2026090104"))
+    assert result.url.endswith("/compare/v3.15.1...master@{2026-09-01}")
+
+
+def test_good_newer_than_bad_finds_the_fix():
+    result = b.bisect(v("nightly"), v("3.15.1"), AVAILABLE, changes_at("3.16.0.dev2026101504"))
+    assert result.is_fix and (result.last_good.text, result.first_bad.text) == \
+        ("3.16.0.dev2026101504", "3.16.0.dev2026101404")
+
+
+def test_no_difference_and_untestable_endpoints_are_no_result():
+    result = b.bisect(v("3.15.1"), v("3.15.0"), AVAILABLE, changes_at("nightly"))
+    assert not result.found and "no difference" in result.problem
+    result = b.bisect(v("3.15.1"), v("nightly"), AVAILABLE, changes_at("nightly", skip={"3.15.1"}))
+    assert not result.found and "cannot be tested" in result.problem
+    assert not b.bisect(v("3.15.1"), v("3.15.1"), AVAILABLE, changes_at("nightly")).found
+
+
+def test_record_judgement_is_raw_pass_fail_ignoring_expectations():
+    record = {"tests": [{"nodeid": "a", "outcome": "expected-deviation", "first_line": "x"},
+                        {"nodeid": "b", "outcome": "unexpected-pass"}, {"nodeid": "c", "outcome": "unsupported"},
+                        {"nodeid": "d", "outcome": "harness-error", "first_line": "ImportError"}]}
+    assert b.observe_record(record).state == {"a": "fail", "b": "pass"}
+    broken = {"tests": [{"nodeid": "d", "outcome": "harness-error", "first_line": "ImportError: no keras"}]}
+    observation = b.observe_record(broken)
+    assert observation.state is None and "ImportError" in observation.note
+    assert b.observe_record(None, "pytest exit status 4").state is None
+
+
+def _args(*argv):
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_command_prints_steps_result_and_link(capsys):
+    status = command.run(_args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "2026-10-27"),
+                         available=AVAILABLE, tester=changes_at("2026-10-15"))
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "last good: keras-nightly 3.16.0.dev2026101404\nfirst bad: keras-nightly 3.16.0.dev2026101504" in out
+    assert "upstream commits: https://github.com/keras-team/keras/compare/master@{2026-10-14}...master@{2026-10-15}" in out
+    assert "[1] keras 3.15.1: GOOD" in out and "[2] keras-nightly 3.16.0.dev2026102704: BAD" in out
+
+
+def test_command_exit_statuses(capsys):
+    same = command.run(_args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.0", "--bad", "3.15.1"),
+                       available=AVAILABLE, tester=changes_at("nightly"))
+    assert same == 1 and "no difference" in capsys.readouterr().out
+    for argv in (("NO.SUCH_CLAUSE", "--good", "3.15.1", "--bad", "nightly"),
+                 ("suites/test_nothing.py::test_x", "--good", "3.15.1", "--bad", "nightly"),
+                 ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.9", "--bad", "nightly"),
+                 ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly", "--backend", "tf-keras"),
+                 ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly",
+                  "--backend", "keras-jax@3.15.1"),
+                 ("--good", "3.15.1", "--bad", "nightly")):
+        assert command.run(_args(*argv), available=AVAILABLE, tester=changes_at("nightly")) == 2, argv
+        assert "error" in capsys.readouterr().err
+
+
+def test_clause_selects_exactly_the_checks_citing_it():
+    targets = command.select(["TRAIN.FUNCTIONAL_PINNED_IS_LOCAL"])
+    assert [t.rsplit("/", 1)[1] for t in targets] == [
+        "test_train_functional.py::test_pinned_training_does_not_reach_downstream_batchnorm",
+        "test_train_functional.py::test_pinned_training_does_not_make_predict_train_downstream_batchnorm"]
+    check = "suites/test_train_functional.py::test_pinned_training_does_not_make_predict_train_downstream_batchnorm[predict]"
+    assert command.select([check])[0].endswith(check.split("/", 1)[1])
+
+
+def test_suite_tester_runs_one_child_with_the_selection_and_no_expectations(tmp_path):
+    tester = b.SuiteTester("keras-numpy", ["/x/suites/test_a.py::t"], tmp_path)
+    cmd = tester.command(v("2026-10-15"), tmp_path / "r.json")
+    assert "--backend=keras-numpy@3.16.0.dev2026101504" in cmd and "/x/suites/test_a.py::t" in cmd
+    assert f"--expectations={tmp_path / 'no-expectations.toml'}" in cmd
+    assert (tmp_path / "no-expectations.toml").read_text().startswith("#")
