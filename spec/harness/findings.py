@@ -145,8 +145,9 @@ def environment(backend: str, overlay=None, env: dict | None = None) -> dict:
 @dataclasses.dataclass
 class ReproResult:
     returncode: int
-    output: str
+    output: str          # the reproducer's stdout: what it observed and its verdict
     seconds: float
+    errors: str = ""     # its stderr (framework logs; the traceback when it could not run)
 
     @property
     def verdict(self) -> str:
@@ -165,5 +166,4 @@ def run_reproducer(script: pathlib.Path, backend: str, overlay=None,
     except subprocess.TimeoutExpired:
         return ReproResult(TIMED_OUT, f"the reproducer ran past {timeout:g} s and was killed\n",
                            round(time.monotonic() - started, 2))
-    output = proc.stdout + (proc.stderr if proc.stderr.strip() else "")
-    return ReproResult(proc.returncode, output, round(time.monotonic() - started, 2))
+    return ReproResult(proc.returncode, proc.stdout, round(time.monotonic() - started, 2), proc.stderr)
