@@ -342,7 +342,9 @@ class SuiteTester:
         except subprocess.TimeoutExpired:
             return observe_record(records.load_partial(record), f"ran past {self.timeout:g} s")
         last = [ln for ln in (proc.stdout + proc.stderr).strip().splitlines() if ln.strip()][-1:] or [""]
-        return observe_record(records.load_partial(record), f"pytest exit status {proc.returncode}: {last[0]}")
+        observation = observe_record(records.load_partial(record), f"pytest exit status {proc.returncode}: {last[0]}")
+        observation.note += f" [Keras ready in {found.seconds:.1f} s]"
+        return observation
 
 
 class ReproducerTester:
@@ -361,6 +363,7 @@ class ReproducerTester:
             return Observation(None, f"cannot install: {e}")
         result = findings.run_reproducer(self.script, self.backend, found, timeout=self.timeout)
         last = [ln for ln in result.output.strip().splitlines() if ln.strip()][-1:] or [""]
+        ready = f" [Keras ready in {found.seconds:.1f} s]"
         if result.returncode not in (findings.HOLDS, findings.FIXED):
-            return Observation(None, f"reproducer {result.verdict}: {last[0][:200]}")
-        return Observation({"reproducer": result.verdict}, f"reproducer: {result.verdict}")
+            return Observation(None, f"reproducer {result.verdict}: {last[0][:200]}{ready}")
+        return Observation({"reproducer": result.verdict}, f"reproducer: {result.verdict}{ready}")
