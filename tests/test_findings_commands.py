@@ -97,3 +97,27 @@ def test_reproducer_path_is_beside_the_findings_file(findings_file):
     finding = findings.get("f-holds", findings_file)
     assert finding.reproducer == findings_file.parent / "reproducers" / "f-holds.py"
     assert findings.FINDINGS_FILE.name == "findings.toml" and findings.FINDINGS_FILE.parent.name == "backends"
+
+
+def test_upstream_report_draft(findings_file, tmp_path, capsys):
+    (findings_file.parent / "expectations").mkdir()
+    (findings_file.parent / "expectations" / "keras-jax.toml").write_text(
+        '[[deviation]]\ntest = "suites/test_train_functional.py::test_x"\nclause = "TRAIN.TRANSFER_HEAD_TRAINS"\n'
+        'finding = "f-holds"\nobserved = "the head receives False"\nmatch = "x"\n')
+    out = tmp_path / "drafts" / "f-holds.md"
+    assert cli.main(["upstream-report", "f-holds", "--findings", str(findings_file), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# Title of f-holds\n\nWhy f-holds happens.")
+    assert "- Holds where: `keras >= 3.16.0.dev0`" in text
+    assert "- First bad: keras-nightly 3.16.0.dev2026101504 (last good: keras-nightly 3.16.0.dev2026101404)" in text
+    assert "```python\n" + (findings_file.parent / "reproducers" / "f-holds.py").read_text().rstrip() + "\n```" in text
+    assert "> **TRAIN.FUNCTIONAL_PINNED_IS_LOCAL** (SHOULD): A construction-time `training=`" in text
+    assert "> **TRAIN.TRANSFER_HEAD_TRAINS** (MUST)" in text  # from the expectations entry
+    assert "- keras-jax, `suites/test_train_functional.py::test_x`: the head receives False" in text
+    assert "https://github.com/keras-team/keras/compare/master@{2026-10-14}...master@{2026-10-15}" in text
+    assert "- https://github.com/keras-team/keras/pull/23364" in text
+    assert cli.main(["upstream-report", "f-holds", "--findings", str(findings_file), "--run",
+                     "--backend", "keras-jax"]) == 0
+    text = capsys.readouterr().out
+    assert "- Reproduced on: keras-jax: exit status 1 (holds)" in text and "observed: the thing happened" in text
+    assert cli.main(["upstream-report", "nope", "--findings", str(findings_file)]) == 2
