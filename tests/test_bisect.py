@@ -149,3 +149,47 @@ def test_suite_tester_runs_one_child_with_the_selection_and_no_expectations(tmp_
     assert "--backend=keras-numpy@3.16.0.dev2026101504" in cmd and "/x/suites/test_a.py::t" in cmd
     assert f"--expectations={tmp_path / 'no-expectations.toml'}" in cmd
     assert (tmp_path / "no-expectations.toml").read_text().startswith("#")
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_parallel_rounds_find_the_same_pair_in_fewer_rounds(jobs):
+    import threading
+    import time
+
+    lock, rounds, active = threading.Lock(), [], [0]
+    plain = changes_at("3.16.0.dev2026101504", skip={"3.16.0.dev2026100904"})
+
+    def tester(build):
+        with lock:
+            active[0] += 1
+            rounds.append(active[0])
+        try:
+            time.sleep(0.05)  # long enough for the round's other tests to start
+            return plain(build)
+        finally:
+            with lock:
+                active[0] -= 1
+    result = b.bisect(v("3.15.1"), v("nightly"), AVAILABLE, tester, jobs=jobs)
+    assert (result.last_good.text, result.first_bad.text) == ("3.16.0.dev2026101404", "3.16.0.dev2026101504")
+    sequential = b.bisect(v("3.15.1"), v("nightly"), AVAILABLE, changes_at("3.16.0.dev2026101504"))
+    assert b.expected_steps(58, jobs) < b.expected_steps(58) == len(sequential.steps)
+    assert len(result.steps) >= len(sequential.steps) - 1  # more builds tested, in fewer rounds
+    assert max(rounds) == jobs  # each round's builds were tested at once
+
+
+def test_confirm_reruns_last_good_and_first_bad(capsys):
+    flips = {"3.16.0.dev2026101504": 0}
+    base = changes_at("2026-10-15")
+
+    def flaky(build):
+        if build.text in flips:
+            flips[build.text] += 1
+            if flips[build.text] > 1:  # passes on the rerun
+                return b.Observation({"suites/test_x.py::test_y": "pass", "other": "pass"})
+        return base(build)
+    argv = ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly", "--confirm")
+    assert command.run(_args(*argv), available=AVAILABLE, tester=changes_at("2026-10-15")) == 0
+    assert "confirmed: the rerun" in capsys.readouterr().out
+    assert command.run(_args(*argv), available=AVAILABLE, tester=flaky) == 1
+    assert "NOT confirmed (keras-nightly 3.16.0.dev2026101504 was bad, now good)" in capsys.readouterr().out
+    assert command.run(_args(*argv, "--jobs", "0"), available=AVAILABLE, tester=base) == 2

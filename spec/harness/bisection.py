@@ -173,8 +173,10 @@ def differs(state: dict, reference: dict) -> list[str]:
 
 
 def bisect(good: Build, bad: Build, available: list[Build], test: Callable[[Build], Observation],
-           report: Callable[[Step], None] = lambda step: None) -> Result:
-    """Binary search for the adjacent (last good, first bad) pair between the endpoints."""
+           report: Callable[[Step], None] = lambda step: None, jobs: int = 1) -> Result:
+    """Search for the adjacent (last good, first bad) pair between the endpoints. With jobs > 1
+    each round tests that many builds at once, splitting the interval into jobs + 1 parts (the
+    endpoints are tested together too): fewer rounds, for more builds tested in all."""
     result = Result(good, bad)
     if good.version == bad.version:
         result.problem = "--good and --bad name the same build"
@@ -183,34 +185,42 @@ def bisect(good: Build, bad: Build, available: list[Build], test: Callable[[Buil
     span = [b for b in available if lo_v <= b.version <= hi_v]
     if good.version > bad.version:
         span.reverse()  # good first: search toward bad
-    number = 0
+    jobs = max(1, int(jobs))
+    counter = [0]
 
-    def run(build):
-        nonlocal number
+    def timed(build):
         started = time.monotonic()
         observation = test(build)
         observation.seconds = observation.seconds or round(time.monotonic() - started, 2)
-        number += 1
         return observation
 
-    reference = run(good)
-    if reference.state is None:
-        step = Step(number, good, "skip", reference, len(span) - 2)
+    def test_all(builds):
+        if jobs == 1 or len(builds) == 1:
+            return [timed(b) for b in builds]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(jobs, len(builds))) as pool:  # each test is a child process
+            return list(pool.map(timed, builds))
+
+    def record(build, verdict, observation, remaining):
+        counter[0] += 1
+        step = Step(counter[0], build, verdict, observation, remaining)
         result.steps.append(step)
         report(step)
+
+    inner = len(span) - 2
+    if jobs == 1:
+        reference = timed(good)
+        record(good, "good" if reference.state is not None else "skip", reference, inner)
+        end = timed(bad) if reference.state is not None else None
+    else:
+        reference, end = test_all([good, bad])
+        record(good, "good" if reference.state is not None else "skip", reference, inner)
+    if reference.state is None:
         result.problem = f"the good endpoint {good} cannot be tested: {reference.note}"
         return result
-    step = Step(number, good, "good", reference, len(span) - 2)
-    result.steps.append(step)
-    report(step)
-    end = run(bad)
-    if end.state is None:
-        verdict = "skip"
-    else:
-        verdict = "bad" if differs(end.state, reference.state) else "good"
-    step = Step(number, bad, verdict, end, len(span) - 2)
-    result.steps.append(step)
-    report(step)
+    verdict = "skip" if end.state is None else ("bad" if differs(end.state, reference.state) else "good")
+    record(bad, verdict, end, inner)
     if verdict == "skip":
         result.problem = f"the bad endpoint {bad} cannot be tested: {end.note}"
         return result
@@ -225,30 +235,44 @@ def bisect(good: Build, bad: Build, available: list[Build], test: Callable[[Buil
         candidates = [i for i in range(lo + 1, hi) if i not in skipped]
         if not candidates:
             break
-        middle = (lo + hi) / 2
-        i = min(candidates, key=lambda k: (abs(k - middle), k))  # nearest the middle
-        observation = run(span[i])
-        if observation.state is None:
-            skipped.add(i)
-            verdict = "skip"
-        elif differs(observation.state, reference.state):
-            hi, verdict = i, "bad"
-        else:
-            lo, verdict = i, "good"
+        picks = []
+        for k in range(1, jobs + 1):  # the points splitting (lo, hi) into jobs + 1 parts
+            target = lo + (hi - lo) * k / (jobs + 1)
+            free = [c for c in candidates if c not in picks]
+            if not free:
+                break
+            picks.append(min(free, key=lambda c: (abs(c - target), c)))
+        picks.sort()
+        observations = test_all([span[i] for i in picks])
+        verdicts = {}
+        for i, observation in zip(picks, observations):
+            if observation.state is None:
+                skipped.add(i)
+                verdicts[i] = "skip"
+            else:
+                verdicts[i] = "bad" if differs(observation.state, reference.state) else "good"
+        bads = [i for i in picks if verdicts[i] == "bad"]
+        hi = min(bads) if bads else hi
+        lo = max([i for i in picks if verdicts[i] == "good" and i < hi], default=lo)
         left = len([k for k in range(lo + 1, hi) if k not in skipped])
-        step = Step(number, span[i], verdict, observation, left)
-        result.steps.append(step)
-        report(step)
+        for i, observation in zip(picks, observations):
+            record(span[i], verdicts[i], observation, left)
     result.last_good, result.first_bad = span[lo], span[hi]
     result.skipped = [span[k] for k in sorted(skipped) if lo < k < hi]
     return result
 
 
-def expected_steps(n: int) -> int:
-    """Builds tested for a range of n builds without skips: the two endpoints and log2 of the rest."""
+def expected_steps(n: int, jobs: int = 1) -> int:
+    """Rounds of tests for a range of n builds without skips: the endpoints (one round with
+    jobs > 1, else two), then log base jobs + 1 of the builds between them."""
     import math
 
-    return 2 + (math.ceil(math.log2(n - 1)) if n > 2 else 0)
+    inner = max(0, n - 2)
+    rounds = 0
+    while inner > 0:
+        inner = math.floor(inner / (jobs + 1))  # the untested builds left in one of the parts
+        rounds += 1
+    return (1 if jobs > 1 else 2) + rounds
 
 
 # ------------------------------------------------------------------ the index

@@ -21,8 +21,11 @@ newer than --bad (to find where something was fixed).
 Prints each step, then `last good`, `first bad` and the upstream commits between them (a GitHub
 compare link: by date on master for nightlies, by tag for releases).
 
-Exit status: 0 found; 1 the endpoints give the same results (or one cannot be tested);
-2 bad input (unknown clause or check, a build not on the index, a non-Keras-3 backend).
+--jobs N tests N builds at once (each interval split into N + 1 parts); --confirm tests last
+good and first bad again at the end.
+
+Exit status: 0 found; 1 the endpoints give the same results (or one cannot be tested, or
+--confirm did not repeat a verdict); 2 bad input (unknown clause or check, a build not on the index, a non-Keras-3 backend).
 """
 from __future__ import annotations
 
@@ -59,6 +62,11 @@ def add_arguments(parser):
                         help="where each build's run record is kept (default: a temporary directory)")
     parser.add_argument("--test-timeout", type=float, default=120.0, metavar="SECONDS",
                         help="per-check timeout (default 120)")
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                        help="builds tested at once (default 1): N > 1 tests the endpoints together and splits "
+                             "each interval into N + 1 parts (fewer rounds, more builds tested)")
+    parser.add_argument("--confirm", action="store_true",
+                        help="once found, test last good and first bad again; exit 1 if either verdict changes")
 
 
 def _error(text) -> int:
@@ -109,6 +117,29 @@ def print_result(result) -> int:
     return EXIT_FOUND
 
 
+def confirm(result, tester) -> int:
+    """Test last good and first bad again: both verdicts must repeat."""
+    from layercontract.spec.harness import bisection
+
+    reference = next(s.observation.state for s in result.steps if s.build == result.good)
+    problems = []
+    for build, expected in ((result.last_good, "good"), (result.first_bad, "bad")):
+        observation = tester(build)
+        if observation.state is None:
+            verdict = "skip"
+        else:
+            verdict = "bad" if bisection.differs(observation.state, reference) else "good"
+        print(f"confirm {build}: {verdict.upper()}\n    {observation.note}", flush=True)
+        if verdict != expected:
+            problems.append(f"{build} was {expected}, now {verdict}")
+    if problems:
+        print(f"layercontract bisect: NOT confirmed ({'; '.join(problems)}): the checks are not deterministic "
+              "on these builds", flush=True)
+        return EXIT_NO_CHANGE
+    print("confirmed: the rerun at last good and first bad gives the same verdicts", flush=True)
+    return EXIT_FOUND
+
+
 def run(args, *, available=None, tester=None) -> int:
     """`available` (the index's builds) and `tester` (build -> Observation) are for tests."""
     from layercontract.spec.harness import bisection, findings, integrity, overlay
@@ -149,14 +180,19 @@ def run(args, *, available=None, tester=None) -> int:
         return _error(str(e))
     low, high = sorted((good.version, bad.version))
     span = [b for b in available if low <= b.version <= high]
+    if args.jobs < 1:
+        return _error("--jobs must be at least 1")
+    rounds = bisection.expected_steps(len(span), args.jobs)
     print(f"layercontract bisect: {what}\n  good {good}, bad {bad}: {len(span)} builds in the range "
-          f"(about {bisection.expected_steps(len(span))} to test)", flush=True)
+          + (f"(about {rounds} to test)" if args.jobs == 1 else f"(about {rounds} rounds of {args.jobs})"), flush=True)
     with tempfile.TemporaryDirectory(prefix="layercontract-bisect-") as tmp:
         if tester is None:
             workdir = pathlib.Path(args.workdir).resolve() if args.workdir else pathlib.Path(tmp)
             tester = (bisection.ReproducerTester(script, backend) if args.reproducer else
                       bisection.SuiteTester(backend, targets, workdir, test_timeout=args.test_timeout))
-        result = bisection.bisect(good, bad, available, tester, print_step)
-    status = print_result(result)
+        result = bisection.bisect(good, bad, available, tester, print_step, jobs=args.jobs)
+        status = print_result(result)
+        if status == EXIT_FOUND and args.confirm:
+            status = confirm(result, tester)
     print(f"layercontract bisect: done in {time.monotonic() - started:.0f} s", flush=True)
     return status
