@@ -193,3 +193,52 @@ def test_confirm_reruns_last_good_and_first_bad(capsys):
     assert command.run(_args(*argv), available=AVAILABLE, tester=flaky) == 1
     assert "NOT confirmed (keras-nightly 3.16.0.dev2026101504 was bad, now good)" in capsys.readouterr().out
     assert command.run(_args(*argv, "--jobs", "0"), available=AVAILABLE, tester=base) == 2
+
+
+# ------------------------------------------------- the real testers, on stub Keras overlays
+def _stub_overlays(root, versions, source="__version__ = {version!r}\n"):
+    import json
+
+    from layercontract.spec.harness import overlay
+
+    for version in versions:
+        path = root / version
+        (overlay.packages_dir(path) / "keras").mkdir(parents=True)
+        (overlay.packages_dir(path) / "keras" / "__init__.py").write_text(source.format(version=version))
+        (path / overlay.MARKER).write_text(json.dumps(
+            {"distribution": "keras-nightly" if ".dev" in version else "keras", "version": version}))
+
+
+def test_reproducer_bisect_end_to_end_on_stub_overlays(tmp_path, monkeypatch, capsys):
+    """The real ReproducerTester (a child process per build, the overlay on PYTHONPATH) under the
+    command; a build whose Keras cannot import is skipped."""
+    nightlies = [f"3.16.0.dev202610{d:02d}04" for d in range(1, 9)]
+    available = b.builds(["3.15.1"], nightlies)
+    cache = tmp_path / "cache"
+    _stub_overlays(cache, ["3.15.1", *nightlies[:3], *nightlies[4:]])
+    _stub_overlays(cache, [nightlies[3]], source="raise ImportError('broken build')\n")
+    (tmp_path / "f" / "reproducers").mkdir(parents=True)
+    (tmp_path / "f" / "findings.toml").write_text('[[finding]]\nid = "f"\nbackends = ["keras-jax"]\n')
+    (tmp_path / "f" / "reproducers" / "f.py").write_text(
+        "import os, sys\ntry:\n    import keras\nexcept ImportError as e:\n    print(e); sys.exit(2)\n"
+        "assert os.environ['KERAS_BACKEND'] == 'jax'\n"
+        "sys.exit(1 if keras.__version__ >= '3.16.0.dev2026100504' else 0)\n")
+    monkeypatch.setenv("LAYERCONTRACT_KERAS_CACHE", str(cache))
+    status = command.run(_args("--reproducer", "f", "--findings", str(tmp_path / "f" / "findings.toml"),
+                               "--good", "3.15.1", "--bad", "nightly"), available=available)
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "last good: keras-nightly 3.16.0.dev2026100304\nfirst bad: keras-nightly 3.16.0.dev2026100504" in out
+    assert "skipped (could not be tested) between them: 3.16.0.dev2026100404" in out
+    assert "reproducer cannot run: broken build" in out
+
+
+def test_suite_tester_skips_a_build_whose_keras_cannot_import(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    _stub_overlays(cache, ["3.16.0.dev2026100404"], source="raise ImportError('broken build')\n")
+    monkeypatch.setenv("LAYERCONTRACT_KERAS_CACHE", str(cache))
+    targets = command.select(["suites/test_build.py::test_build_runs_once_over_calls_with_new_batch_sizes"])
+    tester = b.SuiteTester("keras-numpy", targets, tmp_path / "work")
+    observation = tester(b.Build(b.Version("3.16.0.dev2026100404"), "keras-nightly"))
+    assert observation.state is None
+    assert "broken build" in observation.note or "exit status" in observation.note, observation.note
