@@ -2,8 +2,9 @@
 
 Reads a run record (reports/records.py) and drafts one entry per unexpected failure (outcome
 "fail"; a failure an entry's `match` did not describe is drafted from its own first line),
-grouped into candidate findings: failures with the same clause, exception type and normalised
-first line (numbers, shapes, addresses replaced) are one candidate. Each entry has
+grouped into candidate findings: failures with the same exception type and normalised first
+line (numbers, shapes, addresses and quoted instance names replaced) are one candidate, whatever
+their clauses (one upstream behaviour often fails checks of several clauses). Each entry has
 
   test      the check id (the test function alone when all its parametrizations failed alike)
   clause    the check's first cited clause, unless the failure's text names another of them
