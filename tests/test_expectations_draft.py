@@ -36,6 +36,10 @@ def test_match_is_found_in_its_line_and_keeps_the_words(line):
         assert pattern.startswith("^" + d.exception_type(line))
 
 
+def test_no_first_line_leaves_a_todo():
+    assert d.derive_match("").startswith("TODO")
+
+
 def test_match_leaves_out_what_varies_and_keeps_names_of_things():
     line = LINES[1]
     pattern = d.derive_match(line)

@@ -83,6 +83,8 @@ def escape(text: str) -> str:
 
 def derive_match(line: str) -> str:
     """A regular expression found in `line`: its stable parts, escaped, joined by `.*`."""
+    if not line.strip():  # nothing to derive from: a person must write it
+        return f"{TODO}: the record has no first line for this failure"
     text = line.split("…", 1)[0]  # a first line cut at its limit ends in "…"
     if len(text) > SHORT:
         end = re.search(r"[.!?](\s|$)", text[40:])
