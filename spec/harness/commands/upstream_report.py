@@ -25,7 +25,10 @@ import tomllib
 HELP = "write a Markdown issue draft for a finding (title, versions, reproducer, expected vs observed, links)"
 _CLAUSE_ID = re.compile(r"\b[A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)+\b")
 _CLAUSE_LINE = re.compile(r"^Clauses?:\s+(.*)$", re.MULTILINE)
-FRAMEWORKS = ("tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "numpy", "openvino", "tf-keras")
+# the distributions that matter on each backend (the report names those of the finding's backends)
+FRAMEWORKS = {"keras-tensorflow": ("keras", "tensorflow", "tensorflow-cpu"), "keras-jax": ("keras", "jax", "jaxlib"),
+              "keras-torch": ("keras", "torch"), "keras-numpy": ("keras",), "keras-openvino": ("keras", "openvino"),
+              "tf-keras": ("tf-keras", "tensorflow", "tensorflow-cpu")}
 
 
 def add_arguments(parser):
@@ -68,9 +71,10 @@ def entries_of(finding) -> list[dict]:
     return out
 
 
-def framework_versions() -> dict:
+def framework_versions(backends=()) -> dict:
+    names = [n for b in backends for n in FRAMEWORKS.get(b, ())] or [n for ns in FRAMEWORKS.values() for n in ns]
     found = {}
-    for name in FRAMEWORKS:
+    for name in dict.fromkeys([*names, "numpy"]):
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -116,11 +120,11 @@ def render(finding, clauses: dict, script: pathlib.Path, ran=None, ran_on: str =
     if ran is not None:
         out.append(f"- Reproduced on: {ran_on}" + (f" ({keras_ran})" if keras_ran else "")
                    + f": exit status {ran.returncode} ({ran.verdict})")
-    versions = framework_versions()
-    out.append("- Frameworks (layercontract's pinned set): " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    versions = framework_versions(backends)
+    out.append("- Installed here (layercontract's pinned set): " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    command = f"KERAS_BACKEND={keras_backends[0]} python {script.name}" if keras_backends else f"python {script.name}"
     out += ["", "## Reproducer", "",
-            f"Plain Keras and numpy; exits 1 while the problem holds, 0 once it is fixed"
-            f" (`KERAS_BACKEND={keras_backends[0] if keras_backends else 'tensorflow'} python {script.name}`):", "",
+            f"Plain Keras and numpy; exits 1 while the problem holds, 0 once it is fixed (`{command}`):", "",
             "```python", text.rstrip(), "```", ""]
     out += ["## Expected", ""]
     if clauses:
