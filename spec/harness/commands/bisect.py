@@ -16,7 +16,9 @@ cached Keras overlay (installed once, see `layercontract run --help` on NAME@VER
 A build is good when its results equal those of --good, bad when any differs. A build that
 cannot be tested (install fails, Keras does not import, every check a harness error, a
 reproducer exits 2) is skipped and the search goes on, as mozregression does. --good may be
-newer than --bad (to find where something was fixed).
+newer than --bad (to find where something was fixed). With several changes in the range the
+search finds the first one (provided no change is undone within the range); bisect again from
+its first bad (as --good) to find the next, or name single check ids.
 
 Prints each step, then `last good`, `first bad` and the upstream commits between them (a GitHub
 compare link: by date on master for nightlies, by tag for releases).
