@@ -117,14 +117,18 @@ def print_result(result) -> int:
     return EXIT_FOUND
 
 
-def confirm(result, tester) -> int:
-    """Test last good and first bad again: both verdicts must repeat."""
+def confirm(result, tester, jobs: int = 1) -> int:
+    """Test last good and first bad again (at once with --jobs > 1): both verdicts must repeat."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from layercontract.spec.harness import bisection
 
     reference = next(s.observation.state for s in result.steps if s.build == result.good)
+    pairs = ((result.last_good, "good"), (result.first_bad, "bad"))
+    with ThreadPoolExecutor(min(2, max(1, jobs))) as pool:
+        observations = list(pool.map(tester, [build for build, _ in pairs]))
     problems = []
-    for build, expected in ((result.last_good, "good"), (result.first_bad, "bad")):
-        observation = tester(build)
+    for (build, expected), observation in zip(pairs, observations):
         if observation.state is None:
             verdict = "skip"
         else:
@@ -193,6 +197,6 @@ def run(args, *, available=None, tester=None) -> int:
         result = bisection.bisect(good, bad, available, tester, print_step, jobs=args.jobs)
         status = print_result(result)
         if status == EXIT_FOUND and args.confirm:
-            status = confirm(result, tester)
+            status = confirm(result, tester, args.jobs)
     print(f"layercontract bisect: done in {time.monotonic() - started:.0f} s", flush=True)
     return status
