@@ -242,3 +242,26 @@ def test_suite_tester_skips_a_build_whose_keras_cannot_import(tmp_path, monkeypa
     observation = tester(b.Build(b.Version("3.16.0.dev2026100404"), "keras-nightly"))
     assert observation.state is None
     assert "broken build" in observation.note, observation.note
+
+
+def test_the_index_listing_is_read_from_pip_index_versions(monkeypatch):
+    import subprocess
+
+    from layercontract.spec.harness import overlay
+
+    listing = {"keras": "keras (3.15.1)\nAvailable versions: 3.15.1, 3.15.0, 3.0.0, 2.15.0\n",
+               "keras-nightly": "keras-nightly (3.16.0.dev2026102704)\nAvailable versions: 3.16.0.dev2026102704, "
+                                "3.16.0.dev2026102604, 3.15.0.dev2026010104, 2.5.0.dev2021020700\n"}
+    calls = []
+
+    def fake_pip(*args, timeout=None):
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0, "WARNING: ignored\n" + listing[args[2]], "")
+    monkeypatch.setattr(overlay, "_pip", fake_pip)
+    found = [x.text for x in b.index_builds()]
+    assert found == ["3.0.0", "3.15.0.dev2026010104", "3.15.0", "3.15.1", "3.16.0.dev2026102604",
+                     "3.16.0.dev2026102704"]
+    assert all(c[:2] == ("index", "versions") and "--pre" in c for c in calls)
+    monkeypatch.setattr(overlay, "_pip", lambda *a, timeout=None: subprocess.CompletedProcess(a, 1, "", "ERROR: offline"))
+    with pytest.raises(b.BisectError, match="offline"):
+        b.index_builds()
