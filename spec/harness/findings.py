@@ -132,7 +132,7 @@ def environment(backend: str, overlay=None, env: dict | None = None) -> dict:
     from layercontract.spec.harness import overlay as overlay_mod
 
     env = {k: v for k, v in (os.environ if env is None else env).items()
-           if k not in ("PYTHONPATH", "LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
+           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", overlay_mod.ENV_OVERLAY)}
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if backend in KERAS_BACKENDS:
