@@ -151,6 +151,8 @@ def run(args, *, available=None, tester=None) -> int:
     started = time.monotonic()
     if args.keras_cache:
         os.environ[overlay.ENV_CACHE] = str(pathlib.Path(args.keras_cache).expanduser().resolve())
+    if args.jobs < 1:
+        return _error("--jobs must be at least 1")
     if bool(args.targets) == bool(args.reproducer):
         return _error("give either clause or check ids (TARGET...) or --reproducer FINDING")
     backend = args.backend
@@ -184,8 +186,6 @@ def run(args, *, available=None, tester=None) -> int:
         return _error(str(e))
     low, high = sorted((good.version, bad.version))
     span = [b for b in available if low <= b.version <= high]
-    if args.jobs < 1:
-        return _error("--jobs must be at least 1")
     rounds = bisection.expected_steps(len(span), args.jobs)
     print(f"layercontract bisect: {what}\n  good {good}, bad {bad}: {len(span)} builds in the range "
           + (f"(about {rounds} to test)" if args.jobs == 1 else f"(about {rounds} rounds of {args.jobs})"), flush=True)
