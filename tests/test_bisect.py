@@ -119,6 +119,20 @@ def test_command_prints_steps_result_and_link(capsys):
     assert "[1] keras 3.15.1: GOOD" in out and "[2] keras-nightly 3.16.0.dev2026102704: BAD" in out
 
 
+def test_command_writes_the_result_as_json(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "bisect.json"
+    assert command.run(_args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly",
+                             "--json", str(out)), available=AVAILABLE, tester=changes_at("2026-10-15")) == 0
+    data = json.loads(out.read_text())
+    assert (data["last_good"], data["first_bad"]) == ("3.16.0.dev2026101404", "3.16.0.dev2026101504")
+    assert data["url"].endswith("master@{2026-10-14}...master@{2026-10-15}") and data["exit_status"] == 0
+    assert data["steps"][0] == {"build": "3.15.1", "distribution": "keras", "verdict": "good", "note": "",
+                                "seconds": data["steps"][0]["seconds"],
+                                "state": {"suites/test_x.py::test_y": "pass", "other": "pass"}}
+
+
 def test_command_exit_statuses(capsys):
     same = command.run(_args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.0", "--bad", "3.15.1"),
                        available=AVAILABLE, tester=changes_at("nightly"))

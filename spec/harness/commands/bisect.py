@@ -67,6 +67,9 @@ def add_arguments(parser):
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                         help="builds tested at once (default 1): N > 1 tests the endpoints together and splits "
                              "each interval into N + 1 parts (fewer rounds, more builds tested)")
+    parser.add_argument("--json", default=None, metavar="FILE",
+                        help="also write the result as JSON (last_good / first_bad as a finding records them, "
+                             "the link, every step)")
     parser.add_argument("--confirm", action="store_true",
                         help="once found, test last good and first bad again; exit 1 if either verdict changes")
 
@@ -199,4 +202,23 @@ def run(args, *, available=None, tester=None) -> int:
         if status == EXIT_FOUND and args.confirm:
             status = confirm(result, tester, args.jobs)
     print(f"layercontract bisect: done in {time.monotonic() - started:.0f} s", flush=True)
+    if args.json:
+        write_json(args.json, result, status, what, backend, round(time.monotonic() - started, 1))
     return status
+
+
+def write_json(path, result, status, what, backend, seconds):
+    import json
+
+    from layercontract.reports import records
+
+    data = {"what": what, "backend": backend, "good": result.good.text, "bad": result.bad.text,
+            "found": result.found, "confirmed": status == EXIT_FOUND and result.found,
+            "last_good": result.last_good.text if result.found else None,
+            "first_bad": result.first_bad.text if result.found else None,
+            "skipped": [b.text for b in result.skipped], "url": result.url if result.found else None,
+            "problem": result.problem or None, "exit_status": status, "seconds": seconds,
+            "steps": [{"build": s.build.text, "distribution": s.build.distribution, "verdict": s.verdict,
+                       "note": s.observation.note, "seconds": s.observation.seconds,
+                       "state": s.observation.state} for s in result.steps]}
+    records.write_atomic(path, json.dumps(data, indent=1) + "\n")
