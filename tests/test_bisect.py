@@ -128,6 +128,7 @@ def test_command_writes_the_result_as_json(tmp_path, capsys):
     data = json.loads(out.read_text())
     assert (data["last_good"], data["first_bad"]) == ("3.16.0.dev2026101404", "3.16.0.dev2026101504")
     assert data["url"].endswith("master@{2026-10-14}...master@{2026-10-15}") and data["exit_status"] == 0
+    assert data["confirmed"] is None  # not asked
     assert data["steps"][0] == {"build": "3.15.1", "distribution": "keras", "verdict": "good", "note": "",
                                 "seconds": data["steps"][0]["seconds"],
                                 "state": {"suites/test_x.py::test_y": "pass", "other": "pass"}}

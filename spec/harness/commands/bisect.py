@@ -203,17 +203,18 @@ def run(args, *, available=None, tester=None) -> int:
             status = confirm(result, tester, args.jobs)
     print(f"layercontract bisect: done in {time.monotonic() - started:.0f} s", flush=True)
     if args.json:
-        write_json(args.json, result, status, what, backend, round(time.monotonic() - started, 1))
+        confirmed = (status == EXIT_FOUND) if args.confirm and result.found else None
+        write_json(args.json, result, status, what, backend, round(time.monotonic() - started, 1), confirmed)
     return status
 
 
-def write_json(path, result, status, what, backend, seconds):
+def write_json(path, result, status, what, backend, seconds, confirmed):
     import json
 
     from layercontract.reports import records
 
     data = {"what": what, "backend": backend, "good": result.good.text, "bad": result.bad.text,
-            "found": result.found, "confirmed": status == EXIT_FOUND and result.found,
+            "found": result.found, "confirmed": confirmed,  # None: --confirm was not asked
             "last_good": result.last_good.text if result.found else None,
             "first_bad": result.first_bad.text if result.found else None,
             "skipped": [b.text for b in result.skipped], "url": result.url if result.found else None,
