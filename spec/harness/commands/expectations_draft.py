@@ -10,8 +10,9 @@ their clauses (one upstream behaviour often fails checks of several clauses). Ea
   clause    the check's first cited clause, unless the failure's text names another of them
   observed  the failure's first line (rewrite it as what the backend does)
   match     a regular expression from the first line: its words and punctuation, escaped, with
-            the numbers, shapes and addresses that vary between runs left out (`.*`), anchored
-            at the exception type; checked to be found in the first line it came from
+            the numbers, shapes and addresses that vary between runs left out (`.*`), a quoted
+            layer name's automatic number optional ('dense(?:_\d+)?'), anchored at the exception
+            type; checked to be found in the first line it came from
 
 and placeholders marked TODO (kind, reason, the finding's title, cause, upstream) for a person to
 review: the file does not load until they are replaced, by design.
@@ -48,11 +49,14 @@ _VARIABLE = re.compile(r"""
     | 0x[0-9a-fA-F]+                          # addresses
     | \((?:\s*(?:[-+]?\d[\w.+-]*|None|\?)\s*,?)+\)          # shapes: (2, 3, 4), (None, 3)
     | \[(?:\s*(?:[-+]?\d[\w.+-]*|None|nan|inf)\s*,?)+\]      # arrays: [0.12 0.3], [1, 2]
-    | (?<=')[A-Za-z_]\w*(?=')                  # a quoted name: 'dense', 'simple_dense_2' (instance names)
     | (?<=[A-Za-z])_\d+\b                      # an automatic name's number: dense_4, simple_dense_2
     | (?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])   # 3, -0.5, 1e-06 (not float32, conv2d)
 """, re.VERBOSE)
 _QUOTED = re.compile(r"'[^'\s]*'")  # names ('dense', 'simple_dense_2'): one upstream behaviour, any layer
+# A quoted snake_case name ('dense', 'simple_dense_2': layer and argument names) is kept in a
+# match with its automatic number optional: the number depends on what ran before in the process.
+_TOKEN = re.compile(r"(?P<name>'(?P<base>[a-z_][a-z0-9_]*?)(?:_\d+)?')|(?P<var>" + _VARIABLE.pattern + ")",
+                    re.VERBOSE)
 SHORT = 160  # a longer first line is matched up to its first sentence's end
 _EXCEPTION = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning))\b")
 _MISMATCH = re.compile(r"^not the expected deviation: .*?; this failure: (.*)$")
@@ -89,16 +93,24 @@ def derive_match(line: str) -> str:
     if len(text) > SHORT:
         end = re.search(r"[.!?](\s|$)", text[40:])
         text = text[:40 + end.start() + 1] if end else text
-    parts = [p.strip() for p in _VARIABLE.split(text)]
-    parts = [p for p in parts if _WORD.search(p)]
-    pattern, used = "", 0
-    for part in parts:
-        piece = escape(part[:MAX_MATCH])
+    pieces, pos = [], 0  # regular-expression pieces; None: a gap where something varies
+    for m in _TOKEN.finditer(text):
+        pieces.append(text[pos:m.start()])
+        pieces.append(f"'{escape(m.group('base'))}(?:_\\d+)?'" if m.group("name") else None)
+        pos = m.end()
+    pieces.append(text[pos:])
+    pattern, gap = "", False
+    for i, piece in enumerate(pieces):
+        if piece is None or (i % 2 == 0 and not _WORD.search(piece)):  # a gap, or text without words
+            gap = gap or bool(piece is None or piece.strip())
+            continue
+        if i % 2 == 0:
+            piece = escape(piece[:MAX_MATCH])
         if pattern and len(pattern) + len(piece) + 2 > MAX_MATCH:
             break
-        pattern = f"{pattern}.*{piece}" if pattern else piece
-        used += 1
-    if pattern and exception_type(line) and text.strip().startswith(parts[0]):
+        pattern += (".*" if gap and pattern else "") + piece
+        gap = False
+    if pattern and exception_type(line) and pieces[0] and _WORD.search(pieces[0]):
         pattern = "^" + pattern
     if not pattern or re.search(pattern, line) is None:
         pattern = escape(text.strip()[:MAX_MATCH])
