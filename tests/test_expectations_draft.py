@@ -48,6 +48,8 @@ def test_match_leaves_out_what_varies_and_keeps_names_of_things():
     assert "max_ndim=" in pattern and "float32" in d.derive_match(LINES[4])
     assert d.normalise(line) == d.normalise(other)
     assert "hypothesis found" in d.derive_match(LINES[4])  # a parenthetical of words is kept
+    assert "'dense(?:_\\d+)?'" in pattern and re.search(pattern, line.replace("'dense_3'", "'dense'"))
+    assert "'ValueError'" in d.derive_match("Failed: DID NOT RAISE <class 'ValueError'>")  # a class name stays
 
 
 def _row(nodeid, line, outcome="fail", clauses=("BUILD.ONCE",)):
