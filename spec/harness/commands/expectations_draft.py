@@ -11,7 +11,7 @@ their clauses (one upstream behaviour often fails checks of several clauses). Ea
   observed  the failure's first line (rewrite it as what the backend does)
   match     a regular expression from the first line: its words and punctuation, escaped, with
             the numbers, shapes and addresses that vary between runs left out (`.*`), a quoted
-            layer name's automatic number optional ('dense(?:_\d+)?'), anchored at the exception
+            layer name's automatic number optional ('dense(?:_\\d+)?'), anchored at the exception
             type; checked to be found in the first line it came from
 
 and placeholders marked TODO (kind, reason, the finding's title, cause, upstream) for a person to
