@@ -26,7 +26,7 @@ import dataclasses
 import datetime as dt
 import re
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from packaging.version import InvalidVersion, Version
 
@@ -69,7 +69,7 @@ class Build:
 
 def builds(releases: Iterable[str], nightlies: Iterable[str]) -> list[Build]:
     """Every Keras 3 release (final versions only) and nightly, oldest first."""
-    found = {}
+    found: dict[Version, Build] = {}
     for distribution, versions in ((RELEASE_DIST, releases), (NIGHTLY_DIST, nightlies)):
         for text in versions:
             try:
@@ -163,6 +163,7 @@ class Result:
 
     @property
     def url(self) -> str:
+        assert self.last_good is not None and self.first_bad is not None, "no change was found"
         older, newer = sorted((self.last_good, self.first_bad))
         return compare_url(older, newer)
 
@@ -216,6 +217,7 @@ def bisect(good: Build, bad: Build, available: list[Build], test: Callable[[Buil
     else:
         reference, end = test_all([good, bad])
         record(good, "good" if reference.state is not None else "skip", reference, inner)
+    assert reference is not None and end is not None
     if reference.state is None:
         result.problem = f"the good endpoint {good} cannot be tested: {reference.note}"
         return result
@@ -352,7 +354,7 @@ class SuiteTester:
 
         from layercontract.reports import records
         from layercontract.spec.harness import overlay, processes
-        from layercontract.spec.harness.commands.run import child_env
+        from layercontract.spec.harness.backend_runs import child_env
 
         try:
             found = overlay.prepare(build.text)

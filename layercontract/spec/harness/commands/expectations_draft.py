@@ -93,7 +93,8 @@ def derive_match(line: str) -> str:
     if len(text) > SHORT:
         end = re.search(r"[.!?](\s|$)", text[40:])
         text = text[:40 + end.start() + 1] if end else text
-    pieces, pos = [], 0  # regular-expression pieces; None: a gap where something varies
+    pieces: list[str | None] = []
+    pos = 0  # regular-expression pieces; None: a gap where something varies
     for m in _TOKEN.finditer(text):
         pieces.append(text[pos:m.start()])
         pieces.append(f"'{escape(m.group('base'))}(?:_\\d+)?'" if m.group("name") else None)

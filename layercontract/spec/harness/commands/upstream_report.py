@@ -138,7 +138,7 @@ def render(finding, clauses: dict, script: pathlib.Path, ran=None, ran_on: str =
     out += ["## Observed", ""]
     if ran is not None:
         out += [f"On {ran_on}:", "", "```", ran.output.rstrip(), "```", ""]
-    seen = {}  # (test, observed) -> backends, in file order
+    seen: dict[tuple, list] = {}  # (test, observed) -> backends, in file order
     for entry in entries_of(finding):
         if entry.get("observed"):
             seen.setdefault((entry.get("test"), entry["observed"]), []).append(entry["backend"])
