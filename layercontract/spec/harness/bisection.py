@@ -217,10 +217,11 @@ def bisect(good: Build, bad: Build, available: list[Build], test: Callable[[Buil
     else:
         reference, end = test_all([good, bad])
         record(good, "good" if reference.state is not None else "skip", reference, inner)
-    assert reference is not None and end is not None
+    assert reference is not None
     if reference.state is None:
         result.problem = f"the good endpoint {good} cannot be tested: {reference.note}"
         return result
+    assert end is not None  # tested whenever the good endpoint could be
     verdict = "skip" if end.state is None else ("bad" if differs(end.state, reference.state) else "good")
     record(bad, verdict, end, inner)
     if verdict == "skip":
