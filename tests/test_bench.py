@@ -56,3 +56,14 @@ def test_bench_runs_a_backend_and_compares_with_the_baseline(tmp_path):
 def test_bench_needs_backends_or_records(tmp_path):
     assert layercontract("bench").returncode == 2
     assert layercontract("bench", "--from-records", str(tmp_path / "missing.json")).returncode == 2
+
+
+def test_the_committed_baseline_names_its_machine_and_every_builtin_backend():
+    from layercontract.spec.harness import registry
+
+    data = json.loads(pathlib.Path(bench.default_baseline()).read_text())
+    assert data["schema"] == bench.SCHEMA
+    assert {"cores", "cpu", "python"} <= set(data["machine"])
+    assert set(registry.BUILTIN) <= set(data["backends"])
+    for name, row in data["backends"].items():
+        assert row["cpu_s"] > 0 and row["wall_s"] > 0 and row["peak_rss_mib"] > 0, name
