@@ -118,7 +118,7 @@ def measure(record_path) -> dict:
 
     record = records.load_partial(record_path)
     if record is None:
-        raise FileNotFoundError(f"no run record at {record_path}")
+        raise FileNotFoundError("not a run record, skipped")
     usage = None
     try:
         usage = json.loads(usage_path(record_path).read_text(encoding="utf-8"))
