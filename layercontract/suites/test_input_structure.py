@@ -1,0 +1,167 @@
+"""INPUT (a model's inputs: structure and routing): lists, dicts and bare tensors into functional
+models; dict inputs routed by name, extra keys ignored, missing keys and wrong counts rejected.
+
+The two-input model computes a + 10 b from two same-shaped inputs, so an input routed to the
+wrong place gives a wrong value, never a shape error (issue 19, cluster 1)."""
+import re
+
+import numpy as np
+import pytest
+
+from layercontract.spec.harness import clause, requires
+from layercontract.suites._helpers import clean_message, close, tolerance
+
+RNG = np.random.default_rng(19)
+A, B, C = (RNG.standard_normal((4, 3)).astype("float32") for _ in range(3))
+A_PLUS_10B = A + 10 * B
+
+
+def _two_input_model(K, built_from):
+    """Inputs named 'a' and 'b' (same shape); output a + 10 b. `built_from`: 'list' or 'dict'."""
+
+    class AddTenTimes(K.Layer):
+        def call(self, inputs):
+            a, b = inputs
+            return K.ops.add(a, K.ops.multiply(b, 10.0))
+
+    a, b = K.Input((3,), name="a"), K.Input((3,), name="b")
+    out = AddTenTimes()([a, b])
+    return K.Model([a, b] if built_from == "list" else {"a": a, "b": b}, out)
+
+
+def _one_input_model(K, built_from):
+    """Input named 'a'; output 2 a. `built_from`: 'bare' (Model(x, y)) or 'list' (Model([x], y))."""
+
+    class Double(K.Layer):
+        def call(self, x):
+            return K.ops.multiply(x, 2.0)
+
+    a = K.Input((3,), name="a")
+    out = Double()(a)
+    return K.Model(a if built_from == "bare" else [a], out)
+
+
+def _run(backend, model, x, how):
+    if how == "call":
+        return backend.to_numpy(model(x))
+    return np.asarray(model.predict(x, verbose=0))
+
+
+BUILT_FROM = ["list", "dict"]
+HOW = ["call", pytest.param("predict", marks=requires("inference"))]
+
+
+# ------------------------------------------------------------------ routing by name
+@clause("INPUT.DICT_ROUTED_BY_NAME")
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("order", ["declared", "reversed"])
+@pytest.mark.parametrize("built_from", BUILT_FROM)
+def test_dict_input_is_routed_by_name_in_any_key_order(K, backend, built_from, order, how):
+    model = _two_input_model(K, built_from)
+    x = {"a": A, "b": B} if order == "declared" else {"b": B, "a": A}
+    out = _run(backend, model, x, how)
+    close(out, A_PLUS_10B, **tolerance("INPUT.DICT_ROUTED_BY_NAME"),
+          what=f"{built_from}-built model fed {list(x)}: not a + 10 b (an input was routed to the wrong place)")
+
+
+@clause("INPUT.DICT_ROUTED_BY_NAME")
+@requires("inference")
+@pytest.mark.parametrize("built_from", BUILT_FROM)
+def test_dict_input_is_routed_by_name_in_evaluate(K, backend, built_from):
+    model = _two_input_model(K, built_from)
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=0.0), loss="mse")
+    loss = model.evaluate({"b": B, "a": A}, A_PLUS_10B, batch_size=len(A), verbose=0)
+    loss = float(loss[0] if isinstance(loss, (list, tuple)) else loss)
+    # exact routing gives 0 (up to float32 rounding); a swap gives a mean square error of about 80
+    close(loss, 0.0, **tolerance("INPUT.DICT_ROUTED_BY_NAME"),
+          what="mse of evaluate on the dict {'b': B, 'a': A} against a + 10 b")
+
+
+# ------------------------------------------------------------------ extra keys
+EXTRA_KEYS = {"first": "0", "between": "aa", "last": "c"}  # where the extra key sorts among 'a', 'b'
+
+
+@clause("INPUT.DICT_EXTRA_KEYS_IGNORED")
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("sorts", ["first", "between", "last"])
+def test_extra_dict_keys_are_ignored_by_a_list_built_model(K, backend, sorts, how):
+    x = {"a": A, "b": B, EXTRA_KEYS[sorts]: C}
+    out = _run(backend, _two_input_model(K, "list"), x, how)
+    close(out, A_PLUS_10B, **tolerance("INPUT.DICT_EXTRA_KEYS_IGNORED"), what=f"fed {sorted(x)}: not a + 10 b")
+
+
+@clause("INPUT.DICT_EXTRA_KEYS_IGNORED")
+@pytest.mark.parametrize("how", HOW)
+def test_an_extra_dict_key_sorting_last_is_ignored_by_a_dict_built_model(K, backend, how):
+    x = {"a": A, "b": B, "c": C}
+    out = _run(backend, _two_input_model(K, "dict"), x, how)
+    close(out, A_PLUS_10B, **tolerance("INPUT.DICT_EXTRA_KEYS_IGNORED"), what=f"fed {sorted(x)}: not a + 10 b")
+
+
+@clause("INPUT.DICT_EXTRA_KEYS_IGNORED")
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("sorts", ["first", "between"])
+def test_an_extra_dict_key_sorting_before_a_declared_one_never_takes_its_place(K, backend, sorts, how):
+    """The case of keras-team/keras#23258: a dict-built model fed the declared keys plus one that
+    sorts before one of them."""
+    x = {"a": A, "b": B, EXTRA_KEYS[sorts]: C}
+    out = _run(backend, _two_input_model(K, "dict"), x, how)
+    replaced = {"a + 10 c (the extra value took b's place)": A + 10 * C,
+                "c + 10 a (the inputs shifted by one)": C + 10 * A}
+    seen = next((name for name, value in replaced.items() if np.allclose(out, value)), "another value")
+    close(out, A_PLUS_10B, **tolerance("INPUT.DICT_EXTRA_KEYS_IGNORED"),
+          what=f"dict-built model fed {sorted(x)}: got {seen}, not a + 10 b")
+
+
+# ------------------------------------------------------------------ missing keys, wrong counts
+MISSING = {  # dict fed -> the declared name that is missing from it
+    "one-key": ({"a": A}, "b"),
+    "misnamed": ({"x": A, "y": B}, "a"),
+}
+
+
+@clause("INPUT.DICT_MISSING_KEY_REJECTED")
+@pytest.mark.parametrize("case", sorted(MISSING))
+@pytest.mark.parametrize("built_from", BUILT_FROM)
+def test_a_dict_missing_a_declared_key_is_rejected_naming_it(K, built_from, case):
+    x, missing = MISSING[case]
+    model = _two_input_model(K, built_from)
+    with pytest.raises(ValueError) as info:
+        model(x)
+    message = clean_message(info.value)
+    assert re.search(rf"[\"']{missing}[\"']", message), f"the error does not name the missing key {missing!r}: {message}"
+
+
+@clause("INPUT.DICT_MISSING_KEY_REJECTED")
+def test_a_dict_with_the_wrong_key_is_rejected_by_a_one_input_model(K):
+    with pytest.raises(ValueError) as info:
+        _one_input_model(K, "bare")({"z": A})
+    message = clean_message(info.value)
+    assert re.search(r"[\"']a[\"']", message), f"the error does not name the missing key 'a': {message}"
+
+
+@clause("INPUT.MODEL_INPUT_COUNT")
+@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_list_of_the_wrong_length_is_rejected_naming_both_counts(K, container, count):
+    x = container([A, B, C][:count])
+    with pytest.raises(ValueError) as info:
+        _two_input_model(K, "list")(x)
+    message = clean_message(info.value)
+    assert re.search(rf"\b2\b.*\binput.*\breceived {count}\b", message), \
+        f"the error does not give the expected (2) and received ({count}) counts: {message}"
+
+
+# ------------------------------------------------------------------ one input, any wrapping
+def _wrap(x, how):
+    return {"bare": lambda: x, "list": lambda: [x], "dict": lambda: {"a": x}}[how]()
+
+
+@clause("INPUT.SINGLE_INPUT_ANY_WRAPPING")
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("wrapping", ["bare", "list", "dict"])
+@pytest.mark.parametrize("built_from", ["bare", "list"])
+def test_a_one_input_model_takes_a_bare_tensor_a_one_element_list_or_a_dict(K, backend, built_from, wrapping, how):
+    out = _run(backend, _one_input_model(K, built_from), _wrap(A, wrapping), how)
+    close(out, 2 * A, **tolerance("INPUT.SINGLE_INPUT_ANY_WRAPPING"),
+          what=f"Model({built_from} input) fed a {wrapping} tensor: not 2 a")
