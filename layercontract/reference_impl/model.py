@@ -71,6 +71,7 @@ class Model(Layer):
             if all(node.layer is not known for known in layers):
                 layers.append(node.layer)
         self._graph_layers = layers  # tracked as sub-layers (weights, trainable)
+        self._allow_non_tensor_positional_args = True
         self.built = True
         self._lock_state()
 
