@@ -22,19 +22,19 @@ REJECTED_POSITIONALLY = sorted(set(PYTHON_VALUES) - {"none"})
 
 
 def _recording_layer(K, base="Layer"):
-    """A layer (or subclassed model) recording the shapes `build` gets and the `value` `call` gets."""
+    """A layer (or subclassed model) recording the shapes `build` gets and the `value` `call` gets,
+    in lists held by the class (tf-keras wraps a list held in an instance attribute, and the lists put in it)."""
+    builds, seen = [], []
 
     class Recording(getattr(K, base)):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.builds, self.seen = [], []
-
         def build(self, input_shape):
-            self.builds.append(shape_tuple(input_shape))
+            builds.append(shape_tuple(input_shape))
 
         def call(self, x, value=None):
-            self.seen.append(value)
+            seen.append(value)
             return x
+
+    Recording.builds, Recording.seen = builds, seen  # class attributes: not tracked
 
     return Recording()
 

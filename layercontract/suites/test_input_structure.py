@@ -165,3 +165,49 @@ def test_a_one_input_model_takes_a_bare_tensor_a_one_element_list_or_a_dict(K, b
     out = _run(backend, _one_input_model(K, built_from), _wrap(A, wrapping), how)
     close(out, 2 * A, **tolerance("INPUT.SINGLE_INPUT_ANY_WRAPPING"),
           what=f"Model({built_from} input) fed a {wrapping} tensor: not 2 a")
+
+
+# ------------------------------------------------------------------ subclassed models: any structure
+D = RNG.standard_normal((4, 4)).astype("float32")  # a second input of another width than A
+
+
+def _unpacking_model(K):
+    """A subclassed model whose `call` unpacks two inputs of widths 3 and 4 (a list, a tuple or a
+    dict with keys 'a', 'b') into one Dense each; it records the structure `call` received."""
+
+    seen = []
+
+    class Unpacking(K.Model):
+        def __init__(self):
+            super().__init__()
+            self.da = K.layers.Dense(2)
+            self.db = K.layers.Dense(2)
+
+        def call(self, inputs):
+            seen.append((type(inputs).__name__, sorted(inputs) if isinstance(inputs, dict) else len(inputs)))
+            a, b = (inputs["a"], inputs["b"]) if isinstance(inputs, dict) else inputs
+            return K.ops.add(self.da(a), self.db(b))
+
+    Unpacking.seen = seen  # a class attribute: tf-keras would wrap an instance attribute's list
+    return Unpacking()
+
+
+STRUCTURES = {"list": lambda: [A, D], "tuple": lambda: (A, D), "dict": lambda: {"b": D, "a": A}}
+
+
+@clause("INPUT.SUBCLASSED_MODEL_STRUCTURES")
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("structure", sorted(STRUCTURES))
+def test_a_subclassed_model_receives_its_input_structure_intact(K, backend, structure, how):
+    model = _unpacking_model(K)
+    x = STRUCTURES[structure]()
+    model(x)  # the first call builds the sub-layers from the structure's shapes
+    assert len(model.weights) == 4, f"{len(model.weights)} weights after the first call on a {structure}, not 4"
+    (ka, ba), (kb, bb) = ([backend.to_numpy(w) for w in layer.weights] for layer in (model.da, model.db))
+    out = _run(backend, model, x, how)
+    expected = {"dict": ("dict", ["a", "b"])}.get(structure, (structure, 2))
+    if how == "predict" and structure != "dict":  # tf-keras's data adapter turns a list into a tuple
+        expected = (model.seen[-1][0] if model.seen[-1][0] in ("list", "tuple") else "list or tuple", 2)
+    assert model.seen[-1] == expected, f"call received {model.seen[-1]}, not {expected}"
+    close(out, A @ ka + ba + D @ kb + bb, **tolerance("INPUT.SUBCLASSED_MODEL_STRUCTURES"),
+          what=f"{how} on a {structure}: not Dense_a(a) + Dense_b(b)")

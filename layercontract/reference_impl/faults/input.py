@@ -282,3 +282,15 @@ def model_one_element_list_read_as_a_batch():
     _rewrite(R.model.Model, "_route_inputs",
              ("given = _flatten_all([inputs], {})",
               "given = [np.asarray(inputs)] if len(declared) == 1 else _flatten_all([inputs], {})  # FAULT"))
+
+
+@fault("INPUT.SUBCLASSED_MODEL_STRUCTURES")
+def tuples_converted_to_lists():
+    """Mapping over a call's arguments rebuilds every tuple as a list.
+
+    Breaks: a subclassed model called on `(a, b)` receives `[a, b]` in `call`
+    (INPUT.SUBCLASSED_MODEL_STRUCTURES).
+    """
+    _rewrite(R.layer, "_map_structure",
+             ("return type(x)(_map_structure(fn, item) for item in x)",
+              "return [_map_structure(fn, item) for item in x]  # FAULT"))
