@@ -116,6 +116,11 @@ class Model(Layer):
                                  f"keys {list(inputs)}. Expected the following keys: {names}")
             given = [inputs[name] for name in names]
         else:
+            if isinstance(graph_inputs, dict) and list(graph_inputs) != sorted(graph_inputs):
+                # a list would be matched in sorted key order, not the order the dict was written in:
+                # ambiguous, so refused (INPUT.LIST_INTO_DICT_BUILT_MODEL)
+                raise ValueError(f"Model '{self.name}' was built from a dict of inputs with keys {list(graph_inputs)}: "
+                                 "pass its inputs as a dict with these keys, not as a list.")
             given = _flatten_all([inputs], {})
             if len(given) != len(declared):
                 raise ValueError(f"Model '{self.name}' expects {len(declared)} input(s), but it received "

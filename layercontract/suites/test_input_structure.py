@@ -152,6 +152,45 @@ def test_a_list_of_the_wrong_length_is_rejected_naming_both_counts(K, container,
         f"the error does not give the expected (2) and received ({count}) counts: {message}"
 
 
+@clause("INPUT.MODEL_INPUT_COUNT")
+@pytest.mark.parametrize("x", ["bare", "one-element-list"])
+def test_a_single_tensor_into_a_two_input_dict_built_model_is_rejected(K, x):
+    with pytest.raises(ValueError) as info:
+        _two_input_model(K, "dict")(A if x == "bare" else [A])
+    message = clean_message(info.value)
+    assert re.search(r"\b2\b.*\binput.*\breceived 1\b", message), \
+        f"the error does not give the expected (2) and received (1) counts: {message}"
+
+
+# ------------------------------------------------------------------ a list into a dict-built model
+def _dict_built_model(K, keys):
+    """Inputs 'a' and 'b' given to Model as a dict written in the order `keys`; output a + 10 b."""
+
+    class AddTenTimes(K.Layer):
+        def call(self, inputs):
+            return K.ops.add(inputs["a"], K.ops.multiply(inputs["b"], 10.0))
+
+    tensors = {"a": K.Input((3,), name="a"), "b": K.Input((3,), name="b")}
+    inputs = {key: tensors[key] for key in keys}
+    return K.Model(inputs, AddTenTimes()(tensors))
+
+
+@clause("INPUT.LIST_INTO_DICT_BUILT_MODEL")
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("keys", ["ab", "ba"], ids=["written-sorted", "written-unsorted"])
+def test_a_list_into_a_dict_built_model_follows_sorted_keys_or_is_rejected(K, backend, keys, how):
+    model = _dict_built_model(K, keys)
+    try:
+        out = _run(backend, model, [A, B], how)
+    except ValueError:
+        return  # rejected: allowed
+    written_order = "b + 10 a (the order the dict was written in)" if keys == "ba" else "another value"
+    seen = written_order if np.allclose(out, B + 10 * A) else "another value"
+    close(out, A_PLUS_10B, **tolerance("INPUT.LIST_INTO_DICT_BUILT_MODEL"),
+          what=f"[A, B] into a model built from a dict with keys {list(keys)}: got {seen}, not a + 10 b "
+               "(sorted key order)")
+
+
 # ------------------------------------------------------------------ one input, any wrapping
 def _wrap(x, how):
     return {"bare": lambda: x, "list": lambda: [x], "dict": lambda: {"a": x}}[how]()

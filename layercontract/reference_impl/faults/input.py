@@ -294,3 +294,15 @@ def tuples_converted_to_lists():
     _rewrite(R.layer, "_map_structure",
              ("return type(x)(_map_structure(fn, item) for item in x)",
               "return [_map_structure(fn, item) for item in x]  # FAULT"))
+
+
+@fault("INPUT.LIST_INTO_DICT_BUILT_MODEL")
+def list_into_dict_model_in_written_order():
+    """A list fed to a dict-built functional model is zipped with the dict's values in the order it was written.
+
+    Breaks: a model built from {'b': b, 'a': a} fed [A, B] silently feeds A to b
+    (INPUT.LIST_INTO_DICT_BUILT_MODEL).
+    """
+    _rewrite(R.model.Model, "_route_inputs",
+             ("if isinstance(graph_inputs, dict) and list(graph_inputs) != sorted(graph_inputs):",
+              "if False:  # FAULT"))
