@@ -223,7 +223,9 @@ def _unpacking_model(K):
             self.db = K.layers.Dense(2)
 
         def call(self, inputs):
-            seen.append((type(inputs).__name__, sorted(inputs) if isinstance(inputs, dict) else len(inputs)))
+            # by isinstance: keras-openvino's predict hands `call` Keras's TrackedList / TrackedDict
+            kind = next((k.__name__ for k in (dict, tuple, list) if isinstance(inputs, k)), type(inputs).__name__)
+            seen.append((kind, sorted(inputs) if isinstance(inputs, dict) else len(inputs)))
             a, b = (inputs["a"], inputs["b"]) if isinstance(inputs, dict) else inputs
             return K.ops.add(self.da(a), self.db(b))
 
