@@ -240,6 +240,7 @@ def built_not_set_without_build():
     """
     _rewrite(R.layer.Layer, "__call__", ("self.built = True", "pass  # FAULT"))
     _rewrite(R.layer.Layer, "_maybe_build", ("self.built = True", "pass  # FAULT"))
+    _rewrite(R.layer.Layer, "build", ("self.built = True", "pass  # FAULT"))  # the base build is not an override
 
 
 @fault("BUILD.DENSE_WEIGHT_SHAPES", upstream="torch.nn.Linear.weight has shape (out_features, in_features)")
