@@ -23,7 +23,8 @@ EDITIONS = {"keras3", "keras2"}
 ID_PATTERN = re.compile(r"^[A-Z]+(\.[A-Z0-9_]+)+$")
 # A user question a clause settles, as the thread's `source` in the questions list (issue 19):
 # "keras-team/keras#23258", "tensorflow/tensorflow#42443".
-QUESTION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*#[1-9][0-9]*$")
+QUESTION_PATTERN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*#[1-9][0-9]*"
+                              r"|[a-z][a-z0-9.-]*:[1-9][0-9]*)$")  # a GitHub thread, or site:id (Q&A)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ import tomllib
 import jinja2
 
 from layercontract.spec import clauses as spec_clauses
+from layercontract.spec import questions as spec_questions
 from layercontract.spec.harness import integrity
 
 SPEC_MD = pathlib.Path(__file__).with_name("SPEC.md")
@@ -131,9 +132,13 @@ def _tolerance(tol) -> str:
 
 
 def _question_link(source: str) -> str:
-    """keras-team/keras#23258 -> a link to the thread (GitHub sends /issues/N to /pull/N for a PR)."""
-    repo, number = source.split("#")
-    return f"[{source}](https://github.com/{repo}/issues/{number})"
+    """keras-team/keras#23258 -> a link to the thread (GitHub sends /issues/N to /pull/N for a PR);
+    a Q&A source (site:id) links to the URL the questions list gives it."""
+    if "#" in source:
+        repo, number = source.split("#")
+        return f"[{source}](https://github.com/{repo}/issues/{number})"
+    url = next((q.url for q in spec_questions.load() if q.source == source), None)
+    return f"[{source}]({url})" if url else source
 
 
 def render(clauses=None, citations=None) -> str:
