@@ -49,6 +49,16 @@ def _file_citations(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, s
     return tuple(found)
 
 
+def known_tests(suites_dir: pathlib.Path = SUITES_DIR) -> set[str]:
+    """Every test function of the suites, "suites/test_x.py::test_name" (read statically)."""
+    return {f"suites/{t}" for tests in cited_clauses(suites_dir).values() for t in tests}
+
+
+def in_suites(item) -> bool:
+    """True for a collected test of layercontract's suites (not one of another test tree)."""
+    return SUITES_DIR in pathlib.Path(str(item.path)).resolve().parents
+
+
 def problems(clauses, suites_dir: pathlib.Path = SUITES_DIR) -> list[str]:
     citations = cited_clauses(suites_dir)
     found = []

@@ -1,4 +1,4 @@
-"""pytest plugin (loaded by spec/harness/plugin.py): a per-test timeout and a progress journal.
+"""pytest plugin (registered by spec/harness/plugin/): a per-test timeout and a progress journal.
 
 --test-timeout SECONDS  a test whose call runs longer fails with outcome "timeout" (SIGALRM raises
                         TestTimeout in the test; POSIX main thread only) and the run goes on. A
@@ -147,7 +147,8 @@ class Journal:
 _JOURNAL = pytest.StashKey[Journal]()
 
 
-def _write(config, **event):
+def journal_event(config, **event):
+    """One event into the session's journal, if it keeps one."""
     journal = config.stash.get(_JOURNAL, None)
     if journal is not None:
         journal.write(**event)
