@@ -115,14 +115,14 @@ def _backend_order(names: list[str]) -> list[str]:
 def _spec():
     """The clauses, areas and static citations of this checkout (or what the records tell)."""
     from layercontract.spec import clauses as spec_clauses
-    from layercontract.spec.harness import integrity
+    from layercontract.spec.harness import clause_citations
 
     try:
         clauses = spec_clauses.load()
     except spec_clauses.SpecError as e:
         return {}, dict(spec_clauses.AREAS), {}, f"spec/clauses.toml could not be read ({e}): statements are missing"
     try:
-        cited = integrity.cited_clauses()
+        cited = clause_citations.cited_clauses()
     except (OSError, SyntaxError) as e:
         cited, warning = {}, f"the suites could not be read ({e}): spec coverage is missing"
     else:

@@ -30,7 +30,7 @@ import tomllib
 import uuid
 
 from layercontract.reports import schema
-from layercontract.spec.harness import integrity, outcomes
+from layercontract.spec.harness import check_ids, outcomes
 from layercontract.spec.harness.backend import CONTRACT_VERSION
 
 SCHEMA = schema.RUN_SCHEMA          # "layercontract-run/3"
@@ -185,7 +185,7 @@ def deviation_fields(deviation) -> dict | None:
 
 def rerun_command(check: str, options: str = "") -> str:
     """One command, from any directory, that reruns exactly this check."""
-    return (f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(check))} {options}").rstrip()
+    return (f"python -m pytest --pyargs {shlex.quote(check_ids.pyargs_target(check))} {options}").rstrip()
 
 
 def record_file_name(requested: str, adapter_name: str | None) -> str:
@@ -219,7 +219,7 @@ def test_row(nodeid: str, clauses, outcome: str, message: str = "", *, duration:
              reason: str | None = None, deviation: dict | None = None, example: str | None = None,
              crash: str | None = None, rerun: str = "") -> dict:
     """One test of a record. `nodeid` is normalised to its check id ("suites/test_x.py::t[p]")."""
-    check = integrity.check_id(nodeid)
+    check = check_ids.check_id(nodeid)
     line = first_line(message, crash=crash)  # from the whole message: clean_message shortens long ones
     message = clean_message(message)
     return {"nodeid": check, "clauses": list(clauses), "outcome": outcome, "duration_s": round(duration, 4),
@@ -435,13 +435,13 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
     for event in events:
         kind = event.get("event")
         if kind == "collected":
-            to_run = {integrity.check_id(t["nodeid"]): t["clauses"] for t in event["tests"]}
+            to_run = {check_ids.check_id(t["nodeid"]): t["clauses"] for t in event["tests"]}
         elif kind == "backend":
             info = event
         elif kind == "start":
-            running.append(integrity.check_id(event["nodeid"]))
+            running.append(check_ids.check_id(event["nodeid"]))
         elif kind == "result":
-            journal_results[integrity.check_id(event["nodeid"])] = event
+            journal_results[check_ids.check_id(event["nodeid"])] = event
         elif kind == "finished":
             finished_orderly = True
     collected_by_run = bool(to_run)
@@ -456,7 +456,7 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
                          git=(git_commit(), None))
         out["started"] = started.isoformat()
     rows = {t["nodeid"]: dict(t) for t in out["tests"]}
-    for nodeid, clauses in {**{integrity.check_id(n): c for n, c in (collected or {}).items()}, **to_run}.items():
+    for nodeid, clauses in {**{check_ids.check_id(n): c for n, c in (collected or {}).items()}, **to_run}.items():
         rows.setdefault(nodeid, None)
         to_run.setdefault(nodeid, clauses)
 

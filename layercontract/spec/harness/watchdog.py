@@ -24,7 +24,7 @@ import threading
 
 import pytest
 
-from layercontract.spec.harness import integrity, outcomes
+from layercontract.spec.harness import check_ids, outcomes
 from layercontract.spec.harness.session_state import STATE
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -109,7 +109,7 @@ class Journal:
     def pytest_collection_modifyitems(self, session, config, items):
         # Before the harness loads the backend (which may crash or hang): what is to be run.
         # Tests are named by check id ("suites/test_x.py::test[p]"), whatever pytest's node ids.
-        self.checks.update((item.nodeid, integrity.item_check_id(item)) for item in items)
+        self.checks.update((item.nodeid, check_ids.item_check_id(item)) for item in items)
         self.write(event="collected",
                    tests=[{"nodeid": self.checks.get(item.nodeid, item.nodeid),
                            "clauses": [cid for mark in item.iter_markers("clause") for cid in mark.args]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from layercontract.spec.harness import contract_checks, integrity, outcomes, watchdog
+from layercontract.spec.harness import check_ids, clause_citations, contract_checks, outcomes, watchdog
 from layercontract.spec.harness import expectations as expectations_mod
 from layercontract.spec.harness.plugin.expected_failures import mark_expected
 from layercontract.spec.harness.plugin.options import ENV_BACKEND, INI_BACKEND
@@ -17,7 +17,7 @@ def whole_suite(config, checks) -> bool:
     """True when this session collected every test of the suites (no node id selection)."""
     if any("::" in str(arg) for arg in config.args):
         return False
-    return integrity.known_tests() <= {c.split("[", 1)[0] for c in checks}
+    return clause_citations.known_tests() <= {c.split("[", 1)[0] for c in checks}
 
 
 class Collection:
@@ -25,19 +25,19 @@ class Collection:
     def pytest_collection_modifyitems(self, session, config, items):
         state = config.stash.get(STATE, None)
         if state is None:  # inert: no backend chosen
-            if any(integrity.in_suites(item) for item in items):
+            if any(check_ids.in_suites(item) for item in items):
                 raise pytest.UsageError(
                     "layercontract's suites need a backend: give --backend NAME (e.g. --backend reference), "
                     f"set ${ENV_BACKEND}, or the ini option {INI_BACKEND}")
             return
         adapter = state.adapter
-        problems = list(integrity.problems(state.clauses))
+        problems = list(clause_citations.problems(state.clauses))
         collected_files = set()
         runnable = []  # (item, check id) of the tests that will run on this backend
         for item in items:
-            if not integrity.in_suites(item):
+            if not check_ids.in_suites(item):
                 continue
-            check = integrity.item_check_id(item)
+            check = check_ids.item_check_id(item)
             item.user_properties.append(("check", check))
             collected_files.add(check.split("::", 1)[0])
             ids = [cid for mark in item.iter_markers("clause") for cid in mark.args]
@@ -63,7 +63,7 @@ class Collection:
                            f"{', '.join(missing)}"))
                 continue
             runnable.append((item, check))
-        checks = [integrity.item_check_id(i) for i in items]
+        checks = [check_ids.item_check_id(i) for i in items]
         if whole_suite(config, checks):
             # An entry naming a parameter that does not exist can only be told from the whole
             # suite: a partial selection (a rerun command, -- suites/x.py) checks what it selects.

@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from layercontract.reports import records
-from layercontract.spec.harness import expectations, integrity
+from layercontract.spec.harness import check_ids, clause_citations, expectations
 from layercontract.spec.harness.session_state import STATE
 
 
@@ -24,7 +24,7 @@ def load_deviations(config, adapter, clauses) -> list[expectations.Deviation]:
     except expectations.ExpectationsError as e:
         raise pytest.UsageError(f"expectations file {exp_path} is invalid (fix it, or check it with "
                                 f"`layercontract doctor`):\n{e}") from None
-    static = expectations.static_problems(deviations, integrity.known_tests())
+    static = expectations.static_problems(deviations, clause_citations.known_tests())
     if static:
         raise pytest.UsageError(f"expectations file {exp_path} is invalid:\n" + "\n".join(static))
     return deviations
@@ -51,7 +51,7 @@ class ExpectedFailures:
         """An expected deviation with `match`: a failure whose first line it does not find is not
         that deviation, so the test fails, and its first line says which entry expected what."""
         state = item.config.stash.get(STATE, None)
-        check = integrity.item_check_id(item)
+        check = check_ids.item_check_id(item)
         deviation = expectations.entry_for(getattr(state, "active_deviations", ()), check)
         crash = getattr(report.longrepr, "reprcrash", None)
         observed = records.first_line(str(report.longrepr), limit=100_000, crash=getattr(crash, "message", None))

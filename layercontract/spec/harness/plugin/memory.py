@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import check_ids
 from layercontract.spec.harness.session_state import STATE
 
 
@@ -14,7 +14,7 @@ class MemoryFreeing:
     def pytest_runtest_teardown(self, item, nextitem):
         result = yield
         state = item.config.stash.get(STATE, None)
-        if (state is not None and state.loaded and integrity.in_suites(item)
+        if (state is not None and state.loaded and check_ids.in_suites(item)
                 and (nextitem is None or nextitem.path != item.path)):
             free_memory = getattr(state.adapter, "free_memory", None)
             if callable(free_memory):
