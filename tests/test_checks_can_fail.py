@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from layercontract.backends.reference import ReferenceBackend
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import clause_citations
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -138,7 +138,7 @@ CASES = {
 def citing_checks(target: str, clauses) -> list[str]:
     """The checks under `target` that cite any of `clauses`: a clause's outcome comes from
     exactly those checks, so running only them decides "did it fail" the same way."""
-    cited = integrity.cited_clauses()
+    cited = clause_citations.cited_clauses()
     checks = sorted({f"layercontract/suites/{check}" for cid in clauses for check in cited.get(cid, [])
                      if f"suites/{check}".startswith(target)})
     assert checks, f"no check under {target} cites {sorted(clauses)}"

@@ -7,7 +7,7 @@ import pytest
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec import render
 from layercontract.spec.clauses import SpecError, parse
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import check_ids, clause_citations
 
 VALID = {
     "id": "BUILD.EXAMPLE",
@@ -72,7 +72,7 @@ def test_checks_take_tolerances_only_from_clauses_toml():
 
     clauses = spec_clauses.load()
     problems = []
-    for path in sorted(pathlib.Path(integrity.SUITES_DIR).glob("*.py")):
+    for path in sorted(pathlib.Path(check_ids.SUITES_DIR).glob("*.py")):
         if path.name == "_helpers.py":  # defines close() and tolerance() themselves
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -194,7 +194,7 @@ def test_render_check_fails_clearly_on_a_stale_or_missing_file(tmp_path, capsys)
 
 def test_spec_md_has_an_anchor_level_and_tests_for_every_clause():
     text = render.render()
-    citations = integrity.cited_clauses()
+    citations = clause_citations.cited_clauses()
     for cid, c in spec_clauses.load().items():
         section = text.split(f'<a id="{cid}"></a>\n', 1)[1].split("<a id=", 1)[0]
         assert f"### {cid}\n" in section

@@ -20,7 +20,7 @@ import jinja2
 import markupsafe
 
 from layercontract.reports.records import first_line
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import check_ids
 from layercontract.spec.harness.outcomes import BAR_ORDER as OUTCOME_BAR_ORDER
 from layercontract.spec.harness.outcomes import BY_NAME, DEVIATIONS, QUIET, SEVERITY, UNEXPECTED, Outcome
 
@@ -162,7 +162,7 @@ def _environment() -> jinja2.Environment:
     env.filters["first_line"] = first_line
     env.filters["seconds"] = lambda s: f"{s:.1f} s" if s >= 0.1 else f"{s * 1000:.0f} ms"
     env.filters["inline_code"] = inline_code
-    env.filters["pyargs"] = integrity.pyargs_target  # how a rerun command names a check
+    env.filters["pyargs"] = check_ids.pyargs_target  # how a rerun command names a check
     env.filters["frag"] = fragment
     env.filters["safe_url"] = safe_url
     env.filters["plural"] = lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}"

@@ -19,7 +19,7 @@ import jinja2
 
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec import questions as spec_questions
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import clause_citations
 
 SPEC_MD = pathlib.Path(__file__).with_name("SPEC.md")
 DIFF_LINES = 30  # of the unified diff shown by --check
@@ -145,7 +145,7 @@ def render(clauses=None, citations=None) -> str:
     """The text of SPEC.md for `clauses` (default: spec/clauses.toml) and `citations`
     (default: the `@clause` decorators in suites/)."""
     clauses = spec_clauses.load() if clauses is None else clauses
-    citations = integrity.cited_clauses() if citations is None else citations
+    citations = clause_citations.cited_clauses() if citations is None else citations
     tests = {cid: sorted(set(citations.get(cid, []))) for cid in clauses}
     levels = sorted(spec_clauses.LEVELS, key=["MUST", "SHOULD", "MAY"].index)
     areas = []
