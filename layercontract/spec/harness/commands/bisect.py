@@ -149,7 +149,7 @@ def confirm(result, tester, jobs: int = 1) -> int:
 
 def run(args, *, available=None, tester=None) -> int:
     """`available` (the index's builds) and `tester` (build -> Observation) are for tests."""
-    from layercontract.spec.harness import bisection, findings, overlay
+    from layercontract.spec.harness import bisection, findings, overlay, selection
 
     started = time.monotonic()
     if args.keras_cache:
