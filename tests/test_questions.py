@@ -64,3 +64,15 @@ def test_coverage_counts_every_question_once():
     counts = Q.coverage(questions)
     assert sum(counts[s] for s in Q.STATUSES) == len(questions)
     assert counts["in_scope"] == len(questions) - counts["out-of-scope"]
+
+
+def test_the_merged_report_shows_question_coverage_beside_spec_coverage():
+    from layercontract.reports import merge
+    from tests import report_fixtures as F
+
+    matrix = merge.build(F.loaded(F.record()))
+    assert matrix["coverage"]["questions"] == Q.coverage(Q.load())
+    pages = merge.render_all(matrix)
+    q = matrix["coverage"]["questions"]
+    assert f"{q['settled']} of {q['in_scope']} in scope settled by a clause" in pages["index.html"]
+    assert f"**Users' questions:** {q['settled']} of {q['in_scope']} in scope settled" in pages["summary.md"]

@@ -112,6 +112,17 @@ def _backend_order(names: list[str]) -> list[str]:
     return builtin + [n for n in names if n not in builtin]
 
 
+def _question_coverage() -> dict | None:
+    """The users' questions (spec/questions.toml) by status: settled, partial, open, out-of-scope,
+    and in_scope (all but out-of-scope); None when the list cannot be read."""
+    from layercontract.spec import questions
+
+    try:
+        return questions.coverage(questions.load())
+    except (OSError, questions.QuestionsError):
+        return None
+
+
 def _spec():
     """The clauses, areas and static citations of this checkout (or what the records tell)."""
     from layercontract.spec import clauses as spec_clauses
@@ -302,6 +313,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
             "tests_per_clause": {cid: len(cited.get(cid, [])) for cid in spec_ids},
             "without_tests": [cid for cid in spec_ids if not cited.get(cid)],
             "not_run_anywhere": [cid for cid in spec_ids if not clauses[cid]["results"]],
+            "questions": _question_coverage(),
         },
         "history": _history(backends, clauses),
         "kill_matrix": killed,

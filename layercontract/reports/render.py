@@ -352,6 +352,11 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
         out += [f"**Kill matrix:** {km['killed']} of {len(km['faults'])} faults killed; survivors: {survivors}.", ""]
 
     cov = matrix["coverage"]
+    q = cov.get("questions")
+    if q:
+        out.append(f"**Users' questions:** {q['settled']} of {q['in_scope']} in scope settled by a clause, "
+                   f"{q['partial']} partly, {q['open']} open ({q['out-of-scope']} out of scope; spec/questions.toml).")
+        out.append("")
     if cov["without_tests"] or cov["not_run_anywhere"]:
         out.append(f"**Spec coverage:** {cov['spec_clauses']} clauses; without tests: "
                    f"{', '.join(md_code(c) for c in cov['without_tests']) or 'none'}; run on no backend: "
