@@ -131,6 +131,34 @@ def test_parse_rejects_a_malformed_clause_naming_it(fields, clause_id, problem):
     assert "BUILD.FINE" not in message  # only the bad clause is blamed
 
 
+def test_questions_are_thread_sources_rendered_as_asked_in():
+    text = toml_clause(questions=["keras-team/keras#23258", "tensorflow/tensorflow#42443"])
+    clause = parse(text)["BUILD.EXAMPLE"]
+    assert clause.questions == ("keras-team/keras#23258", "tensorflow/tensorflow#42443")
+    assert parse(toml_clause())["BUILD.EXAMPLE"].questions == ()
+    rendered = render.render(parse(text), citations={})
+    assert ("- **Asked in:** [keras-team/keras#23258](https://github.com/keras-team/keras/issues/23258), "
+            "[tensorflow/tensorflow#42443](https://github.com/tensorflow/tensorflow/issues/42443)\n") in rendered
+    assert "Asked in" not in render.render(parse(toml_clause()), citations={}).split('<a id="BUILD.EXAMPLE">')[1]
+
+
+@pytest.mark.parametrize("questions", [["keras#1"], ["https://github.com/keras-team/keras/issues/1"],
+                                       ["keras-team/keras#1", "keras-team/keras#1"], ["keras-team/keras#0"]])
+def test_parse_rejects_malformed_questions(questions):
+    with pytest.raises(SpecError, match=r"BUILD\.EXAMPLE: questions must be distinct thread sources"):
+        parse(toml_clause(questions=questions))
+
+
+def test_evidence_cites_probes_that_exist():
+    """A clause's evidence names its probe by its path in the checkout (evidence/probes/<probe>.py)."""
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    cited = {(cid, path) for cid, c in spec_clauses.load().items()
+             for path in re.findall(r"evidence/[\w/.-]+\.py", c.evidence)}
+    assert [(cid, path) for cid, path in sorted(cited) if not (root / path).is_file()] == []
+
+
 def test_parse_rejects_a_duplicate_id():
     with pytest.raises(SpecError, match=r"BUILD\.EXAMPLE: duplicate id"):
         parse(toml_clause() + toml_clause(statement="Another."))

@@ -63,6 +63,9 @@ Their statements are about probabilities; the *observes* line says what is count
 `|actual - expected| <= atol + rtol * |expected|` elementwise, computed in float64
 (`numpy.testing.assert_allclose`). Clauses without a tolerance are compared exactly.
 
+**Questions.** *Asked in* lists the real user threads (upstream issues and pull requests) whose
+question the clause settles: what the user asked is what the clause states and its checks observe.
+
 ## Contents
 
 | Area | Covers | Clauses | MUST | SHOULD | MAY |
@@ -97,6 +100,9 @@ Their statements are about probabilities; the *observes* line says what is count
 - **Tolerance:** {{ c.tolerance | tolerance }}
 - **Rationale:** {{ c.rationale | md }}
 - **Evidence:** {{ c.evidence | md }}
+{% if c.questions %}
+- **Asked in:** {{ c.questions | map("question_link") | join(", ") }}
+{% endif %}
 {% if tests[c.id] %}
 - **Checked by:**
 {% for test in tests[c.id] %}
@@ -124,6 +130,12 @@ def _tolerance(tol) -> str:
     return ", ".join(f"{key} = {value:g}" for key, value in tol.items())
 
 
+def _question_link(source: str) -> str:
+    """keras-team/keras#23258 -> a link to the thread (GitHub sends /issues/N to /pull/N for a PR)."""
+    repo, number = source.split("#")
+    return f"[{source}](https://github.com/{repo}/issues/{number})"
+
+
 def render(clauses=None, citations=None) -> str:
     """The text of SPEC.md for `clauses` (default: spec/clauses.toml) and `citations`
     (default: the `@clause` decorators in suites/)."""
@@ -141,6 +153,7 @@ def render(clauses=None, citations=None) -> str:
                              trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters["tolerance"] = _tolerance
     env.filters["md"] = _markdown
+    env.filters["question_link"] = _question_link
     text = env.from_string(TEMPLATE).render(clauses=clauses, areas=areas, totals=totals, tests=tests)
     return text.rstrip("\n") + "\n"
 
