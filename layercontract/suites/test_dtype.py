@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from layercontract.spec.harness import clause
-from layercontract.suites._helpers import close, dtype_name, tolerance
+from layercontract.suites._helpers import assert_binomial, close, dtype_name, tolerance
 
 MOMENTUM = 0.99
 
@@ -112,3 +112,18 @@ def test_mixed_float16_batchnorm_keeps_float32_statistics_and_returns_float16(K,
     assert dtype_name(trained.dtype) == "float16", f"mixed_float16 BatchNormalization returned {trained.dtype} in training"
     assert dtype_name(inferred.dtype) == "float16", \
         f"mixed_float16 BatchNormalization returned {inferred.dtype} in inference"
+
+
+@clause("DTYPE.MIXED_DROPOUT")
+def test_mixed_float16_dropout_drops_at_its_rate_in_float16(K, backend):
+    rate = 0.3
+    backend.set_seed(1234)
+    layer = K.layers.Dropout(rate, seed=5, dtype="mixed_float16")
+    x = np.ones((200, 100), dtype="float32")
+    trained = backend.to_numpy(layer(x, training=True))
+    inferred = backend.to_numpy(layer(x, training=False))
+    assert dtype_name(trained.dtype) == "float16", f"mixed_float16 Dropout returned {trained.dtype} in training"
+    assert dtype_name(inferred.dtype) == "float16", f"mixed_float16 Dropout returned {inferred.dtype} in inference"
+    assert_binomial(int((trained == 0).sum()), trained.size, rate, "zeros of mixed_float16 Dropout(0.3)")
+    close(trained[trained != 0], np.full(int((trained != 0).sum()), 1 / (1 - rate)),
+          **tolerance("DTYPE.MIXED_DROPOUT"), what="kept values of mixed_float16 Dropout(0.3): not 1/(1 - rate)")

@@ -35,3 +35,14 @@ def batchnorm_statistics_in_compute_dtype():
     """
     _rewrite(R.layers.BatchNormalization, "build",
              ('trainable=False, name="moving_mean",', 'trainable=False, name="moving_mean", dtype=self.compute_dtype,'))
+
+
+@fault("DTYPE.MIXED_DROPOUT")
+def dropout_mask_in_float64():
+    """Dropout builds its scaled mask in float64 and does not cast it to the input's dtype.
+
+    Breaks: under mixed_float16 a training Dropout returns float64, not float16 (DTYPE.MIXED_DROPOUT).
+    """
+    _rewrite(R.layers.Dropout, "call",
+             ("return ops.multiply(inputs, (keep * scale).astype(inputs.dtype))",
+              "return ops.multiply(inputs, keep * scale)  # FAULT"))
