@@ -100,8 +100,8 @@ class Layer:
             raise ValueError(f"Layer '{self.name}': {self._LOCKED_MESSAGE}")
         shape = tuple(shape or ())
         value = initializers.get(initializer)(shape)
-        variable = Variable(value, name=name or f"variable_{len(self._own_weights)}", trainable=trainable,
-                            dtype=dtype or self.variable_dtype, autocast=autocast)
+        variable = Variable(value, name=name or f"variable_{len(self._own_weights)}",
+                            dtype=dtype or self.variable_dtype, autocast=autocast, trainable=trainable)
         self._own_weights.append(variable)
         return variable
 

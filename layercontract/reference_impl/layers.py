@@ -111,7 +111,8 @@ class BatchNormalization(Layer):
         b = lambda v: self._broadcast(v, x.ndim)  # noqa: E731
         inv_std = 1.0 / np.sqrt(variance + self.epsilon)
         x_hat = (x - b(mean)) * b(inv_std)
-        outputs = (x_hat * b(gamma) + b(beta)).astype(inputs.dtype)
+        outputs = (x_hat * b(gamma) + b(beta)).astype(x.dtype)
+        outputs = outputs.astype(inputs.dtype)  # back to the compute dtype (float16 under mixed_float16)
 
         batch_stats = bool(training and self.trainable)
 
