@@ -1,5 +1,7 @@
 """DTYPE: the dtypes a layer holds, computes in, receives in `call` and returns under a
 non-default dtype policy (issue 19, cluster 4; probes evidence/probes/dtype_*.py)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -67,6 +69,24 @@ def test_float64_custom_layer_receives_and_returns_float64(K, backend, input_dty
     close(y, x.astype("float64"), **tolerance("DTYPE.LAYER_DTYPE_HONOURED"),
           what=f"x * w (w = 1) in a dtype='float64' layer on {x[0, 0]!r} ({input_dtype}): not computed in float64")
 
+
+@clause("DTYPE.UNHONOURED_DTYPE_SAYS_SO")
+def test_a_float64_layer_that_is_not_float64_says_so(K, backend):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            layer = K.layers.Dense(1, dtype="float64", kernel_initializer="ones", bias_initializer="zeros")
+            y = backend.to_numpy(layer(TINY))
+            held = _held(backend, layer.kernel)
+        except Exception as exc:  # an error is a way of saying so, if it names the dtype
+            assert "float64" in str(exc), f"Dense(dtype='float64') raised without naming float64: {exc}"
+            return
+    atol = tolerance("DTYPE.UNHONOURED_DTYPE_SAYS_SO")["atol"]
+    honoured = held == "float64" and dtype_name(y.dtype) == "float64" and abs(float(y[0, 0]) - TINY[0, 0]) <= atol
+    said = [str(w.message) for w in caught if "float64" in str(w.message)]
+    assert honoured or said, (
+        f"Dense(dtype='float64') silently holds its kernel as {held} and returns {dtype_name(y.dtype)} "
+        f"{float(y[0, 0])!r} for 1 + 1e-12, with no warning naming float64")
 
 @clause("DTYPE.MIXED_POLICY")
 @pytest.mark.parametrize("input_dtype", ["float32", "float64"])

@@ -4,13 +4,13 @@ from __future__ import annotations
 from layercontract.reference_impl.faults._machinery import R, _rewrite, fault
 
 
-@fault("DTYPE.LAYER_DTYPE_HONOURED", upstream="keras-numpy: Variable initialisation converts float64 "
+@fault("DTYPE.LAYER_DTYPE_HONOURED", "DTYPE.UNHONOURED_DTYPE_SAYS_SO", upstream="keras-numpy: Variable initialisation converts float64 "
                                               "to float32 (result_type)")
 def variables_always_float32():
     """A variable holds float32 whatever dtype it was created with.
 
     Breaks: a float64 layer holds float32 weights behind its float64 policy
-    (DTYPE.LAYER_DTYPE_HONOURED).
+    (DTYPE.LAYER_DTYPE_HONOURED), and says nothing about it (DTYPE.UNHONOURED_DTYPE_SAYS_SO).
     """
     _rewrite(R.variables.Variable, "__init__",
              ('self._value = np.array(value, dtype=dtype)', 'self._value = np.array(value, dtype="float32")  # FAULT'))
