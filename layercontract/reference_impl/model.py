@@ -130,6 +130,9 @@ class Model(Layer):
     def compile(self, optimizer="sgd", loss="mse"):
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
+        # The trainable variables are taken afresh at the first step after each compile
+        # (TRAIN.TRAINABLE_RECOMPILE); what a step without recompiling trains is not specified.
+        self._train_variables = None
 
     def _call_has_training_arg(self):
         return "training" in inspect.signature(self.call).parameters
@@ -150,7 +153,9 @@ class Model(Layer):
         with autodiff.tape() as tape:
             y_pred = self._forward(x, training=True)
             loss, loss_grad = self.loss(y, y_pred)
-            variables = self.trainable_weights
+            if getattr(self, "_train_variables", None) is None:
+                self._train_variables = self.trainable_weights
+            variables = self._train_variables
             grads = tape.gradients(y_pred, loss_grad, variables)
         self.optimizer.apply(grads, variables)
         return float(loss)
@@ -189,3 +194,31 @@ class Model(Layer):
         n = _length(x)
         batches = np.array_split(np.arange(n), max(1, -(-n // batch_size)))
         return np.concatenate([self.predict_on_batch(_rows(x, b)) for b in batches], axis=0)
+
+
+class Sequential(Model):
+    """A stack of layers, each called on the previous one's output with the `training` value the
+    model was called with (TRAIN.SEQUENTIAL_FORWARDS_TRAINING), as Keras 3's Sequential.call does.
+    Built on its first call, or at construction when its first item is an `Input` (then its
+    layers are called on it, which builds them)."""
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        items = list(layers or [])
+        self._input = items.pop(0) if items and is_symbolic(items[0]) else None
+        self._layers = items
+        if self._input is not None:
+            self(self._input)
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def add(self, layer):
+        self._layers = self._layers + [layer]
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training) if "training" in inspect.signature(layer.call).parameters else layer(x)
+        return x

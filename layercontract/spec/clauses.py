@@ -17,6 +17,7 @@ AREAS = {
     "SYMBOLIC": "Symbolic Input tensors",
     "MODE": "Compiled execution (tf.function, jax.jit) keeps the eager contract",
     "DIFF": "Numerical agreement with the reference implementation",
+    "DTYPE": "Dtype policies: the dtypes a layer holds, computes in, receives in call and returns",
 }
 LEVELS = {"MUST", "SHOULD", "MAY"}
 EDITIONS = {"keras3", "keras2"}

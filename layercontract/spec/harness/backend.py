@@ -48,7 +48,7 @@ EDITIONS = ("keras3", "keras2")
 # list equal to what suites/ actually uses. CLASSES must be classes (the suites subclass them
 # or check isinstance); every other name must be callable.
 NAMESPACE = (
-    "Layer", "Model", "InputSpec", "Input",
+    "Layer", "Model", "Sequential", "InputSpec", "Input",
     "layers.Dense", "layers.Dropout", "layers.BatchNormalization", "layers.Concatenate",
     "ops.add", "ops.concatenate", "ops.is_tensor", "ops.matmul", "ops.multiply", "ops.relu",
     "optimizers.SGD",
