@@ -40,7 +40,7 @@ import pathlib
 
 # Recorded in every run record; bumped when a change can break an existing adapter (a name added to
 # NAMESPACE, a new method, a changed meaning).
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2  # 2: NAMESPACE gained Sequential
 
 EDITIONS = ("keras3", "keras2")
 
