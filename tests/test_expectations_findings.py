@@ -186,3 +186,45 @@ def test_every_reproducer_is_standalone():
         assert "layercontract" not in imported, script.name
         assert ast.get_docstring(tree) and script.stem in ast.get_docstring(tree), script.name
 
+
+# ------------------------------------------------------- legacy files: doctor and convert
+LEGACY = (toml_table("deviation", test=TEST, clause="BUILD.BUILT_FLAG", kind="upstream-behaviour", observed="o1",
+                     reason="Same reason. More.", upstream="keras-team/keras#1", when="numpy >= 1", match="built")
+          + toml_table("deviation", test="suites/test_build.py::test_build_runs_once_over_calls_with_new_batch_sizes", clause="BUILD.ONCE",
+                       kind="upstream-behaviour", observed="o2", reason="Same reason. More.",
+                       upstream="keras-team/keras#1", when="numpy >= 2")
+          + toml_table("deviation", test="suites/test_build.py::test_first_call_runs_build_before_call", clause="BUILD.ONCE",
+                       kind="limitation", observed="o3", reason="Another reason."))
+
+
+def test_doctor_says_how_to_convert_a_legacy_file(tmp_path):
+    from layercontract.spec.harness.commands import doctor
+    from layercontract.spec.harness.contract_checks import Report
+
+    path = tmp_path / "exp.toml"
+    path.write_text("# an adapter's file\n" + LEGACY, encoding="utf-8")
+    report = Report()
+    doctor.check_expectations(None, path, report)
+    assert report.problems == []
+    [hint] = [what for ok, what in report.checks if "legacy form" in what]
+    assert f"`layercontract expectations convert {path}` rewrites them as findings" in hint
+
+
+def test_convert_writes_each_reason_once_and_every_entry_reads_as_before(tmp_path):
+    from layercontract.spec.harness.cli import main
+
+    path = tmp_path / "exp.toml"
+    path.write_text("# an adapter's file\n\n" + LEGACY, encoding="utf-8")
+    before = expectations.load(path, spec_clauses.load())
+    assert main(["expectations", "convert", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# an adapter's file\n") and text.count("Same reason. More.") == 1
+    after, found = expectations.load_with_findings(path, spec_clauses.load())
+    assert [dataclasses.replace(d, finding="") for d in after] == before  # every field but `finding` as before
+    assert [d.finding for d in after] == ["build-built-flag", "build-built-flag", "build-once"]
+    assert found["build-built-flag"].upstream == ("https://github.com/keras-team/keras/issues/1",)
+    assert found["build-built-flag"].when == () and after[0].when == ("numpy >= 1",)  # differing `when`s stay per entry
+    assert main(["expectations", "convert", str(path)]) == 0  # nothing left to convert
+    assert path.read_text(encoding="utf-8") == text
+
+

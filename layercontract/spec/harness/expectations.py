@@ -31,6 +31,7 @@ names. A finding:
 The legacy form, which adapters' files written before findings use, still loads: the entry
 carries `kind`, `reason` and optional `upstream` itself (no `finding`). Kinds: upstream-bug,
 regression, design, limitation; the old name `upstream-behaviour` is accepted as `design`.
+`layercontract expectations convert FILE` rewrites a legacy file into findings (expectations_convert.py).
 
 `when` is a condition on the versions the backend records (its `versions()`): one PEP 440
 requirement ("keras >= 3.9, < 3.16") or a list of them, all of which must hold. Pre-releases
