@@ -228,3 +228,28 @@ def test_convert_writes_each_reason_once_and_every_entry_reads_as_before(tmp_pat
     assert path.read_text(encoding="utf-8") == text
 
 
+
+# ------------------------------------------------------- reproducers against `when`
+def test_the_reproducer_check_compares_each_exit_status_with_when(tmp_path, capsys):
+    """Fake reproducers (no Keras import): one exits 0 where its `when` says the finding does not
+    hold (agrees), one exits 0 where it holds (disagrees: exit 1), one exits 1 on tf-keras."""
+    from layercontract.spec.harness import reproducer_check
+
+    (tmp_path / "reproducers").mkdir()
+    for fid, code in (("fixed-here", 0), ("holds-here", 0), ("tfk-holds", 1)):
+        (tmp_path / "reproducers" / f"{fid}.py").write_text(
+            f"import os\nprint('KERAS_BACKEND', os.environ.get('KERAS_BACKEND'))\nraise SystemExit({code})\n",
+            encoding="utf-8")
+    findings = tmp_path / "findings.toml"
+    findings.write_text(
+        finding("fixed-here", when="keras < 1", backends=["keras-numpy"], reproducer="reproducers/fixed-here.py")
+        + finding("holds-here", backends=["keras-numpy", "keras-jax"], reproducer="reproducers/holds-here.py")
+        + finding("tfk-holds", backends=["tf-keras"], reproducer="reproducers/tfk-holds.py"), encoding="utf-8")
+    out = tmp_path / "table.md"
+    assert reproducer_check.main(["--findings", str(findings), "--out", str(out), "--only", "fixed-here", "tfk-holds"]) == 0
+    assert reproducer_check.main(["--findings", str(findings), "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "agrees     fixed-here on keras-numpy" in printed and "agrees     tfk-holds on tf-keras" in printed
+    assert "DISAGREES  holds-here on keras-jax (keras " in printed and ": KERAS_BACKEND jax" in printed
+    assert "4 runs, 2 agree with `when`, 2 do NOT" in out.read_text(encoding="utf-8")
+
