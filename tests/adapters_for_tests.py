@@ -176,3 +176,17 @@ class BrokenEverywhere(Backend):
 
     def set_seed(self, seed):
         raise RuntimeError("no seeds here")
+
+
+class WrongOps(ReferenceBackend):
+    """The reference namespace whose ops.is_tensor says False for everything and whose ops.add
+    subtracts: the names are all there, of the right kinds, but mean something else."""
+
+    name = "wrong-ops"
+
+    def load(self):
+        impl = super().load()
+        ops = SimpleNamespace(**{n: getattr(impl.ops, n) for n in ("concatenate", "matmul", "multiply", "relu")},
+                              is_tensor=lambda x: False, add=lambda a, b: impl.ops.add(a, impl.ops.multiply(b, -1.0)))
+        return SimpleNamespace(Layer=impl.Layer, Model=impl.Model, InputSpec=impl.InputSpec, Input=impl.Input,
+                               layers=impl.layers, ops=ops, optimizers=impl.optimizers, utils=impl.utils)

@@ -1,7 +1,6 @@
 """The adapter contract (spec/harness/backend.py), backend discovery (registry, entry points,
 `layercontract backends`), `layercontract doctor`, and the out-of-tree example adapter
 (examples/layercontract-example-adapter), run by module:Class and installed by entry point."""
-import os
 import pathlib
 import re
 import subprocess
@@ -21,6 +20,8 @@ EXAMPLE_SPEC = "layercontract_example_adapter:ExampleKerasNumpy"
 EXAMPLE_NAME = "example-keras-numpy"
 EXAMPLE_SUITE = "layercontract/suites/test_input.py"  # the file with the example's one expected deviation
 MAX_NDIM_TEST = "layercontract/suites/test_input.py::test_error_shows_the_full_received_shape[max_ndim]"
+EXAMPLE_BACKENDS = {"example-keras-numpy": EXAMPLE_SPEC,
+                    "example-keras-numpy-lenient": "layercontract_example_adapter:ExampleKerasNumpyLenient"}
 
 
 def run(cmd, cwd=ROOT, timeout=300, **env):
@@ -50,7 +51,7 @@ def test_the_harness_and_the_suites_use_only_the_contract():
     through the contract's attributes and methods, and the suites import no backend."""
     public = set(contract.ATTRIBUTES) | set(contract.METHODS)
     for path in (ROOT / "layercontract/spec/harness/plugin.py", ROOT / "layercontract/spec/harness/watchdog.py",
-                 ROOT / "layercontract/reports/record.py", ROOT / "layercontract/reports/records.py"):
+                 ROOT / "layercontract/spec/harness/recorder.py", ROOT / "layercontract/reports/records.py"):
         used = set(re.findall(r"\badapter\.(\w+)", path.read_text(encoding="utf-8")))
         assert used <= public, f"{path.name} uses {used - public}"
     for path in (ROOT / "layercontract/suites").glob("*.py"):
@@ -163,6 +164,23 @@ def test_the_harness_calls_free_memory_after_each_test_module(tmp_path):
 def test_doctor_catches_missing_names():
     _adapter, report = doctor.diagnose("tests.adapters_for_tests:MissingNames")
     assert report.problems == ["namespace: missing K.layers.Concatenate, K.ops.relu"]
+
+
+def test_doctor_checks_what_each_namespace_name_returns():
+    _adapter, report = doctor.diagnose("tests.adapters_for_tests:WrongOps")
+    assert any(p.startswith("ops.add(a, a) must equal numpy's (2, 3) result") for p in report.problems), report.problems
+    assert "ops.is_tensor(a tensor returned by an op) must be True, got False" in report.problems
+    assert len(report.problems) == 2, report.problems  # nothing else: every other name behaves
+
+
+def test_the_namespace_is_documented_name_by_name():
+    from layercontract.spec.harness.contract_checks import NAMESPACE_MEANING
+
+    assert list(NAMESPACE_MEANING) == list(contract.NAMESPACE)
+    doc = (ROOT / "docs" / "WRITING_AN_ADAPTER.md").read_text(encoding="utf-8")
+    table = doc.split("## 2. The namespace", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `([\w.]+)` \|", table, re.M)
+    assert documented == list(contract.NAMESPACE), documented
 
 
 def test_doctor_reports_every_problem_at_once_and_exits_1():
@@ -308,3 +326,71 @@ def test_example_is_a_complete_distribution():
     imports = set(re.findall(r"^\s*(?:from|import)\s+([\w.]+)", source, re.M))
     assert imports <= {"__future__", "os", "pathlib", "sys", "importlib", "numpy", "layercontract.spec.harness.backend", "keras"}
     assert (EXAMPLE / "layercontract_example_adapter" / "expectations.toml").is_file()
+    # several backends: one entry point, one class and one expectations file per backend name
+    for name, spec in EXAMPLE_BACKENDS.items():
+        assert f'{name} = "{spec}"' in pyproject
+    import importlib.util  # the example is not installed: load its module from its file
+
+    spec = importlib.util.spec_from_file_location("_example_adapter", EXAMPLE / "layercontract_example_adapter" / "__init__.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    for name, spec in EXAMPLE_BACKENDS.items():
+        cls = getattr(example, spec.split(":")[1])
+        assert cls.name == name and issubclass(cls, example.ExampleKeras)
+        assert cls.expectations.is_file() and cls.expectations.parent == EXAMPLE / "layercontract_example_adapter"
+    assert len({getattr(example, s.split(":")[1]).expectations for s in EXAMPLE_BACKENDS.values()}) == len(EXAMPLE_BACKENDS)
+
+
+# ------------------------------------------ a package with several backends, not pip-installed
+LENIENT = "layercontract_example_adapter:ExampleKerasNumpyLenient"
+DROPOUT_RATE_CHECK = "suites/test_train_dropout.py::test_dropout_rejects_rate_outside_unit_interval_at_construction"
+LENIENT_ENTRY = """
+[[deviation]]
+test = "{test}"
+clause = "TRAIN.DROPOUT_INVALID_RATE"
+kind = "limitation"
+observed = "Dropout(-0.1) and Dropout(1.5) are accepted: the rate is clamped into [0, 1]."
+match = "DID NOT RAISE"
+reason = "layercontract_example_adapter.ExampleKerasNumpyLenient.namespace: its Dropout clamps the rate (deliberate)."
+"""
+
+
+@pytest.mark.integration
+def test_a_multi_backend_package_not_installed_reaches_the_run_through_pythonpath(tmp_path):
+    """The example package's backends by module:Class, neither installed nor in the working
+    directory: PYTHONPATH reaches run-many's and run's child processes (the documented rule).
+    The deliberately deviating backend is red until its entry is written; the other is green."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    files = [str(ROOT / "layercontract" / "suites" / "test_train_dropout.py"), str(ROOT / "layercontract" / "suites" / "test_input_arguments.py")]
+    selection = ["--", *files]
+    result = run([sys.executable, "-m", "layercontract.spec.harness.cli", "run-many", EXAMPLE_SPEC, LENIENT,
+                  "--out", str(tmp_path / "out"), *[a for f in files for a in ("-s", f)]],
+                 cwd=elsewhere, timeout=600, PYTHONPATH=str(EXAMPLE))
+    assert result.returncode == 1, output(result)  # the lenient backend's unexplained deviation
+    import json
+
+    records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out").glob("example-*.json")}
+    assert set(records) == {"example-keras-numpy", "example-keras-numpy-lenient"}, output(result)
+    unexpected = {name: sorted({t["nodeid"].split("[")[0] for t in r["tests"] if t["outcome"] == "fail"})
+                  for name, r in records.items()}
+    assert unexpected == {"example-keras-numpy": [], "example-keras-numpy-lenient": [DROPOUT_RATE_CHECK]}, unexpected
+
+    # its entry written (a copy of the shipped file plus one entry): the same run is green
+    own = tmp_path / "lenient.toml"
+    shipped = EXAMPLE / "layercontract_example_adapter" / "example-keras-numpy-lenient.toml"
+    own.write_text(shipped.read_text(encoding="utf-8") + LENIENT_ENTRY.format(test=DROPOUT_RATE_CHECK),
+                   encoding="utf-8")
+    result = run([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--backend", LENIENT,
+                  "--out", str(tmp_path / "out2"), *selection, "--expectations", str(own)],
+                 cwd=elsewhere, timeout=600, PYTHONPATH=str(EXAMPLE))
+    assert result.returncode == 0, output(result)
+
+    # without PYTHONPATH and outside the package's directory, the adapter is not importable: one error
+    result = run([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--backend", LENIENT,
+                  "--out", str(tmp_path / "out3"), *selection], cwd=elsewhere, timeout=120)
+    assert result.returncode == 2 and "layercontract_example_adapter" in output(result), output(result)
+    # ...and from the package's own directory it is (the working directory is put on the children's path)
+    result = run([sys.executable, "-m", "layercontract.spec.harness.cli", "doctor", "--backend", LENIENT],
+                 cwd=EXAMPLE, timeout=300)
+    assert result.returncode == 0, output(result)

@@ -81,4 +81,59 @@ def test_readme_set_up_is_the_two_commands_ci_runs():
     assert commands == ["./lc run", "./lc test"]
     ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert all(f"\n{c}\n" in ci_run for c in commands)
-    assert "bash .ci/install" not in ci_run and ".venv/bin/" not in ci_run
+    assert not re.search(r"bash \.ci/install(?!-browser)", ci_run) and ".venv/bin/" not in ci_run
+
+
+# ------------------------------------------- the main job installs nothing system-wide
+SYSTEM_TOOL = """#!/bin/sh
+echo "SYSTEM $(basename "$0") $*" >> "{log}"
+exit 1
+"""
+STUB_PYTHON = """#!/bin/sh
+# a stand-in interpreter: `-m venv .venv` creates .venv/bin/python (itself); anything else is logged
+echo "python $*" >> "{log}"
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi
+exit 0
+"""
+
+
+def test_install_needs_no_root_no_browser_and_no_system_package(tmp_path):
+    """.ci/install (what `./lc run` runs on first use) as a user without root on a machine without
+    Chromium: sudo, apt-get, apt, dnf, brew and snap all fail and log their calls; none is called,
+    and the install still reaches its pip steps."""
+    root = tmp_path / "checkout"
+    (root / ".ci").mkdir(parents=True)
+    shutil.copy2(ROOT / ".ci" / "install", root / ".ci" / "install")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.log"
+    for tool in ("sudo", "apt-get", "apt", "dnf", "brew", "snap", "chromium"):
+        (bin_dir / tool).write_text(SYSTEM_TOOL.format(log=log))
+        (bin_dir / tool).chmod(0o755)
+    (bin_dir / "id").write_text("#!/bin/sh\necho 1000\n")  # not root
+    (bin_dir / "id").chmod(0o755)
+    python = bin_dir / "python-stub"
+    python.write_text(STUB_PYTHON.format(log=log))
+    python.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHON": str(python),
+           "LAYERCONTRACT_CHROMIUM": str(tmp_path / "no-chromium")}
+    result = subprocess.run(["bash", str(root / ".ci" / "install")], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = log.read_text().splitlines()
+    assert not [c for c in calls if c.startswith("SYSTEM")], calls
+    assert any("-m pip install" in c and ".[keras,dev]" in c for c in calls), calls
+    text = (ROOT / ".ci" / "install").read_text()
+    assert not re.search(r"\b(sudo|apt-get|apt|dnf|brew|chromium)\b", text.split("\n", 3)[-1].replace(
+        "install-browser", "")), "the main job's install must not touch the system"
+
+
+def test_the_browser_is_installed_only_where_the_browser_test_runs():
+    ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    browser = ci_run.index("bash .ci/install-browser")
+    assert ci_run.index("\n./lc run\n") < browser < ci_run.index("\n./lc test\n")
+    assert "LAYERCONTRACT_REQUIRE_BROWSER=1" in ci_run
+    script = (ROOT / ".ci" / "install-browser").read_text(encoding="utf-8")
+    assert "apt-get install" in script and "LAYERCONTRACT_CHROMIUM" in script
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert ".ci/install-browser" in readme and "browser test" in readme

@@ -7,8 +7,8 @@ text is written twice, every finding is used, names the backends its entries are
 standalone reproducer.
 """
 import ast
-import dataclasses
 import collections
+import dataclasses
 import json
 import pathlib
 import re

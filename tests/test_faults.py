@@ -18,11 +18,11 @@ import textwrap
 import pytest
 
 from layercontract.reference_impl import faults
-from layercontract.spec.harness.fault_runs import _env, runs_for
+from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import integrity
+from layercontract.spec.harness.fault_runs import _env, runs_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-from layercontract.spec import clauses as spec_clauses
 
 # Under xdist (the README test command) every test here runs in one worker: one session fixture,
 # one zygote.

@@ -204,7 +204,7 @@ def test_expectations_load_rejects_a_misspelt_table_and_extra_fields(tmp_path):
 
 
 def test_every_backend_expectations_file_is_valid():
-    for path in sorted((ROOT / "backends" / "expectations").glob("*.toml")):
+    for path in sorted((ROOT / "layercontract" / "backends" / "expectations").glob("*.toml")):
         expectations.load(path, spec_clauses.load())
 
 

@@ -1,4 +1,4 @@
-"""Bad input never costs a record (issue 14): every broken adapter, expectations file, test
+"""Bad input never costs a record: every broken adapter, expectations file, test
 selection or argument is one error line naming it, the documented exit status, and nothing
 written or lost; crashes, hangs and Ctrl-C give records, never exit 0 and nothing; concurrent
 writers never lose each other's files; every rerun command reproduces its check's outcome from
@@ -305,7 +305,7 @@ def test_killing_run_many_kills_its_children(place, tmp_path, how):
 # ------------------------------------------------------- concurrent writers
 def test_concurrent_atomic_writes_never_collide(tmp_path):
     target = tmp_path / "record.json"
-    code = ("import sys; from layercontract.reports.schema import write_atomic\n"
+    code = ("import sys; from layercontract.reports.records import write_atomic\n"
             "for i in range(200): write_atomic(sys.argv[1], '{\"writer\": %s, \"i\": %d}' % (sys.argv[2], i))\n")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(target), str(n)], env=clean_env(),
                               stderr=subprocess.PIPE, text=True) for n in range(2)]

@@ -1,8 +1,7 @@
-"""The merged report as a reader sees it (issue 13): honest cell labels, deviations as data with
-real links, first lines, columns keyed by (backend, version) and the history view, and one test
-per bug the issue lists. In-process, on hand-made records (tests/report_fixtures.py); the
+"""The merged report as a reader sees it: honest cell labels, deviations as data with
+real links, first lines, columns keyed by (backend, version) and the history view, each
+with its own test. In-process, on hand-made records (tests/report_fixtures.py); the
 browser's view is tests/test_report_browser.py."""
-import copy
 import re
 
 import markupsafe

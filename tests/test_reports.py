@@ -19,10 +19,10 @@ import types
 import pytest
 
 from layercontract.reports import diff as diff_mod
-from layercontract.reports import record as record_mod
 from layercontract.reports import records, render, schema
 from layercontract.spec.harness import backend as contract
 from layercontract.spec.harness import cli, integrity, outcomes, registry
+from layercontract.spec.harness import recorder as record_mod
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILD_SUITE = "suites/test_build.py"  # its check ids
@@ -82,8 +82,8 @@ def stopped_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stopped")
     expectations = tmp / "exp.toml"
     expectations.write_text(
-        '[[deviation]]\ntest = "%s"\nclause = "BUILD.BUILT_FLAG"\nkind = "upstream-bug"\n'
-        'observed = "built stays False"\nreason = "stale on purpose"\n' % BUILT_FLAG_TEST, encoding="utf-8")
+        f'[[deviation]]\ntest = "{BUILT_FLAG_TEST}"\nclause = "BUILD.BUILT_FLAG"\nkind = "upstream-bug"\n'
+        'observed = "built stays False"\nreason = "stale on purpose"\n', encoding="utf-8")
     path = tmp / "stopped.json"
     result = run(*pytest_cmd(BUILD_SUITE_FILE, "-x", "--expectations", str(expectations), "--record", str(path),
                              "--hypothesis-profile=dev"))
@@ -158,8 +158,8 @@ def test_rerun_by_pyargs_from_any_directory_applies_the_expectations(tmp_path):
     names the module's tests "::test" from outside the checkout; expectations must still match."""
     expectations = tmp_path / "exp.toml"
     expectations.write_text(
-        '[[deviation]]\ntest = "%s"\nclause = "BUILD.BUILT_FLAG"\nkind = "limitation"\n'
-        'observed = "o"\nreason = "stale on purpose"\nupstream = "keras-team/keras#1"\n' % BUILT_FLAG_TEST,
+        f'[[deviation]]\ntest = "{BUILT_FLAG_TEST}"\nclause = "BUILD.BUILT_FLAG"\nkind = "limitation"\n'
+        'observed = "o"\nreason = "stale on purpose"\nupstream = "keras-team/keras#1"\n',
         encoding="utf-8")
     record = tmp_path / "r.json"
     target = integrity.pyargs_target(BUILT_FLAG_TEST)
@@ -296,7 +296,6 @@ def test_one_outcome_table_for_both_schemas_schema_md_render_and_diff():
     assert outcomes.schema_markdown_table() in doc, (
         "reports/SCHEMA.md's outcome table differs from spec/harness/outcomes.py; paste the output of "
         "`python -m layercontract.spec.harness.outcomes`")
-    assert render.STYLE == {o.name: (o.label, o.emoji, o.fg, o.bg) for o in outcomes.OUTCOMES}
     assert render.LOOKS == outcomes.BY_NAME and tuple(render.BAR_ORDER) == outcomes.BAR_ORDER
     assert set(render.DESCRIPTION) == set(outcomes.NAMES) == set(outcomes.BY_NAME)
     assert diff_mod.RANK == {"harness-error": 2, "crash": 2, "timeout": 2, "fail": 2, "unexpected-pass": 0,

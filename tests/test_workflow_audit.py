@@ -1,6 +1,7 @@
-"""The GitHub workflow is safe to run on pull requests: zizmor's offline audit (pedantic) finds
-nothing - actions pinned to commit SHAs, no persisted credentials in checkouts, no template
-injection. Part of the README test command, so `.ci/run` runs it."""
+"""The GitHub workflow and the reusable action (.github/actions/layercontract) are safe to run on
+pull requests: zizmor's offline audit (pedantic) finds nothing - actions pinned to commit SHAs, no
+persisted credentials in checkouts, no template injection. Part of the README test command, so
+`.ci/run` runs it."""
 import os
 import pathlib
 import shutil
@@ -14,7 +15,23 @@ def test_zizmor_offline_audit_of_the_workflows_finds_nothing():
     # zizmor is pinned in the dev extra; its wheel installs a binary beside this interpreter.
     zizmor = shutil.which("zizmor", path=os.path.dirname(sys.executable)) or shutil.which("zizmor")
     assert zizmor, "zizmor is not installed: it is pinned in pyproject's dev extra (./lc installs it)"
-    result = subprocess.run([zizmor, "--offline", "--persona", "pedantic", str(ROOT / ".github" / "workflows")],
+    result = subprocess.run([zizmor, "--offline", "--persona", "pedantic", str(ROOT / ".github" / "workflows"),
+                             str(ROOT / ".github" / "actions" / "layercontract" / "action.yml")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_the_workflow_exercises_the_reusable_action_on_the_example_adapter():
+    # (text, not YAML: no YAML parser is among the pinned dependencies)
+    action = (ROOT / ".github" / "actions" / "layercontract" / "action.yml").read_text(encoding="utf-8")
+    assert "using: composite" in action
+    for what in ("  backends:\n", "  adapter:\n", "layercontract run-many $BACKENDS", "GITHUB_STEP_SUMMARY",
+                 "actions/upload-artifact@", "exit 1", '"$GITHUB_ACTION_PATH/../../.."'):
+        assert what in action, what
+    workflow = (ROOT / ".github" / "workflows" / "conformance.yml").read_text(encoding="utf-8")
+    job = workflow.split("\n  example-adapter:\n", 1)[1].split("\n\n  ", 1)[0]
+    assert job.count("uses: $/.github/actions/layercontract") == 2
+    assert "backends: example-keras-numpy\n" in job and "backends: example-keras-numpy-lenient\n" in job
+    assert job.count("adapter: examples/layercontract-example-adapter") == 2
+    assert "steps.lenient.outcome" in job  # the deviating backend must fail the action

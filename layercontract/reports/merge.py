@@ -26,15 +26,14 @@ import pathlib
 import re
 import tomllib
 
-from layercontract.reports import schema
-from layercontract.reports.records import first_line, upstream_url  # noqa: F401  (merge.first_line: v2 rows)
-from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
+from layercontract.reports import render, schema
+from layercontract.reports.records import first_line, upstream_url
 from layercontract.reports.schema import ReportError
+from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
 
 OUTPUTS = ("index.html", "summary.md", "matrix.json")
 # the distribution whose version names a column, in order of preference (else the backend's own)
 KEY_DISTRIBUTIONS = ("keras", "tf-keras", "tf_keras", "reference_impl")
-RUN_SCHEMAS = tuple(getattr(schema, "RUN_SCHEMAS", None) or (schema.RUN_SCHEMA,))
 
 
 @dataclasses.dataclass
@@ -44,7 +43,7 @@ class Loaded:
 
 
 def load_record(path) -> Loaded:
-    return Loaded(pathlib.Path(path), schema.load(path, RUN_SCHEMAS))
+    return Loaded(pathlib.Path(path), schema.load(path, schema.RUN_SCHEMAS))
 
 
 def load_records(paths) -> list[Loaded]:
@@ -203,7 +202,7 @@ def _combine(items: list[Loaded]) -> dict:
     items = sorted(items, key=lambda i: i.data["started"])
     last = items[-1].data
     backend = last["backend"]
-    cache = []
+    cache: list = []
 
     def entries():
         if not cache:
@@ -359,7 +358,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
     spec_ids = list(spec_clauses)
     return {
         "schema": schema.MATRIX_SCHEMA,
-        "generated": generated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated": generated or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "git_commits": commits,
         "areas": {a: areas[a] for a in areas if any(c["area"] == a for c in clauses.values())},
         "backends": backends,
@@ -386,8 +385,6 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
 
 # ------------------------------------------------------------------- writing
 def render_all(matrix: dict, report_name: str = "index.html") -> dict[str, str]:
-    from layercontract.reports import render
-
     return {"index.html": render.html(matrix), "summary.md": render.markdown(matrix, report_name=report_name),
             "matrix.json": json.dumps(matrix, indent=1, allow_nan=False) + "\n"}
 

@@ -1,5 +1,5 @@
 """Run records, schema "layercontract-run/3": building, upgrading, validating, reading and
-writing them. No pytest import: the pytest plugin part (reports/record.py) feeds this module
+writing them. No pytest import: the pytest plugin part (spec/harness/recorder.py) feeds this module
 from its hooks; run-many builds the record of a process that crashed or was killed here
 (synthesize); merge and diff read records through load().
 
@@ -59,7 +59,7 @@ PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]  # layercontract/ of 
 
 # ------------------------------------------------------------------- small parts
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _git(*args) -> str | None:
@@ -100,7 +100,7 @@ def clean_message(text: str) -> str:
     return text
 
 
-def first_line(message: str, limit: int = FIRST_LINE_LIMIT, *, crash: str | None = None) -> str:
+def first_line(message: str | None, limit: int = FIRST_LINE_LIMIT, *, crash: str | None = None) -> str:
     """The line that says what went wrong: from `crash` (pytest's reprcrash: the exception's own
     message) if given, else from `message`: pytest's first "E" line (an assertion or exception,
     never a source line such as `K = <module ...>`), else the last exception-looking line (a
@@ -160,7 +160,7 @@ def falsifying_example(*texts: str) -> str | None:
     return "\n".join(blocks + blobs)
 
 
-def upstream_url(upstream: str) -> str | None:
+def upstream_url(upstream: str | None) -> str | None:
     """"owner/repo#123" -> its GitHub issue address (GitHub redirects a pull request's);
     a URL is kept; anything else has none."""
     upstream = (upstream or "").strip()
@@ -350,7 +350,7 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
                started=None, finished=None, rerun_options="", invocation=(), requested_backend=None, reason=""):
     """The run record of a process that did not finish its run normally (run-many).
 
-    Starts from the record the run left (reports/record.py writes it as it goes), or a new
+    Starts from the record the run left (spec/harness/recorder.py writes it as it goes), or a new
     one built from the journal's "backend" event. Tests it finished (in that record or in the
     progress journal `events`, see spec/harness/watchdog.py) keep their outcomes; every other
     collected test gets "timeout" (run-many killed the process), "harness-error" (pytest

@@ -215,13 +215,6 @@ def load(path, expected: str | tuple[str, ...]) -> dict:
     return data
 
 
-def write_atomic(path, text: str) -> pathlib.Path:
-    """reports.records.write_atomic (kept here for callers that only need the schema module)."""
-    from layercontract.reports.records import write_atomic
-
-    return write_atomic(path, text)
-
-
 def write_all(files: dict) -> dict:
     """Write several files all or none: every text goes to a temporary file first, then each is
     renamed into place; if anything fails, the files renamed so far get their old contents

@@ -77,6 +77,59 @@ def clean_message(exc: BaseException) -> str:
     return " ".join(ANSI.sub("", str(exc)).split())
 
 
+# A call wrapper's frame. Keras 3 and tf-keras re-raise every exception raised inside a layer's
+# `call` (a backend op's own error included) as "Exception encountered when calling X. <original
+# message> Arguments received by X: • inputs=[...shape=(2, 3)...]" (tf-keras: "Call arguments
+# received by layer 'name' (type X)"): the frame names the layer and echoes the arguments, shapes
+# included, whoever raised. An error oracle reads the message without it (`own_message`), so that
+# it establishes what the rejection itself says, never what a generic wrapper adds.
+_CALL_WRAPPER = re.compile(
+    r"^Exception encountered when calling (?P<who>.+?)\.\s+(?P<own>.*?)\s*(?:Call arguments|Arguments) "
+    r"received by (?P=who):.*$", re.DOTALL)
+_ARGUMENT_ECHO = re.compile(r"\s*\b(?:Call arguments|Arguments) received by .*$", re.DOTALL)
+
+
+def own_message(exc: BaseException) -> str:
+    """`clean_message` without a call wrapper's frame (see _CALL_WRAPPER): the message of the
+    exception that was wrapped, or the whole message when there is no wrapper."""
+    message = clean_message(exc)
+    framed = _CALL_WRAPPER.match(message)
+    if framed:
+        return framed.group("own").strip()
+    return _ARGUMENT_ECHO.sub("", message)
+
+
+def outside_brackets(message: str) -> str:
+    """The message without its bracketed groups ((...), [...], <...>, nested): what it says in
+    its own words, not the shapes and tensor values it echoes."""
+    previous = None
+    while previous != message:
+        previous, message = message, re.sub(r"\([^()]*\)|\[[^\[\]]*\]|<[^<>]*>", " ", message)
+    return message
+
+
+def names_number(message: str, number, *, ignore: str = "") -> bool:
+    """True if `number` (an int, or a float with an integer value) stands alone in the message's
+    own words (outside the shapes and tensor values it echoes, and outside `ignore`, e.g. the
+    layer's name); 1.0 is found as "1", "1.0" or "1.00"."""
+    text = outside_brackets(message.replace(ignore, " ") if ignore else message)
+    return re.search(rf"(?<![\w.]){int(number)}(?:\.0*)?(?![\w.])", text) is not None
+
+
+def assert_names_counts(message: str, *, layer: str, expected: int, received: int):
+    """A wrong number of inputs is rejected naming the layer, the expected and the received count
+    (INPUT.NUMBER_OF_INPUTS), in any wording: the counts must stand alone in the message's own
+    words, not only inside the shapes or tensors it echoes. `message`: `own_message(exc)`."""
+    missing = []
+    if layer not in message:
+        missing.append(f"layer name {layer!r}")
+    if not names_number(message, expected, ignore=layer):
+        missing.append(f"expected count {expected}")
+    if not names_number(message, received, ignore=layer):
+        missing.append(f"received count {received}")
+    assert not missing, f"error message lacks {', '.join(missing)}: {message!r}"
+
+
 def mentions_shape(message: str, shape) -> bool:
     """True if the message shows `shape` in any common rendering: (10, 4), [10, 4], (None, 4)."""
     parts = [r"None" if d is None else str(d) for d in shape]
@@ -84,19 +137,46 @@ def mentions_shape(message: str, shape) -> bool:
     return re.search(pattern, message) is not None
 
 
+def names_input_index(message: str, index: int) -> bool:
+    """True if the message names input number `index`: "input 1", "Input #1", "inputs[1]",
+    "input at index 1", "input index 1"."""
+    return re.search(rf"\binputs?\s*(?:\[|#|(?:at\s+)?(?:index|position)\s*)?{index}\b", message,
+                     re.IGNORECASE) is not None
+
+
+def names_value(message: str, value, *, ignore: str = "") -> bool:
+    """True if the message names `value`, in any wording: an int stands alone in the message's
+    own words (`names_number`), a tuple is a shape (`mentions_shape`), a str is a whole word or
+    phrase, a list is alternatives (any one will do); None or "" is not checked."""
+    if value is None or value == "":
+        return True
+    if isinstance(value, list):
+        return any(names_value(message, v, ignore=ignore) for v in value)
+    if isinstance(value, bool) or not isinstance(value, (int, tuple, str)):
+        raise TypeError(f"names_value: {value!r}")
+    if isinstance(value, int):
+        return names_number(message, value, ignore=ignore)
+    if isinstance(value, tuple):
+        return mentions_shape(message, value)
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", message) is not None
+
+
 def assert_message_names(message: str, *, layer: str, index: int, prop: str, expected, received,
                          full_shape=None):
-    """The content a Keras input-compatibility error must carry (clause INPUT.ERROR_MESSAGE)."""
+    """The content a Keras input-compatibility error must carry (clause INPUT.ERROR_MESSAGE), in
+    any wording: the layer's name, the input index ("input 0"), the violated property (the
+    InputSpec argument's name), the expected and the received value (see `names_value`).
+    `message`: `own_message(exc)`, so that a call wrapper's frame never supplies any of them."""
     missing = []
     if layer not in message:
         missing.append(f"layer name {layer!r}")
-    if not re.search(rf"\binput\s*{index}\b", message, re.IGNORECASE):
+    if not names_input_index(message, index):
         missing.append(f"input index {index}")
     if prop not in message:
         missing.append(f"property {prop!r}")
-    if str(expected) not in message:
+    if not names_value(message, expected, ignore=layer):
         missing.append(f"expected value {expected!r}")
-    if str(received) not in message:
+    if not names_value(message, received, ignore=layer):
         missing.append(f"received value {received!r}")
     if full_shape is not None and not mentions_shape(message, full_shape):
         missing.append(f"full received shape {full_shape}")

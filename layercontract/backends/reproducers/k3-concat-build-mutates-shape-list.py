@@ -11,9 +11,12 @@ Backends: keras-numpy (recorded), keras-tensorflow, keras-torch (backend-indepen
 Holds:    keras < 3.7
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
-FINDING = "k3-concat-build-mutates-shape-list"
 import os
 import sys
+
+import numpy as np
+
+FINDING = "k3-concat-build-mutates-shape-list"
 
 
 def _keras(backends):
@@ -41,8 +44,6 @@ def _verdict(clause, statement, observations, holds):
     print(f"finding {FINDING}: {'HOLDS' if holds else 'does not hold (fixed here)'}")
     sys.exit(1 if holds else 0)
 
-
-import numpy as np
 
 keras = _keras({"tensorflow", "jax", "torch", "numpy", "openvino"})
 x = np.arange(5, dtype="float32").reshape(1, 1, 1, 1, 5)

@@ -12,9 +12,12 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino 
 Holds:    every Keras 3 release and keras-nightly 3.16.0.dev2026102704 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
-FINDING = "k3-explicit-training-leaks-downstream"
 import os
 import sys
+
+import numpy as np
+
+FINDING = "k3-explicit-training-leaks-downstream"
 
 
 def _keras(backends):
@@ -42,8 +45,6 @@ def _verdict(clause, statement, observations, holds):
     print(f"finding {FINDING}: {'HOLDS' if holds else 'does not hold (fixed here)'}")
     sys.exit(1 if holds else 0)
 
-
-import numpy as np
 
 keras = _keras({"tensorflow", "jax", "torch", "numpy", "openvino"})
 keras.utils.set_random_seed(3)

@@ -11,9 +11,12 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino 
 Holds:    keras < 3.16.0.dev0 (fixed by keras-team/keras#23364 in keras-nightly 3.16.0.dev)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
-FINDING = "k3-functional-outer-training-overrides-pinned"
 import os
 import sys
+
+import numpy as np
+
+FINDING = "k3-functional-outer-training-overrides-pinned"
 
 
 def _keras(backends):
@@ -41,8 +44,6 @@ def _verdict(clause, statement, observations, holds):
     print(f"finding {FINDING}: {'HOLDS' if holds else 'does not hold (fixed here)'}")
     sys.exit(1 if holds else 0)
 
-
-import numpy as np
 
 keras = _keras({"tensorflow", "jax", "torch", "numpy", "openvino"})
 keras.utils.set_random_seed(3)

@@ -13,9 +13,12 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy (KERAS_BACKEND)
 Holds:    keras >= 3.16.0.dev0 (3.15.1 passes)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
-FINDING = "k3-nightly-pinned-training-leaks-downstream"
 import os
 import sys
+
+import numpy as np
+
+FINDING = "k3-nightly-pinned-training-leaks-downstream"
 
 
 def _keras(backends):
@@ -43,8 +46,6 @@ def _verdict(clause, statement, observations, holds):
     print(f"finding {FINDING}: {'HOLDS' if holds else 'does not hold (fixed here)'}")
     sys.exit(1 if holds else 0)
 
-
-import numpy as np
 
 keras = _keras({"tensorflow", "jax", "torch", "numpy", "openvino"})
 keras.utils.set_random_seed(4)

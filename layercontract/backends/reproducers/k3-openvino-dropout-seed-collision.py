@@ -11,9 +11,12 @@ Backends: keras-openvino (KERAS_BACKEND=openvino; Keras >= 3.16 moves it to the 
 Holds:    Keras releases with keras-team/keras#22293 (3.15.1 verified), no `when` recorded
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
-FINDING = "k3-openvino-dropout-seed-collision"
 import os
 import sys
+
+import numpy as np
+
+FINDING = "k3-openvino-dropout-seed-collision"
 
 
 def _keras(backends):
@@ -41,8 +44,6 @@ def _verdict(clause, statement, observations, holds):
     print(f"finding {FINDING}: {'HOLDS' if holds else 'does not hold (fixed here)'}")
     sys.exit(1 if holds else 0)
 
-
-import numpy as np
 
 keras = _keras({"openvino"})
 ones = np.ones((100, 100), dtype="float32")

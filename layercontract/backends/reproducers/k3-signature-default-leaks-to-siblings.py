@@ -11,9 +11,12 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino 
 Holds:    keras < 3.16.0.dev0 (keras-team/keras#23166, merged 2026-07-16, in keras-nightly 3.16.0.dev)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
-FINDING = "k3-signature-default-leaks-to-siblings"
 import os
 import sys
+
+import numpy as np
+
+FINDING = "k3-signature-default-leaks-to-siblings"
 
 
 def _keras(backends):
@@ -41,8 +44,6 @@ def _verdict(clause, statement, observations, holds):
     print(f"finding {FINDING}: {'HOLDS' if holds else 'does not hold (fixed here)'}")
     sys.exit(1 if holds else 0)
 
-
-import numpy as np
 
 keras = _keras({"tensorflow", "jax", "torch", "numpy", "openvino"})
 

@@ -10,9 +10,12 @@ Backends: keras-numpy (recorded), keras-tensorflow, keras-torch (backend-indepen
 Holds:    keras < 3.10
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
-FINDING = "k3-undeclared-training-dropped"
 import os
 import sys
+
+import numpy as np
+
+FINDING = "k3-undeclared-training-dropped"
 
 
 def _keras(backends):
@@ -40,8 +43,6 @@ def _verdict(clause, statement, observations, holds):
     print(f"finding {FINDING}: {'HOLDS' if holds else 'does not hold (fixed here)'}")
     sys.exit(1 if holds else 0)
 
-
-import numpy as np
 
 keras = _keras({"tensorflow", "jax", "torch", "numpy", "openvino"})
 

@@ -8,9 +8,12 @@ Backends: tf-keras (import tf_keras; KERAS_BACKEND is ignored)
 Holds:    tf-keras 2.21.0 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
-FINDING = "tfk-max-ndim-message-omits-shape"
 import os
 import sys
+
+import numpy as np
+
+FINDING = "tfk-max-ndim-message-omits-shape"
 
 
 def _tf_keras():
@@ -34,8 +37,6 @@ def _verdict(clause, statement, observations, holds):
     print(f"finding {FINDING}: {'HOLDS' if holds else 'does not hold (fixed here)'}")
     sys.exit(1 if holds else 0)
 
-
-import numpy as np
 
 tf_keras = _tf_keras()
 

@@ -11,9 +11,12 @@ Backends: tf-keras (import tf_keras; KERAS_BACKEND is ignored)
 Holds:    tf-keras 2.21.0 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
-FINDING = "tfk-symbolic-input-spec-not-rechecked"
 import os
 import sys
+
+import numpy as np
+
+FINDING = "tfk-symbolic-input-spec-not-rechecked"
 
 
 def _tf_keras():
@@ -37,8 +40,6 @@ def _verdict(clause, statement, observations, holds):
     print(f"finding {FINDING}: {'HOLDS' if holds else 'does not hold (fixed here)'}")
     sys.exit(1 if holds else 0)
 
-
-import numpy as np
 
 tf_keras = _tf_keras()
 dense = tf_keras.layers.Dense(2)

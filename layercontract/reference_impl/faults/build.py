@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from layercontract.reference_impl.faults._machinery import _K2_ONLY, NO_FAULT_APPLIES, R, _rewrite, _set, _wrap, fault, get
+from layercontract.reference_impl.faults._machinery import (
+    _K2_ONLY,
+    NO_FAULT_APPLIES,
+    R,
+    _rewrite,
+    _set,
+    _wrap,
+    fault,
+)
 
 
 @fault("BUILD.LAZY", upstream="keras/src/layers/layer.py Layer._build_at_init: built=True at "

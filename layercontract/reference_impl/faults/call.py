@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import contextlib
 
-import numpy as np
-
 from layercontract.reference_impl.faults._machinery import R, _rewrite, _wrap, fault
 
 

@@ -3,6 +3,8 @@
 
     check_attributes(adapter, report)   name, edition, capabilities, methods
     check_namespace(namespace, caps, report)   what load() returned: the names the suites use
+    check_namespace_behaviour(adapter, namespace, caps, report, step)   each name called as the
+                                        suites call it (NAMESPACE_MEANING), by doctor
 
 `report` collects (ok, text) pairs; `problems(...)` gives the failed ones only.
 """
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+
+import numpy as np
 
 from layercontract.spec.harness import backend as contract
 
@@ -146,3 +150,94 @@ def namespace_problems(namespace, caps) -> list[str]:
     report = Report()
     check_namespace(namespace, caps, report)
     return report.problems
+
+
+# What each namespace name must accept and return: the calls the suites make (docs/WRITING_AN_ADAPTER.md
+# has the same table; tests/test_adapters.py keeps both in step with backend.NAMESPACE). "A tensor" is
+# whatever the backend's layers return and accept: `adapter.to_numpy` turns it into numpy.
+NAMESPACE_MEANING = {
+    "Layer": "the layer base class: the suites subclass it (`__init__(**kwargs)`, `build(input_shape)`, "
+             "`call(x, training=None)`, `add_weight(shape=, initializer=, trainable=, name=)`) and call instances "
+             "on numpy arrays, tensors, lists of them and Input tensors",
+    "Model": "the model base class: subclassed like Layer; `Model(inputs, outputs)` with `functional`; "
+             "`compile(optimizer=, loss=)` and the fit / inference methods with those capabilities",
+    "InputSpec": "class: `InputSpec(dtype=, shape=, ndim=, max_ndim=, min_ndim=, axes={axis: size})`, all keywords "
+                 "optional; assigned to `layer.input_spec`, alone or as a list",
+    "Input": "`Input(shape=(3,))` (batch dimension left out) -> a symbolic tensor: `is_symbolic` is True for it "
+             "and for what layers return on it",
+    "layers.Dense": "`Dense(units, activation=None | 'relu')` -> a layer; called on a (batch, n) tensor -> a "
+                    "(batch, units) tensor; weights `kernel` (n, units) and `bias`",
+    "layers.Dropout": "`Dropout(rate, seed=None)` -> a layer; ValueError for a rate outside [0, 1]; called with "
+                      "`training=True/False/None` -> a tensor of the input's shape",
+    "layers.BatchNormalization": "`BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3)` -> a layer with "
+                                 "`moving_mean`, `moving_variance`, `gamma`, `beta`; called with `training=` -> a "
+                                 "tensor of the input's shape",
+    "layers.Concatenate": "`Concatenate(axis=-1)` -> a layer called on a list of tensors -> their concatenation",
+    "ops.add": "`add(a, b)`: tensors, weights (variables) or numpy arrays, broadcasting -> a tensor",
+    "ops.concatenate": "`concatenate([a, b], axis=-1)` -> a tensor",
+    "ops.is_tensor": "`is_tensor(x)` -> True for the backend's tensors (what `call` receives for a numpy input, "
+                     "what ops and layers return); False for Python numbers and lists. A numpy array may be "
+                     "either (it is the numpy backend's tensor)",
+    "ops.matmul": "`matmul(a, b)`: 2-D tensors, weights or numpy arrays -> a tensor",
+    "ops.multiply": "`multiply(a, b)`: as add; b may be a Python float -> a tensor",
+    "ops.relu": "`relu(x)` -> a tensor, max(x, 0) elementwise",
+    "optimizers.SGD": "`SGD(learning_rate=float)` -> an optimizer `Model.compile(optimizer=...)` accepts",
+}
+
+
+def check_namespace_behaviour(adapter, K, caps, report, step) -> None:
+    """Each namespace name called the way the suites call it, checked where the contract says
+    what it returns (NAMESPACE_MEANING). `step(report, what, func)` runs one call (doctor's
+    _step: a raised exception or a hang becomes a problem) and returns (ok, value)."""
+    a = np.arange(6, dtype="float32").reshape(2, 3)
+    b = np.full((3, 2), 0.5, dtype="float32")
+
+    def same(what, func, expected):
+        ok, out = step(report, what, lambda: adapter.to_numpy(func()))
+        if not ok:
+            return
+        if np.shape(out) == np.shape(expected) and np.allclose(out, expected, rtol=1e-5, atol=1e-6):
+            report.ok(f"{what} is right")
+        else:
+            report.problem(f"{what} must equal numpy's {np.shape(expected)} result "
+                           f"{np.round(expected, 4).tolist()}, got {np.round(np.asarray(out, dtype=float), 4).tolist()}")
+
+    # Ops: each on numpy arrays (as the suites call them on data and on the tensors `call` gets).
+    same("ops.add(a, a)", lambda: K.ops.add(a, a), a + a)
+    same("ops.multiply(a, 2.0)", lambda: K.ops.multiply(a, 2.0), a * 2.0)
+    same("ops.relu(a - 2.5)", lambda: K.ops.relu(a - 2.5), np.maximum(a - 2.5, 0))
+    same("ops.concatenate([a, a], axis=-1)", lambda: K.ops.concatenate([a, a], axis=-1), np.concatenate([a, a], axis=-1))
+    ok, tensor = step(report, "ops.multiply(a, 1.0)", lambda: K.ops.multiply(a, 1.0))
+    if ok:
+        ok_t, flag = step(report, "ops.is_tensor(a tensor)", lambda: bool(K.ops.is_tensor(tensor)))
+        if ok_t and flag is not True:
+            report.problem("ops.is_tensor(a tensor returned by an op) must be True, got False")
+        elif ok_t:
+            report.ok("ops.is_tensor(a tensor) is True")
+    for other in (1.0, [1.0, 2.0]):
+        ok_o, flag = step(report, f"ops.is_tensor({other!r})", lambda other=other: bool(K.ops.is_tensor(other)))
+        if ok_o and flag is not False:
+            report.problem(f"ops.is_tensor({other!r}) must be False, got True")
+    same("ops.matmul(a, b)", lambda: K.ops.matmul(a, b), a @ b)
+    # Layers: only what a call accepts and the shape it returns. What they compute is the clauses'
+    # business (a deviation there is an expectations entry, not a broken adapter).
+    def shaped(what, func, shape):
+        ok, out = step(report, what, lambda: adapter.to_numpy(func()))
+        if ok and np.shape(out) == shape:
+            report.ok(f"{what} -> shape {shape}")
+        elif ok:
+            report.problem(f"{what} must return a tensor of shape {shape}, got shape {np.shape(out)}")
+
+    shaped("layers.Dense(2, activation='relu') on a (2, 3) array", lambda: K.layers.Dense(2, activation="relu")(a), (2, 2))
+    shaped("layers.Concatenate(axis=-1) on [a, a]", lambda: K.layers.Concatenate(axis=-1)([a, a]), (2, 6))
+    shaped("layers.Dropout(0.5, seed=1) with training=False", lambda: K.layers.Dropout(0.5, seed=1)(a, training=False),
+           (2, 3))
+    shaped("layers.BatchNormalization(momentum=0.9, epsilon=1e-3) with training=True",
+           lambda: K.layers.BatchNormalization(momentum=0.9, epsilon=1e-3)(a, training=True), (2, 3))
+    ok, _spec = step(report, "InputSpec(ndim=2, axes={-1: 3}, dtype='float32')",
+                    lambda: K.InputSpec(ndim=2, axes={-1: 3}, dtype="float32"))
+    if ok:
+        report.ok("InputSpec takes ndim, axes and dtype keywords")
+    ok, _ = step(report, "optimizers.SGD(learning_rate=0.01)", lambda: K.optimizers.SGD(learning_rate=0.01))
+    if ok:
+        report.ok("optimizers.SGD(learning_rate=0.01) constructs")

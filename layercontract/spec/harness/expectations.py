@@ -54,6 +54,7 @@ import dataclasses
 import pathlib
 import re
 import tomllib
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
@@ -290,9 +291,10 @@ def _findings(path: pathlib.Path, tables, problems: list[str]) -> dict[str, Find
         when = _when(where, table, problems)
         finding = Finding(**{**table, "upstream": upstream, "backends": backends, "when": when},
                           file=str(path))
-        if finding.reproducer and not finding.reproducer_path.is_file():
+        script = finding.reproducer_path
+        if script is not None and not script.is_file():
             problems.append(f"{where}: reproducer {finding.reproducer} does not exist "
-                            f"(looked for {finding.reproducer_path}; the path is relative to {path.name})")
+                            f"(looked for {script}; the path is relative to {path.name})")
         if finding.id in found:
             problems.append(f"{where}: duplicate id (a finding is described once)")
             continue
@@ -373,6 +375,8 @@ def load_with_findings(path: pathlib.Path | None, known_clauses, findings_file=F
         if not isinstance(entry, dict):
             problems.append(f"{where}: must be a table")
             continue
+        required: tuple[str, ...]
+        optional: tuple[str, ...]
         if "finding" in entry:
             required, optional = FINDING_ENTRY_REQUIRED, FINDING_ENTRY_OPTIONAL
         else:
@@ -422,11 +426,12 @@ def load_with_findings(path: pathlib.Path | None, known_clauses, findings_file=F
         when = _when(where, entry, problems)
         if missing or unknown or inherited or ("finding" in entry and finding is None):
             continue
+        fields: dict[str, Any]
         if finding is not None:
             fields = {"kind": finding.kind, "reason": finding.reason, "upstream": finding.upstream_ref,
                       "when": when if "when" in entry else finding.when, "finding": finding.id}
         else:
-            fields = {"kind": LEGACY_KINDS.get(kind, kind), "reason": entry["reason"],
+            fields = {"kind": LEGACY_KINDS.get(kind, kind) if kind else kind, "reason": entry["reason"],
                       "upstream": entry.get("upstream", ""), "when": when}
         deviations.append(Deviation(test=entry["test"], clause=entry["clause"], observed=entry["observed"],
                                     match=entry.get("match", ""), **fields, file=str(path), entry=i + 1))

@@ -84,20 +84,25 @@ def zygote_main(workdir: str, workers: int):
     ({name: pytest args}), `workers` at a time. Child NAME writes NAME.log and NAME.json; the
     parent writes NAME.rc when it has exited."""
     # Not the project's modules: pytest assertion-rewrites them (the plugin's distribution).
+    import gc
+    import pdb  # noqa: F401,E401
+
+    import _pytest.helpconfig
+
+    # What every run imports besides its test modules (those are assertion-rewritten, so
+    # each child imports them itself): the plugin and what it pulls in, the suites' helpers,
+    # pytest's own plugins. About a third of a child's CPU time.
+    import _pytest.junitxml  # noqa: F401,E401
+    import _pytest.pastebin
     import _pytest.python  # noqa: F401
     import hypothesis.stateful  # noqa: F401  (a third of a run's start-up)
     import hypothesis.strategies  # noqa: F401
     import numpy  # noqa: F401
     import scipy.stats  # noqa: F401  (the bulk: suites/_helpers.py imports it)
-    # What every run imports besides its test modules (those are assertion-rewritten, so
-    # each child imports them itself): the plugin and what it pulls in, the suites' helpers,
-    # pytest's own plugins. About a third of a child's CPU time.
-    import _pytest.junitxml, _pytest.pastebin, _pytest.unittest, _pytest.helpconfig  # noqa: F401,E401
-    import pdb, xml.etree.ElementTree  # noqa: F401,E401
-    import layercontract.spec.harness.plugin  # noqa: F401
+
     import layercontract.reference_impl.faults  # noqa: F401
-    import layercontract.suites._helpers, layercontract.suites.strategies  # noqa: F401,E401
-    import gc
+    import layercontract.spec.harness.plugin  # noqa: F401
+    import layercontract.suites._helpers  # noqa: F401,E401
 
     gc.freeze()  # the warm heap is shared and never collected in the children
 
@@ -156,10 +161,12 @@ class ForkedRuns:
     def get(self, name: str) -> Run:
         if self._zygote is None:
             self._start()
+        zygote = self._zygote
+        assert zygote is not None  # started above
         rc_file, log = self._workdir / f"{name}.rc", self._workdir / f"{name}.log"
         while not rc_file.is_file():
-            if self._zygote.poll() is not None and not rc_file.is_file():
-                raise FaultRunError(f"the zygote exited ({self._zygote.returncode}) before running {name}:\n"
+            if zygote.poll() is not None and not rc_file.is_file():
+                raise FaultRunError(f"the zygote exited ({zygote.returncode}) before running {name}:\n"
                                     + (self._workdir / "zygote.log").read_text())
             if time.monotonic() > self._deadline:
                 raise FaultRunError(f"timed out waiting for the run of {name}")

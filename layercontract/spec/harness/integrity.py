@@ -25,7 +25,7 @@ def cited_clauses(suites_dir: pathlib.Path = SUITES_DIR) -> dict[str, list[str]]
     return citations
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _file_citations(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, str], ...]:
     """(clause id, "file::function") pairs of one suite file, in source order. Cached per file
     version: every pytest process of a run asks several times (plugin, record, selection), and

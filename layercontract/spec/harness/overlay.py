@@ -217,7 +217,7 @@ def install(distribution: str, version: str, root: pathlib.Path) -> pathlib.Path
             raise OverlayError(f"could not install {distribution}=={version} (is it on the package "
                                f"index? offline and not cached?): {' '.join(lines)}")
         marker = {"distribution": distribution, "version": version,
-                  "installed": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                  "installed": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                   "install_s": round(time.monotonic() - started, 2), "python": sys.version.split()[0]}
         (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, target)
@@ -238,6 +238,7 @@ def prepare(request: str, root: pathlib.Path | None = None) -> Overlay:
     if not _read_marker(path):
         path = install(distribution, exact, root)
     marker = _read_marker(path)
+    assert marker is not None  # install() wrote it
     return Overlay(path, marker.get("distribution", distribution), marker["version"], note,
                    round(time.monotonic() - started, 3))
 

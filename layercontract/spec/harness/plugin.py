@@ -6,13 +6,15 @@ import os
 import pathlib
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import settings
 
-from layercontract.spec import clauses as spec_clauses
-from layercontract.spec.harness import expectations as expectations_mod
-from layercontract.spec.harness import backend as contract
 from layercontract.reports import records
-from layercontract.spec.harness import contract_checks, integrity, outcomes, registry
+from layercontract.spec import clauses as spec_clauses
+from layercontract.spec.harness import backend as contract
+from layercontract.spec.harness import contract_checks, integrity, outcomes, registry, watchdog
+from layercontract.spec.harness import expectations as expectations_mod
+from layercontract.spec.harness.hypothesis_profiles import DEFAULT_HYPOTHESIS_PROFILE
+from layercontract.spec.harness.session_state import STATE, State
 
 ENV_BACKEND = "LAYERCONTRACT_BACKEND"
 INI_BACKEND = "layercontract_backend"
@@ -20,7 +22,7 @@ INI_BACKEND = "layercontract_backend"
 # run record (--record). This module is registered by the `pytest11` entry point, so the whole
 # harness reaches any pytest run where layercontract is installed - and stays inert there
 # unless a backend is chosen (see chosen_backend).
-pytest_plugins = ["layercontract.spec.harness.watchdog", "layercontract.reports.record"]
+pytest_plugins = ["layercontract.spec.harness.watchdog", "layercontract.spec.harness.recorder"]
 
 # Settings every layercontract run needs, applied by the plugin (not by an ini file, which a run
 # from outside the checkout does not read).
@@ -32,29 +34,6 @@ FILTERWARNINGS = [
     # ...and ignored only where Keras (torch/jax backends) and torch's pytree take it internally.
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning:(keras\\.src\\.backend|torch\\.utils\\._pytree)",
 ]
-DEFAULT_HYPOTHESIS_PROFILE = "ci"
-
-# Hypothesis profiles, registered at import so that `--hypothesis-profile` finds them.
-#   ci        the default (pyproject addopts, so .ci/run and `layercontract run`): derandomized,
-#             the same examples on every run and every backend; no example database, so a
-#             CI run writes nothing to disk.
-#   dev       quick local runs: few random examples; failing examples are kept in the local
-#             database .hypothesis/ (gitignored) and replayed first on the next run.
-#   thorough  scheduled runs: 10x ci's examples, random; vary them with --hypothesis-seed=N.
-#   faults    fault runs of tests/test_faults.py: ci's examples, no shrinking or explaining (only
-#             whether a check fails matters there, and shrinking is most of a failing check's time).
-# All: no deadline (framework warm-up is slow), print_blob to reproduce a failure.
-CI_EXAMPLES = 25
-_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.differing_executors]
-settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, database=None, deadline=None,
-                          print_blob=True, suppress_health_check=_SUPPRESSED)
-# derandomize=False is explicit: hypothesis defaults it to True when it detects CI (CI=true).
-settings.register_profile("dev", max_examples=10, derandomize=False, deadline=None, print_blob=True,
-                          suppress_health_check=_SUPPRESSED)
-settings.register_profile("thorough", max_examples=10 * CI_EXAMPLES, derandomize=False, deadline=None,
-                          print_blob=True, suppress_health_check=_SUPPRESSED)
-settings.register_profile("faults", settings.get_profile("ci"),
-                          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
 SUITES_DIR = integrity.SUITES_DIR
 
 
@@ -143,7 +122,8 @@ def pytest_configure(config):
     static = expectations_mod.static_problems(deviations, known_tests())
     if static:
         raise pytest.UsageError(f"expectations file {exp_path} is invalid:\n" + "\n".join(static))
-    config.stash[STATE] = State(adapter, clauses, deviations)
+    state = config.stash[STATE] = State(adapter, clauses, deviations)
+    config.pluginmanager.register(Results(state), "layercontract-results")
     _watch_interrupts()
 
 
@@ -223,41 +203,6 @@ def pytest_runtest_teardown(item, nextitem):
     return result
 
 
-class State:
-    def __init__(self, adapter, clauses, deviations):
-        self.adapter = adapter
-        self.clauses = clauses
-        self.deviations = deviations  # every entry of the expectations file
-        self.active_deviations = []    # those whose `when` holds on the loaded backend's versions
-        self._namespace = None  # (namespace,) once loaded
-        self._load_error = None
-        self.selected = False  # the tests are selected and the backend loaded: a run can start
-        self.results: dict[str, tuple[list[str], str, str]] = {}  # nodeid -> (clauses, outcome, message)
-
-    def activate_deviations(self):
-        versions = {k: str(v) for k, v in self.adapter.versions().items()}
-        self.active_deviations = [d for d in self.deviations if d.holds_on(versions)]
-
-    @property
-    def loaded(self) -> bool:
-        return self._namespace is not None
-
-    @property
-    def namespace(self):
-        """adapter.load(), called once per process: a load that failed (or was interrupted)
-        is never tried again (the record writer asks for the versions after a failure)."""
-        if self._namespace is None:
-            if self._load_error is not None:
-                raise RuntimeError(f"the backend did not load: {self._load_error}")
-            try:
-                self._namespace = (self.adapter.load(),)
-            except BaseException as e:
-                self._load_error = contract_checks.describe(e)
-                raise
-        return self._namespace[0]
-
-
-STATE = pytest.StashKey[State]()
 
 
 # ------------------------------------------------------------------ fixtures
@@ -265,7 +210,7 @@ STATE = pytest.StashKey[State]()
 def backend(request):
     """The backend adapter under test (to_numpy, is_symbolic, set_seed, capabilities)."""
     state = request.config.stash[STATE]
-    state.namespace  # load the framework once per process
+    _ = state.namespace  # load the framework once per process
     return state.adapter
 
 
@@ -334,15 +279,13 @@ def pytest_collection_modifyitems(session, config, items):
         # suite: a partial selection (a rerun command, -- suites/x.py) checks what it selects.
         problems += expectations_mod.unmatched(state.deviations, checks)
     if collected_files and not problems:
-        from layercontract.spec.harness import watchdog
-
         watchdog._write(config, event="adapter", name=adapter.name)  # a supervisor names the record
         # Load the backend once, before any test runs: a backend that cannot load (a broken
         # adapter, Keras already imported with another backend) stops the run with one message.
         # Its versions are known only then (a Keras overlay reports the Keras it imported), and
         # they decide which version-conditioned expectations entries hold.
         try:
-            state.namespace
+            _ = state.namespace  # loads the backend
         except KeyboardInterrupt:
             raise
         except BaseException as e:  # the adapter's own failure, whatever its type (even sys.exit)
@@ -402,10 +345,18 @@ def pytest_report_teststatus(report, config):
     return None
 
 
-def pytest_runtest_logreport(report):
-    state = _state_from_report(report)
-    if state is None:
-        return
+class Results:
+    """Each suites test's outcome into the session state (state.results, by node id: the summary,
+    the journal and the record read it), registered as a plugin once a backend is chosen."""
+
+    def __init__(self, state: State):
+        self.state = state
+
+    def pytest_runtest_logreport(self, report):
+        _record_result(self.state, report)
+
+
+def _record_result(state: State, report) -> None:
     ids = dict(report.user_properties).get("clauses")
     if not ids:
         return
@@ -419,19 +370,6 @@ def pytest_runtest_logreport(report):
         outcomes.skip_reason(report) if report.skipped else str(report.longrepr or "")
     )
     state.results[report.nodeid] = (list(ids), outcome, message, report.duration)
-
-
-_CONFIG = None
-
-
-def _state_from_report(report):
-    return _CONFIG.stash.get(STATE, None) if _CONFIG is not None else None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    global _CONFIG
-    _CONFIG = session.config
 
 
 def clause_table(state) -> dict[str, dict]:

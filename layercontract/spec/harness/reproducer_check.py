@@ -85,6 +85,8 @@ def rows_for(findings, base_versions: dict[str, str], keras: str | None, only=()
     for finding in findings.values():
         if only and finding.id not in only:
             continue
+        if finding.reproducer_path is None:
+            continue  # a finding without a reproducer (an adapter's): nothing to run
         for backend in finding.backends:
             if backend in KERAS_BACKENDS:
                 versions = {k: v for k, v in base_versions.items() if k != "tf-keras"}
@@ -115,7 +117,8 @@ def environment(backend: str, overlay=None) -> dict:
     return env
 
 
-def run_row(row: Row, script: pathlib.Path, overlay=None) -> Row:
+def run_row(row: Row, script: pathlib.Path | None, overlay=None) -> Row:
+    assert script is not None  # rows_for makes rows only for findings with a reproducer
     started = time.monotonic()
     try:
         proc = processes.run([sys.executable, str(script)], timeout=TIMEOUT_S, cwd=str(script.parent),

@@ -13,21 +13,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import subprocess
-import tempfile
 import os
 import pathlib
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 
 import numpy as np
 
 from layercontract.spec.harness import backend as contract
-from layercontract.spec.harness import registry
-from layercontract.spec.harness import processes
-from layercontract.spec.harness.commands.run import seconds
-from layercontract.spec.harness.contract_checks import Report, check_attributes, check_namespace
+from layercontract.spec.harness import processes, registry
+from layercontract.spec.harness.commands.options import seconds
+from layercontract.spec.harness.contract_checks import (
+    Report,
+    check_attributes,
+    check_namespace,
+    check_namespace_behaviour,
+)
 
 HELP = "check a backend adapter against the adapter contract before running tests"
 STEP_TIMEOUT_S = 120  # per step (load, each smoke case): a hanging adapter is a problem too
@@ -206,7 +210,7 @@ def check_expectations(adapter, override, report):
                       "entry (delete them, or record the entries they explain)")
 
 
-_COLLECTED = {}
+_COLLECTED: dict = {}
 
 
 def collected_check_ids() -> list[str] | None:
@@ -245,6 +249,8 @@ def diagnose(backend: str, expectations_path=None, report=None) -> tuple[object,
             report.ok("load() returned the namespace")
             if check_namespace(K, caps, report) and methods_ok:
                 check_smoke(adapter, K, caps, report)
+                if not any(p.startswith("namespace:") for p in report.problems):
+                    check_namespace_behaviour(adapter, K, caps, report, _step)
     if callable(getattr(adapter, "versions", None)):
         check_versions(adapter, report)
     check_expectations(adapter, expectations_path, report)

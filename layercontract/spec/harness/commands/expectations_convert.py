@@ -117,7 +117,7 @@ def convert_text(path: pathlib.Path, known_clauses, findings_file=None) -> tuple
             out += _table("deviation", entry)
             continue
         fid, shared = ids[i]
-        fields = {"test": entry["test"], "clause": entry["clause"], "finding": fid,
+        fields: dict[str, object] = {"test": entry["test"], "clause": entry["clause"], "finding": fid,
                   "observed": entry["observed"]}
         if before[i].when != shared:
             fields["when"] = list(before[i].when)

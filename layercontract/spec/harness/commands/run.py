@@ -20,50 +20,25 @@ error, nothing written); 130 interrupted by Ctrl-C (the record says how far it g
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import pathlib
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 from layercontract.spec.harness import integrity
+from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
 
-DEFAULT_OUT = pathlib.Path("reports") / "out"  # relative to the working directory
 HELP = "run the conformance suites on one backend and write its record and report"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-DEFAULT_TEST_TIMEOUT_S = 120.0
 DEFAULT_BACKEND_TIMEOUT_S = 3600.0
-DEFAULT_GRACE_S = 10.0
 INTERRUPT_WAIT_S = 5.0  # after Ctrl-C, how long the child may take to write its record
 # pytest options whose value is the next argument (so that value is never taken for a selection)
 VALUE_OPTIONS = {"-k", "-m", "-p", "-c", "-o", "-W", "-n", "--numprocesses", "--maxfail", "--deselect",
                  "--ignore", "--ignore-glob", "--rootdir", "--basetemp", "--durations", "--tb",
                  "--hypothesis-profile", "--hypothesis-seed", "--hypothesis-verbosity", "--record-every",
                  "--fault", "--expectations", "--test-timeout", "--confcutdir", "--dist", "--junitxml"}
-
-
-def seconds(text: str) -> float:
-    """argparse type: a finite number of seconds >= 0 (0: no limit)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds >= 0 (0: no limit)")
-    return value
-
-
-def add_timeouts(parser, backend_default):
-    parser.add_argument("--test-timeout", type=seconds, default=DEFAULT_TEST_TIMEOUT_S, metavar="SECONDS",
-                        help=f"per-test timeout (default {DEFAULT_TEST_TIMEOUT_S:g}; 0: none)")
-    parser.add_argument("--backend-timeout", type=seconds, default=backend_default, metavar="SECONDS",
-                        help=f"per-backend timeout (default {backend_default:g}; 0: none)")
-    parser.add_argument("--grace", type=seconds, default=DEFAULT_GRACE_S, metavar="SECONDS",
-                        help="how long past the per-test timeout a stuck test may run before its "
-                             f"process is killed (default {DEFAULT_GRACE_S:g})")
 
 
 def add_arguments(parser):
@@ -77,12 +52,6 @@ def add_arguments(parser):
     add_timeouts(parser, DEFAULT_BACKEND_TIMEOUT_S)
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
                         help="after --: tests to run (paths, node ids, check ids) and extra pytest arguments")
-
-
-def record_name(backend: str) -> str:
-    from layercontract.reports.records import record_file_stem
-
-    return record_file_stem(backend)
 
 
 def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
@@ -111,27 +80,6 @@ def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
     return targets, rest
 
 
-def child_env(out: pathlib.Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
-    env["PYTHONUNBUFFERED"] = "1"
-    # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
-    # hypothesis's files (the dev profile's example database) under --out, never in the checkout
-    env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(out / ".hypothesis")
-    return env
-
-
-def usable_out(out: pathlib.Path) -> str | None:
-    """None if records can be written in `out` (created if missing), else why not."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as e:
-        return f"--out {out} is not a writable directory: {e.strerror or e}"
-    return None
-
-
 def _error(text: str) -> int:
     print(f"layercontract run: error: {text}", file=sys.stderr)
     print("layercontract run: nothing written", file=sys.stderr)
@@ -158,6 +106,7 @@ def prepare_overlay(args) -> bool:
         return True
     try:
         _base, request = overlay.split_name(args.backend)
+        assert request is not None  # the name has "@" and no ":"
         found = overlay.prepare(request)
     except overlay.OverlayError as e:
         print(f"layercontract run: backend {args.backend!r}: {e}", file=sys.stderr)
@@ -169,10 +118,8 @@ def prepare_overlay(args) -> bool:
 
 
 def run(args) -> int:
-    from layercontract.spec.harness import registry
     from layercontract.reports import records
-    from layercontract.spec.harness import backend_runs, processes
-    from layercontract.spec.harness.commands import run_many
+    from layercontract.spec.harness import backend_runs, processes, registry
 
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     try:
@@ -199,7 +146,7 @@ def run(args) -> int:
                f"--test-timeout={args.test_timeout:g}", "-q", *extra]
     job.started, job.started_at = time.monotonic(), records.now()
     interrupted = False
-    job.proc = processes.spawn(command, env=child_env(out))  # its own group, dies with this process
+    job.proc = processes.spawn(command, env=backend_runs.child_env(out))  # its own group, dies with this process
     try:
         while job.proc.poll() is None:
             time.sleep(0.1)
@@ -238,9 +185,9 @@ def run(args) -> int:
             job.cleanup()
     else:
         record = backend_runs.finish(job, args)
-    status = EXIT_INTERRUPTED if interrupted else (EXIT_OK if run_many.backend_ok(record) else EXIT_UNEXPECTED)
-    if not run_many.backend_ok(record) and not interrupted:
-        print(f"layercontract run: {run_many.label(record)} {job.backend}: {run_many.summary(record)}",
+    status = EXIT_INTERRUPTED if interrupted else (EXIT_OK if backend_runs.backend_ok(record) else EXIT_UNEXPECTED)
+    if not backend_runs.backend_ok(record) and not interrupted:
+        print(f"layercontract run: {backend_runs.label(record)} {job.backend}: {backend_runs.summary(record)}",
               file=sys.stderr)
     job.cleanup()  # the record has what the journal knew
     return write_report(job.record, out, status)
