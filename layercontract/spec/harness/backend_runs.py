@@ -135,6 +135,7 @@ def pytest_command(job, args) -> list[str]:
             *integrity.pytest_location_args(),
             f"--backend={job.backend}", f"--record={job.out / '{backend}.json'}", f"--journal={job.journal}",
             f"--test-timeout={args.test_timeout:g}", "-q", "-p", "no:cacheprovider",
+            "-p", "layercontract.spec.harness.usage",  # OUT/<backend>.usage, for `layercontract bench`
             *args.pytest_arg]
 
 

@@ -1,5 +1,9 @@
 """layercontract expectations SUBCOMMAND: tools for expectations files.
 
+  draft RECORD [--out FILE] [--format findings|legacy]
+        entries for a run record's unexpected failures, grouped into candidate findings, each
+        with a `match` derived from the failure's first line, TODOs for a person to review
+        (`layercontract expectations draft --help`)
   convert FILE [--out PATH]
         rewrite a legacy expectations file (kind, reason, upstream in every entry) as findings,
         each described once (`layercontract expectations convert --help`)
@@ -8,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 
-from layercontract.spec.harness.commands import expectations_convert
+from layercontract.spec.harness.commands import expectations_convert, expectations_draft
 
-HELP = "expectations files: convert a legacy file to findings (expectations convert FILE)"
-SUBCOMMANDS = {"convert": expectations_convert}
+HELP = ("expectations files: draft entries from a run record (expectations draft RECORD), convert a "
+        "legacy file to findings (expectations convert FILE)")
+SUBCOMMANDS = {"draft": expectations_draft, "convert": expectations_convert}
 
 
 def add_arguments(parser):

@@ -143,7 +143,8 @@ def run(args) -> int:
     command = [sys.executable, "-m", "pytest", *(targets or [str(integrity.SUITES_DIR)]),
                *integrity.pytest_location_args(), f"--backend={args.backend}",
                f"--record={out / '{backend}.json'}", f"--journal={job.journal}",
-               f"--test-timeout={args.test_timeout:g}", "-q", *extra]
+               f"--test-timeout={args.test_timeout:g}", "-q",
+               "-p", "layercontract.spec.harness.usage", *extra]  # OUT/<backend>.usage (bench)
     job.started, job.started_at = time.monotonic(), records.now()
     interrupted = False
     job.proc = processes.spawn(command, env=backend_runs.child_env(out))  # its own group, dies with this process
