@@ -253,3 +253,43 @@ def test_the_reproducer_check_compares_each_exit_status_with_when(tmp_path, caps
     assert "DISAGREES  holds-here on keras-jax (keras " in printed and ": KERAS_BACKEND jax" in printed
     assert "4 runs, 2 agree with `when`, 2 do NOT" in out.read_text(encoding="utf-8")
 
+
+# ------------------------------------------------------------- the report's findings view
+def test_the_report_lists_each_finding_with_its_backends_checks_link_and_reproducer(tmp_path):
+    from layercontract.reports import merge
+    from tests.test_harness import FULL_SHAPE_TEST, output, run_pytest
+
+    (tmp_path / "reproducers").mkdir()
+    (tmp_path / "reproducers" / "my-finding.py").write_text("raise SystemExit(1)\n", encoding="utf-8")
+    path = tmp_path / "exp.toml"
+    path.write_text(finding(kind="design", status="reported", reproducer="reproducers/my-finding.py")
+                    + entry(f"{FULL_SHAPE_TEST}[max_ndim]", clause="INPUT.ERROR_FULL_SHAPE",
+                            match=r"lacks full received shape \(2, 3, 4\)"), encoding="utf-8")
+    record = tmp_path / "run.json"
+    result = run_pytest(f"layercontract/{FULL_SHAPE_TEST}[max_ndim]", "--fault", "error_message_without_full_shape",
+                        "--expectations", str(path), "--record", str(record))
+    assert result.returncode == 0, output(result)
+    written = merge.write_reports([record], tmp_path / "out")
+    matrix = json.loads(written["matrix.json"].read_text(encoding="utf-8"))
+    [f] = matrix["findings"]
+    assert (f["id"], f["kind"], f["title"], f["status"], f["upstream"], f["n_checks"]) == (
+        "my-finding", "design", "built stays False", "reported", ["https://github.com/o/r/issues/7"], 1)
+    assert f["reproducer"] == str(tmp_path / "reproducers" / "my-finding.py")
+    [column] = f["columns"]
+    assert column["checks"] == [f"{FULL_SHAPE_TEST}[max_ndim]"] and column["outcomes"] == {"expected-deviation": 1}
+    summary = written["summary.md"].read_text(encoding="utf-8")
+    assert "### Findings: 1" in summary and r"[o/r\#7](https://github.com/o/r/issues/7)" in summary
+    page = written["index.html"].read_text(encoding="utf-8")
+    assert 'id="finding-my-finding"' in page and 'href="#finding-my-finding"' in page
+
+
+def test_a_built_in_finding_shows_its_reproducer_in_the_repository():
+    from layercontract.reports import findings_view
+
+    backends = {"keras-jax": {"backend": "keras-jax", "version": "3.15.1", "tests": {
+        "suites/test_x.py::test_y": {"outcome": "expected-deviation", "deviation": {
+            "finding": "k3-jax-stateless-call-drops-training", "kind": "upstream-bug", "upstream": "keras-team/keras#23364",
+            "when": ["keras < 3.16.0.dev0"], "file": "layercontract/backends/expectations/keras-jax.toml"}}}}}
+    [f] = findings_view.build(backends)
+    assert f["reproducer"] == "layercontract/backends/reproducers/k3-jax-stateless-call-drops-training.py"
+    assert f["upstream"] == ["https://github.com/keras-team/keras/pull/23364"] and f["when"] == ["keras < 3.16.0.dev0"]

@@ -26,7 +26,7 @@ import pathlib
 import re
 import tomllib
 
-from layercontract.reports import render, schema
+from layercontract.reports import findings_view, render, schema
 from layercontract.reports.records import first_line, upstream_url
 from layercontract.reports.schema import ReportError
 from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
@@ -378,6 +378,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
             "not_run_anywhere": [cid for cid in spec_ids if not clauses[cid]["results"]],
         },
         "history": _history(backends, clauses),
+        "findings": findings_view.build(backends),
         "kill_matrix": killed,
         "warnings": warnings,
     }

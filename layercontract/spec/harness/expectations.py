@@ -318,7 +318,7 @@ def load_findings(path: pathlib.Path | str = FINDINGS_FILE) -> dict[str, Finding
     return found
 
 
-def _available_findings(path: pathlib.Path, data: dict, findings_file, problems) -> dict[str, Finding]:
+def available_findings(path: pathlib.Path, data: dict, findings_file, problems) -> dict[str, Finding]:
     """The findings an expectations file can name: the built-in ones, those of the files its
     `findings` key names, its own [[finding]] tables. One id declared twice is an error."""
     sources: list[dict[str, Finding]] = []
@@ -366,7 +366,7 @@ def load_with_findings(path: pathlib.Path | None, known_clauses, findings_file=F
     unknown_tables = sorted(set(data) - {"deviation", "finding", "findings"})
     if unknown_tables:
         problems.append(f"{path}: unknown top-level keys {', '.join(unknown_tables)} (expected [[deviation]])")
-    findings = _available_findings(path, data, findings_file, problems)
+    findings = available_findings(path, data, findings_file, problems)
     if not isinstance(entries, list):
         problems.append(f"{path}: 'deviation' must be an array of tables ([[deviation]])")
         entries = []
