@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable
 
 from packaging.version import InvalidVersion, Version
 
+from layercontract.spec.harness import outcomes
+
 RELEASE_DIST, NIGHTLY_DIST = "keras", "keras-nightly"
 KERAS_REPO = "https://github.com/keras-team/keras"
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -305,7 +307,7 @@ def index_builds() -> list[Build]:
 # Raw pass/fail of a check, ignoring any expectations file: an expected deviation is a failure,
 # an unexpected pass a pass. Other outcomes (harness error, crash, timeout, not run, unsupported,
 # not applicable) give no verdict; a build where no selected check has one cannot be tested.
-RAW = {"pass": "pass", "unexpected-pass": "pass", "fail": "fail", "expected-deviation": "fail"}
+RAW = {outcomes.PASS: "pass", outcomes.UNEXPECTED_PASS: "pass", outcomes.FAIL: "fail", outcomes.DEVIATION: "fail"}
 
 
 def observe_record(record: dict | None, why: str = "") -> Observation:

@@ -36,6 +36,8 @@ import pathlib
 import re
 import sys
 
+from layercontract.spec.harness import outcomes
+
 HELP = "draft expectations entries (grouped into candidate findings) from a run record's failures"
 TODO = "TODO"
 LEGACY_KINDS = "upstream-bug | upstream-behaviour | limitation"
@@ -157,7 +159,7 @@ def draft(record: dict) -> tuple[list[Candidate], dict]:
         by_function[t["nodeid"].split("[", 1)[0]].append(t)
     for t in tests:
         if t["outcome"] != "fail":
-            if t["outcome"] in ("harness-error", "crash", "timeout", "unexpected-pass"):
+            if t["outcome"] in outcomes.UNEXPECTED - {outcomes.FAIL}:  # harness errors, crashes, timeouts, stale
                 left_out[t["outcome"]].append(t["nodeid"])
             continue
         line = failure_line(t.get("first_line") or "")
