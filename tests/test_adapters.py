@@ -50,7 +50,8 @@ def test_the_harness_and_the_suites_use_only_the_contract():
     """No private shortcuts: the plugin, the record and the suites reach the adapter only
     through the contract's attributes and methods, and the suites import no backend."""
     public = set(contract.ATTRIBUTES) | set(contract.METHODS)
-    for path in (ROOT / "layercontract/spec/harness/plugin.py", ROOT / "layercontract/spec/harness/watchdog.py",
+    for path in (*(ROOT / "layercontract/spec/harness/plugin").glob("*.py"),
+                 ROOT / "layercontract/spec/harness/watchdog.py",
                  ROOT / "layercontract/spec/harness/recorder.py", ROOT / "layercontract/reports/records.py"):
         used = set(re.findall(r"\badapter\.(\w+)", path.read_text(encoding="utf-8")))
         assert used <= public, f"{path.name} uses {used - public}"

@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from layercontract.spec.harness import cli, integrity
+from layercontract.spec.harness import check_ids, cli
 from layercontract.spec.harness.commands import expectations_draft as d
 from tests._env import clean_env
 from tests.conftest import ROOT
@@ -88,8 +88,8 @@ def test_grouping_and_one_entry_for_a_function_failing_alike_in_every_case():
 
 def _suite_run(tmp_path, name, *extra):
     record = tmp_path / f"{name}.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(integrity.SUITES_DIR / "test_build.py"),
-                           *integrity.pytest_location_args(), f"--backend={ADAPTER}", f"--record={record}",
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(check_ids.SUITES_DIR / "test_build.py"),
+                           *check_ids.pytest_location_args(), f"--backend={ADAPTER}", f"--record={record}",
                            "-q", *extra], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300)
     return proc, record
 

@@ -37,3 +37,42 @@ def _toml(value):
     if isinstance(value, int):
         return str(value)
     return '"' + value.replace('"', '\\"') + '"'
+
+
+def test_the_clauses_and_the_questions_agree_on_what_settles_what():
+    """A thread a clause lists under `questions` (SPEC.md: "Asked in") is settled by that clause in
+    the questions list, and a question settled by a clause is listed by it: one relation, two views."""
+    questions = {q.source: q for q in Q.load()}
+    clauses = spec_clauses.load()
+    problems = []
+    for cid, clause in clauses.items():
+        for source in clause.questions:
+            q = questions.get(source)
+            if q is None:
+                problems.append(f"{cid} lists {source}, which the questions list does not have")
+            elif cid not in q.settled_by:
+                problems.append(f"{cid} lists {source} ({q.id}), which does not name it in settled_by")
+    for q in questions.values():
+        for cid in q.settled_by:
+            if q.source not in clauses[cid].questions:
+                problems.append(f"{q.id} ({q.source}) is settled by {cid}, which does not list it")
+    assert not problems, "\n".join(problems)
+
+
+def test_coverage_counts_every_question_once():
+    questions = Q.load()
+    counts = Q.coverage(questions)
+    assert sum(counts[s] for s in Q.STATUSES) == len(questions)
+    assert counts["in_scope"] == len(questions) - counts["out-of-scope"]
+
+
+def test_the_merged_report_shows_question_coverage_beside_spec_coverage():
+    from layercontract.reports import merge
+    from tests import report_fixtures as F
+
+    matrix = merge.build(F.loaded(F.record()))
+    assert matrix["coverage"]["questions"] == Q.coverage(Q.load())
+    pages = merge.render_all(matrix)
+    q = matrix["coverage"]["questions"]
+    assert f"{q['settled']} of {q['in_scope']} in scope settled by a clause" in pages["index.html"]
+    assert f"**Users' questions:** {q['settled']} of {q['in_scope']} in scope settled" in pages["summary.md"]

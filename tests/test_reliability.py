@@ -21,7 +21,7 @@ import time
 import pytest
 
 from layercontract.reports import schema
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import selection
 from tests._env import clean_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -414,7 +414,7 @@ def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tm
 
 
 def test_run_many_selects_node_ids_and_check_ids_from_any_directory(place, tmp_path):
-    absolute = integrity.selection_target(ONE)
+    absolute = selection.selection_target(ONE)
     result = lc("run-many", "reference", "--out", tmp_path, "-s", absolute, "-s",
                 "suites/test_call.py::test_integer_input_is_not_cast_to_a_float_dtype", cwd=place)
     assert result.returncode == 0, output(result)

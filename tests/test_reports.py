@@ -21,7 +21,7 @@ import pytest
 from layercontract.reports import diff as diff_mod
 from layercontract.reports import records, render, schema
 from layercontract.spec.harness import backend as contract
-from layercontract.spec.harness import cli, integrity, outcomes, registry
+from layercontract.spec.harness import check_ids, cli, outcomes, registry
 from layercontract.spec.harness import recorder as record_mod
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -120,7 +120,7 @@ def test_record_of_a_real_run_matches_the_schema(real_record):
     for t in r["tests"]:
         assert t["clauses"] and t["reason"] is None and t["deviation"] is None and t["falsifying_example"] is None
         assert t["first_line"] == ("" if t["outcome"] == "pass" else t["message"].splitlines()[0])
-        assert t["rerun"] == (f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(t['nodeid']))} "
+        assert t["rerun"] == (f"python -m pytest --pyargs {shlex.quote(check_ids.pyargs_target(t['nodeid']))} "
                               "--backend reference")
     na = [t for t in r["tests"] if t["outcome"] == "not-applicable"]
     assert na and all("not applicable" in t["message"] for t in na)
@@ -149,7 +149,7 @@ def test_run_stopped_by_maxfail_is_a_valid_incomplete_record(stopped_run):
     assert r["hypothesis"]["profile"] == "dev" and r["hypothesis"]["derandomize"] is False
     seed = r["hypothesis"]["seed"]
     assert seed and seed.isdigit()
-    assert stale["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(BUILT_FLAG_TEST)} --backend reference --expectations "
+    assert stale["rerun"] == (f"python -m pytest --pyargs {check_ids.pyargs_target(BUILT_FLAG_TEST)} --backend reference --expectations "
                               f"{shlex.quote(str(expectations))} --hypothesis-profile dev --hypothesis-seed {seed}")
 
 
@@ -162,7 +162,7 @@ def test_rerun_by_pyargs_from_any_directory_applies_the_expectations(tmp_path):
         'observed = "o"\nreason = "stale on purpose"\nupstream = "keras-team/keras#1"\n',
         encoding="utf-8")
     record = tmp_path / "r.json"
-    target = integrity.pyargs_target(BUILT_FLAG_TEST)
+    target = check_ids.pyargs_target(BUILT_FLAG_TEST)
     result = subprocess.run([sys.executable, *pytest_cmd("--pyargs", target, "--backend", "reference",
                                                          "--expectations", str(expectations), "--record", str(record))],
                             cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
@@ -256,7 +256,7 @@ def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
     assert re.match(r"(Falsifying example|Failing test case): test_dense_computes_x_kernel_plus_bias_for_generated_shapes\(",
                     example), example
     assert "case=" in example and "@reproduce_failure(" in example
-    assert row["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(test)} --backend reference "
+    assert row["rerun"] == (f"python -m pytest --pyargs {check_ids.pyargs_target(test)} --backend reference "
                             f"--fault {fault}")
 
 

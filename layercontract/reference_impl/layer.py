@@ -94,7 +94,18 @@ class Layer:
         super().__setattr__(name, value)
 
     # ---------------------------------------------------------------- weights
-    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, name=None):
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, name=None):
+        """Keras 3's signature (BUILD.ADD_WEIGHT_POSITIONAL.K3): at most `shape, initializer, dtype`
+        positionally; Keras 2's positional name is rejected; a floating weight defaults to glorot-uniform."""
+        if len(args) > 3:
+            raise TypeError(f"add_weight() takes at most 3 positional arguments but {len(args)} were given.")
+        if args and isinstance(args[0], str):
+            raise ValueError(f"`name` must be passed as a keyword argument. Received: add_weight({args[0]!r}, ...). "
+                             f"Use: add_weight(shape=..., name={args[0]!r}).")
+        if args and shape is not None:
+            raise ValueError("`shape` was passed both positionally and as a keyword argument.")
+        shape, initializer, dtype = (*args, *(shape, initializer, dtype)[len(args):])
+        initializer = initializer or "glorot_uniform"
         if self._state_locked:
             raise ValueError(f"Layer '{self.name}': {self._LOCKED_MESSAGE}")
         shape = tuple(shape or ())
@@ -169,7 +180,10 @@ class Layer:
 
     # ------------------------------------------------------------ overridables
     def build(self, input_shape):
-        pass
+        """The default: nothing to create; marks the layer built, as Keras 3's Layer.build does
+        (`Model.build(shape)` on a subclassed model creates no weights: BUILD.MODEL_BUILD_MARKS_ONLY.K3)."""
+        self.built = True
+        self._lock_state()
 
     def call(self, *args, **kwargs):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call()")
@@ -178,8 +192,18 @@ class Layer:
         raise NotImplementedError
 
     # --------------------------------------------------------------- __call__
+    # Keras 3 (CALL.NON_TENSOR_POSITIONAL_REJECTED.K3): positional arguments must be tensors or None;
+    # functional models opt out (their second positional parameter is `training`).
+    _allow_non_tensor_positional_args = False
+
     def __call__(self, *args, **kwargs):
         args, kwargs = self._convert_inputs(args, kwargs)
+        if not self._allow_non_tensor_positional_args:
+            for leaf in _flatten_all(args, {}):
+                if leaf is not None and not _is_array_like(leaf):
+                    raise ValueError("Only input tensors may be passed as positional arguments. The following "
+                                     f"argument value should be passed as a keyword argument: {leaf!r} "
+                                     f"(of type {type(leaf)})")
         first_input = args[0] if args else next(iter(kwargs.values()), None)
         assert_input_compatibility(self.input_spec, first_input, self.name)
         self._maybe_build(args, kwargs, first_input)

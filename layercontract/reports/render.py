@@ -21,7 +21,7 @@ import markupsafe
 
 from layercontract.reports import findings_view
 from layercontract.reports.records import first_line
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import check_ids
 from layercontract.spec.harness.outcomes import BAR_ORDER as OUTCOME_BAR_ORDER
 from layercontract.spec.harness.outcomes import BY_NAME, DEVIATIONS, QUIET, SEVERITY, UNEXPECTED, Outcome
 
@@ -163,7 +163,7 @@ def _environment() -> jinja2.Environment:
     env.filters["first_line"] = first_line
     env.filters["seconds"] = lambda s: f"{s:.1f} s" if s >= 0.1 else f"{s * 1000:.0f} ms"
     env.filters["inline_code"] = inline_code
-    env.filters["pyargs"] = integrity.pyargs_target  # how a rerun command names a check
+    env.filters["pyargs"] = check_ids.pyargs_target  # how a rerun command names a check
     env.filters["frag"] = fragment
     env.filters["safe_url"] = safe_url
     env.filters["plural"] = lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}"
@@ -355,6 +355,11 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
         out += [f"**Kill matrix:** {km['killed']} of {len(km['faults'])} faults killed; survivors: {survivors}.", ""]
 
     cov = matrix["coverage"]
+    q = cov.get("questions")
+    if q:
+        out.append(f"**Users' questions:** {q['settled']} of {q['in_scope']} in scope settled by a clause, "
+                   f"{q['partial']} partly, {q['open']} open ({q['out-of-scope']} out of scope; spec/questions.toml).")
+        out.append("")
     if cov["without_tests"] or cov["not_run_anywhere"]:
         out.append(f"**Spec coverage:** {cov['spec_clauses']} clauses; without tests: "
                    f"{', '.join(md_code(c) for c in cov['without_tests']) or 'none'}; run on no backend: "

@@ -16,7 +16,7 @@ import sys
 import time
 
 from layercontract.reports import records
-from layercontract.spec.harness import integrity, outcomes, overlay, processes
+from layercontract.spec.harness import check_ids, outcomes, overlay, processes
 
 LOG_TAIL_LINES = 25
 
@@ -131,8 +131,8 @@ class Job:
 
 
 def pytest_command(job, args) -> list[str]:
-    return [sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
-            *integrity.pytest_location_args(),
+    return [sys.executable, "-m", "pytest", *(args.select or [str(check_ids.SUITES_DIR)]),
+            *check_ids.pytest_location_args(),
             f"--backend={job.backend}", f"--record={job.out / '{backend}.json'}", f"--journal={job.journal}",
             f"--test-timeout={args.test_timeout:g}", "-q", "-p", "no:cacheprovider",
             "-p", "layercontract.spec.harness.usage",  # OUT/<backend>.usage, for `layercontract bench`
@@ -210,8 +210,8 @@ def collect_ids(args) -> dict:
     if key not in _COLLECTED_CACHE:
         journal = pathlib.Path(args.out) / ".collect.journal"
         journal.unlink(missing_ok=True)
-        processes.run([sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
-                       *integrity.pytest_location_args(), "--collect-only", "-q",
+        processes.run([sys.executable, "-m", "pytest", *(args.select or [str(check_ids.SUITES_DIR)]),
+                       *check_ids.pytest_location_args(), "--collect-only", "-q",
                        "--backend=reference", f"--journal={journal}", "-p", "no:cacheprovider"], timeout=300)
         found = {}
         if journal.exists():

@@ -345,9 +345,9 @@ class SuiteTester:
     def command(self, build: Build, record) -> list[str]:
         import sys
 
-        from layercontract.spec.harness import integrity
+        from layercontract.spec.harness import check_ids
 
-        return [sys.executable, "-m", "pytest", *self.targets, *integrity.pytest_location_args(),
+        return [sys.executable, "-m", "pytest", *self.targets, *check_ids.pytest_location_args(),
                 f"--backend={self.base}@{build.text}", f"--record={record}",
                 f"--expectations={self.empty}", f"--test-timeout={self.test_timeout:g}", "-q",
                 "-p", "no:cacheprovider", "-p", "no:xdist"]

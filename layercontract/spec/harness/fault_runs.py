@@ -7,7 +7,7 @@ are forked from one warm "zygote" process that has imported them once and keeps 
 CPU going; results stream to files the caller waits for. Without os.fork each run starts
 `python -m pytest suites --fault NAME` itself (DirectRuns).
 
-A run may be limited to some checks (`checks`: "test_x.py::test_y" as integrity.cited_clauses
+A run may be limited to some checks (`checks`: "test_x.py::test_y" as clause_citations.cited_clauses
 names them; tests/test_faults.py runs each fault against the checks of its target clauses) and
 may use another hypothesis profile (`profile`: "faults" skips shrinking, which is most of a
 failing generated check's time and changes no outcome). `layercontract kill-matrix` runs every
@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from layercontract.spec.harness import integrity, processes
+from layercontract.spec.harness import check_ids, processes
 
 RUN_TIMEOUT_S = 240  # one run of the suites takes ~1.5 s
 
@@ -43,8 +43,8 @@ def _env():
 
 
 def suites_args(name: str, record: pathlib.Path, checks=None, profile=None) -> list[str]:
-    targets = [str(integrity.SUITES_DIR / c) for c in checks] if checks else [str(integrity.SUITES_DIR)]
-    return [*targets, *integrity.pytest_location_args(), "-q", "-p", "no:cacheprovider",
+    targets = [str(check_ids.SUITES_DIR / c) for c in checks] if checks else [str(check_ids.SUITES_DIR)]
+    return [*targets, *check_ids.pytest_location_args(), "-q", "-p", "no:cacheprovider",
             "-p", "no:xdist", "--backend", "reference", "--fault", name, "--record", str(record),
             # the zygote imported hypothesis before pytest could mark it for assertion rewriting
             "-W", "ignore::pytest.PytestAssertRewriteWarning",

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from layercontract.reports import records
-from layercontract.spec.harness import expectations, integrity, outcomes
+from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes
 from layercontract.spec.harness.hypothesis_profiles import DEFAULT_HYPOTHESIS_PROFILE
 from layercontract.spec.harness.session_state import STATE
 
@@ -84,7 +84,7 @@ class Recorder:
         """Clauses a test cites, read from the suites' source (for tests known only by id)."""
         if self._static_clauses is None:
             self._static_clauses = {}
-            for cid, tests in integrity.cited_clauses().items():
+            for cid, tests in clause_citations.cited_clauses().items():
                 for test in tests:
                     self._static_clauses.setdefault(f"suites/{test}", []).append(cid)
         base = check.split("[", 1)[0]
@@ -121,7 +121,7 @@ class Recorder:
             self.selected[check] = list(clauses)
 
     def on_report(self, report):
-        check = integrity.report_check_id(report)
+        check = check_ids.report_check_id(report)
         self.durations[check] += getattr(report, "duration", 0.0) or 0.0
         if report.when == "???" or (report.failed and "crashed while running" in _longrepr_text(report)):
             # pytest-xdist's report for the test its worker was running when the worker died
@@ -280,7 +280,7 @@ def pytest_collection_finish(session):
         return  # pytest calls this hook even when the selection failed (a usage error): no record
     for item in session.items:
         props = dict(item.user_properties)
-        recorder.select(props.get("check") or integrity.check_id(item.nodeid), props.get("clauses") or [])
+        recorder.select(props.get("check") or check_ids.check_id(item.nodeid), props.get("clauses") or [])
     if session.items:
         recorder.write()
 
@@ -291,7 +291,7 @@ def pytest_xdist_node_collection_finished(node, ids):
     recorder = _recorder(node.config)
     if recorder is None:
         return
-    fresh = [check for check in map(integrity.check_id, ids) if check not in recorder.selected]
+    fresh = [check for check in map(check_ids.check_id, ids) if check not in recorder.selected]
     for check in fresh:
         recorder.select(check, recorder.static_clauses(check))
     if fresh:

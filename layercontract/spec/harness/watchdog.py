@@ -1,4 +1,4 @@
-"""pytest plugin (loaded by spec/harness/plugin.py): a per-test timeout and a progress journal.
+"""pytest plugin (registered by spec/harness/plugin/): a per-test timeout and a progress journal.
 
 --test-timeout SECONDS  a test whose call runs longer fails with outcome "timeout" (SIGALRM raises
                         TestTimeout in the test; POSIX main thread only) and the run goes on. A
@@ -24,7 +24,7 @@ import threading
 
 import pytest
 
-from layercontract.spec.harness import integrity, outcomes
+from layercontract.spec.harness import check_ids, outcomes
 from layercontract.spec.harness.session_state import STATE
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -109,7 +109,7 @@ class Journal:
     def pytest_collection_modifyitems(self, session, config, items):
         # Before the harness loads the backend (which may crash or hang): what is to be run.
         # Tests are named by check id ("suites/test_x.py::test[p]"), whatever pytest's node ids.
-        self.checks.update((item.nodeid, integrity.item_check_id(item)) for item in items)
+        self.checks.update((item.nodeid, check_ids.item_check_id(item)) for item in items)
         self.write(event="collected",
                    tests=[{"nodeid": self.checks.get(item.nodeid, item.nodeid),
                            "clauses": [cid for mark in item.iter_markers("clause") for cid in mark.args]}
@@ -147,7 +147,8 @@ class Journal:
 _JOURNAL = pytest.StashKey[Journal]()
 
 
-def _write(config, **event):
+def journal_event(config, **event):
+    """One event into the session's journal, if it keeps one."""
     journal = config.stash.get(_JOURNAL, None)
     if journal is not None:
         journal.write(**event)

@@ -80,20 +80,20 @@ def _error(text) -> int:
 
 
 def select(targets: list[str]) -> list[str]:
-    """pytest targets for the clause ids and check ids given (integrity.SelectionError /
+    """pytest targets for the clause ids and check ids given (selection.SelectionError /
     ValueError for an unknown one)."""
-    from layercontract.spec.harness import integrity
+    from layercontract.spec.harness import clause_citations, selection
 
-    cited = integrity.cited_clauses()
+    cited = clause_citations.cited_clauses()
     selected = []
     for target in targets:
         if _CLAUSE.match(target):
             if target not in cited:
                 raise ValueError(f"no check cites clause {target!r} (clause ids as in spec/clauses.toml)")
             for test in cited[target]:
-                selected.append(integrity.selection_target(f"suites/{test}"))
+                selected.append(selection.selection_target(f"suites/{test}"))
         else:
-            selected.append(integrity.selection_target(target))
+            selected.append(selection.selection_target(target))
     return list(dict.fromkeys(selected))
 
 
@@ -149,7 +149,7 @@ def confirm(result, tester, jobs: int = 1) -> int:
 
 def run(args, *, available=None, tester=None) -> int:
     """`available` (the index's builds) and `tester` (build -> Observation) are for tests."""
-    from layercontract.spec.harness import bisection, findings, integrity, overlay
+    from layercontract.spec.harness import bisection, findings, overlay, selection
 
     started = time.monotonic()
     if args.keras_cache:
@@ -178,7 +178,7 @@ def run(args, *, available=None, tester=None) -> int:
         backend = backend or "keras-numpy"
         try:
             targets = select(args.targets)
-        except (integrity.SelectionError, ValueError) as e:
+        except (selection.SelectionError, ValueError) as e:
             return _error(str(e))
         what = f"{len(targets)} check function(s)/id(s) for {' '.join(args.targets)} on {backend}"
     try:

@@ -158,8 +158,8 @@ def draft(record: dict) -> tuple[list[Candidate], dict]:
     for t in tests:
         by_function[t["nodeid"].split("[", 1)[0]].append(t)
     for t in tests:
-        if t["outcome"] != "fail":
-            if t["outcome"] in outcomes.UNEXPECTED - {outcomes.FAIL}:  # harness errors, crashes, timeouts, stale
+        if t["outcome"] != outcomes.FAIL:
+            if t["outcome"] in outcomes.UNEXPECTED:  # unexpected, but no failure to draft from
                 left_out[t["outcome"]].append(t["nodeid"])
             continue
         line = failure_line(t.get("first_line") or "")

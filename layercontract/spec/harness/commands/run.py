@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import check_ids, selection
 from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
 
 HELP = "run the conformance suites on one backend and write its record and report"
@@ -64,16 +64,16 @@ def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
         if arg in VALUE_OPTIONS and i + 1 < len(args):
             value = args[i + 1]
             if arg == "--deselect":
-                value = integrity.selection_target(value, cwd)
+                value = selection.selection_target(value, cwd)
             rest += [arg, value]
             i += 2
             continue
         if arg.startswith("--deselect="):
-            rest.append("--deselect=" + integrity.selection_target(arg.partition("=")[2], cwd))
+            rest.append("--deselect=" + selection.selection_target(arg.partition("=")[2], cwd))
         elif arg == "--pyargs":
             pass  # a --pyargs target is recognized as such without it
-        elif integrity.looks_like_selection(arg):
-            targets.append(integrity.selection_target(arg, cwd))
+        elif selection.looks_like_selection(arg):
+            targets.append(selection.selection_target(arg, cwd))
         else:
             rest.append(arg)
         i += 1
@@ -124,7 +124,7 @@ def run(args) -> int:
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     try:
         targets, extra = split_selection(extra)
-    except integrity.SelectionError as e:
+    except selection.SelectionError as e:
         return _error(str(e))
     try:
         registry.spec_for(args.backend)
@@ -140,8 +140,8 @@ def run(args) -> int:
         return EXIT_BAD_INPUT
     job = backend_runs.Job(args.backend, out, tag=f".{os.getpid()}")
     before = {p: _stat(p) for p in out.glob("*.json")}
-    command = [sys.executable, "-m", "pytest", *(targets or [str(integrity.SUITES_DIR)]),
-               *integrity.pytest_location_args(), f"--backend={args.backend}",
+    command = [sys.executable, "-m", "pytest", *(targets or [str(check_ids.SUITES_DIR)]),
+               *check_ids.pytest_location_args(), f"--backend={args.backend}",
                f"--record={out / '{backend}.json'}", f"--journal={job.journal}",
                f"--test-timeout={args.test_timeout:g}", "-q",
                "-p", "layercontract.spec.harness.usage", *extra]  # OUT/<backend>.usage (bench)

@@ -42,7 +42,7 @@ import sys
 import time
 
 from layercontract.reports import records
-from layercontract.spec.harness import integrity, overlay, processes, registry
+from layercontract.spec.harness import overlay, processes, registry, selection
 from layercontract.spec.harness.backend_runs import Job, backend_ok, finish, kill, label, start, summary, watch
 from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
 
@@ -172,8 +172,8 @@ def run(args) -> int:
     if getattr(args, "keras_cache", None):
         os.environ[overlay.ENV_CACHE] = str(pathlib.Path(args.keras_cache).expanduser().resolve())
     try:
-        args.select = [integrity.selection_target(s) for s in args.select]
-    except integrity.SelectionError as e:
+        args.select = [selection.selection_target(s) for s in args.select]
+    except selection.SelectionError as e:
         print(f"layercontract run-many: error: -s {e}", file=sys.stderr)
         return EXIT_HARNESS
     out = pathlib.Path(args.out).resolve()
