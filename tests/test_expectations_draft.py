@@ -125,3 +125,31 @@ def test_the_findings_format_parses_and_a_bad_record_is_exit_2(tmp_path, capsys)
     bad.write_text("{}")
     assert cli.main(["expectations", "draft", str(bad)]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_a_drafted_findings_file_once_reviewed_makes_the_next_run_green(tmp_path, capsys):
+    """The default format: the candidate findings declared in the file, entries naming them; the
+    loader rejects it while a kind is TODO, and takes it once a person has filled the finding in."""
+    import json
+
+    from layercontract.spec import clauses as spec_clauses
+    from layercontract.spec.harness import expectations
+
+    red, record = _suite_run(tmp_path, "red")
+    assert red.returncode == 1, red.stdout[-2000:]
+    draft = tmp_path / "expectations.toml"
+    assert cli.main(["expectations", "draft", str(record), "--out", str(draft)]) == 0
+    text = draft.read_text()
+    with pytest.raises(expectations.ExpectationsError, match="kind 'TODO' is not one of"):
+        expectations.load(draft, spec_clauses.load())
+    reviewed = re.sub(r"(?m)^kind = 'TODO'.*$", "kind = 'limitation'", text)
+    reviewed = re.sub(r"(?m)^(title|cause|status|reason) = '?\"?TODO[^\n]*$",
+                      lambda m: f"{m.group(1)} = 'reviewed: build runs on every call'", reviewed)
+    assert "TODO" not in "\n".join(ln.split("#")[0] for ln in reviewed.splitlines() if not ln.startswith("#"))
+    draft.write_text(reviewed)
+    deviations = expectations.load(draft, spec_clauses.load())
+    assert deviations and all(d.finding and d.kind == "limitation" for d in deviations)
+    green, record2 = _suite_run(tmp_path, "green", f"--expectations={draft}")
+    assert green.returncode == 0, green.stdout[-3000:]
+    counts = json.loads(record2.read_text())["counts"]
+    assert counts.get("expected-deviation") == len(deviations) and "fail" not in counts

@@ -140,7 +140,7 @@ def test_run_stopped_by_maxfail_is_a_valid_incomplete_record(stopped_run):
     assert "stale on purpose" in stale["reason"] and "XPASS(strict)" in stale["message"]
     assert stale["deviation"] == {"kind": "upstream-bug", "observed": "built stays False", "reason": "stale on purpose",
                                   "upstream": "", "upstream_url": None, "when": [], "file": str(expectations),
-                                  "entry": 1, "test": BUILT_FLAG_TEST, "match": ""}
+                                  "entry": 1, "test": BUILT_FLAG_TEST, "match": "", "finding": ""}
     assert stale["first_line"].startswith("[XPASS(strict)]")
     not_run = [t for t in r["tests"] if t["outcome"] == "not-run"]
     assert not_run and r["counts"]["not-run"] == len(not_run)

@@ -104,7 +104,8 @@ def test_the_wheel_installs_only_the_layercontract_root_with_its_data(wheel_env)
     for folder in TOP_LEVEL_FOLDERS:
         assert f"layercontract/{folder}/__init__.py" in recorded
     for data in ("spec/clauses.toml", "spec/SPEC.md", "suites/pytest-settings.ini",
-                 "backends/expectations/keras-numpy.toml", "reports/run-record.schema.json",
+                 "backends/expectations/keras-numpy.toml", "backends/findings.toml",
+                 "backends/reproducers/k3-max-ndim-message-omits-shape.py", "reports/run-record.schema.json",
                  "reports/run-record.v2.schema.json", "reports/matrix.schema.json", "reports/SCHEMA.md",
                  "reports/templates/index.html.j2"):
         assert f"layercontract/{data}" in recorded, data

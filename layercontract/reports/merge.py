@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import pathlib
 
-from layercontract.reports import records, render, schema
+from layercontract.reports import findings_view, records, render, schema
 from layercontract.reports.schema import ReportError
 from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
 
@@ -316,6 +316,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
             "questions": _question_coverage(),
         },
         "history": _history(backends, clauses),
+        "findings": findings_view.build(backends),
         "kill_matrix": killed,
         "warnings": warnings,
     }

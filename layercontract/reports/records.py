@@ -180,7 +180,8 @@ def deviation_fields(deviation) -> dict | None:
             "upstream": deviation.upstream or "", "upstream_url": upstream_url(deviation.upstream),
             "when": list(deviation.when), "file": str(getattr(deviation, "file", "") or ""),
             "entry": int(getattr(deviation, "entry", 0) or 0), "test": deviation.test,
-            "match": getattr(deviation, "match", "") or ""}
+            "match": getattr(deviation, "match", "") or "",
+            "finding": getattr(deviation, "finding", "") or ""}
 
 
 def rerun_command(check: str, options: str = "") -> str:

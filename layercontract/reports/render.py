@@ -19,6 +19,7 @@ import urllib.parse
 import jinja2
 import markupsafe
 
+from layercontract.reports import findings_view
 from layercontract.reports.records import first_line
 from layercontract.spec.harness import check_ids
 from layercontract.spec.harness.outcomes import BAR_ORDER as OUTCOME_BAR_ORDER
@@ -328,6 +329,8 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
         if len(groups) > max_items:
             out.append(f"- … and {len(groups) - max_items} more in {md_text(report_name)}")
         out += ["", "</details>", ""]
+
+    out += findings_view.markdown(matrix.get("findings") or [], md_text, md_link, max_items)
 
     history = matrix.get("history") or {}
     for backend, h in history.items():

@@ -174,7 +174,7 @@ def check_expectations(adapter, override, report):
         report.problem(f"expectations file {path} does not exist")
         return
     try:
-        deviations = expectations.load(path, spec_clauses.load())
+        deviations, findings = expectations.load_with_findings(path, spec_clauses.load())
     except expectations.ExpectationsError as e:
         for line in str(e).splitlines():
             report.problem(f"expectations: {line}")
@@ -193,9 +193,21 @@ def check_expectations(adapter, override, report):
         report.problem(f"expectations: {problem}")
     if not unmatched:
         loose = [f"#{d.entry}" for d in deviations if not d.match]
+        named = {d.finding for d in deviations if d.finding}
         report.ok(f"expectations file {path}: {len(deviations)} deviation(s), valid"
+                  + (f", explained by {len(named)} finding(s)" if named else "")
                   + (f"; without `match`, so accepting any failure of their check: {', '.join(loose)}"
                      if loose else ""))
+        legacy = [d for d in deviations if not d.finding]
+        if legacy:  # loads as before; one line says how to describe each reason once
+            report.ok(f"expectations: {len(legacy)} of {len(deviations)} entries in the legacy form (kind and "
+                      f"reason inline); they load, and `layercontract expectations convert {path}` rewrites "
+                      "them as findings, each reason written once")
+        own = [f for f in findings.values() if pathlib.Path(f.file).resolve() == path.resolve()]
+        unused = [f.id for f in own if f.id not in named]
+        if unused:  # declared in this file, named by none of its entries (a shared findings file may be)
+            report.ok(f"expectations: finding(s) {', '.join(unused)} declared in {path.name} but named by no "
+                      "entry (delete them, or record the entries they explain)")
 
 
 _COLLECTED: dict = {}
