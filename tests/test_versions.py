@@ -452,12 +452,25 @@ def test_run_many_installs_a_real_keras_release_once_and_runs_on_it(tmp_path):
     assert (record["backend"], record["requested_backend"], record["versions"]["keras"]) == (
         "keras-numpy", "keras-numpy@3.12.0", "3.12.0")
     assert (cache / "3.12.0" / "site-packages" / "keras-3.12.0.dist-info").is_dir()
+    assert json.loads((cache / "3.12.0" / overlay.MARKER).read_text())["dependencies"] == {}  # optree etc. pinned
     started = time.monotonic()
     assert overlay.prepare("3.12.0", cache).version == "3.12.0"
     assert time.monotonic() - started < 5.0  # a warm cache: no pip at all
 
 
 # ---------------------------------------------------------------- changes
+@pytest.mark.integration
+def test_a_real_keras_3_0_overlay_gets_dm_tree_and_imports(tmp_path):
+    """Keras 3.0.x requires dm-tree (later releases: optree); the pinned set lacks it."""
+    found = overlay.prepare("3.0.5", tmp_path)
+    marker = json.loads((found.path / overlay.MARKER).read_text())
+    assert list(marker["dependencies"]) == ["dm-tree"] and overlay.missing_requirements(found.packages) == []
+    result = run([sys.executable, "-c", "import keras, tree; print(keras.__version__, tree.__file__)"],
+                 KERAS_BACKEND="numpy", PYTHONPATH=found.packages)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "3.0.5" and result.stdout.split()[1].startswith(str(found.packages))
+
+
 def record(keras_version, clauses, backend="keras-jax"):
     return {"backend": backend, "requested_backend": f"{backend}@{keras_version}",
             "versions": {"keras": keras_version},
