@@ -252,6 +252,90 @@ def test_an_overlay_of_the_older_layout_is_installed_again(monkeypatch, tmp_path
     assert (found.packages / "keras" / "__init__.py").is_file()
 
 
+MISSING_DIST = "lc-absent-dependency"  # installed nowhere: the overlay must add it
+
+
+def fake_pip_with_requirements(monkeypatch, requires: list[str], refuse: tuple = ()) -> list:
+    """overlay._pip replaced by one that "installs" a stub keras whose METADATA lists `requires`,
+    and any other distribution as a stub package with its dist-info (failing, as pip does, for a
+    name in `refuse`); the calls, in order."""
+    calls = []
+
+    def fake_pip(*args, timeout=None):
+        calls.append(args)
+        if args[-1] in refuse:
+            return subprocess.CompletedProcess(args, 1, "", f"ERROR: No matching distribution found for {args[-1]}\n")
+        target = pathlib.Path(args[args.index("--target") + 1])
+        for spec in args[args.index("--target") + 2:]:
+            name, _, version = spec.partition("==")
+            module = name.replace("-", "_")
+            (target / module).mkdir(parents=True)
+            (target / module / "__init__.py").write_text(f"__version__ = '{version or '1.0'}'\n")
+            info = target / f"{module}-{version or '1.0'}.dist-info"
+            info.mkdir()
+            headers = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version or '1.0'}"]
+            if name == "keras":
+                headers += [f"Requires-Dist: {r}" for r in requires]
+            (info / "METADATA").write_text("\n".join(headers) + "\n\nthe description\n")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(overlay, "_pip", fake_pip)
+    return calls
+
+
+def test_an_overlay_adds_only_the_requirements_the_environment_lacks(monkeypatch, tmp_path):
+    """Keras 3.0.x requires dm-tree, which the pinned frameworks do not have: the overlay installs
+    what is missing (--no-deps, into its site-packages), nothing the environment already has."""
+    calls = fake_pip_with_requirements(monkeypatch, [
+        "numpy", "packaging>=20", MISSING_DIST, 'lc-only-on-windows; sys_platform == "win32"',
+        'lc-an-extra; extra == "tests"'])
+    found = overlay.prepare("3.0.9", tmp_path)
+    keras_call, dependency_call = calls
+    assert keras_call[-1] == "keras==3.0.9"
+    assert dependency_call[0] == "install" and "--no-deps" in dependency_call
+    assert dependency_call[dependency_call.index("--target") + 2:] == (MISSING_DIST,)
+    assert (found.packages / "lc_absent_dependency" / "__init__.py").is_file()
+    assert (found.packages / "keras" / "__init__.py").is_file()
+    marker = json.loads((found.path / overlay.MARKER).read_text())
+    assert marker["dependencies"] == {MISSING_DIST: "1.0"}
+    assert overlay.missing_requirements(found.packages) == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
+    assert overlay.prepare("3.0.9", tmp_path).path == found.path and len(calls) == 2  # cached now
+
+
+def test_a_keras_the_environment_satisfies_gets_no_second_pip_call(monkeypatch, tmp_path):
+    calls = fake_pip_with_requirements(monkeypatch, ["numpy", "absl-py"])
+    found = overlay.prepare("3.98.3", tmp_path)
+    assert len(calls) == 1
+    assert json.loads((found.path / overlay.MARKER).read_text())["dependencies"] == {}
+
+
+def test_a_cached_overlay_from_before_dependencies_is_completed_in_place(monkeypatch, tmp_path):
+    """An overlay cached before the overlay added requirements (Keras 3.0.x without dm-tree)."""
+    path = stub_overlay(tmp_path, "3.0.8")
+    info = overlay.packages_dir(path) / "keras-3.0.8.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Name: keras\nVersion: 3.0.8\nRequires-Dist: numpy\n"
+                                   f"Requires-Dist: {MISSING_DIST}\n\nRequires-Dist: not-a-header\n")
+    calls = fake_pip_with_requirements(monkeypatch, [])
+    found = overlay.prepare("3.0.8", tmp_path)
+    (dependency_call,) = calls  # Keras itself is kept, only the missing distribution is added
+    assert dependency_call[dependency_call.index("--target") + 2:] == (MISSING_DIST,)
+    assert found.path == path and (found.packages / "keras" / "__init__.py").is_file()
+    assert (found.packages / "lc_absent_dependency" / "__init__.py").is_file()
+    assert json.loads((path / overlay.MARKER).read_text())["dependencies"] == {MISSING_DIST: "1.0"}
+    overlay.prepare("3.0.8", tmp_path)
+    assert len(calls) == 1
+
+
+def test_a_requirement_pip_cannot_install_is_one_clear_error_and_caches_nothing(monkeypatch, tmp_path):
+    fake_pip_with_requirements(monkeypatch, [MISSING_DIST], refuse=(MISSING_DIST,))
+    with pytest.raises(overlay.OverlayError) as info:
+        overlay.prepare("3.0.7", tmp_path)
+    assert str(info.value).startswith(f"could not install {MISSING_DIST}, which keras 3.0.7 needs")
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".lock")] == []
+
+
 def test_a_version_pip_cannot_install_is_one_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(overlay, "_pip", lambda *a, **k: subprocess.CompletedProcess(
         a, 1, "", "ERROR: Could not find a version that satisfies the requirement keras==3.99.9\n"))
@@ -368,12 +452,25 @@ def test_run_many_installs_a_real_keras_release_once_and_runs_on_it(tmp_path):
     assert (record["backend"], record["requested_backend"], record["versions"]["keras"]) == (
         "keras-numpy", "keras-numpy@3.12.0", "3.12.0")
     assert (cache / "3.12.0" / "site-packages" / "keras-3.12.0.dist-info").is_dir()
+    assert json.loads((cache / "3.12.0" / overlay.MARKER).read_text())["dependencies"] == {}  # optree etc. pinned
     started = time.monotonic()
     assert overlay.prepare("3.12.0", cache).version == "3.12.0"
     assert time.monotonic() - started < 5.0  # a warm cache: no pip at all
 
 
 # ---------------------------------------------------------------- changes
+@pytest.mark.integration
+def test_a_real_keras_3_0_overlay_gets_dm_tree_and_imports(tmp_path):
+    """Keras 3.0.x requires dm-tree (later releases: optree); the pinned set lacks it."""
+    found = overlay.prepare("3.0.5", tmp_path)
+    marker = json.loads((found.path / overlay.MARKER).read_text())
+    assert list(marker["dependencies"]) == ["dm-tree"] and overlay.missing_requirements(found.packages) == []
+    result = run([sys.executable, "-c", "import keras, tree; print(keras.__version__, tree.__file__)"],
+                 KERAS_BACKEND="numpy", PYTHONPATH=found.packages)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "3.0.5" and result.stdout.split()[1].startswith(str(found.packages))
+
+
 def record(keras_version, clauses, backend="keras-jax"):
     return {"backend": backend, "requested_backend": f"{backend}@{keras_version}",
             "versions": {"keras": keras_version},

@@ -23,6 +23,13 @@ one it parsed all of Keras in every generated check (seconds per run) and drew K
 An overlay of the older layout (the package beside the marker) counts as incomplete and is
 installed again.
 
+Keras's own dependencies come from the installed environment, except those it lacks: after the
+wheel, the overlay reads the wheel's Requires-Dist and installs each distribution that is not
+installed here (`pip install --no-deps --target`, into the same site-packages), e.g. `dm-tree`
+for Keras 3.0.x, which later releases replaced by `optree`. The marker lists what was added
+("dependencies"); an overlay whose marker predates that field is completed in place (the
+missing distributions added, nothing removed), so a cached Keras 3.0.x starts importing.
+
 The backend then runs in its own process with the overlay first on sys.path (PYTHONPATH); the
 frameworks (TensorFlow, JAX, torch, numpy) stay as installed. A prepared overlay needs no
 network: an exact version is found in the cache, and `nightly` falls back to the newest cached
@@ -194,6 +201,96 @@ def _lock(root: pathlib.Path, key: str):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _keras_requirements(packages: pathlib.Path) -> list:
+    """The Requires-Dist of the Keras wheel in an overlay (markers evaluated here, no extras)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    found = []
+    for info in sorted(packages.glob("keras*.dist-info")):
+        try:
+            lines = (info / "METADATA").read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if not line:  # the headers end at the first blank line
+                break
+            if line.lower().startswith("requires-dist:"):
+                try:
+                    req = Requirement(line.split(":", 1)[1].strip())
+                except InvalidRequirement:
+                    continue
+                if req.marker is None or req.marker.evaluate({"extra": ""}):
+                    found.append(req)
+    return found
+
+
+def _distribution_installed(name: str, packages: pathlib.Path) -> bool:
+    """Installed in this environment, or already added to the overlay's site-packages."""
+    import importlib.metadata
+
+    try:
+        importlib.metadata.distribution(name)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return any(importlib.metadata.distributions(name=name, path=[str(packages)]))
+
+
+def missing_requirements(packages: pathlib.Path) -> list[str]:
+    """The Keras wheel's requirements that neither this environment nor the overlay has."""
+    return [f"{req.name}{req.specifier}" for req in _keras_requirements(packages)
+            if not _distribution_installed(req.name, packages)]
+
+
+def _install_missing(packages: pathlib.Path, scratch: pathlib.Path, what: str) -> dict:
+    """Install the missing requirements (--no-deps) into `scratch`, then move them into
+    `packages`; {distribution: version} of what was added."""
+    import importlib.metadata
+
+    wanted = missing_requirements(packages)
+    if not wanted:
+        return {}
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        proc = _pip("install", "--no-deps", "--only-binary=:all:", "--no-compile", "--quiet",
+                    "--target", str(scratch), *wanted, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise OverlayError(f"could not install {', '.join(wanted)}, which {what} needs: {e}") from None
+    if proc.returncode != 0:
+        shutil.rmtree(scratch, ignore_errors=True)
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("ERROR")] or \
+            proc.stderr.strip().splitlines()[-3:] or ["pip failed"]
+        raise OverlayError(f"could not install {', '.join(wanted)}, which {what} needs and the "
+                           f"installed frameworks lack: {' '.join(lines)}")
+    added = {d.metadata["Name"]: d.version for d in importlib.metadata.distributions(path=[str(scratch)])}
+    packages.mkdir(parents=True, exist_ok=True)
+    for entry in scratch.iterdir():
+        if not (packages / entry.name).exists():
+            os.replace(entry, packages / entry.name)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return dict(sorted(added.items()))
+
+
+def _write_marker(path: pathlib.Path, marker: dict):
+    scratch = path / f".{MARKER}.{os.getpid()}"
+    scratch.write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+    os.replace(scratch, path / MARKER)
+
+
+def complete(path: pathlib.Path, root: pathlib.Path) -> dict | None:
+    """An overlay whose marker predates "dependencies": add what its Keras lacks, in place."""
+    with _lock(root, path.name):
+        marker = _read_marker(path)
+        if marker is None or "dependencies" in marker:  # gone, or completed while we waited
+            return marker
+        what = f"{marker.get('distribution', RELEASE_DIST)} {marker.get('version', path.name)}"
+        marker["dependencies"] = _install_missing(packages_dir(path), root / f".tmp-deps-{path.name}-{os.getpid()}",
+                                                  what)
+        _write_marker(path, marker)
+        return marker
+
+
 def install(distribution: str, version: str, root: pathlib.Path) -> pathlib.Path:
     """pip install --no-deps --target a fresh directory, then move it into the cache."""
     target = root / version
@@ -216,7 +313,13 @@ def install(distribution: str, version: str, root: pathlib.Path) -> pathlib.Path
                 proc.stderr.strip().splitlines()[-3:] or ["pip installed no keras package"]
             raise OverlayError(f"could not install {distribution}=={version} (is it on the package "
                                f"index? offline and not cached?): {' '.join(lines)}")
-        marker = {"distribution": distribution, "version": version,
+        try:
+            dependencies = _install_missing(packages_dir(tmp), root / f".tmp-deps-{version}-{os.getpid()}",
+                                            f"{distribution} {version}")
+        except OverlayError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        marker = {"distribution": distribution, "version": version, "dependencies": dependencies,
                   "installed": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                   "install_s": round(time.monotonic() - started, 2), "python": sys.version.split()[0]}
         (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
@@ -235,8 +338,11 @@ def prepare(request: str, root: pathlib.Path | None = None) -> Overlay:
     else:
         exact = str(version)
     path = root / exact
-    if not _read_marker(path):
+    marker = _read_marker(path)
+    if not marker:
         path = install(distribution, exact, root)
+    elif "dependencies" not in marker:
+        complete(path, root)
     marker = _read_marker(path)
     assert marker is not None  # install() wrote it
     return Overlay(path, marker.get("distribution", distribution), marker["version"], note,
