@@ -58,6 +58,9 @@ def lookup(namespace, dotted):
     return obj
 
 
+MAX_NAME_CHARS = 100  # OUT/<name>@<version>.<pid>.journal.stack must fit a file name (255 bytes)
+
+
 def _get(adapter, name):
     try:
         return getattr(adapter, name, None)
@@ -67,10 +70,13 @@ def _get(adapter, name):
 
 def check_attributes(adapter, report):
     name = _get(adapter, "name")
-    if isinstance(name, str) and name.strip():
+    if isinstance(name, str) and name.strip() and len(name) > MAX_NAME_CHARS:
+        report.problem(f"name must be at most {MAX_NAME_CHARS} characters (it names the record's files), "
+                       f"got {len(name)}: {name[:40]!r}...")
+    elif isinstance(name, str) and name.strip():
         report.ok(f"name {name!r}")
     else:
-        report.problem(f"name must be a non-empty str, got {name!r}")
+        report.problem(f"name must be a non-empty str, got {name!r}"[:200])
     edition = _get(adapter, "edition")
     if edition in contract.EDITIONS:
         report.ok(f"edition {edition!r}")

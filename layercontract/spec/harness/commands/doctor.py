@@ -255,15 +255,16 @@ def run(args) -> int:
             diagnose(args.backend, args.expectations, Report(sink=sink))
             f.write(json.dumps(["done"]) + "\n")
         return 0
-    print(f"layercontract doctor: {args.backend} (adapter contract version {contract.CONTRACT_VERSION})")
+    name = args.backend if len(args.backend) <= 100 else registry.shown(args.backend)
+    print(f"layercontract doctor: {name} (adapter contract version {contract.CONTRACT_VERSION})")
     report = diagnose_in_child(args)
     for ok, what in report.checks:
         print(f"  {'ok  ' if ok else 'FAIL'}  {what}")
     problems = report.problems
     if problems:
-        print(f"doctor: {len(problems)} problem(s): {args.backend} does not meet the adapter contract")
+        print(f"doctor: {len(problems)} problem(s): {name} does not meet the adapter contract")
         return 1
-    print(f"doctor: {args.backend} meets the adapter contract")
+    print(f"doctor: {name} meets the adapter contract")
     return 0
 
 

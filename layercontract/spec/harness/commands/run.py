@@ -156,9 +156,12 @@ def prepare_overlay(args) -> bool:
         os.environ[overlay.ENV_CACHE] = str(pathlib.Path(args.keras_cache).expanduser().resolve())
     if "@" not in args.backend or ":" in args.backend:
         return True
+    from layercontract.spec.harness import processes
+
     try:
         _base, request = overlay.split_name(args.backend)
-        found = overlay.prepare(request)
+        with processes.Supervisor():  # SIGTERM/SIGHUP: an exception, so that pip and .tmp go too
+            found = overlay.prepare(request)
     except overlay.OverlayError as e:
         print(f"layercontract run: backend {args.backend!r}: {e}", file=sys.stderr)
         return False
