@@ -510,6 +510,66 @@ def test_merge_to_an_unusable_out_is_one_error(a_record, tmp_path):
     assert "Traceback" not in output(result)
 
 
+def _variant(a_record, tmp_path, name, **changes):
+    record = json.loads(a_record.read_text())
+    record.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(record), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("changes, text", [
+    ({"complete": False, "status": "running"}, "did not complete"),
+    ({"complete": False, "status": "interrupted"}, "did not complete"),
+    ({"backend": "other-backend", "requested_backend": "other-backend"}, "have no backend in common"),
+], ids=["running", "interrupted", "no-backend-in-common"])
+@pytest.mark.parametrize("side", ["old", "new"])
+def test_diff_refuses_to_judge_what_did_not_finish_or_shares_no_backend(a_record, tmp_path, changes, text, side):
+    other = _variant(a_record, tmp_path, "other.json", **changes)
+    pair = (other, a_record) if side == "old" else (a_record, other)
+    result = lc("diff", *pair, cwd=tmp_path)
+    assert result.returncode == 2, output(result)
+    assert text in result.stderr and result.stdout == "" and "Traceback" not in output(result)
+    allowed = lc("diff", *pair, "--allow-incomplete", "--allow-disjoint", cwd=tmp_path)
+    assert allowed.returncode in (0, 1), output(allowed)
+    assert "layercontract diff" in allowed.stdout
+
+
+def test_diff_prints_on_a_latin_1_stdout(a_record, tmp_path):
+    old = _variant(a_record, tmp_path, "old.json", versions={**json.loads(a_record.read_text())["versions"],
+                                                             "numpy": "0.0.1"})
+    result = subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", "diff", old, a_record],
+                            cwd=tmp_path, env=clean_env(PYTHONIOENCODING="latin-1"), capture_output=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert b"\\u2192" in result.stdout and b"Traceback" not in result.stderr  # "→" escaped, not a crash
+
+
+def test_run_writes_its_report_under_an_ascii_locale(place, tmp_path):
+    out = tmp_path / "r\u00e9sultats \u2192 out"
+    result = subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
+                             "--", PARAMETRIZED, "--fault", FAULT], cwd=place,
+                            env=clean_env(PYTHONPATH=str(place), LC_ALL="C", LANG="C", PYTHONUTF8="0",
+                                          PYTHONIOENCODING="ascii"),
+                            capture_output=True, timeout=300)
+    text = (result.stdout + result.stderr).decode("ascii", "replace")
+    assert result.returncode in (0, 1), text
+    assert "Traceback" not in text
+    assert (out / "reference.json").is_file() and (out / "reference.html").is_file() and (out / "reference.md").is_file()
+
+
+@pytest.mark.parametrize("command", ["merge", "diff"])
+def test_a_lone_surrogate_in_a_record_is_one_error(a_record, tmp_path, command):
+    bad = tmp_path / "bad.json"
+    bad.write_text(a_record.read_text().replace('"tests": [', '"tests": [', 1)
+                   .replace('"backend": "reference"', '"backend": "reference\\ud800"', 1), encoding="utf-8")
+    args = ["merge", bad, "--out", tmp_path / "report"] if command == "merge" else ["diff", a_record, bad]
+    result = lc(*args, cwd=tmp_path)
+    assert result.returncode == 2, output(result)
+    assert "lone surrogate" in result.stderr and "Traceback" not in output(result)
+    assert not (tmp_path / "report").exists()
+
+
 # ------------------------------------------------------------- reruns
 def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tmp_path):
     """A run with a fault and two expected deviations of one parametrized test: the rerun of one

@@ -319,6 +319,7 @@ def write_atomic(path, text: str) -> pathlib.Path:
     moment) see the old file or the new one, never a half-written one. The temporary name is
     unique per process and write, so concurrent writers never share one."""
     path = pathlib.Path(path)
+    text = unicode_only(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -334,7 +335,29 @@ def write_atomic(path, text: str) -> pathlib.Path:
 
 
 def write(path, record: dict) -> pathlib.Path:
-    return write_atomic(path, json.dumps(record, indent=1, allow_nan=False) + "\n")
+    return write_atomic(path, json.dumps(unicode_only(record), indent=1, allow_nan=False) + "\n")
+
+
+def unicode_only(value):
+    """`value` with every string made valid Unicode: the surrogate escapes of undecodable bytes
+    (a path or argument under an ASCII locale) decoded as UTF-8, any other lone surrogate
+    replaced - a record must be readable (schema.read_json refuses lone surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape" if _escapes_only(value) else "replace").decode(
+                "utf-8", "replace")
+        return value
+    if isinstance(value, dict):
+        return {unicode_only(k): unicode_only(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [unicode_only(v) for v in value]
+    return value
+
+
+def _escapes_only(text: str) -> bool:
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
 
 
 # ------------------------------------------ the record of a process that did not finish

@@ -138,6 +138,11 @@ def read_json(path) -> object:
         raise ReportError(f"{path}: nested more than {MAX_DEPTH} levels deep: not a layercontract file") from None
     if _too_deep(data):
         raise ReportError(f"{path}: nested more than {MAX_DEPTH} levels deep: not a layercontract file")
+    try:  # "\ud800" is valid JSON but no character: it could be neither written nor printed
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ReportError(f"{path}: holds a lone surrogate ({e.object[e.start:e.end]!a}), which is no "
+                          "Unicode character: not a layercontract file") from None
     return data
 
 
@@ -262,7 +267,10 @@ def write_all(files: dict) -> dict:
 def write_temp(path, text: str) -> pathlib.Path:
     """`text` in a new temporary file beside `path`, named uniquely (two processes writing one
     path never share a temporary file); the caller renames it into place or removes it."""
+    from layercontract.reports.records import unicode_only
+
     path = pathlib.Path(path)
+    text = unicode_only(text)  # a path under an ASCII locale: its bytes, never an encoding error
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = pathlib.Path(name)
     try:

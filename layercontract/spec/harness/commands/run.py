@@ -114,6 +114,8 @@ def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
 def child_env(out: pathlib.Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
     env["PYTHONUNBUFFERED"] = "1"
+    # the child prints what its tests say: never an encoding error on a non-UTF-8 terminal
+    env["PYTHONIOENCODING"] = env.get("PYTHONIOENCODING", "").partition(":")[0] + ":backslashreplace"
     # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
     env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
     # hypothesis's files (the dev profile's example database) under --out, never in the checkout
