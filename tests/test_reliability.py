@@ -570,6 +570,70 @@ def test_a_lone_surrogate_in_a_record_is_one_error(a_record, tmp_path, command):
     assert not (tmp_path / "report").exists()
 
 
+def _fifo(tmp_path, name="fifo"):
+    path = tmp_path / name
+    os.mkfifo(path)
+    return path
+
+
+UNBOUNDED = [
+    ("fifo", _fifo, "a FIFO, not a regular file"),
+    ("dev-zero", lambda tmp: pathlib.Path("/dev/zero"), "a device, not a regular file"),
+    ("directory", lambda tmp: tmp, "a directory, not a regular file"),
+    ("70-MiB", lambda tmp: (tmp / "big.json").write_bytes(b" " * (70 * 1024 * 1024)) and tmp / "big.json",
+     "larger than any layercontract JSON"),
+]
+
+
+@pytest.mark.parametrize("make, text", [c[1:] for c in UNBOUNDED], ids=[c[0] for c in UNBOUNDED])
+@pytest.mark.parametrize("command", ["merge", "diff", "merge --kill-matrix"])
+def test_merge_and_diff_read_only_regular_files_of_bounded_size(a_record, tmp_path, make, text, command):
+    bad = make(tmp_path)
+    args = {"merge": ["merge", bad, "--out", tmp_path / "report"], "diff": ["diff", a_record, bad],
+            "merge --kill-matrix": ["merge", a_record, "--out", tmp_path / "report", "--kill-matrix", bad]}[command]
+    result = lc(*args, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, output(result)
+    assert text in result.stderr and "Traceback" not in output(result)
+    assert len(result.stderr) < 2000 and not (tmp_path / "report").exists()
+
+
+def test_a_record_with_a_10_mb_backend_name_is_one_error(a_record, tmp_path):
+    record = json.loads(a_record.read_text())
+    record["backend"] = record["requested_backend"] = "b" * 10_000_000
+    bad = tmp_path / "huge.json"
+    bad.write_text(json.dumps(record), encoding="utf-8")
+    for args in (["merge", bad, "--out", tmp_path / "report"], ["diff", a_record, bad]):
+        result = lc(*args, cwd=tmp_path, timeout=120)
+        assert result.returncode == 2, output(result)[:2000]
+        assert "a backend name has at most 200" in result.stderr and len(result.stderr) < 1000
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_long_field_is_cut_with_a_note_in_every_output(a_record, tmp_path):
+    record = json.loads(a_record.read_text())
+    record["tests"][0].update(outcome="fail", message="m" * 3_000_000)
+    long = tmp_path / "long.json"
+    long.write_text(json.dumps(record), encoding="utf-8")
+    result = lc("merge", long, "--out", tmp_path / "report", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, output(result)
+    for name in ("index.html", "matrix.json", "summary.md"):
+        assert (tmp_path / "report" / name).stat().st_size < 3_000_000, name
+    assert "cut by layercontract: 2980000 more characters" in (tmp_path / "report" / "matrix.json").read_text()
+
+
+@pytest.mark.parametrize("make", [_fifo, lambda tmp: tmp], ids=["fifo", "directory"])
+def test_an_expectations_file_that_is_no_regular_file_is_one_error(place, tmp_path, make):
+    bad = make(tmp_path)
+    out = place / "out"
+    before = snapshot(out)
+    run = lc("run", "--out", out, "--", ONE, "--expectations", bad, cwd=place, timeout=120)
+    assert run.returncode == 2, output(run)
+    assert "not a regular file" in output(run) and "Traceback" not in output(run)
+    assert snapshot(out) == before
+    doctor = lc("doctor", "--expectations", bad, cwd=place, timeout=120)
+    assert doctor.returncode == 1 and "not a regular file" in doctor.stdout, output(doctor)
+
+
 # ------------------------------------------------------------- reruns
 def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tmp_path):
     """A run with a fault and two expected deviations of one parametrized test: the rerun of one

@@ -306,9 +306,11 @@ def load(path) -> dict:
 
 def load_partial(path) -> dict | None:
     """Whatever record a run left (no validation; None if there is none or it is not JSON)."""
+    from layercontract.spec.harness import inputs
+
     try:
-        record = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        record = json.loads(inputs.read_text(path, schema.MAX_INPUT_BYTES, "run record"))
+    except (OSError, ValueError, RecursionError, inputs.InputError):  # a FIFO in its place never blocks
         return None
     return record if isinstance(record, dict) and isinstance(record.get("tests"), list) else None
 

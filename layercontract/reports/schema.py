@@ -118,11 +118,15 @@ def _describe(value) -> str:
 def read_json(path) -> object:
     """The parsed JSON of `path`; ReportError naming the file if it is missing, not UTF-8,
     not JSON, or cut off (a truncated file says so)."""
+    from layercontract.spec.harness import inputs
+
     path = pathlib.Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = inputs.read_text(path, MAX_INPUT_BYTES, "layercontract JSON")
     except FileNotFoundError:
         raise ReportError(f"{path}: no such file") from None
+    except inputs.InputError as e:
+        raise ReportError(str(e)) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ReportError(f"{path}: cannot be read: {e}") from None
     if not text.strip():
@@ -147,6 +151,10 @@ def read_json(path) -> object:
 
 
 MAX_DEPTH = 32  # layercontract's own files nest at most 6 levels
+MAX_INPUT_BYTES = 64 * 1024 * 1024  # a matrix.json of every backend is a few MiB
+MAX_NAME_CHARS = 200  # a backend name (registry.MAX_BACKEND_CHARS): it names files and every cell
+MAX_KEY_CHARS = 1000  # a test id, clause id, version name
+MAX_FIELD_CHARS = 20_000  # a message, a stack: longer ones are cut, with a note saying so
 
 
 class _NonStandard(ValueError):
@@ -217,7 +225,36 @@ def load(path, expected: str | tuple[str, ...]) -> dict:
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise ReportError(f"{path}: not a valid {schema_id} file: {shown}")
-    return data
+    return bounded(data, path)
+
+
+def cut(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]} [... cut by layercontract: {len(text) - limit} more characters]"
+
+
+def bounded(data, path):
+    """`data` with no name or key longer than a file name or table cell can hold (a ReportError
+    naming the field) and every other string cut to MAX_FIELD_CHARS with a note: what a report
+    renders is bounded by its inputs' number of tests, never by one field's length."""
+    def walk(value, where):
+        if isinstance(value, str):
+            return cut(value)
+        if isinstance(value, list):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            out = {}
+            for key, v in value.items():
+                if len(key) > MAX_KEY_CHARS:
+                    raise ReportError(f"{path}: {where} has a key of {len(key)} characters ({key[:40]!r}...): "
+                                      f"at most {MAX_KEY_CHARS}; not a layercontract file")
+                if key in ("backend", "requested_backend") and isinstance(v, str) and len(v) > MAX_NAME_CHARS:
+                    raise ReportError(f"{path}: {where}.{key} is {len(v)} characters long ({v[:40]!r}...): a backend "
+                                      f"name has at most {MAX_NAME_CHARS}; not a layercontract file")
+                out[key] = walk(v, f"{where}.{key}" if len(key) < 40 else f"{where}[...]")
+            return out
+        return value
+
+    return walk(data, "$")
 
 
 def write_atomic(path, text: str) -> pathlib.Path:

@@ -35,6 +35,10 @@ import tomllib
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
+from layercontract.spec.harness import inputs
+
+MAX_FILE_BYTES = 4 * 1024 * 1024  # a backend's deviations: a few KiB
+
 KINDS = {"upstream-bug", "upstream-behaviour", "limitation"}
 REQUIRED = ("test", "clause", "kind", "observed", "reason")
 OPTIONAL = ("upstream", "when", "match")
@@ -150,9 +154,11 @@ def load(path: pathlib.Path | None, known_clauses) -> list[Deviation]:
         return []
     path = pathlib.Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(inputs.read_text(path, MAX_FILE_BYTES, "expectations (TOML)"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ExpectationsError(f"{path}: not valid TOML: {e}") from e
+    except (inputs.InputError, OSError) as e:  # a FIFO, a device, a directory, too large, unreadable
+        raise ExpectationsError(str(e) if isinstance(e, inputs.InputError) else f"{path}: cannot be read: {e}") from None
     entries = data.get("deviation", [])
     problems, deviations = [], []
     unknown_tables = sorted(set(data) - {"deviation"})

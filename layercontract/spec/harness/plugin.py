@@ -131,7 +131,7 @@ def pytest_configure(config):
         except faults.UnknownFault as e:
             raise pytest.UsageError(str(e)) from None
     exp_option = config.getoption("expectations")
-    if exp_option and not pathlib.Path(exp_option).is_file():
+    if exp_option and not pathlib.Path(exp_option).exists():  # a FIFO or directory: the loader says so
         raise pytest.UsageError(f"expectations file {exp_option} does not exist: give an existing "
                                 "file to --expectations")
     exp_path = exp_option or adapter.expectations

@@ -167,7 +167,7 @@ def check_expectations(adapter, override, report):
         report.problem(f"expectations must be a pathlib.Path or None, got {type(path).__name__}")
         return
     path = pathlib.Path(path)
-    if not path.is_file():
+    if not path.exists():  # a FIFO, a device or a directory: expectations.load says which
         report.problem(f"expectations file {path} does not exist")
         return
     try:
@@ -243,7 +243,7 @@ def diagnose(backend: str, expectations_path=None, report=None) -> tuple[object,
 
 
 def run(args) -> int:
-    if args.expectations is not None and not pathlib.Path(args.expectations).is_file():
+    if args.expectations is not None and not pathlib.Path(args.expectations).exists():
         print(f"layercontract doctor: expectations file {args.expectations} does not exist")
         return 1
     if "" not in sys.path and os.getcwd() not in sys.path:
