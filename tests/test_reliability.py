@@ -158,6 +158,22 @@ BAD_RUN = [
     ("out-is-a-file", ["--out", "a-file"], "is not a writable directory", 2),
     ("negative-test-timeout", ["--test-timeout", "-1"], "finite number of seconds", 2),
     ("nan-backend-timeout", ["--backend-timeout", "nan"], "finite number of seconds", 2),
+    ("test-timeout-1e308", ["--test-timeout", "1e308"], "at most 604800", 2),
+    # forwarded values are checked as the command's own
+    *[(f"forwarded-test-timeout-{v}", ["--", SMALL, f"--test-timeout={v}"], "--test-timeout after --", 2)
+      for v in ("-1", "nan", "inf", "1e308")],
+    ("forwarded-test-timeout-missing", ["--", SMALL, "--test-timeout"], "expected a number of seconds", 2),
+    ("forwarded-record-every-nan", ["--", SMALL, "--record-every", "nan"], "--record-every after --", 2),
+    # pytest arguments the command owns: its verdict is read from its own record only
+    ("forwarded-record", ["--", SMALL, "--fault", FAULT, "--record=/tmp/elsewhere.json"],
+     "does not forward --record", 2),
+    ("forwarded-backend", ["--", SMALL, "--backend=keras-numpy"], "does not forward --backend", 2),
+    ("forwarded-backend-apart", ["--", SMALL, "--backend", "keras-numpy"], "does not forward --backend", 2),
+    ("forwarded-journal", ["--", SMALL, "--journal=j"], "does not forward --journal", 2),
+    ("forwarded-collect-only", ["--", "--collect-only"], "does not forward --collect-only", 2),
+    ("forwarded-co", ["--", SMALL, "--co"], "does not forward --co", 2),
+    ("forwarded-ini", ["--", SMALL, "-c", "tox.ini"], "does not forward -c", 2),
+    ("forwarded-rootdir", ["--", SMALL, "--rootdir=/"], "does not forward --rootdir", 2),
 ]
 
 
@@ -193,6 +209,12 @@ def test_doctor_and_run_agree_on_an_entry_naming_a_parameter_that_does_not_exist
     (["--max-rss", "0"], "give at least 1 MiB"),
     (["-s", "suites/test_nope.py"], "no such suite file"),
     (["-s", "/etc/hostname"], "is not in layercontract's suites"),
+    (["--test-timeout", "1e308"], "at most 604800"),
+    (["--pytest-arg=--backend=keras-numpy"], "'--backend=keras-numpy' in --pytest-arg: layercontract run-many "
+                                             "does not forward --backend"),
+    (["--pytest-arg=--record=x.json"], "does not forward --record"),
+    (["--pytest-arg=--collect-only"], "does not forward --collect-only"),
+    (["--pytest-arg=--test-timeout=nan"], "--test-timeout in --pytest-arg"),
 ])
 def test_bad_run_many_arguments_exit_2(place, args, text):
     result = lc("run-many", "reference", "--out", place / "many-bad", *args, cwd=place)
@@ -326,6 +348,15 @@ def test_killing_run_during_an_install_kills_pip_too(place, tmp_path, how):
     if how == signal.SIGTERM:
         assert proc.returncode == 128 + signal.SIGTERM
         assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_deselect_after_dashes_deselects(place, tmp_path):
+    """It was made absolute and matched nothing: the test ran anyway."""
+    for form in (["--deselect", ONE], [f"--deselect={ONE}"]):
+        result = lc("run", "--out", tmp_path, "--", SMALL, *form, cwd=place)
+        assert result.returncode == 0, output(result)
+        ids = [t["nodeid"] for t in schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)["tests"]]
+        assert ONE not in ids and len(ids) >= 5
 
 
 # ---------------------------------------------------------------- doctor

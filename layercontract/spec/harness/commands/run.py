@@ -20,7 +20,6 @@ error, nothing written); 130 interrupted by Ctrl-C (the record says how far it g
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import pathlib
 import signal
@@ -30,6 +29,7 @@ import tempfile
 import time
 
 from layercontract.spec.harness import integrity
+from layercontract.spec.harness.values import seconds  # noqa: F401 (doctor and run-many take it from here)
 
 DEFAULT_OUT = pathlib.Path("reports") / "out"  # relative to the working directory
 HELP = "run the conformance suites on one backend and write its record and report"
@@ -43,17 +43,6 @@ VALUE_OPTIONS = {"-k", "-m", "-p", "-c", "-o", "-W", "-n", "--numprocesses", "--
                  "--ignore", "--ignore-glob", "--rootdir", "--basetemp", "--durations", "--tb",
                  "--hypothesis-profile", "--hypothesis-seed", "--hypothesis-verbosity", "--record-every",
                  "--fault", "--expectations", "--test-timeout", "--confcutdir", "--dist", "--junitxml"}
-
-
-def seconds(text: str) -> float:
-    """argparse type: a finite number of seconds >= 0 (0: no limit)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds >= 0 (0: no limit)")
-    return value
 
 
 def add_timeouts(parser, backend_default):
@@ -95,12 +84,12 @@ def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
         if arg in VALUE_OPTIONS and i + 1 < len(args):
             value = args[i + 1]
             if arg == "--deselect":
-                value = integrity.selection_target(value, cwd)
+                value = _deselect_id(value, cwd)
             rest += [arg, value]
             i += 2
             continue
         if arg.startswith("--deselect="):
-            rest.append("--deselect=" + integrity.selection_target(arg.partition("=")[2], cwd))
+            rest.append("--deselect=" + _deselect_id(arg.partition("=")[2], cwd))
         elif arg == "--pyargs":
             pass  # a --pyargs target is recognized as such without it
         elif integrity.looks_like_selection(arg):
@@ -109,6 +98,66 @@ def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
             rest.append(arg)
         i += 1
     return targets, rest
+
+
+def _deselect_id(value: str, cwd=None) -> str:
+    """A --deselect value as pytest matches it: a prefix of the node ids, which are relative to
+    the suites' root ("suites/test_build.py::..."), never an absolute path (that matched nothing)."""
+    target = integrity.selection_target(value, cwd)
+    root = str(integrity.SUITES_DIR.parent) + os.sep
+    return target[len(root):] if target.startswith(root) else target
+
+
+# pytest arguments `run` and `run-many` set themselves: given after `--` (or as --pytest-arg) they
+# would send the record, the journal or the backend elsewhere, or run no test at all, behind the
+# command's back (its verdict read from another record).
+OWNED = {
+    "--backend": "give the backend to the command itself (run --backend NAME, run-many NAME...)",
+    "--record": "the record goes to --out (OUT/<backend>.json), read back for the verdict",
+    "--journal": "the progress journal is the command's own",
+    "--rootdir": "the suites' root is fixed", "-c": "the suites' ini file is fixed",
+    "--config-file": "the suites' ini file is fixed", "--confcutdir": "the suites' ini file is fixed",
+    "--collect-only": "it runs no test", "--co": "it runs no test", "--setup-only": "it runs no test",
+    "--setup-plan": "it runs no test", "--fixtures": "it runs no test", "--fixtures-per-test": "it runs no test",
+    "--markers": "it runs no test", "--version": "it runs no test", "-V": "it runs no test",
+    "--help": "it runs no test", "-h": "it runs no test",
+}
+FORWARDED_SECONDS = ("--test-timeout", "--record-every")
+
+
+class ForwardedError(ValueError):
+    """A pytest argument the command owns or a forwarded value that is not valid (one line)."""
+
+
+def check_forwarded(extra: list[str], args, command: str = "run", how: str = "after --") -> list[str]:
+    """The pytest arguments to forward: ForwardedError for one the command owns (OWNED) or a bad
+    value of --test-timeout / --record-every; a valid --test-timeout becomes the command's own
+    (args.test_timeout: the watchdog of the parent and the child's alarm agree), others stay."""
+    import argparse
+
+    kept, i = [], 0
+    while i < len(extra):
+        arg = extra[i]
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in OWNED:
+            raise ForwardedError(f"{arg[:60]!r} {how}: layercontract {command} does not forward {name}: {OWNED[name]}")
+        if name in FORWARDED_SECONDS:
+            if not eq:
+                if i + 1 >= len(extra):
+                    raise ForwardedError(f"{name} {how}: expected a number of seconds after it")
+                value, i = extra[i + 1], i + 1
+            try:
+                number = seconds(value)
+            except argparse.ArgumentTypeError as e:
+                raise ForwardedError(f"{name} {how}: {e}") from None
+            if name == "--test-timeout":
+                args.test_timeout = number
+            else:
+                kept.append(f"{name}={number!r}")
+        else:
+            kept.append(arg)
+        i += 1
+    return kept
 
 
 def child_env(out: pathlib.Path) -> dict:
@@ -181,8 +230,8 @@ def run(args) -> int:
 
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     try:
-        targets, extra = split_selection(extra)
-    except integrity.SelectionError as e:
+        targets, extra = split_selection(check_forwarded(extra, args))
+    except (integrity.SelectionError, ForwardedError) as e:
         return _error(str(e))
     try:
         registry.spec_for(args.backend)

@@ -44,7 +44,8 @@ import time
 from layercontract.reports import records
 from layercontract.spec.harness import integrity, outcomes, overlay, processes, registry
 from layercontract.spec.harness.backend_runs import Job, finish, kill, start, watch
-from layercontract.spec.harness.commands.run import DEFAULT_OUT, add_timeouts, record_name, usable_out
+from layercontract.spec.harness.commands.run import (DEFAULT_OUT, ForwardedError, add_timeouts, check_forwarded,
+                                                     record_name, usable_out)
 
 HELP = "run the suites on several backends (or 'all'), in parallel, and merge the report"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_HARNESS = 0, 1, 2
@@ -206,6 +207,11 @@ def run(args) -> int:
         args.select = [integrity.selection_target(s) for s in args.select]
     except integrity.SelectionError as e:
         print(f"layercontract run-many: error: -s {e}", file=sys.stderr)
+        return EXIT_HARNESS
+    try:
+        args.pytest_arg = check_forwarded(args.pytest_arg, args, "run-many", "in --pytest-arg")
+    except ForwardedError as e:
+        print(f"layercontract run-many: error: {e}", file=sys.stderr)
         return EXIT_HARNESS
     out = pathlib.Path(args.out).resolve()
     problem = usable_out(out)
