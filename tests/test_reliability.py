@@ -75,6 +75,14 @@ class BlocksSignalsInLoad(ReferenceBackend):
 
 class Renamed(ReferenceBackend):
     name = "renamed-reference"
+
+class HangsInToNumpy(ReferenceBackend):
+    name = "hangs-in-to-numpy"
+    def to_numpy(self, x):
+        time.sleep(3600)
+
+class LongName(ReferenceBackend):
+    name = "x" * 300
 '''
 
 
@@ -174,6 +182,9 @@ BAD_RUN = [
     ("forwarded-co", ["--", SMALL, "--co"], "does not forward --co", 2),
     ("forwarded-ini", ["--", SMALL, "-c", "tox.ini"], "does not forward -c", 2),
     ("forwarded-rootdir", ["--", SMALL, "--rootdir=/"], "does not forward --rootdir", 2),
+    ("junitxml-in-a-missing-dir", ["--", SMALL, "--junitxml", "a-file/x.xml"], "is not a writable directory", 2),
+    ("junitxml-read-only", ["--", SMALL, "--junitxml=/proc/x.xml"], "is not a writable directory", 2),
+    ("adapter-name-300-characters", ["--backend", "bad_adapters:LongName"], "name must be at most 100 characters", 2),
 ]
 
 
@@ -459,6 +470,113 @@ def test_killing_run_many_kills_its_children(place, tmp_path, how):
     while any(map(_alive, children)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(map(_alive, children))
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_run_with_an_interrupted_record_and_its_report(place, tmp_path, how):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
+                             "--backend", "bad_adapters:HangsInToNumpy", "--", SMALL],
+                            cwd=place, env=clean_env(PYTHONPATH=str(place)), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until a test is running (in the run's private directory)
+        journals = list(out.glob(".run-*/*.journal"))
+        if journals and '"start"' in journals[0].read_text():
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)
+    children = _children(proc.pid)
+    os.kill(proc.pid, how)
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + how, text
+    record = schema.load(out / "hangs-in-to-numpy.json", schema.RUN_SCHEMA)
+    assert record["status"] == "interrupted" and not record["complete"]
+    assert "not-run" in {t["outcome"] for t in record["tests"]}
+    assert (out / "hangs-in-to-numpy.html").is_file()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".run-") or ".journal" in p.name]
+    time.sleep(0.5)
+    assert not any(map(_alive, children))
+
+
+def test_run_removes_what_killed_runs_left_and_only_theirs(place, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    dead, alive = _dead_pid(), os.getpid()
+    left = [out / f".run-{dead}-0123456789ab", out / f"reference.{dead}.journal", out / f"reference.{dead}.journal.stack"]
+    kept = [out / f".run-{alive}-0123456789ab", out / f"reference.{alive}.journal"]
+    for path in left + kept:
+        path.mkdir() if path.name.startswith(".run-") else path.write_text("{}\n")
+    result = lc("run", "--out", out, "--", ONE, cwd=place)
+    assert result.returncode == 0, output(result)
+    assert not any(p.exists() for p in left) and all(p.exists() for p in kept)
+
+
+def test_sigkill_of_run_leaves_the_previous_record_and_the_next_run_cleans_up(place, tmp_path):
+    out = tmp_path / "out"
+    assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
+    before = snapshot(out)
+    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
+                             "--", SMALL, "--fault", FAULT], cwd=place, env=clean_env(PYTHONPATH=str(place)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".run-*/*.journal")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert snapshot(out) == before  # the previous record and report: never a "running" one
+    assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".run-")]
+
+
+def _mount_small_tmpfs(where: pathlib.Path, size="4m") -> bool:
+    where.mkdir()
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True).returncode == 0
+
+
+def test_a_full_out_is_one_error_and_keeps_the_previous_record(place, tmp_path):
+    out = tmp_path / "small"
+    if not _mount_small_tmpfs(out):
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
+        before = snapshot(out)
+        with open(out / "filler", "wb") as f:  # the rest of the disk
+            with pytest.raises(OSError):
+                while True:
+                    f.write(b"x" * 65536)
+                    f.flush()
+        before["filler"] = snapshot(out)["filler"]
+        result = lc("run", "--out", out, "--", SMALL, "--fault", FAULT, cwd=place)
+        assert result.returncode == 2, output(result)
+        assert "No space left on device" in result.stderr or "did not start" in result.stderr, output(result)
+        assert snapshot(out) == before
+        assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    finally:
+        subprocess.run(["umount", str(out)], capture_output=True)
+
+
+def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tmp_path):
+    """Two runs of one backend in one --out, one with a fault: each exit status is its own run's
+    (it was the other's record, read back from the shared OUT/reference.json, in 3 of 10 tries)."""
+    out = tmp_path / "out"
+    for attempt in range(2):
+        runs = {}
+        for fault in ([FAULT], []):
+            extra = ["--fault", *fault] if fault else []
+            runs[bool(fault)] = subprocess.Popen(
+                [sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out), "--",
+                 PARAMETRIZED, "--record-every=0", *extra], cwd=place, env=clean_env(PYTHONPATH=str(place)),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            time.sleep(0.3 * attempt)
+        texts = {k: p.communicate(timeout=300)[0] for k, p in runs.items()}
+        assert runs[True].returncode == 1, texts[True]
+        assert runs[False].returncode == 0, texts[False]
+        assert "4 fail" in texts[True] and "fail" not in texts[False].lower().replace("faults", "")
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".run-")]
 
 
 # ------------------------------------------------------- concurrent writers

@@ -177,18 +177,22 @@ def collect_ids(args) -> dict:
     a backend that stopped before its own collection (an adapter that cannot be imported)."""
     key = tuple(args.select)
     if key not in _COLLECTED_CACHE:
-        journal = pathlib.Path(args.out) / ".collect.journal"
-        journal.unlink(missing_ok=True)
-        processes.run([sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
-                       *integrity.pytest_location_args(), "--collect-only", "-q",
-                       "--backend=reference", f"--journal={journal}", "-p", "no:cacheprovider"], timeout=300)
+        journal = pathlib.Path(args.out) / f".collect.{os.getpid()}.journal"  # runs sharing --out
+        stack = journal.with_name(journal.name + ".stack")
         found = {}
-        if journal.exists():
-            for line in journal.read_text(encoding="utf-8").splitlines():
-                event = json.loads(line)
-                if event.get("event") == "collected":
-                    found = {t["nodeid"]: t["clauses"] for t in event["tests"]}
-            journal.unlink()
+        try:
+            journal.unlink(missing_ok=True)
+            processes.run([sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
+                           *integrity.pytest_location_args(), "--collect-only", "-q",
+                           "--backend=reference", f"--journal={journal}", "-p", "no:cacheprovider"], timeout=300)
+            if journal.exists():
+                for line in journal.read_text(encoding="utf-8").splitlines():
+                    event = json.loads(line)
+                    if event.get("event") == "collected":
+                        found = {t["nodeid"]: t["clauses"] for t in event["tests"]}
+        finally:
+            journal.unlink(missing_ok=True)
+            stack.unlink(missing_ok=True)
         _COLLECTED_CACHE[key] = found
     return _COLLECTED_CACHE[key]
 
