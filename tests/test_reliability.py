@@ -83,6 +83,16 @@ class HangsInToNumpy(ReferenceBackend):
 
 class LongName(ReferenceBackend):
     name = "x" * 300
+
+class VersionsRaise(ReferenceBackend):
+    name = "versions-raise"
+    def versions(self):
+        raise RuntimeError("no versions today")
+
+class VersionsNotStrings(ReferenceBackend):
+    name = "versions-not-strings"
+    def versions(self):
+        return {"numpy": (2, 4)}
 '''
 
 
@@ -108,6 +118,10 @@ def place(tmp_path_factory):
         "overlap.toml": deviation(PARAMETRIZED) + deviation(f"{PARAMETRIZED}[max_ndim]"),
         "noparam.toml": deviation(f"{PARAMETRIZED}[no_such_kind]"),
         "badtoml.toml": "deviation = [\n",
+        "backtracking.toml": deviation(PARAMETRIZED, match="^(a|a)+$"),
+        "match-not-a-string.toml": deviation(PARAMETRIZED).replace('reason = "r"', 'reason = "r"\nmatch = 5'),
+        "when-unrecorded.toml": deviation(PARAMETRIZED, when="tensorflow < 3"),
+        "when-5000-digits.toml": deviation(PARAMETRIZED, when="numpy < " + "9" * 5000),
     }
     for name, text in files.items():
         (here / name).write_text(text, encoding="utf-8")
@@ -368,6 +382,54 @@ def test_deselect_after_dashes_deselects(place, tmp_path):
         assert result.returncode == 0, output(result)
         ids = [t["nodeid"] for t in schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)["tests"]]
         assert ONE not in ids and len(ids) >= 5
+
+
+# ------------------------------- expectations and adapters: run and doctor refuse the same
+AGREE = [
+    # (id, doctor/run arguments, text both print)
+    ("match-backtracking", ["--expectations", "backtracking.toml"], "backtracks without bound"),
+    ("match-not-a-string", ["--expectations", "match-not-a-string.toml"], "match must be a string"),
+    ("when-unrecorded-distribution", ["--expectations", "when-unrecorded.toml"],
+     "names 'tensorflow', which the backend does not record"),
+    ("when-5000-digits", ["--expectations", "when-5000-digits.toml"], "characters long (at most 200)"),
+    ("versions-raise", ["--backend", "bad_adapters:VersionsRaise"], "versions() raised RuntimeError: no versions today"),
+    ("versions-not-strings", ["--backend", "bad_adapters:VersionsNotStrings"],
+     "versions() must return a dict of str to str"),
+]
+
+
+@pytest.mark.parametrize("args, text", [c[1:] for c in AGREE], ids=[c[0] for c in AGREE])
+def test_doctor_refuses_what_run_refuses(place, args, text):
+    backend = [] if "--backend" in args else ["--backend", "reference"]
+    doctor = lc("doctor", *backend, *args, cwd=place, timeout=120)
+    assert doctor.returncode == 1, output(doctor)
+    assert text in doctor.stdout and "Traceback" not in output(doctor)
+    out = place / "out"
+    before = snapshot(out)
+    opts = [a for a in args if a != "--expectations" and not a.endswith(".toml")]
+    exp = [a for a in args if a.endswith(".toml")]
+    run = lc("run", "--out", out, *opts, "--", SMALL, *(["--expectations", *exp] if exp else []), cwd=place, timeout=120)
+    assert run.returncode == 2, output(run)
+    assert text in output(run) and "INTERNALERROR" not in output(run) and "Traceback" not in output(run)
+    assert snapshot(out) == before
+
+
+def test_a_match_is_bounded_in_time_when_the_run_uses_it(place, tmp_path):
+    """'^(.+)+Z' hung the plugin with Python's re; matched with a bound, the run goes on."""
+    from layercontract.spec.harness import safe_regex
+
+    started = time.monotonic()
+    assert safe_regex.search(r"^(a|a)+$", "a" * 64 + "!") is None  # undecided, never a hang
+    assert time.monotonic() - started < 5
+    exp = place / "greedy.toml"
+    exp.write_text(deviation(PARAMETRIZED, match="^(.+)+Z"), encoding="utf-8")
+    started = time.monotonic()
+    result = lc("run", "--out", tmp_path, "--", PARAMETRIZED, "--fault", FAULT, "--expectations", exp.name,
+                cwd=place, timeout=300)
+    assert result.returncode == 1, output(result)  # the failures do not match: unexpected, never hidden
+    record = schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)
+    assert {t["outcome"] for t in record["tests"]} >= {"fail"} and "timeout" not in {t["outcome"] for t in record["tests"]}
+    assert time.monotonic() - started < 120
 
 
 # ---------------------------------------------------------------- doctor

@@ -45,6 +45,27 @@ def describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
 
 
+class AdapterFault(Exception):
+    """An adapter method that broke its contract (one line); run and doctor say the same."""
+
+
+def adapter_versions(adapter) -> dict:
+    """adapter.versions() as {str: str}: the one check `run` (before any test) and `doctor`
+    share. AdapterFault when it raises or returns anything else."""
+    try:
+        versions = adapter.versions()
+    except Exception as e:
+        raise AdapterFault(f"versions() raised {describe(e)}") from None
+    return versions_problem_free(versions)
+
+
+def versions_problem_free(versions) -> dict:
+    if not isinstance(versions, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                 for k, v in versions.items()):
+        raise AdapterFault(f"versions() must return a dict of str to str, got {repr(versions)[:200]}")
+    return versions
+
+
 def lookup(namespace, dotted):
     """namespace.<dotted>; AttributeError if missing (or if looking it up raises anything)."""
     obj = namespace

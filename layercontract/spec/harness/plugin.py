@@ -235,7 +235,7 @@ class State:
         self.results: dict[str, tuple[list[str], str, str]] = {}  # nodeid -> (clauses, outcome, message)
 
     def activate_deviations(self):
-        versions = {k: str(v) for k, v in self.adapter.versions().items()}
+        versions = contract_checks.adapter_versions(self.adapter)  # AdapterFault: as doctor says
         self.active_deviations = [d for d in self.deviations if d.holds_on(versions)]
 
     @property
@@ -358,6 +358,9 @@ def pytest_collection_modifyitems(session, config, items):
                 state.activate_deviations()
             except expectations_mod.ExpectationsError as e:
                 problems.append(str(e))
+            except contract_checks.AdapterFault as e:
+                problems.append(f"backend {adapter.name!r}: {e} (check it with `layercontract doctor "
+                                f"--backend {config.option.backend}`)")
     for item, check in runnable:
         deviation = expectations_mod.entry_for(state.active_deviations, check)
         if deviation is not None:
@@ -385,7 +388,10 @@ def pytest_report_header(config):
     state = config.stash.get(STATE, None)
     if state is None:
         return None
-    versions = ", ".join(f"{k} {v}" for k, v in sorted(state.adapter.versions().items()))
+    try:
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(contract_checks.adapter_versions(state.adapter).items()))
+    except contract_checks.AdapterFault as e:  # said once more, as a usage error, after collection
+        versions = str(e)
     return [f"layercontract backend: {state.adapter.name} (edition {state.adapter.edition}; "
             f"capabilities: {', '.join(sorted(state.adapter.capabilities)) or 'none'})",
             f"layercontract versions: {versions}"]

@@ -146,16 +146,22 @@ def check_smoke(adapter, K, caps, report):
 
 
 def check_versions(adapter, report):
+    """The adapter's versions (as `run` checks them: contract_checks.adapter_versions), or None."""
+    from layercontract.spec.harness.contract_checks import AdapterFault, versions_problem_free
+
     ok, versions = _step(report, "versions()", adapter.versions)
     if not ok:
-        return
-    if isinstance(versions, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in versions.items()):
-        report.ok("versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "none"))
-    else:
-        report.problem(f"versions() must return a dict of str to str, got {versions!r}")
+        return None
+    try:
+        versions = versions_problem_free(versions)
+    except AdapterFault as e:
+        report.problem(str(e))
+        return None
+    report.ok("versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "none"))
+    return versions
 
 
-def check_expectations(adapter, override, report):
+def check_expectations(adapter, override, report, versions=None):
     from layercontract.spec import clauses as spec_clauses
     from layercontract.spec.harness import expectations, integrity
 
@@ -186,6 +192,11 @@ def check_expectations(adapter, override, report):
         ids = collected_check_ids()
         unmatched = expectations.unmatched(with_params, ids) if ids is not None else [
             "could not collect the suites to check the entries' parameters"]
+    for d in deviations if versions is not None else ():  # conditions on what the backend records, as run
+        try:
+            d.holds_on(versions)
+        except expectations.ExpectationsError as e:
+            unmatched.append(str(e))
     for problem in unmatched:
         report.problem(f"expectations: {problem}")
     if not unmatched:
@@ -236,9 +247,8 @@ def diagnose(backend: str, expectations_path=None, report=None) -> tuple[object,
                 check_smoke(adapter, K, caps, report)
                 if not any(p.startswith("namespace:") for p in report.problems):
                     check_namespace_behaviour(adapter, K, caps, report, _step)
-    if callable(getattr(adapter, "versions", None)):
-        check_versions(adapter, report)
-    check_expectations(adapter, expectations_path, report)
+    versions = check_versions(adapter, report) if callable(getattr(adapter, "versions", None)) else None
+    check_expectations(adapter, expectations_path, report, versions)
     return adapter, report
 
 
