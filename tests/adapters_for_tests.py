@@ -141,8 +141,8 @@ class MissingNames(ReferenceBackend):
                                  BatchNormalization=impl.layers.BatchNormalization)
         ops = SimpleNamespace(**{n: getattr(impl.ops, n) for n in
                                  ("add", "concatenate", "is_tensor", "matmul", "multiply")})
-        return SimpleNamespace(Layer=impl.Layer, Model=impl.Model, InputSpec=impl.InputSpec, Input=impl.Input,
-                               layers=layers, ops=ops, optimizers=impl.optimizers, utils=impl.utils)
+        return SimpleNamespace(Layer=impl.Layer, Model=impl.Model, Sequential=impl.Sequential, InputSpec=impl.InputSpec,
+                               Input=impl.Input, layers=layers, ops=ops, optimizers=impl.optimizers, utils=impl.utils)
 
 
 BROKEN_EXPECTATIONS = pathlib.Path(__file__).with_name("broken_expectations_for_tests.toml")
@@ -165,7 +165,8 @@ class BrokenEverywhere(Backend):
 
         layers = SimpleNamespace(Dense=impl.layers.Dense, Dropout=impl.layers.Dropout,
                                  BatchNormalization=impl.layers.BatchNormalization, Concatenate=42)
-        return SimpleNamespace(Layer=not_a_class, Model=impl.Model, InputSpec=impl.InputSpec, Input=impl.Input,
+        return SimpleNamespace(Layer=not_a_class, Model=impl.Model, Sequential=impl.Sequential, InputSpec=impl.InputSpec,
+                               Input=impl.Input,
                                layers=layers, ops=impl.ops, optimizers=SimpleNamespace())
 
     def to_numpy(self, x):
@@ -188,5 +189,6 @@ class WrongOps(ReferenceBackend):
         impl = super().load()
         ops = SimpleNamespace(**{n: getattr(impl.ops, n) for n in ("concatenate", "matmul", "multiply", "relu")},
                               is_tensor=lambda x: False, add=lambda a, b: impl.ops.add(a, impl.ops.multiply(b, -1.0)))
-        return SimpleNamespace(Layer=impl.Layer, Model=impl.Model, InputSpec=impl.InputSpec, Input=impl.Input,
-                               layers=impl.layers, ops=ops, optimizers=impl.optimizers, utils=impl.utils)
+        return SimpleNamespace(Layer=impl.Layer, Model=impl.Model, Sequential=impl.Sequential, InputSpec=impl.InputSpec,
+                               Input=impl.Input, layers=impl.layers, ops=ops, optimizers=impl.optimizers,
+                               utils=impl.utils)

@@ -3,16 +3,14 @@
   backend, the example adapter on Keras, a real Keras release installed as an overlay, the
   wheel on Keras); CI runs them right after it with `./lc test -m integration`. Any -m given,
   or any path, selects as asked.
-- it runs on pytest-xdist workers, one more than CPUs (3 on 2 cores), `--dist loadfile`. Much
-  of the tests' time is waiting (on child processes, timeouts, a Ctrl-C's grace period), so the
-  extra worker keeps the cores busy; on 2 idle cores 2 workers took 115 s, 3 took 99 s, 4 took
-  110 s. Each test module runs whole in one worker, so a module's shared fixture (the fault
-  runs' zygote, run-many over misbehaving adapters, the wheel, a `layercontract run`, the
-  browser) runs once; modules start longest first (LONGEST_FIRST), since xdist's own order (by
-  number of tests) started test_wheel, 3 tests and ~10 s, last. (Not `--dist loadgroup`: with
-  pytest 9.2, xdist 3.8's group suffix on node ids is lost, so every test was its own unit and
-  test_faults started one zygote per worker, each running every fault.) With paths, -k, -n,
-  --collect-only or `-p no:xdist` it runs in one process as asked."""
+- it runs on pytest-xdist workers, one more than CPUs, `--dist loadfile`. Much of the tests'
+  time is waiting (on child processes, timeouts, a Ctrl-C's grace period), so the extra worker
+  keeps the cores busy. Each test module runs whole in one worker, so a module's shared fixture
+  (the fault runs' zygote, run-many over misbehaving adapters, the wheel, a `layercontract run`,
+  the browser) runs once; modules start longest first (LONGEST_FIRST), since xdist's own order
+  (by number of tests) would start a long module of few tests last. Not `--dist loadgroup`:
+  with pytest 9.2 and xdist 3.8 the group suffix on node ids is lost, so every test would be its
+  own unit. With paths, -k, -n, --collect-only or `-p no:xdist` it runs in one process as asked."""
 import os
 import pathlib
 

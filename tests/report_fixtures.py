@@ -7,6 +7,7 @@ import json
 import pathlib
 
 from layercontract.reports import merge
+from layercontract.reports import records as run_records
 
 FIT = "TRAIN.FIT_IS_TRAINING"
 FIT_TEST = "suites/test_train_fit.py::test_fit_runs_layers_in_training_mode"
@@ -45,7 +46,7 @@ def make_row(nodeid, clauses, outcome, message="", deviation=None, v3=True, firs
     if v3:
         row["deviation"] = deviation
         row["first_line"] = first_line if first_line is not None else (
-            merge.first_line(message) if outcome != "pass" else "")
+            run_records.first_line(message) if outcome != "pass" else "")
     return row
 
 

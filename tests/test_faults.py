@@ -18,11 +18,11 @@ import textwrap
 import pytest
 
 from layercontract.reference_impl import faults
+from layercontract.spec import clauses as spec_clauses
+from layercontract.spec.harness import clause_citations
 from layercontract.spec.harness.fault_runs import _env, runs_for
-from layercontract.spec.harness import integrity
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-from layercontract.spec import clauses as spec_clauses
 
 # Under xdist (the README test command) every test here runs in one worker: one session fixture,
 # one zygote.
@@ -35,7 +35,7 @@ TESTS_FAILED = 1
 @pytest.fixture(scope="session")
 def suite_runs(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("fault-runs")
-    cited = integrity.cited_clauses()
+    cited = clause_citations.cited_clauses()
     checks = {name: sorted({check for cid in fault.targets for check in cited.get(cid, [])})
               for name, fault in faults.FAULTS.items()}
     runs = runs_for([*faults.FAULTS, *faults.KNOWN_SURVIVORS], workdir, checks=checks, profile="faults")

@@ -18,7 +18,7 @@ import pytest
 
 from layercontract.backends.reference import ReferenceBackend
 from layercontract.spec import clauses as spec_clauses
-from layercontract.spec.harness import expectations, integrity, outcomes, registry
+from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes, registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILD_SUITE = "layercontract/suites/test_build.py"  # as pytest takes it in the checkout
@@ -50,7 +50,7 @@ def clauses_cited_by(filename, edition=None):
     """Clauses cited by a suite file; with `edition`, only those that apply to it."""
     from layercontract.spec.clauses import load
 
-    return sorted(cid for cid, tests in integrity.cited_clauses().items()
+    return sorted(cid for cid, tests in clause_citations.cited_clauses().items()
                   if any(t.startswith(f"{filename}::") for t in tests)
                   and (edition is None or load()[cid].applies_to(edition)))
 
@@ -116,25 +116,25 @@ def test_integrity_problems_name_unknown_and_untested_clauses(tmp_path):
         "".join(f'[[clause]]\nid = "{cid}"\narea = "BUILD"\nlevel = "MUST"\nstatement = "s"\n'
                 f'observes = "o"\neditions = ["keras3"]\nrationale = "r"\nevidence = "e"\n'
                 for cid in ("BUILD.LAZY", "BUILD.UNTESTED")))
-    assert integrity.cited_clauses(tmp_path) == {
+    assert clause_citations.cited_clauses(tmp_path) == {
         "BUILD.LAZY": ["test_fake.py::test_fine", "test_fake.py::test_cites_an_unknown_clause"],
         "NOPE.UNKNOWN": ["test_fake.py::test_cites_an_unknown_clause"],
     }
-    assert integrity.problems(clauses, tmp_path) == [
+    assert clause_citations.problems(clauses, tmp_path) == [
         "clause BUILD.UNTESTED has no test",
         "unknown clause NOPE.UNKNOWN cited by test_fake.py::test_cites_an_unknown_clause",
     ]
 
 
 def test_the_real_spec_and_suites_are_consistent():
-    assert integrity.problems(spec_clauses.load()) == []
+    assert clause_citations.problems(spec_clauses.load()) == []
 
 
 def test_a_clause_no_test_cites_is_a_problem():
     text = spec_clauses.CLAUSES_FILE.read_text(encoding="utf-8") + (
         '\n[[clause]]\nid = "SYMBOLIC.NOBODY_CITES_ME"\narea = "SYMBOLIC"\nlevel = "MAY"\n'
         'statement = "s"\nobserves = "o"\neditions = ["keras3", "keras2"]\nrationale = "r"\nevidence = "e"\n')
-    assert integrity.problems(spec_clauses.parse(text)) == ["clause SYMBOLIC.NOBODY_CITES_ME has no test"]
+    assert clause_citations.problems(spec_clauses.parse(text)) == ["clause SYMBOLIC.NOBODY_CITES_ME has no test"]
 
 
 def copy_project(dest: pathlib.Path) -> pathlib.Path:
@@ -313,7 +313,7 @@ def test_record_and_per_clause_summary(tmp_path):
         assert test["nodeid"].startswith("suites/test_build.py::")
         assert test["clauses"] and set(test["clauses"]) <= set(cited)
         assert test["outcome"] in RUNNABLE_ON_REFERENCE
-        assert test["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(test['nodeid'])} "
+        assert test["rerun"] == (f"python -m pytest --pyargs {check_ids.pyargs_target(test['nodeid'])} "
                                  "--backend reference")
     assert not list(record_path.parent.glob("*.tmp"))
 

@@ -1,4 +1,4 @@
-"""Bad input never costs a record (issue 14): every broken adapter, expectations file, test
+"""Bad input never costs a record: every broken adapter, expectations file, test
 selection or argument is one error line naming it, the documented exit status, and nothing
 written or lost; crashes, hangs and Ctrl-C give records, never exit 0 and nothing; concurrent
 writers never lose each other's files; every rerun command reproduces its check's outcome from
@@ -21,7 +21,7 @@ import time
 import pytest
 
 from layercontract.reports import schema
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import selection
 from tests._env import clean_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -337,7 +337,7 @@ def test_an_install_cleans_stale_temporaries_of_dead_processes_only(place, tmp_p
                 "--", ONE, cwd=place, **no_index(tmp_path))
     assert result.returncode == 2, output(result)
     assert not dead.exists() and alive.is_dir()
-    assert not [p for p in cache.iterdir() if p.name.startswith(f".tmp-3.12.0-")]
+    assert not [p for p in cache.iterdir() if p.name.startswith(".tmp-3.12.0-")]
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["kill", "kill-9"])
@@ -644,7 +644,7 @@ def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tm
 # ------------------------------------------------------- concurrent writers
 def test_concurrent_atomic_writes_never_collide(tmp_path):
     target = tmp_path / "record.json"
-    code = ("import sys; from layercontract.reports.schema import write_atomic\n"
+    code = ("import sys; from layercontract.reports.records import write_atomic\n"
             "for i in range(200): write_atomic(sys.argv[1], '{\"writer\": %s, \"i\": %d}' % (sys.argv[2], i))\n")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(target), str(n)], env=clean_env(),
                               stderr=subprocess.PIPE, text=True) for n in range(2)]
@@ -877,7 +877,7 @@ def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tm
 
 
 def test_run_many_selects_node_ids_and_check_ids_from_any_directory(place, tmp_path):
-    absolute = integrity.selection_target(ONE)
+    absolute = selection.selection_target(ONE)
     result = lc("run-many", "reference", "--out", tmp_path, "-s", absolute, "-s",
                 "suites/test_call.py::test_integer_input_is_not_cast_to_a_float_dtype", cwd=place)
     assert result.returncode == 0, output(result)

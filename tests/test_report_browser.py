@@ -1,4 +1,4 @@
-"""The merged report in a real browser, as a person uses it (issue 13): Debian's Chromium
+"""The merged report in a real browser, as a person uses it: Debian's Chromium
 (/usr/bin/chromium, or $LAYERCONTRACT_CHROMIUM) driven by playwright (pinned in pyproject's dev
 extra; its own browser downloads are never used). Nothing is fetched: any request that is not the
 page itself fails the test, and so does any console error.

@@ -1,14 +1,13 @@
-"""The merged report as a reader sees it (issue 13): honest cell labels, deviations as data with
-real links, first lines, columns keyed by (backend, version) and the history view, and one test
-per bug the issue lists. In-process, on hand-made records (tests/report_fixtures.py); the
+"""The merged report as a reader sees it: honest cell labels, deviations as data with
+real links, first lines, columns keyed by (backend, version) and the history view, each
+with its own test. In-process, on hand-made records (tests/report_fixtures.py); the
 browser's view is tests/test_report_browser.py."""
-import copy
 import re
 
 import markupsafe
 import pytest
 
-from layercontract.reports import merge, render, schema
+from layercontract.reports import merge, records, render, schema
 from layercontract.spec.harness import cli
 from tests import report_fixtures as rf
 
@@ -76,17 +75,17 @@ def test_a_v2_record_s_flattened_reason_becomes_the_same_data():
     assert {k: dev[k] for k in ("kind", "observed", "reason", "upstream", "upstream_url", "when")} == {
         k: rf.JAX_DEVIATION[k] for k in ("kind", "observed", "reason", "upstream", "upstream_url", "when")}
     # pytest's strict-xfail text, repeated, of an unexpected pass
-    again = merge.deviation_from_reason(f"[XPASS(strict)] {rf.describe(rf.JAX_DEVIATION)} "
-                                        f"{rf.describe(rf.JAX_DEVIATION)}", "suites/x.py::t", "nobody", ("f", []))
+    again = records.deviation_from_reason(f"[XPASS(strict)] {rf.describe(rf.JAX_DEVIATION)} "
+                                          f"{rf.describe(rf.JAX_DEVIATION)}", "suites/x.py::t", "nobody", ("f", []))
     assert again["upstream_url"] == rf.JAX_DEVIATION["upstream_url"] and again["reason"] == rf.JAX_DEVIATION["reason"]
-    assert merge.upstream_url("javascript:alert(1)") is None
-    assert merge.upstream_url("https://example.org/bug?id=1") == "https://example.org/bug?id=1"
+    assert records.upstream_url("javascript:alert(1)") is None
+    assert records.upstream_url("https://example.org/bug?id=1") == "https://example.org/bug?id=1"
 
 
 def test_the_first_line_is_the_assertion_not_a_source_line():
-    assert merge.first_line(rf.TRACEBACK) == "AssertionError: BatchNormalization did not update its moving mean"
+    assert records.first_line(rf.TRACEBACK) == "AssertionError: BatchNormalization did not update its moving mean"
     crash = "Traceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: worker died"
-    assert merge.first_line(crash) == "RuntimeError: worker died"
+    assert records.first_line(crash) == "RuntimeError: worker died"
     v2 = build(rf.as_v2(rf.record("keras-jax")))
     row = v2["backends"]["keras-jax"]["tests"][f"{rf.FIT_TEST}[fit]"]
     assert row["first_line"].startswith("AssertionError") and "K = <module" not in row["first_line"]

@@ -19,10 +19,10 @@ import types
 import pytest
 
 from layercontract.reports import diff as diff_mod
-from layercontract.reports import record as record_mod
 from layercontract.reports import records, render, schema
 from layercontract.spec.harness import backend as contract
-from layercontract.spec.harness import cli, integrity, outcomes, registry
+from layercontract.spec.harness import check_ids, cli, outcomes, registry
+from layercontract.spec.harness import recorder as record_mod
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILD_SUITE = "suites/test_build.py"  # its check ids
@@ -82,8 +82,8 @@ def stopped_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stopped")
     expectations = tmp / "exp.toml"
     expectations.write_text(
-        '[[deviation]]\ntest = "%s"\nclause = "BUILD.BUILT_FLAG"\nkind = "upstream-bug"\n'
-        'observed = "built stays False"\nreason = "stale on purpose"\n' % BUILT_FLAG_TEST, encoding="utf-8")
+        f'[[deviation]]\ntest = "{BUILT_FLAG_TEST}"\nclause = "BUILD.BUILT_FLAG"\nkind = "upstream-bug"\n'
+        'observed = "built stays False"\nreason = "stale on purpose"\n', encoding="utf-8")
     path = tmp / "stopped.json"
     result = run(*pytest_cmd(BUILD_SUITE_FILE, "-x", "--expectations", str(expectations), "--record", str(path),
                              "--hypothesis-profile=dev"))
@@ -120,7 +120,7 @@ def test_record_of_a_real_run_matches_the_schema(real_record):
     for t in r["tests"]:
         assert t["clauses"] and t["reason"] is None and t["deviation"] is None and t["falsifying_example"] is None
         assert t["first_line"] == ("" if t["outcome"] == "pass" else t["message"].splitlines()[0])
-        assert t["rerun"] == (f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(t['nodeid']))} "
+        assert t["rerun"] == (f"python -m pytest --pyargs {shlex.quote(check_ids.pyargs_target(t['nodeid']))} "
                               "--backend reference")
     na = [t for t in r["tests"] if t["outcome"] == "not-applicable"]
     assert na and all("not applicable" in t["message"] for t in na)
@@ -149,7 +149,7 @@ def test_run_stopped_by_maxfail_is_a_valid_incomplete_record(stopped_run):
     assert r["hypothesis"]["profile"] == "dev" and r["hypothesis"]["derandomize"] is False
     seed = r["hypothesis"]["seed"]
     assert seed and seed.isdigit()
-    assert stale["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(BUILT_FLAG_TEST)} --backend reference --expectations "
+    assert stale["rerun"] == (f"python -m pytest --pyargs {check_ids.pyargs_target(BUILT_FLAG_TEST)} --backend reference --expectations "
                               f"{shlex.quote(str(expectations))} --hypothesis-profile dev --hypothesis-seed {seed}")
 
 
@@ -158,11 +158,11 @@ def test_rerun_by_pyargs_from_any_directory_applies_the_expectations(tmp_path):
     names the module's tests "::test" from outside the checkout; expectations must still match."""
     expectations = tmp_path / "exp.toml"
     expectations.write_text(
-        '[[deviation]]\ntest = "%s"\nclause = "BUILD.BUILT_FLAG"\nkind = "limitation"\n'
-        'observed = "o"\nreason = "stale on purpose"\nupstream = "keras-team/keras#1"\n' % BUILT_FLAG_TEST,
+        f'[[deviation]]\ntest = "{BUILT_FLAG_TEST}"\nclause = "BUILD.BUILT_FLAG"\nkind = "limitation"\n'
+        'observed = "o"\nreason = "stale on purpose"\nupstream = "keras-team/keras#1"\n',
         encoding="utf-8")
     record = tmp_path / "r.json"
-    target = integrity.pyargs_target(BUILT_FLAG_TEST)
+    target = check_ids.pyargs_target(BUILT_FLAG_TEST)
     result = subprocess.run([sys.executable, *pytest_cmd("--pyargs", target, "--backend", "reference",
                                                          "--expectations", str(expectations), "--record", str(record))],
                             cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
@@ -256,7 +256,7 @@ def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
     assert re.match(r"(Falsifying example|Failing test case): test_dense_computes_x_kernel_plus_bias_for_generated_shapes\(",
                     example), example
     assert "case=" in example and "@reproduce_failure(" in example
-    assert row["rerun"] == (f"python -m pytest --pyargs {integrity.pyargs_target(test)} --backend reference "
+    assert row["rerun"] == (f"python -m pytest --pyargs {check_ids.pyargs_target(test)} --backend reference "
                             f"--fault {fault}")
 
 
@@ -296,7 +296,6 @@ def test_one_outcome_table_for_both_schemas_schema_md_render_and_diff():
     assert outcomes.schema_markdown_table() in doc, (
         "reports/SCHEMA.md's outcome table differs from spec/harness/outcomes.py; paste the output of "
         "`python -m layercontract.spec.harness.outcomes`")
-    assert render.STYLE == {o.name: (o.label, o.emoji, o.fg, o.bg) for o in outcomes.OUTCOMES}
     assert render.LOOKS == outcomes.BY_NAME and tuple(render.BAR_ORDER) == outcomes.BAR_ORDER
     assert set(render.DESCRIPTION) == set(outcomes.NAMES) == set(outcomes.BY_NAME)
     assert diff_mod.RANK == {"harness-error": 2, "crash": 2, "timeout": 2, "fail": 2, "unexpected-pass": 0,

@@ -48,7 +48,7 @@ def record_of(out: pathlib.Path, backend: str) -> dict:
             name = registry.resolve(backend).name
         except registry.BackendError:
             pass
-    return schema.load(out / f"{run_many.record_name(name)}.json", schema.RUN_SCHEMA)
+    return schema.load(out / f"{records.record_file_stem(name)}.json", schema.RUN_SCHEMA)
 
 
 def by_outcome(record) -> dict:
@@ -222,7 +222,7 @@ def test_synthesize_fills_a_partial_record_from_the_journal():
               {"event": "result", "nodeid": a, "clauses": ["BUILD.LAZY"], "outcome": "pass", "duration_s": 0.1,
                "message": ""},
               {"event": "start", "nodeid": b}]
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     record = records.synthesize("pkg:Mine", events, None, returncode=-11, started=start,
                                  finished=start + dt.timedelta(seconds=3), rerun_options="--backend pkg:Mine")
     assert schema.errors(record, schema.json_schema(schema.RUN_SCHEMA)) == []

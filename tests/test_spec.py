@@ -7,7 +7,7 @@ import pytest
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec import render
 from layercontract.spec.clauses import SpecError, parse
-from layercontract.spec.harness import integrity
+from layercontract.spec.harness import check_ids, clause_citations
 
 VALID = {
     "id": "BUILD.EXAMPLE",
@@ -72,7 +72,7 @@ def test_checks_take_tolerances_only_from_clauses_toml():
 
     clauses = spec_clauses.load()
     problems = []
-    for path in sorted(pathlib.Path(integrity.SUITES_DIR).glob("*.py")):
+    for path in sorted(pathlib.Path(check_ids.SUITES_DIR).glob("*.py")):
         if path.name == "_helpers.py":  # defines close() and tolerance() themselves
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -131,6 +131,34 @@ def test_parse_rejects_a_malformed_clause_naming_it(fields, clause_id, problem):
     assert "BUILD.FINE" not in message  # only the bad clause is blamed
 
 
+def test_questions_are_thread_sources_rendered_as_asked_in():
+    text = toml_clause(questions=["keras-team/keras#23258", "tensorflow/tensorflow#42443"])
+    clause = parse(text)["BUILD.EXAMPLE"]
+    assert clause.questions == ("keras-team/keras#23258", "tensorflow/tensorflow#42443")
+    assert parse(toml_clause())["BUILD.EXAMPLE"].questions == ()
+    rendered = render.render(parse(text), citations={})
+    assert ("- **Asked in:** [keras-team/keras#23258](https://github.com/keras-team/keras/issues/23258), "
+            "[tensorflow/tensorflow#42443](https://github.com/tensorflow/tensorflow/issues/42443)\n") in rendered
+    assert "Asked in" not in render.render(parse(toml_clause()), citations={}).split('<a id="BUILD.EXAMPLE">')[1]
+
+
+@pytest.mark.parametrize("questions", [["keras#1"], ["https://github.com/keras-team/keras/issues/1"],
+                                       ["keras-team/keras#1", "keras-team/keras#1"], ["keras-team/keras#0"]])
+def test_parse_rejects_malformed_questions(questions):
+    with pytest.raises(SpecError, match=r"BUILD\.EXAMPLE: questions must be distinct thread sources"):
+        parse(toml_clause(questions=questions))
+
+
+def test_evidence_cites_probes_that_exist():
+    """A clause's evidence names its probe by its path in the checkout (evidence/probes/<probe>.py)."""
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    cited = {(cid, path) for cid, c in spec_clauses.load().items()
+             for path in re.findall(r"evidence/[\w/.-]+\.py", c.evidence)}
+    assert [(cid, path) for cid, path in sorted(cited) if not (root / path).is_file()] == []
+
+
 def test_parse_rejects_a_duplicate_id():
     with pytest.raises(SpecError, match=r"BUILD\.EXAMPLE: duplicate id"):
         parse(toml_clause() + toml_clause(statement="Another."))
@@ -166,7 +194,7 @@ def test_render_check_fails_clearly_on_a_stale_or_missing_file(tmp_path, capsys)
 
 def test_spec_md_has_an_anchor_level_and_tests_for_every_clause():
     text = render.render()
-    citations = integrity.cited_clauses()
+    citations = clause_citations.cited_clauses()
     for cid, c in spec_clauses.load().items():
         section = text.split(f'<a id="{cid}"></a>\n', 1)[1].split("<a id=", 1)[0]
         assert f"### {cid}\n" in section

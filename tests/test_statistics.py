@@ -6,7 +6,12 @@ import pytest
 from scipy import stats
 
 from layercontract.suites import _helpers
-from layercontract.suites._helpers import FALSE_FAILURE_PROBABILITY, assert_binomial, assert_binomial_each, binomial_acceptance
+from layercontract.suites._helpers import (
+    FALSE_FAILURE_PROBABILITY,
+    assert_binomial,
+    assert_binomial_each,
+    binomial_acceptance,
+)
 
 CASES = [(20000, 0.1), (20000, 0.3), (20000, 0.5), (20000, 0.75), (10000, 0.5), (50, 0.5), (100, 0.25),
          (1000, 0.01), (1000, 0.99), (30, 0.02), (7, 0.5)]

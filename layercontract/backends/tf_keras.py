@@ -31,7 +31,7 @@ class TfKeras(Backend):
             concatenate=lambda xs, axis=-1: tf.concat(list(xs), axis=axis),
         )
         return SimpleNamespace(
-            Layer=tf_keras.layers.Layer, Model=tf_keras.Model, InputSpec=tf_keras.layers.InputSpec,
+            Layer=tf_keras.layers.Layer, Model=tf_keras.Model, Sequential=tf_keras.Sequential, InputSpec=tf_keras.layers.InputSpec,
             Input=tf_keras.Input, layers=tf_keras.layers, optimizers=tf_keras.optimizers,
             utils=tf_keras.utils, ops=ops,
         )

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from layercontract.reference_impl import context, initializers
+from layercontract.reference_impl import context, initializers, variables
 from layercontract.reference_impl.input_spec import assert_input_compatibility
 from layercontract.reference_impl.symbolic import Node, SymbolicTensor, is_symbolic
 from layercontract.reference_impl.variables import Variable
@@ -71,7 +71,7 @@ class Layer:
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments: {sorted(kwargs)}")
         self.name = name or _unique_name(type(self))
-        self.compute_dtype = str(np.dtype(dtype or "float32"))
+        self.variable_dtype, self.compute_dtype = _dtype_policy(dtype)
         self.built = False
         self.input_spec = None
         self._trainable = trainable
@@ -94,12 +94,25 @@ class Layer:
         super().__setattr__(name, value)
 
     # ---------------------------------------------------------------- weights
-    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, name=None):
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, name=None,
+                   autocast=True):
+        """Keras 3's signature (BUILD.ADD_WEIGHT_POSITIONAL.K3): at most `shape, initializer, dtype`
+        positionally; Keras 2's positional name is rejected; a floating weight defaults to glorot-uniform."""
+        if len(args) > 3:
+            raise TypeError(f"add_weight() takes at most 3 positional arguments but {len(args)} were given.")
+        if args and isinstance(args[0], str):
+            raise ValueError(f"`name` must be passed as a keyword argument. Received: add_weight({args[0]!r}, ...). "
+                             f"Use: add_weight(shape=..., name={args[0]!r}).")
+        if args and shape is not None:
+            raise ValueError("`shape` was passed both positionally and as a keyword argument.")
+        shape, initializer, dtype = (*args, *(shape, initializer, dtype)[len(args):])
+        initializer = initializer or "glorot_uniform"
         if self._state_locked:
             raise ValueError(f"Layer '{self.name}': {self._LOCKED_MESSAGE}")
         shape = tuple(shape or ())
         value = initializers.get(initializer)(shape)
-        variable = Variable(value, name=name or f"variable_{len(self._own_weights)}", trainable=trainable)
+        variable = Variable(value, name=name or f"variable_{len(self._own_weights)}",
+                            dtype=dtype or self.variable_dtype, autocast=autocast, trainable=trainable)
         self._own_weights.append(variable)
         return variable
 
@@ -157,6 +170,15 @@ class Layer:
         trainable = self.trainable_weights
         return [w for w in self.weights if all(w is not t for t in trainable)]
 
+    # Keras 3's names for the same lists (what stateless_call takes values for)
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
     def get_weights(self):
         return [w.numpy() for w in self.weights]
 
@@ -167,9 +189,34 @@ class Layer:
         for w, v in zip(weights, values):
             w.assign(v)
 
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args, **kwargs):
+        """Keras 3's functional form of a call: run `self(*args, **kwargs)` (the same training
+        resolution as a direct call: TRAIN.STATELESS_CALL_PROPAGATES) with the given values in
+        place of the variables', and return `(outputs, non-trainable values after the call)`,
+        leaving the variables themselves as they were (TRAIN.STATELESS_CALL_RETURNS_UPDATED_STATS)."""
+        trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
+        for given, held, kind in ((trainable_variables, trainable, "trainable"),
+                                  (non_trainable_variables, non_trainable, "non-trainable")):
+            if len(given) != len(held):
+                raise ValueError(f"Layer '{self.name}' has {len(held)} {kind} variables, received {len(given)} values")
+        held = trainable + non_trainable
+        saved = [v.numpy() for v in held]
+        try:
+            for variable, value in zip(held, list(trainable_variables) + list(non_trainable_variables)):
+                variable.assign(value)
+            outputs = self(*args, **kwargs)
+            updated = [v.numpy() for v in non_trainable]
+        finally:
+            for variable, value in zip(held, saved):
+                variable.assign(value)
+        return outputs, updated
+
     # ------------------------------------------------------------ overridables
     def build(self, input_shape):
-        pass
+        """The default: nothing to create; marks the layer built, as Keras 3's Layer.build does
+        (`Model.build(shape)` on a subclassed model creates no weights: BUILD.MODEL_BUILD_MARKS_ONLY.K3)."""
+        self.built = True
+        self._lock_state()
 
     def call(self, *args, **kwargs):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call()")
@@ -178,13 +225,24 @@ class Layer:
         raise NotImplementedError
 
     # --------------------------------------------------------------- __call__
+    # Keras 3 (CALL.NON_TENSOR_POSITIONAL_REJECTED.K3): positional arguments must be tensors or None;
+    # functional models opt out (their second positional parameter is `training`).
+    _allow_non_tensor_positional_args = False
+
     def __call__(self, *args, **kwargs):
         args, kwargs = self._convert_inputs(args, kwargs)
+        if not self._allow_non_tensor_positional_args:
+            for leaf in _flatten_all(args, {}):
+                if leaf is not None and not _is_array_like(leaf):
+                    raise ValueError("Only input tensors may be passed as positional arguments. The following "
+                                     f"argument value should be passed as a keyword argument: {leaf!r} "
+                                     f"(of type {type(leaf)})")
         first_input = args[0] if args else next(iter(kwargs.values()), None)
         assert_input_compatibility(self.input_spec, first_input, self.name)
         self._maybe_build(args, kwargs, first_input)
 
-        with context.call_context(self) as ctx:
+        autocast = self.compute_dtype if self.compute_dtype != self.variable_dtype else None
+        with context.call_context(self) as ctx, variables.autocast_scope(autocast):
             signature = inspect.signature(self.call)
             explicit = {k: kwargs.pop(k) for k in ["training"] if k in kwargs}
             param = signature.parameters.get("training")
@@ -267,6 +325,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name} built={self.built}>"
+
+
+def _dtype_policy(dtype):
+    """(variable dtype, compute dtype) of a layer's `dtype`: a dtype name gives both, a mixed
+    policy "mixed_<compute>" keeps float32 variables (DTYPE.LAYER_DTYPE_HONOURED, DTYPE.MIXED_POLICY)."""
+    name = str(dtype or "float32")
+    if name.startswith("mixed_"):
+        return "float32", str(np.dtype(name.removeprefix("mixed_")))
+    return str(np.dtype(name)), str(np.dtype(name))
 
 
 def _holds_layer(value):

@@ -80,11 +80,15 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape):
         shape = (input_shape[self.axis],)
-        self.gamma = self.add_weight(shape=shape, initializer="ones", name="gamma") if self.scale else None
-        self.beta = self.add_weight(shape=shape, initializer="zeros", name="beta") if self.center else None
-        self.moving_mean = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="moving_mean")
+        # In the variable dtype and never autocast: float32 statistics under mixed_float16 (DTYPE.MIXED_BATCHNORM)
+        self.gamma = (self.add_weight(shape=shape, initializer="ones", name="gamma", autocast=False)
+                      if self.scale else None)
+        self.beta = (self.add_weight(shape=shape, initializer="zeros", name="beta", autocast=False)
+                     if self.center else None)
+        self.moving_mean = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="moving_mean",
+                                           autocast=False)
         self.moving_variance = self.add_weight(shape=shape, initializer="ones", trainable=False,
-                                               name="moving_variance")
+                                               name="moving_variance", autocast=False)
         self.input_spec = InputSpec(ndim=len(input_shape), axes={self.axis: input_shape[self.axis]})
 
     def _broadcast(self, v, ndim):
@@ -93,7 +97,7 @@ class BatchNormalization(Layer):
         return np.reshape(v, shape)
 
     def call(self, inputs, training=None):
-        x = inputs
+        x = inputs.astype("float32") if inputs.dtype in ("float16",) else inputs  # statistics in float32
         reduce_axes = tuple(a for a in range(x.ndim) if a != self.axis % x.ndim)
         if training and self.trainable:
             mean = x.mean(axis=reduce_axes)
@@ -108,6 +112,7 @@ class BatchNormalization(Layer):
         inv_std = 1.0 / np.sqrt(variance + self.epsilon)
         x_hat = (x - b(mean)) * b(inv_std)
         outputs = (x_hat * b(gamma) + b(beta)).astype(x.dtype)
+        outputs = outputs.astype(inputs.dtype)  # back to the compute dtype (float16 under mixed_float16)
 
         batch_stats = bool(training and self.trainable)
 

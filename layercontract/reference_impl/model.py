@@ -16,6 +16,20 @@ from layercontract.reference_impl.layer import Layer, _flatten_all, _map_structu
 from layercontract.reference_impl.symbolic import is_symbolic
 
 
+def _floats(x):
+    """The data as float32 arrays, keeping its structure (a dict or list of model inputs)."""
+    return _map_structure(lambda v: np.asarray(v, dtype="float32"), x)
+
+
+def _rows(x, index):
+    """The rows `index` of every array in the structure `x`."""
+    return _map_structure(lambda v: np.asarray(v)[index], x)
+
+
+def _length(x):
+    return len(_flatten_all([x], {})[0])
+
+
 class History:
     def __init__(self):
         self.history = {"loss": []}
@@ -57,6 +71,7 @@ class Model(Layer):
             if all(node.layer is not known for known in layers):
                 layers.append(node.layer)
         self._graph_layers = layers  # tracked as sub-layers (weights, trainable)
+        self._allow_non_tensor_positional_args = True
         self.built = True
         self._lock_state()
 
@@ -70,7 +85,7 @@ class Model(Layer):
         `training`; a value given at construction wins for its node only
         (TRAIN.FUNCTIONAL_PINNED_WINS, TRAIN.FUNCTIONAL_PINNED_IS_LOCAL)."""
         graph_inputs, graph_outputs, nodes = self._graph
-        values = {id(t): x for t, x in zip(_flatten_all([graph_inputs], {}), _flatten_all([inputs], {}))}
+        values = self._route_inputs(graph_inputs, inputs)
 
         def value(t):
             return values[id(t)] if is_symbolic(t) else t
@@ -86,9 +101,38 @@ class Model(Layer):
         ctx.training = training
         return _map_structure(value, graph_outputs)
 
+    def _route_inputs(self, graph_inputs, inputs):
+        """{id(graph input): value}. A dict goes by name (the keys of a dict-built model, else the
+        Inputs' names) and its other keys are ignored (INPUT.DICT_ROUTED_BY_NAME,
+        INPUT.DICT_EXTRA_KEYS_IGNORED); a missing name is rejected (INPUT.DICT_MISSING_KEY_REJECTED).
+        Anything else is flattened and must hold one value per input (INPUT.MODEL_INPUT_COUNT): a
+        bare tensor or a one-element list both feed a one-input model (INPUT.SINGLE_INPUT_ANY_WRAPPING)."""
+        declared = _flatten_all([graph_inputs], {})
+        if isinstance(inputs, dict):
+            names = list(graph_inputs) if isinstance(graph_inputs, dict) else [t.name for t in declared]
+            missing = [name for name in names if name not in inputs]
+            if missing:
+                raise ValueError(f'Missing data for input "{missing[0]}". You passed a data dictionary with '
+                                 f"keys {list(inputs)}. Expected the following keys: {names}")
+            given = [inputs[name] for name in names]
+        else:
+            if isinstance(graph_inputs, dict) and list(graph_inputs) != sorted(graph_inputs):
+                # a list would be matched in sorted key order, not the order the dict was written in:
+                # ambiguous, so refused (INPUT.LIST_INTO_DICT_BUILT_MODEL)
+                raise ValueError(f"Model '{self.name}' was built from a dict of inputs with keys {list(graph_inputs)}: "
+                                 "pass its inputs as a dict with these keys, not as a list.")
+            given = _flatten_all([inputs], {})
+            if len(given) != len(declared):
+                raise ValueError(f"Model '{self.name}' expects {len(declared)} input(s), but it received "
+                                 f"{len(given)} input tensors.")
+        return {id(t): x for t, x in zip(declared, given)}
+
     def compile(self, optimizer="sgd", loss="mse"):
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
+        # The trainable variables are taken afresh at the first step after each compile
+        # (TRAIN.TRAINABLE_RECOMPILE); what a step without recompiling trains is not specified.
+        self._train_variables = None
 
     def _call_has_training_arg(self):
         return "training" in inspect.signature(self.call).parameters
@@ -105,46 +149,76 @@ class Model(Layer):
     # ------------------------------------------------------------------ steps
     def train_on_batch(self, x, y):
         self._require_compiled()
-        x, y = np.asarray(x, dtype="float32"), np.asarray(y, dtype="float32")
+        x, y = _floats(x), np.asarray(y, dtype="float32")
         with autodiff.tape() as tape:
             y_pred = self._forward(x, training=True)
             loss, loss_grad = self.loss(y, y_pred)
-            variables = self.trainable_weights
+            if getattr(self, "_train_variables", None) is None:
+                self._train_variables = self.trainable_weights
+            variables = self._train_variables
             grads = tape.gradients(y_pred, loss_grad, variables)
         self.optimizer.apply(grads, variables)
         return float(loss)
 
     def test_on_batch(self, x, y):
         self._require_compiled()
-        y_pred = self._forward(np.asarray(x, dtype="float32"), training=False)
+        y_pred = self._forward(_floats(x), training=False)
         loss, _ = self.loss(np.asarray(y, dtype="float32"), y_pred)
         return float(loss)
 
     def predict_on_batch(self, x):
-        return np.asarray(self._forward(np.asarray(x, dtype="float32"), training=False))
+        return np.asarray(self._forward(_floats(x), training=False))
 
     # -------------------------------------------------------------- epochs
     def fit(self, x, y, batch_size=32, epochs=1, shuffle=True, verbose="auto", seed=None):
         history = History()
-        n = len(x)
+        n = _length(x)
         order_rng = np.random.default_rng(seed)
         for _ in range(epochs):
             order = order_rng.permutation(n) if shuffle else np.arange(n)
             losses_ = [
-                self.train_on_batch(np.asarray(x)[idx], np.asarray(y)[idx])
+                self.train_on_batch(_rows(x, idx), np.asarray(y)[idx])
                 for idx in np.array_split(order, max(1, -(-n // batch_size)))
             ]
             history.history["loss"].append(float(np.mean(losses_)))
         return history
 
     def evaluate(self, x, y, batch_size=32, verbose="auto"):
-        n = len(x)
+        n = _length(x)
         batches = np.array_split(np.arange(n), max(1, -(-n // batch_size)))
         sizes = [len(b) for b in batches]
-        losses_ = [self.test_on_batch(np.asarray(x)[b], np.asarray(y)[b]) for b in batches]
+        losses_ = [self.test_on_batch(_rows(x, b), np.asarray(y)[b]) for b in batches]
         return float(np.average(losses_, weights=sizes))
 
     def predict(self, x, batch_size=32, verbose="auto"):
-        n = len(x)
+        n = _length(x)
         batches = np.array_split(np.arange(n), max(1, -(-n // batch_size)))
-        return np.concatenate([self.predict_on_batch(np.asarray(x)[b]) for b in batches], axis=0)
+        return np.concatenate([self.predict_on_batch(_rows(x, b)) for b in batches], axis=0)
+
+
+class Sequential(Model):
+    """A stack of layers, each called on the previous one's output with the `training` value the
+    model was called with (TRAIN.SEQUENTIAL_FORWARDS_TRAINING), as Keras 3's Sequential.call does.
+    Built on its first call, or at construction when its first item is an `Input` (then its
+    layers are called on it, which builds them)."""
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        items = list(layers or [])
+        self._input = items.pop(0) if items and is_symbolic(items[0]) else None
+        self._layers = items
+        if self._input is not None:
+            self(self._input)
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def add(self, layer):
+        self._layers = self._layers + [layer]
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training) if "training" in inspect.signature(layer.call).parameters else layer(x)
+        return x

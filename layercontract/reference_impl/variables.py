@@ -1,17 +1,37 @@
 """Weights: a named, mutable array with a stable object identity."""
+import contextlib
+
 import numpy as np
+
+# The compute dtype a layer's `call` reads its autocast variables in (Keras 3's AutocastScope):
+# set by Layer.__call__ under a mixed policy such as "mixed_float16" (DTYPE.MIXED_POLICY).
+_autocast_dtype = None
+
+
+@contextlib.contextmanager
+def autocast_scope(dtype):
+    global _autocast_dtype
+    previous, _autocast_dtype = _autocast_dtype, dtype
+    try:
+        yield
+    finally:
+        _autocast_dtype = previous
 
 
 class Variable:
     """A layer weight. The object stays the same for the layer's lifetime; only its value changes."""
 
-    def __init__(self, value, name, trainable=True):
-        self._value = np.array(value, dtype="float32")
+    def __init__(self, value, name, trainable=True, dtype="float32", autocast=True):
+        self._value = np.array(value, dtype=dtype)
         self.name = name
         self.trainable = trainable
+        self.autocast = autocast
 
     @property
     def value(self):
+        """The value; inside an autocast scope a floating autocast variable reads in its dtype."""
+        if self.autocast and _autocast_dtype is not None and np.issubdtype(self._value.dtype, np.floating):
+            return self._value.astype(_autocast_dtype)
         return self._value
 
     @property

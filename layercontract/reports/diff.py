@@ -154,7 +154,7 @@ def markdown(diff: Diff, old_name: str, new_name: str) -> str:
     if diff.incomplete or diff.backends_added or diff.backends_removed or diff.version_changes:
         out.append("")
 
-    def changes(title, items):
+    def section(title, items):
         if not items:
             return
         out.extend([f"### {title} ({len(items)})", ""])
@@ -170,9 +170,9 @@ def markdown(diff: Diff, old_name: str, new_name: str) -> str:
                 out.append(line)
             out.append("")
 
-    changes("Regressions", diff.regressions)
-    changes("Fixes", diff.fixes)
-    changes("Other changes", diff.other)
+    section("Regressions", diff.regressions)
+    section("Fixes", diff.fixes)
+    section("Other changes", diff.other)
     clause_lines = []
     for backend in dict.fromkeys([*diff.clauses_added, *diff.clauses_removed, *diff.clause_changes]):
         parts = []

@@ -11,8 +11,8 @@ one column are combined when all their versions and edition agree (a run split i
 rerun: for a test in several records the latest record's result wins, and "not run" never
 replaces a result); records of one column that disagree on other versions are an error.
 Tests carry their deviation as data (kind, observed, reason, upstream and its URL, expectations
-file and entry) and their message's first line: from a v3 record as written, from a v2 record
-parsed from its flattened "reason" (and the checkout's expectations file).
+file and entry) and their message's first line, as records.upgrade reads them from a record of
+any version.
 Everything is read and validated, and every output rendered, before anything is written;
 each output is written atomically.
 """
@@ -23,28 +23,24 @@ import dataclasses
 import datetime as dt
 import json
 import pathlib
-import re
-import tomllib
 
-from layercontract.reports import schema
-from layercontract.reports.records import first_line, upstream_url  # noqa: F401  (merge.first_line: v2 rows)
-from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
+from layercontract.reports import records, render, schema
 from layercontract.reports.schema import ReportError
+from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
 
 OUTPUTS = ("index.html", "summary.md", "matrix.json")
 # the distribution whose version names a column, in order of preference (else the backend's own)
 KEY_DISTRIBUTIONS = ("keras", "tf-keras", "tf_keras", "reference_impl")
-RUN_SCHEMAS = tuple(getattr(schema, "RUN_SCHEMAS", None) or (schema.RUN_SCHEMA,))
 
 
 @dataclasses.dataclass
 class Loaded:
     path: pathlib.Path
-    data: dict
+    data: dict  # as written (any readable version): _combine reads its tests through records.upgrade
 
 
 def load_record(path) -> Loaded:
-    return Loaded(pathlib.Path(path), schema.load(path, RUN_SCHEMAS))
+    return Loaded(pathlib.Path(path), schema.load(path, schema.RUN_SCHEMAS))
 
 
 def load_records(paths) -> list[Loaded]:
@@ -116,17 +112,28 @@ def _backend_order(names: list[str]) -> list[str]:
     return builtin + [n for n in names if n not in builtin]
 
 
+def _question_coverage() -> dict | None:
+    """The users' questions (spec/questions.toml) by status: settled, partial, open, out-of-scope,
+    and in_scope (all but out-of-scope); None when the list cannot be read."""
+    from layercontract.spec import questions
+
+    try:
+        return questions.coverage(questions.load())
+    except (OSError, questions.QuestionsError):
+        return None
+
+
 def _spec():
     """The clauses, areas and static citations of this checkout (or what the records tell)."""
     from layercontract.spec import clauses as spec_clauses
-    from layercontract.spec.harness import integrity
+    from layercontract.spec.harness import clause_citations
 
     try:
         clauses = spec_clauses.load()
     except spec_clauses.SpecError as e:
         return {}, dict(spec_clauses.AREAS), {}, f"spec/clauses.toml could not be read ({e}): statements are missing"
     try:
-        cited = integrity.cited_clauses()
+        cited = clause_citations.cited_clauses()
     except (OSError, SyntaxError) as e:
         cited, warning = {}, f"the suites could not be read ({e}): spec coverage is missing"
     else:
@@ -134,88 +141,17 @@ def _spec():
     return clauses, dict(spec_clauses.AREAS), cited, warning
 
 
-# ------------------------------------------------------ deviations and first lines
-_DESCRIBED = re.compile(r"(?s)(?P<kind>[\w-]+)(?: \(when (?P<when>[^)]*)\))?: (?P<observed>.*?) \u2014 "
-                        r"(?P<reason>.*?)(?: \[(?P<upstream>[^\]\s]+)\])?")
-
-
-def _expectations_entries(backend: str) -> tuple[str, list[dict]]:
-    """The checkout's expectations file of a built-in backend (path as shown, raw entries)."""
-    path = pathlib.Path(__file__).resolve().parents[1] / "backends" / "expectations" / f"{backend}.toml"
-    try:
-        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("deviation", [])
-    except (OSError, ValueError):
-        return f"backends/expectations/{backend}.toml", []
-    return f"backends/expectations/{backend}.toml", [e for e in entries if isinstance(e, dict)]
-
-
-def _describe(entry: dict) -> str:
-    when = entry.get("when") or []
-    when = [when] if isinstance(when, str) else list(when)
-    cond = f" (when {'; '.join(when)})" if when else ""
-    ref = f" [{entry['upstream']}]" if entry.get("upstream") else ""
-    return f"{entry.get('kind')}{cond}: {entry.get('observed')} \u2014 {entry.get('reason')}{ref}"
-
-
-def deviation_from_reason(reason: str | None, nodeid: str, backend: str, entries=None) -> dict | None:
-    """A v3 "deviation" object from a v2 record's flattened reason: the checkout's expectations
-    entry it was written from if one matches exactly, else the reason's parts, else the whole
-    text as the reason (never lost)."""
-    if not reason:
-        return None
-    text = reason.removeprefix("[XPASS(strict)] ").strip()
-    half = len(text) // 2  # pytest repeats a strict xfail's reason: "R R"
-    if len(text) % 2 == 1 and text[:half] == text[half + 1:]:
-        text = text[:half]
-    file, found = entries if entries is not None else _expectations_entries(backend)
-    base = nodeid.split("[", 1)[0]
-    for index, entry in enumerate(found, start=1):
-        if entry.get("test") in (nodeid, base) and _describe(entry) == text:
-            when = entry.get("when") or []
-            return {"kind": entry["kind"], "observed": entry["observed"], "reason": entry["reason"],
-                    "upstream": entry.get("upstream", ""), "upstream_url": upstream_url(entry.get("upstream")),
-                    "when": [when] if isinstance(when, str) else list(when),
-                    "file": file, "entry": index, "test": entry["test"]}
-    match = _DESCRIBED.fullmatch(text)
-    parts = match.groupdict() if match else {"kind": "", "observed": "", "reason": text, "upstream": None,
-                                              "when": None}
-    return {"kind": parts["kind"], "observed": parts["observed"], "reason": parts["reason"],
-            "upstream": parts["upstream"] or "", "upstream_url": upstream_url(parts["upstream"]),
-            "when": [w.strip() for w in (parts["when"] or "").split(";") if w.strip()],
-            "file": None, "entry": None, "test": None}
-
-
-def _normalise_test(test: dict, backend: str, entries) -> dict:
-    """A record's test row with "deviation" and "first_line" (v3 fields) filled in for v2 rows."""
-    row = {k: v for k, v in test.items() if k != "nodeid"}
-    if "deviation" not in row:
-        reason = row.get("reason") if row["outcome"] in ("expected-deviation", "unexpected-pass") else None
-        row["deviation"] = deviation_from_reason(reason, test["nodeid"], backend, entries() if reason else None)
-    elif row["deviation"] and not row["deviation"].get("upstream_url"):
-        row["deviation"] = {**row["deviation"], "upstream_url": upstream_url(row["deviation"].get("upstream"))}
-    if not row.get("first_line"):
-        row["first_line"] = first_line(row.get("message")) if row["outcome"] not in ("pass", NOT_RUN) else ""
-    return row
-
-
 def _combine(items: list[Loaded]) -> dict:
     """One column's entry from its records (same backend, versions, edition)."""
     items = sorted(items, key=lambda i: i.data["started"])
     last = items[-1].data
     backend = last["backend"]
-    cache = []
-
-    def entries():
-        if not cache:
-            cache.append(_expectations_entries(backend))
-        return cache[0]
-
     tests: dict[str, dict] = {}
     for item in items:
-        for test in item.data["tests"]:
+        for test in records.upgrade(item.data)["tests"]:
             old = tests.get(test["nodeid"])
             if old is None or test["outcome"] != NOT_RUN or old["outcome"] == NOT_RUN:
-                tests[test["nodeid"]] = _normalise_test(test, backend, entries)
+                tests[test["nodeid"]] = {k: v for k, v in test.items() if k != "nodeid"}
     statuses = [i.data["status"] for i in items]
     status = next((s for s in ("running", "interrupted") if s in statuses), "complete")
     reasons = [f"{i.path.name}: {i.data['stop_reason']}" for i in items if i.data["stop_reason"]]
@@ -359,7 +295,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
     spec_ids = list(spec_clauses)
     return {
         "schema": schema.MATRIX_SCHEMA,
-        "generated": generated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated": generated or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "git_commits": commits,
         "areas": {a: areas[a] for a in areas if any(c["area"] == a for c in clauses.values())},
         "backends": backends,
@@ -377,6 +313,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
             "tests_per_clause": {cid: len(cited.get(cid, [])) for cid in spec_ids},
             "without_tests": [cid for cid in spec_ids if not cited.get(cid)],
             "not_run_anywhere": [cid for cid in spec_ids if not clauses[cid]["results"]],
+            "questions": _question_coverage(),
         },
         "history": _history(backends, clauses),
         "kill_matrix": killed,
@@ -386,8 +323,6 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
 
 # ------------------------------------------------------------------- writing
 def render_all(matrix: dict, report_name: str = "index.html") -> dict[str, str]:
-    from layercontract.reports import render
-
     return {"index.html": render.html(matrix), "summary.md": render.markdown(matrix, report_name=report_name),
             "matrix.json": json.dumps(matrix, indent=1, allow_nan=False) + "\n"}
 

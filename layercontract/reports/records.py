@@ -1,10 +1,11 @@
 """Run records, schema "layercontract-run/3": building, upgrading, validating, reading and
-writing them. No pytest import: the pytest plugin part (reports/record.py) feeds this module
+writing them. No pytest import: the pytest plugin part (spec/harness/recorder.py) feeds this module
 from its hooks; run-many builds the record of a process that crashed or was killed here
 (synthesize); merge and diff read records through load().
 
 The fields are documented in reports/SCHEMA.md and checked by reports/run-record.schema.json.
-Version 2 records (reports/run-record.v2.schema.json) are still read: load() upgrades them.
+Version 2 records (reports/run-record.v2.schema.json) are still read: upgrade(), the one reader of
+records (load, merge, diff, synthesize), gives them the v3 fields.
 
     record = new_record(backend=..., requested_backend=..., started=...)   # the run's fields
     rows = [test_row(check, clauses, outcome, message, ...), ...]
@@ -25,10 +26,12 @@ import shlex
 import signal
 import subprocess
 import sys
+import tomllib
 import uuid
 
 from layercontract.reports import schema
-from layercontract.spec.harness import integrity, outcomes
+from layercontract.reports.schema import unicode_only
+from layercontract.spec.harness import check_ids, outcomes
 from layercontract.spec.harness.backend import CONTRACT_VERSION
 
 SCHEMA = schema.RUN_SCHEMA          # "layercontract-run/3"
@@ -59,7 +62,7 @@ PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]  # layercontract/ of 
 
 # ------------------------------------------------------------------- small parts
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _git(*args) -> str | None:
@@ -100,7 +103,7 @@ def clean_message(text: str) -> str:
     return text
 
 
-def first_line(message: str, limit: int = FIRST_LINE_LIMIT, *, crash: str | None = None) -> str:
+def first_line(message: str | None, limit: int = FIRST_LINE_LIMIT, *, crash: str | None = None) -> str:
     """The line that says what went wrong: from `crash` (pytest's reprcrash: the exception's own
     message) if given, else from `message`: pytest's first "E" line (an assertion or exception,
     never a source line such as `K = <module ...>`), else the last exception-looking line (a
@@ -160,7 +163,7 @@ def falsifying_example(*texts: str) -> str | None:
     return "\n".join(blocks + blobs)
 
 
-def upstream_url(upstream: str) -> str | None:
+def upstream_url(upstream: str | None) -> str | None:
     """"owner/repo#123" -> its GitHub issue address (GitHub redirects a pull request's);
     a URL is kept; anything else has none."""
     upstream = (upstream or "").strip()
@@ -183,7 +186,7 @@ def deviation_fields(deviation) -> dict | None:
 
 def rerun_command(check: str, options: str = "") -> str:
     """One command, from any directory, that reruns exactly this check."""
-    return (f"python -m pytest --pyargs {shlex.quote(integrity.pyargs_target(check))} {options}").rstrip()
+    return (f"python -m pytest --pyargs {shlex.quote(check_ids.pyargs_target(check))} {options}").rstrip()
 
 
 def record_file_name(requested: str, adapter_name: str | None) -> str:
@@ -217,7 +220,7 @@ def test_row(nodeid: str, clauses, outcome: str, message: str = "", *, duration:
              reason: str | None = None, deviation: dict | None = None, example: str | None = None,
              crash: str | None = None, rerun: str = "") -> dict:
     """One test of a record. `nodeid` is normalised to its check id ("suites/test_x.py::t[p]")."""
-    check = integrity.check_id(nodeid)
+    check = check_ids.check_id(nodeid)
     line = first_line(message, crash=crash)  # from the whole message: clean_message shortens long ones
     message = clean_message(message)
     return {"nodeid": check, "clauses": list(clauses), "outcome": outcome, "duration_s": round(duration, 4),
@@ -285,19 +288,91 @@ def validate(record: dict) -> list[str]:
 
 # ----------------------------------------------------------------------- reading
 def upgrade(record: dict) -> dict:
-    """A record of any readable version as the current one (a copy; v2 gains contract_version
-    None, requested_backend = backend, each test's first_line and deviation None)."""
-    if record.get("schema") == SCHEMA:
-        return record
+    """A record of any readable version as the current one (a copy): the one reader of records
+    (load, merge, diff and run-many's synthesize read through it). A v2 record gains
+    contract_version None and requested_backend = backend; every test row its v3 fields
+    (_upgrade_test: a v2 row's deviation is the checkout's expectations entry its reason was
+    written from, else its reason's parts)."""
+    backend = record["backend"]
+    cache: list = []
+
+    def entries():
+        if not cache:
+            cache.append(_expectations_entries(backend))
+        return cache[0]
+
     out = dict(record)
-    out["schema"] = SCHEMA
-    out.setdefault("contract_version", None)
-    out.setdefault("requested_backend", record["backend"])
-    out["tests"] = [{**t, "first_line": t.get("first_line", first_line(t["message"])),
-                     "deviation": t.get("deviation")} for t in record["tests"]]
+    if record.get("schema") != SCHEMA:
+        out["schema"] = SCHEMA
+        out.setdefault("contract_version", None)
+        out.setdefault("requested_backend", backend)
+    out["tests"] = [_upgrade_test(t, backend, entries) for t in record["tests"]]
     return out
 
 
+_DESCRIBED = re.compile(r"(?s)(?P<kind>[\w-]+)(?: \(when (?P<when>[^)]*)\))?: (?P<observed>.*?) \u2014 "
+                        r"(?P<reason>.*?)(?: \[(?P<upstream>[^\]\s]+)\])?")
+
+
+def _expectations_entries(backend: str) -> tuple[str, list[dict]]:
+    """The checkout's expectations file of a built-in backend (path as shown, raw entries)."""
+    path = PACKAGE_ROOT / "backends" / "expectations" / f"{backend}.toml"
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("deviation", [])
+    except (OSError, ValueError):
+        return f"backends/expectations/{backend}.toml", []
+    return f"backends/expectations/{backend}.toml", [e for e in entries if isinstance(e, dict)]
+
+
+def _describe(entry: dict) -> str:
+    when = entry.get("when") or []
+    when = [when] if isinstance(when, str) else list(when)
+    cond = f" (when {'; '.join(when)})" if when else ""
+    ref = f" [{entry['upstream']}]" if entry.get("upstream") else ""
+    return f"{entry.get('kind')}{cond}: {entry.get('observed')} \u2014 {entry.get('reason')}{ref}"
+
+
+def deviation_from_reason(reason: str | None, nodeid: str, backend: str, entries=None) -> dict | None:
+    """A v3 "deviation" object from a v2 record's flattened reason: the checkout's expectations
+    entry it was written from if one matches exactly, else the reason's parts, else the whole
+    text as the reason (never lost)."""
+    if not reason:
+        return None
+    text = reason.removeprefix("[XPASS(strict)] ").strip()
+    half = len(text) // 2  # pytest repeats a strict xfail's reason: "R R"
+    if len(text) % 2 == 1 and text[:half] == text[half + 1:]:
+        text = text[:half]
+    file, found = entries if entries is not None else _expectations_entries(backend)
+    base = nodeid.split("[", 1)[0]
+    for index, entry in enumerate(found, start=1):
+        if entry.get("test") in (nodeid, base) and _describe(entry) == text:
+            when = entry.get("when") or []
+            return {"kind": entry["kind"], "observed": entry["observed"], "reason": entry["reason"],
+                    "upstream": entry.get("upstream", ""), "upstream_url": upstream_url(entry.get("upstream")),
+                    "when": [when] if isinstance(when, str) else list(when),
+                    "file": file, "entry": index, "test": entry["test"]}
+    match = _DESCRIBED.fullmatch(text)
+    parts = match.groupdict() if match else {"kind": "", "observed": "", "reason": text, "upstream": None,
+                                              "when": None}
+    return {"kind": parts["kind"], "observed": parts["observed"], "reason": parts["reason"],
+            "upstream": parts["upstream"] or "", "upstream_url": upstream_url(parts["upstream"]),
+            "when": [w.strip() for w in (parts["when"] or "").split(";") if w.strip()],
+            "file": None, "entry": None, "test": None}
+
+
+def _upgrade_test(test: dict, backend: str, entries) -> dict:
+    """A test row with its v3 fields: a v2 row's "deviation" from its flattened reason, an
+    "upstream_url" where a deviation lacks one, "first_line" where it is empty ("" for a pass or a
+    test not run)."""
+    row = dict(test)
+    if "deviation" not in row:
+        reason = row.get("reason") if row["outcome"] in ("expected-deviation", "unexpected-pass") else None
+        row["deviation"] = deviation_from_reason(reason, test["nodeid"], backend, entries() if reason else None)
+    elif row["deviation"] and not row["deviation"].get("upstream_url"):
+        row["deviation"] = {**row["deviation"], "upstream_url": upstream_url(row["deviation"].get("upstream"))}
+    if not row.get("first_line"):
+        row["first_line"] = first_line(row.get("message")) if row["outcome"] not in ("pass", NOT_RUN) else ""
+    return row
 def load(path) -> dict:
     """A run record of any readable version, validated, as the current version
     (schema.ReportError naming the file if it is not one)."""
@@ -340,28 +415,6 @@ def write(path, record: dict) -> pathlib.Path:
     return write_atomic(path, json.dumps(unicode_only(record), indent=1, allow_nan=False) + "\n")
 
 
-def unicode_only(value):
-    """`value` with every string made valid Unicode: the surrogate escapes of undecodable bytes
-    (a path or argument under an ASCII locale) decoded as UTF-8, any other lone surrogate
-    replaced - a record must be readable (schema.read_json refuses lone surrogates)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "surrogateescape" if _escapes_only(value) else "replace").decode(
-                "utf-8", "replace")
-        return value
-    if isinstance(value, dict):
-        return {unicode_only(k): unicode_only(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [unicode_only(v) for v in value]
-    return value
-
-
-def _escapes_only(text: str) -> bool:
-    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
-
-
 # ------------------------------------------ the record of a process that did not finish
 def _signal_name(returncode: int) -> str:
     try:
@@ -374,7 +427,7 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
                started=None, finished=None, rerun_options="", invocation=(), requested_backend=None, reason=""):
     """The run record of a process that did not finish its run normally (run-many).
 
-    Starts from the record the run left (reports/record.py writes it as it goes), or a new
+    Starts from the record the run left (spec/harness/recorder.py writes it as it goes), or a new
     one built from the journal's "backend" event. Tests it finished (in that record or in the
     progress journal `events`, see spec/harness/watchdog.py) keep their outcomes; every other
     collected test gets "timeout" (run-many killed the process), "harness-error" (pytest
@@ -386,13 +439,13 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
     for event in events:
         kind = event.get("event")
         if kind == "collected":
-            to_run = {integrity.check_id(t["nodeid"]): t["clauses"] for t in event["tests"]}
+            to_run = {check_ids.check_id(t["nodeid"]): t["clauses"] for t in event["tests"]}
         elif kind == "backend":
             info = event
         elif kind == "start":
-            running.append(integrity.check_id(event["nodeid"]))
+            running.append(check_ids.check_id(event["nodeid"]))
         elif kind == "result":
-            journal_results[integrity.check_id(event["nodeid"])] = event
+            journal_results[check_ids.check_id(event["nodeid"])] = event
         elif kind == "finished":
             finished_orderly = True
     collected_by_run = bool(to_run)
@@ -407,7 +460,7 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
                          git=(git_commit(), None))
         out["started"] = started.isoformat()
     rows = {t["nodeid"]: dict(t) for t in out["tests"]}
-    for nodeid, clauses in {**{integrity.check_id(n): c for n, c in (collected or {}).items()}, **to_run}.items():
+    for nodeid, clauses in {**{check_ids.check_id(n): c for n, c in (collected or {}).items()}, **to_run}.items():
         rows.setdefault(nodeid, None)
         to_run.setdefault(nodeid, clauses)
 

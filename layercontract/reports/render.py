@@ -12,7 +12,6 @@ and tests, and always says which.
 """
 from __future__ import annotations
 
-import collections
 import pathlib
 import re
 import urllib.parse
@@ -20,7 +19,8 @@ import urllib.parse
 import jinja2
 import markupsafe
 
-from layercontract.spec.harness import integrity
+from layercontract.reports.records import first_line
+from layercontract.spec.harness import check_ids
 from layercontract.spec.harness.outcomes import BAR_ORDER as OUTCOME_BAR_ORDER
 from layercontract.spec.harness.outcomes import BY_NAME, DEVIATIONS, QUIET, SEVERITY, UNEXPECTED, Outcome
 
@@ -29,17 +29,13 @@ TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 
 # How each outcome shows (label, verb, glyph, emoji, colours, bar order, description): the one
 # outcome table, spec/harness/outcomes.py.
-Look = Outcome
 LOOKS = dict(BY_NAME)
 DESCRIPTION = {o: look.description for o, look in LOOKS.items()}
-# Legacy view of the table (label, emoji, text colour, background), for older callers.
-STYLE = {o: (look.label, look.emoji, look.fg, look.bg) for o, look in LOOKS.items()}
-GOOD = QUIET
 BAR_ORDER = list(OUTCOME_BAR_ORDER)
 
 
-def _look(outcome: str) -> Look:
-    return LOOKS.get(outcome) or Look(outcome, outcome, outcome, "?", "❔", "#000000", "#ffffff", "#8c959f",
+def _look(outcome: str) -> Outcome:
+    return LOOKS.get(outcome) or Outcome(outcome, outcome, outcome, "?", "❔", "#000000", "#ffffff", "#8c959f",
                                       len(LOOKS), False, None, outcome)
 
 
@@ -66,12 +62,6 @@ def cell_title(column: str, cid: str, result: dict) -> str:
     parts = ", ".join(f"{n} {_look(o).verb}" for o, n in sorted(counts.items(), key=lambda i: SEVERITY.index(i[0])
                                                                   if i[0] in SEVERITY else 99))
     return f"{column} · {cid}: {parts} (of {total} test{'s' * (total != 1)})"
-
-
-def first_line(message: str, limit: int = 300) -> str:
-    from layercontract.reports.merge import first_line as merge_first_line
-
-    return merge_first_line(message, limit)
 
 
 def cell_id(cid: str, column: str) -> str:
@@ -172,7 +162,7 @@ def _environment() -> jinja2.Environment:
     env.filters["first_line"] = first_line
     env.filters["seconds"] = lambda s: f"{s:.1f} s" if s >= 0.1 else f"{s * 1000:.0f} ms"
     env.filters["inline_code"] = inline_code
-    env.filters["pyargs"] = integrity.pyargs_target  # how a rerun command names a check
+    env.filters["pyargs"] = check_ids.pyargs_target  # how a rerun command names a check
     env.filters["frag"] = fragment
     env.filters["safe_url"] = safe_url
     env.filters["plural"] = lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}"
@@ -198,7 +188,7 @@ def _css_colours() -> str:
 def html(matrix: dict) -> str:
     columns = list(matrix["backends"])
     attention = {cid for cid, c in matrix["clauses"].items()
-                 if any(r["outcome"] not in GOOD for r in c["results"].values())}
+                 if any(r["outcome"] not in QUIET for r in c["results"].values())}
     attention_rows = sorted(((cid, c) for cid, c in matrix["clauses"].items() if cid in attention),
                             key=lambda item: attention_rank(item[1]))
     areas = []
@@ -298,7 +288,7 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
                 + " | ".join(_cell(clause["results"].get(n, {}).get("outcome")) for n in names) + " |")
 
     attention = sorted(((cid, c) for cid, c in matrix["clauses"].items()
-                        if any(r["outcome"] not in GOOD for r in c["results"].values())),
+                        if any(r["outcome"] not in QUIET for r in c["results"].values())),
                        key=lambda item: attention_rank(item[1]))
     if attention:
         out += [f"### Clauses that need attention ({len(attention)})", "", header, rule]
@@ -362,6 +352,11 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
         out += [f"**Kill matrix:** {km['killed']} of {len(km['faults'])} faults killed; survivors: {survivors}.", ""]
 
     cov = matrix["coverage"]
+    q = cov.get("questions")
+    if q:
+        out.append(f"**Users' questions:** {q['settled']} of {q['in_scope']} in scope settled by a clause, "
+                   f"{q['partial']} partly, {q['open']} open ({q['out-of-scope']} out of scope; spec/questions.toml).")
+        out.append("")
     if cov["without_tests"] or cov["not_run_anywhere"]:
         out.append(f"**Spec coverage:** {cov['spec_clauses']} clauses; without tests: "
                    f"{', '.join(md_code(c) for c in cov['without_tests']) or 'none'}; run on no backend: "

@@ -257,13 +257,6 @@ def bounded(data, path):
     return walk(data, "$")
 
 
-def write_atomic(path, text: str) -> pathlib.Path:
-    """reports.records.write_atomic (kept here for callers that only need the schema module)."""
-    from layercontract.reports.records import write_atomic
-
-    return write_atomic(path, text)
-
-
 def write_all(files: dict) -> dict:
     """Write several files all or none: every text goes to a temporary file first, then each is
     renamed into place; if anything fails, the files renamed so far get their old contents
@@ -304,8 +297,6 @@ def write_all(files: dict) -> dict:
 def write_temp(path, text: str) -> pathlib.Path:
     """`text` in a new temporary file beside `path`, named uniquely (two processes writing one
     path never share a temporary file); the caller renames it into place or removes it."""
-    from layercontract.reports.records import unicode_only
-
     path = pathlib.Path(path)
     text = unicode_only(text)  # a path under an ASCII locale: its bytes, never an encoding error
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -333,3 +324,25 @@ _UMASK = _current_umask()
 
 def _umask() -> int:
     return _UMASK
+
+
+def unicode_only(value):
+    """`value` with every string made valid Unicode: the surrogate escapes of undecodable bytes
+    (a path or argument under an ASCII locale) decoded as UTF-8, any other lone surrogate
+    replaced - a record must be readable (schema.read_json refuses lone surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape" if _escapes_only(value) else "replace").decode(
+                "utf-8", "replace")
+        return value
+    if isinstance(value, dict):
+        return {unicode_only(k): unicode_only(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [unicode_only(v) for v in value]
+    return value
+
+
+def _escapes_only(text: str) -> bool:
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)

@@ -17,10 +17,15 @@ AREAS = {
     "SYMBOLIC": "Symbolic Input tensors",
     "MODE": "Compiled execution (tf.function, jax.jit) keeps the eager contract",
     "DIFF": "Numerical agreement with the reference implementation",
+    "DTYPE": "Dtype policies: the dtypes a layer holds, computes in, receives in call and returns",
 }
 LEVELS = {"MUST", "SHOULD", "MAY"}
 EDITIONS = {"keras3", "keras2"}
 ID_PATTERN = re.compile(r"^[A-Z]+(\.[A-Z0-9_]+)+$")
+# A user question a clause settles, as the thread's `source` in the questions list (issue 19):
+# "keras-team/keras#23258", "tensorflow/tensorflow#42443".
+QUESTION_PATTERN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*#[1-9][0-9]*"
+                              r"|[a-z][a-z0-9.-]*:[1-9][0-9]*)$")  # a GitHub thread, or site:id (Q&A)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Clause:
     evidence: str
     stochastic: bool = False
     tolerance: dict | None = None
+    questions: tuple = ()  # the real user threads the clause settles ("owner/repo#N"), rendered "Asked in"
 
     def applies_to(self, edition: str) -> bool:
         return edition in self.editions
@@ -58,7 +64,8 @@ def parse(text: str, source: str = "clauses.toml") -> dict[str, Clause]:
             problems.append(f"{cid}: unknown fields {sorted(unknown)}")
             continue
         try:
-            clause = Clause(**{**raw, "editions": tuple(raw.get("editions", ()))})
+            clause = Clause(**{**raw, "editions": tuple(raw.get("editions", ())),
+                               "questions": tuple(raw.get("questions", ()))})
         except TypeError as e:
             problems.append(f"{cid}: {e}")
             continue
@@ -70,6 +77,9 @@ def parse(text: str, source: str = "clauses.toml") -> dict[str, Clause]:
             problems.append(f"{cid}: level must be one of {sorted(LEVELS)}")
         if not clause.editions or not set(clause.editions) <= EDITIONS:
             problems.append(f"{cid}: editions must be a non-empty subset of {sorted(EDITIONS)}")
+        bad = [q for q in clause.questions if not (isinstance(q, str) and QUESTION_PATTERN.match(q))]
+        if bad or len(set(clause.questions)) != len(clause.questions):
+            problems.append(f"{cid}: questions must be distinct thread sources like 'keras-team/keras#123'; got {bad or list(clause.questions)}")
         if cid in clauses:
             problems.append(f"{cid}: duplicate id")
         clauses[cid] = clause

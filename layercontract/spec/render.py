@@ -18,7 +18,8 @@ import tomllib
 import jinja2
 
 from layercontract.spec import clauses as spec_clauses
-from layercontract.spec.harness import integrity
+from layercontract.spec import questions as spec_questions
+from layercontract.spec.harness import clause_citations
 
 SPEC_MD = pathlib.Path(__file__).with_name("SPEC.md")
 DIFF_LINES = 30  # of the unified diff shown by --check
@@ -63,6 +64,9 @@ Their statements are about probabilities; the *observes* line says what is count
 `|actual - expected| <= atol + rtol * |expected|` elementwise, computed in float64
 (`numpy.testing.assert_allclose`). Clauses without a tolerance are compared exactly.
 
+**Questions.** *Asked in* lists the real user threads (upstream issues and pull requests) whose
+question the clause settles: what the user asked is what the clause states and its checks observe.
+
 ## Contents
 
 | Area | Covers | Clauses | MUST | SHOULD | MAY |
@@ -97,6 +101,9 @@ Their statements are about probabilities; the *observes* line says what is count
 - **Tolerance:** {{ c.tolerance | tolerance }}
 - **Rationale:** {{ c.rationale | md }}
 - **Evidence:** {{ c.evidence | md }}
+{% if c.questions %}
+- **Asked in:** {{ c.questions | map("question_link") | join(", ") }}
+{% endif %}
 {% if tests[c.id] %}
 - **Checked by:**
 {% for test in tests[c.id] %}
@@ -124,11 +131,21 @@ def _tolerance(tol) -> str:
     return ", ".join(f"{key} = {value:g}" for key, value in tol.items())
 
 
+def _question_link(source: str) -> str:
+    """keras-team/keras#23258 -> a link to the thread (GitHub sends /issues/N to /pull/N for a PR);
+    a Q&A source (site:id) links to the URL the questions list gives it."""
+    if "#" in source:
+        repo, number = source.split("#")
+        return f"[{source}](https://github.com/{repo}/issues/{number})"
+    url = next((q.url for q in spec_questions.load() if q.source == source), None)
+    return f"[{source}]({url})" if url else source
+
+
 def render(clauses=None, citations=None) -> str:
     """The text of SPEC.md for `clauses` (default: spec/clauses.toml) and `citations`
     (default: the `@clause` decorators in suites/)."""
     clauses = spec_clauses.load() if clauses is None else clauses
-    citations = integrity.cited_clauses() if citations is None else citations
+    citations = clause_citations.cited_clauses() if citations is None else citations
     tests = {cid: sorted(set(citations.get(cid, []))) for cid in clauses}
     levels = sorted(spec_clauses.LEVELS, key=["MUST", "SHOULD", "MAY"].index)
     areas = []
@@ -141,6 +158,7 @@ def render(clauses=None, citations=None) -> str:
                              trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters["tolerance"] = _tolerance
     env.filters["md"] = _markdown
+    env.filters["question_link"] = _question_link
     text = env.from_string(TEMPLATE).render(clauses=clauses, areas=areas, totals=totals, tests=tests)
     return text.rstrip("\n") + "\n"
 

@@ -5,8 +5,13 @@ from hypothesis import given
 
 from layercontract.spec.harness import clause, requires
 from layercontract.suites import strategies
-from layercontract.suites._helpers import (assert_message_names, assert_names_counts, guarded_layer,
-                                            names_input_index, own_message)
+from layercontract.suites._helpers import (
+    assert_message_names,
+    assert_names_counts,
+    guarded_layer,
+    names_input_index,
+    own_message,
+)
 
 
 def _spec_layer(K, **spec):

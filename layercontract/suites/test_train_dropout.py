@@ -12,8 +12,16 @@ from hypothesis import given
 
 from layercontract.spec.harness import clause
 from layercontract.suites import strategies
-from layercontract.suites._helpers import FALSE_FAILURE_PROBABILITY, assert_binomial, assert_binomial_each, binomial_acceptance, \
-    close, names_number, own_message, tolerance
+from layercontract.suites._helpers import (
+    FALSE_FAILURE_PROBABILITY,
+    assert_binomial,
+    assert_binomial_each,
+    binomial_acceptance,
+    close,
+    names_number,
+    own_message,
+    tolerance,
+)
 
 SHAPE = (200, 100)  # n = 20000 Bernoulli trials per call
 

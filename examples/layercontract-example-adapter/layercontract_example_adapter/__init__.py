@@ -35,7 +35,7 @@ class ExampleKeras(Backend):
     sets name, keras_backend, capabilities and expectations; the harness calls it with no
     arguments. Not registered itself (no entry point): it has no name of its own."""
 
-    contract_version = 1  # the adapter contract (CONTRACT_VERSION) this adapter was written for
+    contract_version = 2  # the adapter contract (CONTRACT_VERSION) this adapter was written for
     edition = "keras3"
     keras_backend = ""
 

@@ -29,3 +29,5 @@ from layercontract.reference_impl.faults import (  # noqa: E402,F401
     call, build, input, train_dropout, train_batchnorm, train_propagation, train_fit, train_functional, multi,
     symbolic, strengthened,
 )
+from layercontract.reference_impl.faults import dtype, train_entry_points  # noqa: E402,F401  (issue 19, clusters 3-4)
+

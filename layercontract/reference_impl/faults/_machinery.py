@@ -2,7 +2,6 @@
 patch helpers every area module uses (see the package docstring)."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import importlib
@@ -10,9 +9,7 @@ import inspect
 import linecache
 import sys
 import textwrap
-from typing import Callable
-
-import numpy as np
+from collections.abc import Callable
 
 from layercontract.backends.reference import ReferenceBackend
 

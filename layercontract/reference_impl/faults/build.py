@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from layercontract.reference_impl.faults._machinery import _K2_ONLY, NO_FAULT_APPLIES, R, _rewrite, _set, _wrap, fault, get
+from layercontract.reference_impl.faults._machinery import (
+    _K2_ONLY,
+    NO_FAULT_APPLIES,
+    R,
+    _rewrite,
+    _set,
+    _wrap,
+    fault,
+)
 
 
 @fault("BUILD.LAZY", upstream="keras/src/layers/layer.py Layer._build_at_init: built=True at "
@@ -240,6 +248,7 @@ def built_not_set_without_build():
     """
     _rewrite(R.layer.Layer, "__call__", ("self.built = True", "pass  # FAULT"))
     _rewrite(R.layer.Layer, "_maybe_build", ("self.built = True", "pass  # FAULT"))
+    _rewrite(R.layer.Layer, "build", ("self.built = True", "pass  # FAULT"))  # the base build is not an override
 
 
 @fault("BUILD.DENSE_WEIGHT_SHAPES", upstream="torch.nn.Linear.weight has shape (out_features, in_features)")
@@ -278,3 +287,101 @@ def state_not_locked_after_build():
 
 
 NO_FAULT_APPLIES["BUILD.STATE_AFTER_BUILD_TRACKED.K2"] = _K2_ONLY
+
+
+# ------------------------------------------------ issue 19, cluster 2: building composites and models
+@fault("BUILD.MODEL_BUILD_MARKS_ONLY.K3")
+def model_build_calls_the_model():
+    """`Model.build(shape)` on a subclassed model calls it on a zero batch of that shape (Keras 2's build).
+
+    Breaks: Keras 3's `Model.build` only marks the model built; the sub-layers get their weights
+    on the first real call (BUILD.MODEL_BUILD_MARKS_ONLY.K3).
+    """
+
+    def build(self, input_shape):
+        self.built = True
+        self(np.zeros([1 if d is None else d for d in input_shape], dtype="float32"))  # FAULT
+        self._lock_state()
+
+    _set(R.model.Model, "build", build)
+
+
+@fault("BUILD.MODEL_OWN_BUILD", "BUILD.MODEL_BUILD_MARKS_ONLY.K3")
+def explicit_build_does_not_mark_built():
+    """Only `__call__` marks a layer built: an explicit `build(shape)` (the user's, and `super().build`) does not.
+
+    Breaks: after `model.build(shape)` the model is not built, and its first call runs `build`
+    again, building the sub-layers a second time (BUILD.MODEL_OWN_BUILD,
+    BUILD.MODEL_BUILD_MARKS_ONLY.K3).
+    """
+    _rewrite(R.layer, "_marks_built", ("self.built = True", "pass  # FAULT"))
+    _rewrite(R.layer.Layer, "build", ("self.built = True", "pass  # FAULT"))
+
+
+@fault("BUILD.COMPOSITE_BUILT_BY_FIRST_CALL")
+def symbolic_call_assumes_the_input_shape():
+    """On symbolic inputs a layer without `compute_output_shape` is assumed to keep its input's shape; `call` is not traced.
+
+    Breaks: a composite called first on `Input` never calls its sub-layers, which stay unbuilt
+    without weights (BUILD.COMPOSITE_BUILT_BY_FIRST_CALL).
+    """
+    _rewrite(R.layer.Layer, "compute_output_spec",
+             ("return self.call(*args, **kwargs)", "return args[0]  # FAULT"))
+
+
+@fault("BUILD.SUBLAYER_CREATED_IN_BUILD")
+def state_locked_before_build_runs():
+    """An explicit or automatic `build` locks the layer's state before the user's `build` runs, not after.
+
+    Breaks: a sub-layer assigned in `build()` is refused ('cannot add new elements of state')
+    (BUILD.SUBLAYER_CREATED_IN_BUILD).
+    """
+    _rewrite(R.layer, "_marks_built",
+             ("result = build(self, *args, **kwargs)",
+              "self._lock_state(); result = build(self, *args, **kwargs)  # FAULT"))
+
+
+@fault("BUILD.OUTPUT_SHAPE_DOES_NOT_BUILD.K3")
+def dense_output_shape_builds():
+    """Dense's `compute_output_shape` builds the layer first (tf-keras's default does).
+
+    Breaks: a shape query creates Dense's kernel and bias (BUILD.OUTPUT_SHAPE_DOES_NOT_BUILD.K3).
+    """
+
+    def make(original):
+        def compute_output_shape(self, input_shape):
+            if not self.built:
+                self.build(input_shape)  # FAULT
+                self.built = True
+            return original(self, input_shape)
+
+        return compute_output_shape
+
+    _wrap(R.layers.Dense, "compute_output_shape", make)
+
+
+@fault("BUILD.ADD_WEIGHT_KEYWORDS")
+def add_weight_default_initializer_zeros():
+    """`add_weight` without `initializer` initialises with zeros, not glorot-uniform.
+
+    Breaks: a weight created without an initializer is all zeros (BUILD.ADD_WEIGHT_KEYWORDS).
+    """
+    _rewrite(R.layer.Layer, "add_weight",
+             ('initializer = initializer or "glorot_uniform"', 'initializer = initializer or "zeros"  # FAULT'))
+
+
+@fault("BUILD.ADD_WEIGHT_POSITIONAL.K3", upstream="keras-team/keras#22253")
+def add_weight_positional_name_not_detected():
+    """`add_weight` does not detect Keras 2's positional name: `add_weight('w', (3, 2))` reads 'w' as the shape.
+
+    Breaks: the call fails with an unrelated error (the shape (3, 2) taken as the initializer)
+    instead of telling to pass `name` as a keyword (BUILD.ADD_WEIGHT_POSITIONAL.K3); Keras 3
+    before keras-team/keras#22265 failed this way with 'got multiple values for argument shape'.
+    """
+    _rewrite(R.layer.Layer, "add_weight",
+             ("if args and isinstance(args[0], str):", "if False:  # FAULT"))
+
+
+NO_FAULT_APPLIES["BUILD.MODEL_BUILD_TRACES_CALL.K2"] = _K2_ONLY
+NO_FAULT_APPLIES["BUILD.OUTPUT_SHAPE_BUILDS.K2"] = _K2_ONLY
+NO_FAULT_APPLIES["BUILD.ADD_WEIGHT_POSITIONAL.K2"] = _K2_ONLY

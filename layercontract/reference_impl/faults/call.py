@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import contextlib
 
-import numpy as np
-
-from layercontract.reference_impl.faults._machinery import R, _rewrite, _wrap, fault
+from layercontract.reference_impl.faults._machinery import _K2_ONLY, NO_FAULT_APPLIES, R, _rewrite, _wrap, fault
 
 
 @fault("CALL.INVOKES_CALL", "BUILD.BEFORE_CALL",
@@ -81,3 +79,29 @@ def call_kwargs_dropped():
         return __call__
 
     _wrap(R.layer.Layer, "__call__", make)
+
+
+# ------------------------------------------------ issue 19, cluster 1: arguments that are not tensors
+@fault("CALL.NON_TENSOR_KEYWORD_UNCHANGED")
+def call_converts_every_argument():
+    """`__call__` converts every argument but None to an array, not only array-likes.
+
+    Breaks: `layer(x, n=3)` gives `call` a 0-d int array and `mode='x'` a 0-d string array, so
+    Python control flow on them changes (CALL.NON_TENSOR_KEYWORD_UNCHANGED).
+    """
+    _rewrite(R.layer.Layer, "_convert_inputs",
+             ("if not _is_array_like(x):", "if x is None:  # FAULT"))
+
+
+@fault("CALL.NON_TENSOR_POSITIONAL_REJECTED.K3")
+def call_accepts_non_tensor_positional_arguments():
+    """`__call__` lets non-tensor positional arguments through to `call` (tf-keras's behaviour).
+
+    Breaks: Keras 3 rejects `layer(x, 2)` before build and call (CALL.NON_TENSOR_POSITIONAL_REJECTED.K3).
+    """
+    _rewrite(R.layer.Layer, "__call__",
+             ("if leaf is not None and not _is_array_like(leaf):",
+              "if False:  # FAULT"))
+
+
+NO_FAULT_APPLIES["CALL.NON_TENSOR_POSITIONAL_PASSED.K2"] = _K2_ONLY

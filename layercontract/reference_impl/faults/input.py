@@ -224,3 +224,85 @@ def input_spec_checks_every_positional_argument():
              ("assert_input_compatibility(self.input_spec, first_input, self.name)",
               "assert_input_compatibility(self.input_spec, list(args) if len(args) > 1 else first_input, "
               "self.name)  # FAULT"))
+
+
+# ------------------------------------------------ issue 19, cluster 1: a model's inputs
+@fault("INPUT.DICT_ROUTED_BY_NAME")
+def model_dict_fed_in_insertion_order():
+    """A functional model takes a dict's values in the caller's key order, not by name.
+
+    Breaks: `{'b': B, 'a': A}` feeds B to input a and A to input b (INPUT.DICT_ROUTED_BY_NAME).
+    """
+    _rewrite(R.model.Model, "_route_inputs",
+             ("given = [inputs[name] for name in names]",
+              "given = list(inputs.values())[:len(names)]  # FAULT"))
+
+
+@fault("INPUT.DICT_EXTRA_KEYS_IGNORED", upstream="keras-team/keras#23258")
+def model_dict_flattened_by_sorted_key():
+    """A dict-built functional model flattens the runtime dict by sorted key and zips it with its inputs.
+
+    Breaks: an extra key sorting before a declared one takes that input's place: {'a', 'aa', 'b'}
+    feeds 'aa' to b (INPUT.DICT_EXTRA_KEYS_IGNORED). Keras 3.15.1's Functional did this
+    (keras-team/keras#23258, fixed by #23261).
+    """
+    _rewrite(R.model.Model, "_route_inputs",
+             ("given = [inputs[name] for name in names]",
+              "given = [inputs[k] for k in (sorted(inputs) if isinstance(graph_inputs, dict) else names)]  # FAULT"))
+
+
+@fault("INPUT.DICT_MISSING_KEY_REJECTED")
+def model_dict_missing_key_not_checked():
+    """A functional model looks the declared names up in the dict without checking them first.
+
+    Breaks: a missing or misnamed key surfaces as a bare KeyError from the lookup, not a
+    ValueError naming it (INPUT.DICT_MISSING_KEY_REJECTED).
+    """
+    _rewrite(R.model.Model, "_route_inputs",
+             ("missing = [name for name in names if name not in inputs]", "missing = []  # FAULT"))
+
+
+@fault("INPUT.MODEL_INPUT_COUNT")
+def model_extra_inputs_dropped():
+    """A functional model rejects too few values but zips too many with its inputs, dropping the rest.
+
+    Breaks: `[A, B, C]` into a two-input model runs on A and B (INPUT.MODEL_INPUT_COUNT).
+    """
+    _rewrite(R.model.Model, "_route_inputs",
+             ("if len(given) != len(declared):", "if len(given) < len(declared):  # FAULT"))
+
+
+@fault("INPUT.SINGLE_INPUT_ANY_WRAPPING")
+def model_one_element_list_read_as_a_batch():
+    """A one-input functional model converts whatever it is given to one array.
+
+    Breaks: `[A]` becomes an array with a leading axis of 1, so the output has shape (1, 4, 3)
+    instead of A's (INPUT.SINGLE_INPUT_ANY_WRAPPING).
+    """
+    _rewrite(R.model.Model, "_route_inputs",
+             ("given = _flatten_all([inputs], {})",
+              "given = [np.asarray(inputs)] if len(declared) == 1 else _flatten_all([inputs], {})  # FAULT"))
+
+
+@fault("INPUT.SUBCLASSED_MODEL_STRUCTURES")
+def tuples_converted_to_lists():
+    """Mapping over a call's arguments rebuilds every tuple as a list.
+
+    Breaks: a subclassed model called on `(a, b)` receives `[a, b]` in `call`
+    (INPUT.SUBCLASSED_MODEL_STRUCTURES).
+    """
+    _rewrite(R.layer, "_map_structure",
+             ("return type(x)(_map_structure(fn, item) for item in x)",
+              "return [_map_structure(fn, item) for item in x]  # FAULT"))
+
+
+@fault("INPUT.LIST_INTO_DICT_BUILT_MODEL")
+def list_into_dict_model_in_written_order():
+    """A list fed to a dict-built functional model is zipped with the dict's values in the order it was written.
+
+    Breaks: a model built from {'b': b, 'a': a} fed [A, B] silently feeds A to b
+    (INPUT.LIST_INTO_DICT_BUILT_MODEL).
+    """
+    _rewrite(R.model.Model, "_route_inputs",
+             ("if isinstance(graph_inputs, dict) and list(graph_inputs) != sorted(graph_inputs):",
+              "if False:  # FAULT"))

@@ -1,7 +1,6 @@
 """Faults of the Former Survivors area (checks strengthened after these faults survived the first version of the suites)."""
 from __future__ import annotations
 
-
 from layercontract.reference_impl.faults._machinery import R, _rewrite, fault
 
 

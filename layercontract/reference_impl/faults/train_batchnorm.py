@@ -1,8 +1,6 @@
 """Faults of the Batchnormalization area (suites/test_train_batchnorm.py)."""
 from __future__ import annotations
 
-import numpy as np
-
 from layercontract.reference_impl.faults._machinery import R, _rewrite, fault
 
 

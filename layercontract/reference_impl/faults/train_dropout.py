@@ -1,8 +1,6 @@
 """Faults of the Dropout area (suites/test_train_dropout.py)."""
 from __future__ import annotations
 
-import numpy as np
-
 from layercontract.reference_impl.faults._machinery import _K2_ONLY, NO_FAULT_APPLIES, R, _rewrite, fault
 
 

@@ -1,7 +1,6 @@
 """Faults of the Fit area (suites/test_train_fit.py)."""
 from __future__ import annotations
 
-
 from layercontract.reference_impl.faults._machinery import R, _rewrite, fault
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 
-from layercontract.reference_impl.faults._machinery import R, _rewrite, _wrap, fault, get
+from layercontract.reference_impl.faults._machinery import R, _rewrite, _wrap, fault
 
 
 @fault("TRAIN.PROPAGATES_TO_NESTED", "TRAIN.FIT_IS_TRAINING")

@@ -40,7 +40,7 @@ import pathlib
 
 # Recorded in every run record; bumped when a change can break an existing adapter (a name added to
 # NAMESPACE, a new method, a changed meaning).
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2  # 2: NAMESPACE gained Sequential
 
 EDITIONS = ("keras3", "keras2")
 
@@ -48,7 +48,7 @@ EDITIONS = ("keras3", "keras2")
 # list equal to what suites/ actually uses. CLASSES must be classes (the suites subclass them
 # or check isinstance); every other name must be callable.
 NAMESPACE = (
-    "Layer", "Model", "InputSpec", "Input",
+    "Layer", "Model", "Sequential", "InputSpec", "Input",
     "layers.Dense", "layers.Dropout", "layers.BatchNormalization", "layers.Concatenate",
     "ops.add", "ops.concatenate", "ops.is_tensor", "ops.matmul", "ops.multiply", "ops.relu",
     "optimizers.SGD",

@@ -16,10 +16,42 @@ import sys
 import time
 
 from layercontract.reports import records
-from layercontract.spec.harness import integrity, overlay, processes
-from layercontract.spec.harness.commands.run import child_env, record_name
+from layercontract.spec.harness import check_ids, outcomes, overlay, processes
 
 LOG_TAIL_LINES = 25
+
+
+def child_env(out: pathlib.Path) -> dict:
+    """The environment of a backend's pytest process."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
+    env["PYTHONUNBUFFERED"] = "1"
+    # the child prints what its tests say: never an encoding error on a non-UTF-8 terminal
+    env["PYTHONIOENCODING"] = env.get("PYTHONIOENCODING", "").partition(":")[0] + ":backslashreplace"
+    # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    # hypothesis's files (the dev profile's example database) under --out, never in the checkout
+    env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(out / ".hypothesis")
+    return env
+
+
+def backend_ok(record) -> bool:
+    return (record.get("complete") is True and record.get("exit_status") == 0
+            and not any(t["outcome"] in outcomes.UNEXPECTED for t in record["tests"]))
+
+
+def label(record) -> str:
+    """done, or the label of the worst outcome that fails the run (CRASH, TIMEOUT, ERROR, FAIL,
+    XPASS); ERROR for an incomplete run with none."""
+    if backend_ok(record):
+        return "done"
+    found = [t["outcome"] for t in record["tests"] if outcomes.fails_run(t["outcome"])]
+    return outcomes.label(outcomes.worst(found)) if found else outcomes.label(outcomes.HARNESS_ERROR)
+
+
+def summary(record) -> str:
+    counts = records.counts(record["tests"])
+    parts = ", ".join(f"{n} {o}" for o, n in counts.items())
+    return f"{len(record['tests'])} tests" + (f": {parts}" if parts else "")
 
 
 @dataclasses.dataclass
@@ -52,7 +84,7 @@ class Job:
 
     @property
     def stem(self) -> str:
-        return record_name(self.backend)
+        return records.record_file_stem(self.backend)
 
     @property
     def record(self) -> pathlib.Path:
@@ -60,7 +92,7 @@ class Job:
         process has said its adapter's name (see records.record_file_name)."""
         for event in self.events if ":" in self.backend else ():
             if event.get("event") in ("adapter", "backend") and isinstance(event.get("name"), str) and event["name"]:
-                return self.out / f"{record_name(event['name'])}.json"
+                return self.out / f"{records.record_file_stem(event['name'])}.json"
         return self.out / f"{self.stem}.json"
 
     @property
@@ -101,10 +133,11 @@ class Job:
 
 
 def pytest_command(job, args) -> list[str]:
-    return [sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
-            *integrity.pytest_location_args(),
+    return [sys.executable, "-m", "pytest", *(args.select or [str(check_ids.SUITES_DIR)]),
+            *check_ids.pytest_location_args(),
             f"--backend={job.backend}", f"--record={job.out / '{backend}.json'}", f"--journal={job.journal}",
             f"--test-timeout={args.test_timeout:g}", "-q", "-p", "no:cacheprovider",
+            "-p", "layercontract.spec.harness.usage",  # OUT/<backend>.usage, for `layercontract bench`
             *args.pytest_arg]
 
 
@@ -169,7 +202,7 @@ def usage_error(log_text) -> str:
     return ""
 
 
-_COLLECTED_CACHE = {}
+_COLLECTED_CACHE: dict = {}
 
 
 def collect_ids(args) -> dict:
@@ -182,8 +215,8 @@ def collect_ids(args) -> dict:
         found = {}
         try:
             journal.unlink(missing_ok=True)
-            processes.run([sys.executable, "-m", "pytest", *(args.select or [str(integrity.SUITES_DIR)]),
-                           *integrity.pytest_location_args(), "--collect-only", "-q",
+            processes.run([sys.executable, "-m", "pytest", *(args.select or [str(check_ids.SUITES_DIR)]),
+                           *check_ids.pytest_location_args(), "--collect-only", "-q",
                            "--backend=reference", f"--journal={journal}", "-p", "no:cacheprovider"], timeout=300)
             if journal.exists():
                 for line in journal.read_text(encoding="utf-8").splitlines():

@@ -12,9 +12,11 @@ def safe_streams() -> None:
     """Never fail on printing: a character stdout's encoding lacks (PYTHONIOENCODING=latin-1, an
     ASCII locale) is written as a backslash escape, not an exception after the work is done."""
     for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # None: replaced by a test harness
         try:
-            stream.reconfigure(errors="backslashreplace")
-        except (AttributeError, ValueError):  # replaced by a test harness, or closed
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
+        except ValueError:  # closed
             pass
 
 

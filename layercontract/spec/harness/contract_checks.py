@@ -188,6 +188,8 @@ NAMESPACE_MEANING = {
              "on numpy arrays, tensors, lists of them and Input tensors",
     "Model": "the model base class: subclassed like Layer; `Model(inputs, outputs)` with `functional`; "
              "`compile(optimizer=, loss=)` and the fit / inference methods with those capabilities",
+    "Sequential": "`Sequential([layer, ...])`, optionally with an `Input(shape=...)` first (with `functional`) -> a "
+                  "model calling each layer on the previous one's output; `compile` / fit / inference as `Model`",
     "InputSpec": "class: `InputSpec(dtype=, shape=, ndim=, max_ndim=, min_ndim=, axes={axis: size})`, all keywords "
                  "optional; assigned to `layer.input_spec`, alone or as a list",
     "Input": "`Input(shape=(3,))` (batch dimension left out) -> a symbolic tensor: `is_symbolic` is True for it "
@@ -256,6 +258,7 @@ def check_namespace_behaviour(adapter, K, caps, report, step) -> None:
             report.problem(f"{what} must return a tensor of shape {shape}, got shape {np.shape(out)}")
 
     shaped("layers.Dense(2, activation='relu') on a (2, 3) array", lambda: K.layers.Dense(2, activation="relu")(a), (2, 2))
+    shaped("Sequential([layers.Dense(2)]) on a (2, 3) array", lambda: K.Sequential([K.layers.Dense(2)])(a), (2, 2))
     shaped("layers.Concatenate(axis=-1) on [a, a]", lambda: K.layers.Concatenate(axis=-1)([a, a]), (2, 6))
     shaped("layers.Dropout(0.5, seed=1) with training=False", lambda: K.layers.Dropout(0.5, seed=1)(a, training=False),
            (2, 3))

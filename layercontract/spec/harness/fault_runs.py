@@ -7,7 +7,7 @@ are forked from one warm "zygote" process that has imported them once and keeps 
 CPU going; results stream to files the caller waits for. Without os.fork each run starts
 `python -m pytest suites --fault NAME` itself (DirectRuns).
 
-A run may be limited to some checks (`checks`: "test_x.py::test_y" as integrity.cited_clauses
+A run may be limited to some checks (`checks`: "test_x.py::test_y" as clause_citations.cited_clauses
 names them; tests/test_faults.py runs each fault against the checks of its target clauses) and
 may use another hypothesis profile (`profile`: "faults" skips shrinking, which is most of a
 failing generated check's time and changes no outcome). `layercontract kill-matrix` runs every
@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from layercontract.spec.harness import integrity, processes
+from layercontract.spec.harness import check_ids, processes
 
 RUN_TIMEOUT_S = 240  # one run of the suites takes ~1.5 s
 
@@ -43,8 +43,8 @@ def _env():
 
 
 def suites_args(name: str, record: pathlib.Path, checks=None, profile=None) -> list[str]:
-    targets = [str(integrity.SUITES_DIR / c) for c in checks] if checks else [str(integrity.SUITES_DIR)]
-    return [*targets, *integrity.pytest_location_args(), "-q", "-p", "no:cacheprovider",
+    targets = [str(check_ids.SUITES_DIR / c) for c in checks] if checks else [str(check_ids.SUITES_DIR)]
+    return [*targets, *check_ids.pytest_location_args(), "-q", "-p", "no:cacheprovider",
             "-p", "no:xdist", "--backend", "reference", "--fault", name, "--record", str(record),
             # the zygote imported hypothesis before pytest could mark it for assertion rewriting
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
@@ -84,20 +84,25 @@ def zygote_main(workdir: str, workers: int):
     ({name: pytest args}), `workers` at a time. Child NAME writes NAME.log and NAME.json; the
     parent writes NAME.rc when it has exited."""
     # Not the project's modules: pytest assertion-rewrites them (the plugin's distribution).
+    import gc
+    import pdb  # noqa: F401,E401
+
+    import _pytest.helpconfig
+
+    # What every run imports besides its test modules (those are assertion-rewritten, so
+    # each child imports them itself): the plugin and what it pulls in, the suites' helpers,
+    # pytest's own plugins. About a third of a child's CPU time.
+    import _pytest.junitxml  # noqa: F401,E401
+    import _pytest.pastebin
     import _pytest.python  # noqa: F401
     import hypothesis.stateful  # noqa: F401  (a third of a run's start-up)
     import hypothesis.strategies  # noqa: F401
     import numpy  # noqa: F401
     import scipy.stats  # noqa: F401  (the bulk: suites/_helpers.py imports it)
-    # What every run imports besides its test modules (those are assertion-rewritten, so
-    # each child imports them itself): the plugin and what it pulls in, the suites' helpers,
-    # pytest's own plugins. About a third of a child's CPU time.
-    import _pytest.junitxml, _pytest.pastebin, _pytest.unittest, _pytest.helpconfig  # noqa: F401,E401
-    import pdb, xml.etree.ElementTree  # noqa: F401,E401
-    import layercontract.spec.harness.plugin  # noqa: F401
+
     import layercontract.reference_impl.faults  # noqa: F401
-    import layercontract.suites._helpers, layercontract.suites.strategies  # noqa: F401,E401
-    import gc
+    import layercontract.spec.harness.plugin  # noqa: F401
+    import layercontract.suites._helpers  # noqa: F401,E401
 
     gc.freeze()  # the warm heap is shared and never collected in the children
 
@@ -156,10 +161,12 @@ class ForkedRuns:
     def get(self, name: str) -> Run:
         if self._zygote is None:
             self._start()
+        zygote = self._zygote
+        assert zygote is not None  # started above
         rc_file, log = self._workdir / f"{name}.rc", self._workdir / f"{name}.log"
         while not rc_file.is_file():
-            if self._zygote.poll() is not None and not rc_file.is_file():
-                raise FaultRunError(f"the zygote exited ({self._zygote.returncode}) before running {name}:\n"
+            if zygote.poll() is not None and not rc_file.is_file():
+                raise FaultRunError(f"the zygote exited ({zygote.returncode}) before running {name}:\n"
                                     + (self._workdir / "zygote.log").read_text())
             if time.monotonic() > self._deadline:
                 raise FaultRunError(f"timed out waiting for the run of {name}")

@@ -315,7 +315,7 @@ def _install_into(tmp: pathlib.Path, target: pathlib.Path, distribution: str, ve
         raise OverlayError(f"could not install {distribution}=={version} (is it on the package "
                            f"index? offline and not cached?): {_pip_error(proc.stderr, distribution, version)}")
     marker = {"distribution": distribution, "version": version,
-              "installed": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "installed": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "install_s": round(time.monotonic() - started, 2), "python": sys.version.split()[0]}
     (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, target)
@@ -338,6 +338,7 @@ def prepare(request: str, root: pathlib.Path | None = None) -> Overlay:
     if not _read_marker(path):
         path = install(distribution, exact, root)
     marker = _read_marker(path)
+    assert marker is not None  # install() wrote it
     return Overlay(path, marker.get("distribution", distribution), marker["version"], note,
                    round(time.monotonic() - started, 3))
 

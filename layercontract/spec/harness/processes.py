@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-
 import os
 import signal
 import subprocess

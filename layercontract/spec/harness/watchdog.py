@@ -1,4 +1,4 @@
-"""pytest plugin (loaded by spec/harness/plugin.py): a per-test timeout and a progress journal.
+"""pytest plugin (registered by spec/harness/plugin/): a per-test timeout and a progress journal.
 
 --test-timeout SECONDS  a test whose call runs longer fails with outcome "timeout" (SIGALRM raises
                         TestTimeout in the test; POSIX main thread only) and the run goes on. A
@@ -24,7 +24,8 @@ import threading
 
 import pytest
 
-from layercontract.spec.harness import outcomes, values
+from layercontract.spec.harness import check_ids, outcomes, values
+from layercontract.spec.harness.session_state import STATE
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -81,109 +82,88 @@ def pytest_runtest_makereport(item, call):
 
 
 # ------------------------------------------------------------------------ journal
-_JOURNAL = pytest.StashKey[object]()
-_STACK = pytest.StashKey[object]()
+class Journal:
+    """The progress journal of one session (--journal PATH), registered as a plugin while the
+    session runs: one JSON line per event, written through at once, and on SIGUSR1 every
+    thread's stack in PATH.stack."""
+
+    def __init__(self, config, path: str):
+        self.config = config
+        self.file = open(path, "a", encoding="utf-8", buffering=1)  # line-buffered: reaches the OS at once
+        self.checks: dict[str, str] = {}  # pytest node id -> check id
+        self.stack = None
+        if hasattr(signal, "SIGUSR1"):
+            self.stack = open(f"{path}.stack", "w", encoding="utf-8")
+            faulthandler.register(signal.SIGUSR1, file=self.stack, all_threads=True)
+
+    def write(self, **event):
+        self.file.write(json.dumps(event) + "\n")
+
+    def close(self):
+        if self.stack is not None:
+            faulthandler.unregister(signal.SIGUSR1)
+            self.stack.close()
+        self.file.close()
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(self, session, config, items):
+        # Before the harness loads the backend (which may crash or hang): what is to be run.
+        # Tests are named by check id ("suites/test_x.py::test[p]"), whatever pytest's node ids.
+        self.checks.update((item.nodeid, check_ids.item_check_id(item)) for item in items)
+        self.write(event="collected",
+                   tests=[{"nodeid": self.checks.get(item.nodeid, item.nodeid),
+                           "clauses": [cid for mark in item.iter_markers("clause") for cid in mark.args]}
+                          for item in items])
+        return (yield)
+
+    def pytest_collection_finish(self, session):
+        state = session.config.stash.get(STATE, None)
+        if state is None:
+            return
+        try:
+            versions = state.adapter.versions()
+        except Exception as e:  # never lose the journal over version reporting
+            versions = {"error": f"{type(e).__name__}: {e}"}
+        self.write(event="backend", name=state.adapter.name, edition=state.adapter.edition,
+                   capabilities=sorted(state.adapter.capabilities), versions=versions)
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.write(event="start", nodeid=self.checks.get(nodeid, nodeid))
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        state = self.config.stash.get(STATE, None)
+        result = state.results.get(nodeid) if state is not None else None
+        if result is None:
+            return
+        ids, outcome, message, duration = result
+        self.write(event="result", nodeid=self.checks.get(nodeid, nodeid), clauses=ids, outcome=outcome,
+                   duration_s=round(duration, 4), message=ANSI.sub("", message)[:4000])
+
+    @pytest.hookimpl(trylast=True)  # after the record's last write (a supervisor reads both)
+    def pytest_sessionfinish(self, session, exitstatus):
+        self.write(event="finished", exit_status=int(exitstatus))
 
 
-def _journal(config):
-    return config.stash.get(_JOURNAL, None)
+_JOURNAL = pytest.StashKey[Journal]()
 
 
-def _write(config, **event):
-    f = _journal(config)
-    if f is not None:
-        f.write(json.dumps(event) + "\n")  # line-buffered: reaches the OS at once
+def journal_event(config, **event):
+    """One event into the session's journal, if it keeps one."""
+    journal = config.stash.get(_JOURNAL, None)
+    if journal is not None:
+        journal.write(**event)
 
 
 def pytest_configure(config):
     path = config.getoption("journal", None)
     if path and not hasattr(config, "workerinput"):
-        config.stash[_JOURNAL] = open(path, "a", encoding="utf-8", buffering=1)
-        if hasattr(signal, "SIGUSR1"):
-            stack = config.stash[_STACK] = open(f"{path}.stack", "w", encoding="utf-8")
-            faulthandler.register(signal.SIGUSR1, file=stack, all_threads=True)
+        journal = config.stash[_JOURNAL] = Journal(config, path)
+        config.pluginmanager.register(journal, "layercontract-journal")
 
 
 def pytest_unconfigure(config):
-    stack = config.stash.get(_STACK, None)
-    if stack is not None:
-        faulthandler.unregister(signal.SIGUSR1)
-        stack.close()
-        del config.stash[_STACK]
-    f = _journal(config)
-    if f is not None:
-        f.close()
+    journal = config.stash.get(_JOURNAL, None)
+    if journal is not None:
+        config.pluginmanager.unregister(journal)
+        journal.close()
         del config.stash[_JOURNAL]
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_collection_modifyitems(session, config, items):
-    # Before the harness loads the backend (which may crash or hang): what is to be run.
-    # Tests are named by check id ("suites/test_x.py::test[p]"), whatever pytest's node ids.
-    if _journal(config) is not None:
-        from layercontract.spec.harness import integrity
-
-        _CHECKS.update((item.nodeid, integrity.item_check_id(item)) for item in items)
-    _write(config, event="collected",
-           tests=[{"nodeid": _CHECKS.get(item.nodeid, item.nodeid),
-                   "clauses": [cid for mark in item.iter_markers("clause") for cid in mark.args]}
-                  for item in items])
-    return (yield)
-
-
-_CHECKS: dict[str, str] = {}  # pytest node id -> check id, for the journal
-
-
-def pytest_collection_finish(session):
-    config = session.config
-    if _journal(config) is None:
-        return
-    from layercontract.spec.harness import plugin
-
-    state = config.stash.get(plugin.STATE, None)
-    if state is None:
-        return
-    try:
-        versions = state.adapter.versions()
-    except Exception as e:  # never lose the journal over version reporting
-        versions = {"error": f"{type(e).__name__}: {e}"}
-    _write(config, event="backend", name=state.adapter.name, edition=state.adapter.edition,
-           capabilities=sorted(state.adapter.capabilities), versions=versions)
-
-
-def pytest_runtest_logstart(nodeid, location):
-    config = _config()
-    if config is not None:
-        _write(config, event="start", nodeid=_CHECKS.get(nodeid, nodeid))
-
-
-def pytest_runtest_logfinish(nodeid, location):
-    config = _config()
-    if config is None or _journal(config) is None:
-        return
-    from layercontract.spec.harness import plugin
-
-    state = config.stash.get(plugin.STATE, None)
-    result = state.results.get(nodeid) if state is not None else None
-    if result is None:
-        return
-    ids, outcome, message, duration = result
-    _write(config, event="result", nodeid=_CHECKS.get(nodeid, nodeid), clauses=ids, outcome=outcome,
-           duration_s=round(duration, 4), message=ANSI.sub("", message)[:4000])
-
-
-def pytest_sessionfinish(session, exitstatus):
-    _write(session.config, event="finished", exit_status=int(exitstatus))
-
-
-_CONFIG = None
-
-
-def _config():
-    return _CONFIG
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    global _CONFIG
-    _CONFIG = session.config

@@ -36,7 +36,7 @@ def run(args) -> int:
         except ReportError as e:
             problems.append(str(e))
     if not problems:
-        problems = diff.gate_problems(*runs, (args.old, args.new), allow_incomplete=args.allow_incomplete,
+        problems = diff.gate_problems(runs[0], runs[1], (args.old, args.new), allow_incomplete=args.allow_incomplete,
                                       allow_disjoint=args.allow_disjoint)
     if problems:
         for problem in problems:

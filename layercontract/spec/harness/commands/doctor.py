@@ -13,22 +13,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import subprocess
-import tempfile
 import os
 import pathlib
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 
 import numpy as np
 
 from layercontract.spec.harness import backend as contract
-from layercontract.spec.harness import registry
-from layercontract.spec.harness import processes
-from layercontract.spec.harness.commands.run import seconds
-from layercontract.spec.harness.contract_checks import (Report, check_attributes, check_namespace,
-                                                      check_namespace_behaviour)
+from layercontract.spec.harness import processes, registry
+from layercontract.spec.harness.commands.options import seconds
+from layercontract.spec.harness.contract_checks import (
+    Report,
+    check_attributes,
+    check_namespace,
+    check_namespace_behaviour,
+)
 
 HELP = "check a backend adapter against the adapter contract before running tests"
 STEP_TIMEOUT_S = 120  # per step (load, each smoke case): a hanging adapter is a problem too
@@ -163,7 +166,7 @@ def check_versions(adapter, report):
 
 def check_expectations(adapter, override, report, versions=None):
     from layercontract.spec import clauses as spec_clauses
-    from layercontract.spec.harness import expectations, integrity
+    from layercontract.spec.harness import clause_citations, expectations
 
     path = override if override is not None else getattr(adapter, "expectations", None)
     if path is None:
@@ -185,7 +188,7 @@ def check_expectations(adapter, override, report, versions=None):
     except Exception as e:  # a broken spec/clauses.toml, an unreadable file
         report.problem(f"expectations file {path} could not be checked: {_error(e)}")
         return
-    tests = {f"suites/{t}" for ts in integrity.cited_clauses().values() for t in ts}
+    tests = {f"suites/{t}" for ts in clause_citations.cited_clauses().values() for t in ts}
     unmatched = expectations.static_problems(deviations, tests)
     with_params = [d for d in deviations if "[" in d.test]
     if with_params and not unmatched:  # the parameters exist only in a collection of the suites
@@ -206,16 +209,16 @@ def check_expectations(adapter, override, report, versions=None):
                      if loose else ""))
 
 
-_COLLECTED = {}
+_COLLECTED: dict = {}
 
 
 def collected_check_ids() -> list[str] | None:
     """Every check id of the suites (as `layercontract run` collects them), or None."""
-    from layercontract.spec.harness import integrity
+    from layercontract.spec.harness import check_ids
 
     if "ids" not in _COLLECTED:
-        result = processes.run([sys.executable, "-m", "pytest", str(integrity.SUITES_DIR),
-                                *integrity.pytest_location_args(), "--collect-only", "-q",
+        result = processes.run([sys.executable, "-m", "pytest", str(check_ids.SUITES_DIR),
+                                *check_ids.pytest_location_args(), "--collect-only", "-q",
                                 "--backend=reference", "-p", "no:cacheprovider"], timeout=600)
         ids = [line.strip() for line in result.stdout.splitlines() if line.startswith("suites/")]
         _COLLECTED["ids"] = ids if result.returncode == 0 and ids else None

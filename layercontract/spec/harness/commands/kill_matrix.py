@@ -19,8 +19,8 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from layercontract.spec.harness import fault_runs
     from layercontract.reference_impl import faults
+    from layercontract.spec.harness import fault_runs
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="layercontract-faults-") as workdir:

@@ -31,34 +31,21 @@ import pathlib
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-from layercontract.spec.harness import integrity
-from layercontract.spec.harness.values import seconds  # noqa: F401 (doctor and run-many take it from here)
+from layercontract.spec.harness import check_ids, selection
+from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
+from layercontract.spec.harness.values import seconds
 
-DEFAULT_OUT = pathlib.Path("reports") / "out"  # relative to the working directory
 HELP = "run the conformance suites on one backend and write its record and report"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-DEFAULT_TEST_TIMEOUT_S = 120.0
 DEFAULT_BACKEND_TIMEOUT_S = 3600.0
-DEFAULT_GRACE_S = 10.0
 INTERRUPT_WAIT_S = 5.0  # after Ctrl-C, how long the child may take to write its record
 # pytest options whose value is the next argument (so that value is never taken for a selection)
 VALUE_OPTIONS = {"-k", "-m", "-p", "-c", "-o", "-W", "-n", "--numprocesses", "--maxfail", "--deselect",
                  "--ignore", "--ignore-glob", "--rootdir", "--basetemp", "--durations", "--tb",
                  "--hypothesis-profile", "--hypothesis-seed", "--hypothesis-verbosity", "--record-every",
                  "--fault", "--expectations", "--test-timeout", "--confcutdir", "--dist", "--junitxml"}
-
-
-def add_timeouts(parser, backend_default):
-    parser.add_argument("--test-timeout", type=seconds, default=DEFAULT_TEST_TIMEOUT_S, metavar="SECONDS",
-                        help=f"per-test timeout (default {DEFAULT_TEST_TIMEOUT_S:g}; 0: none)")
-    parser.add_argument("--backend-timeout", type=seconds, default=backend_default, metavar="SECONDS",
-                        help=f"per-backend timeout (default {backend_default:g}; 0: none)")
-    parser.add_argument("--grace", type=seconds, default=DEFAULT_GRACE_S, metavar="SECONDS",
-                        help="how long past the per-test timeout a stuck test may run before its "
-                             f"process is killed (default {DEFAULT_GRACE_S:g})")
 
 
 def add_arguments(parser):
@@ -72,12 +59,6 @@ def add_arguments(parser):
     add_timeouts(parser, DEFAULT_BACKEND_TIMEOUT_S)
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
                         help="after --: tests to run (paths, node ids, check ids) and extra pytest arguments")
-
-
-def record_name(backend: str) -> str:
-    from layercontract.reports.records import record_file_stem
-
-    return record_file_stem(backend)
 
 
 def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
@@ -98,8 +79,8 @@ def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
             rest.append("--deselect=" + _deselect_id(arg.partition("=")[2], cwd))
         elif arg == "--pyargs":
             pass  # a --pyargs target is recognized as such without it
-        elif integrity.looks_like_selection(arg):
-            targets.append(integrity.selection_target(arg, cwd))
+        elif selection.looks_like_selection(arg):
+            targets.append(selection.selection_target(arg, cwd))
         else:
             rest.append(arg)
         i += 1
@@ -109,8 +90,8 @@ def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
 def _deselect_id(value: str, cwd=None) -> str:
     """A --deselect value as pytest matches it: a prefix of the node ids, which are relative to
     the suites' root ("suites/test_build.py::..."), never an absolute path (that matched nothing)."""
-    target = integrity.selection_target(value, cwd)
-    root = str(integrity.SUITES_DIR.parent) + os.sep
+    target = selection.selection_target(value, cwd)
+    root = str(check_ids.SUITES_DIR.parent) + os.sep
     return target[len(root):] if target.startswith(root) else target
 
 
@@ -172,29 +153,6 @@ def check_forwarded(extra: list[str], args, command: str = "run", how: str = "af
     return kept
 
 
-def child_env(out: pathlib.Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
-    env["PYTHONUNBUFFERED"] = "1"
-    # the child prints what its tests say: never an encoding error on a non-UTF-8 terminal
-    env["PYTHONIOENCODING"] = env.get("PYTHONIOENCODING", "").partition(":")[0] + ":backslashreplace"
-    # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
-    # hypothesis's files (the dev profile's example database) under --out, never in the checkout
-    env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(out / ".hypothesis")
-    return env
-
-
-def usable_out(out: pathlib.Path) -> str | None:
-    """None if records can be written in `out` (created if missing), else why not."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as e:
-        return f"--out {out} is not a writable directory: {e.strerror or e}"
-    return None
-
-
 def _error(text: str) -> int:
     print(f"layercontract run: error: {text}", file=sys.stderr)
     print("layercontract run: nothing written", file=sys.stderr)
@@ -215,6 +173,7 @@ def prepare_overlay(args) -> bool:
 
     try:
         _base, request = overlay.split_name(args.backend)
+        assert request is not None  # the name has "@" and no ":"
         with processes.Supervisor():  # SIGTERM/SIGHUP: an exception, so that pip and .tmp go too
             found = overlay.prepare(request)
     except overlay.OverlayError as e:
@@ -277,13 +236,12 @@ def own_record(path: pathlib.Path, private: pathlib.Path):
 
 
 def run(args) -> int:
-    from layercontract.spec.harness import registry
-    from layercontract.spec.harness import processes
+    from layercontract.spec.harness import processes, registry
 
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     try:
         targets, extra = split_selection(check_forwarded(extra, args))
-    except (integrity.SelectionError, ForwardedError) as e:
+    except (selection.SelectionError, ForwardedError) as e:
         return _error(str(e))
     try:
         registry.spec_for(args.backend)
@@ -319,23 +277,25 @@ def run(args) -> int:
 def _run_in(args, out, private, targets, extra) -> int:
     from layercontract.reports import records
     from layercontract.spec.harness import backend_runs, processes
-    from layercontract.spec.harness.commands import run_many
+    from layercontract.spec.harness.usage import usage_path
 
     job = backend_runs.Job(args.backend, private)
-    command = [sys.executable, "-m", "pytest", *(targets or [str(integrity.SUITES_DIR)]),
-               *integrity.pytest_location_args(), f"--backend={args.backend}",
+    command = [sys.executable, "-m", "pytest", *(targets or [str(check_ids.SUITES_DIR)]),
+               *check_ids.pytest_location_args(), f"--backend={args.backend}",
                f"--record={private / '{backend}.json'}", f"--journal={job.journal}",
-               f"--test-timeout={args.test_timeout:g}", "-q", *extra]
+               f"--test-timeout={args.test_timeout:g}", "-q",
+               "-p", "layercontract.spec.harness.usage", *extra]  # <backend>.usage (bench), moved into OUT
     job.started, job.started_at = time.monotonic(), records.now()
     stopped_by = None  # the signal that stopped this run (SIGINT: Ctrl-C; SIGTERM, SIGHUP)
-    job.proc = processes.spawn(command, env=child_env(out))  # its own group, dies with this process
+    job.proc = processes.spawn(command, env=backend_runs.child_env(out))  # its own group, dies with this process
     try:
         while job.proc.poll() is None:
             time.sleep(0.1)
             job.read_journal()
             backend_runs.watch(job, args)
     except (KeyboardInterrupt, SystemExit) as e:
-        stopped_by = signal.SIGINT if isinstance(e, KeyboardInterrupt) else signal.Signals(int(e.code) - 128)
+        code = e.code if isinstance(e, SystemExit) else None  # the Supervisor's 128+N
+        stopped_by = signal.Signals(code - 128) if isinstance(code, int) else signal.SIGINT
         print(f"\nlayercontract run: interrupted ({stopped_by.name}): stopping the run", file=sys.stderr, flush=True)
         processes.kill_group(job.proc, signal.SIGINT)  # the child writes its record as interrupted
         try:
@@ -366,9 +326,9 @@ def _run_in(args, out, private, targets, extra) -> int:
     if own_record(record_path, private) is None:  # never decide from a record this run did not write
         print(f"layercontract run: error: the record at {record_path} is not this run's", file=sys.stderr)
         return EXIT_UNEXPECTED
-    status = exit_interrupted if interrupted else (EXIT_OK if run_many.backend_ok(record) else EXIT_UNEXPECTED)
-    if not run_many.backend_ok(record) and not interrupted:
-        print(f"layercontract run: {run_many.label(record)} {job.backend}: {run_many.summary(record)}",
+    status = exit_interrupted if interrupted else (EXIT_OK if backend_runs.backend_ok(record) else EXIT_UNEXPECTED)
+    if not backend_runs.backend_ok(record) and not interrupted:
+        print(f"layercontract run: {backend_runs.label(record)} {job.backend}: {backend_runs.summary(record)}",
               file=sys.stderr)
     final = out / record_path.name
     try:  # this run's record with OUT's paths; its report from it; then renamed into OUT
@@ -388,6 +348,12 @@ def _run_in(args, out, private, targets, extra) -> int:
         print(f"layercontract run: error: cannot write the record {final}: {e.strerror or e}; "
               "the previous record is unchanged", file=sys.stderr)
         return EXIT_BAD_INPUT
+    usage = usage_path(record_path)  # the usage plugin wrote it next to the private record
+    if usage.is_file():
+        try:
+            os.replace(usage, usage_path(final))
+        except OSError:
+            pass  # only for bench: the record and report are written
     return reported
 
 

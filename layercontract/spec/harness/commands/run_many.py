@@ -42,10 +42,10 @@ import sys
 import time
 
 from layercontract.reports import records
-from layercontract.spec.harness import integrity, outcomes, overlay, processes, registry
-from layercontract.spec.harness.backend_runs import Job, finish, kill, start, watch
-from layercontract.spec.harness.commands.run import (DEFAULT_OUT, ForwardedError, add_timeouts, check_forwarded,
-                                                     record_name, usable_out)
+from layercontract.spec.harness import overlay, processes, registry, selection
+from layercontract.spec.harness.backend_runs import Job, backend_ok, finish, kill, label, start, summary, watch
+from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
+from layercontract.spec.harness.commands.run import ForwardedError, check_forwarded
 
 HELP = "run the suites on several backends (or 'all'), in parallel, and merge the report"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_HARNESS = 0, 1, 2
@@ -99,43 +99,12 @@ def _signal_name(returncode):
         return f"signal {-returncode}"
 
 
-def backend_ok(record) -> bool:
-    return (record.get("complete") is True and record.get("exit_status") == 0
-            and not any(t["outcome"] in outcomes.UNEXPECTED for t in record["tests"]))
-
-
-def label(record) -> str:
-    """done, or the label of the worst outcome that fails the run (CRASH, TIMEOUT, ERROR, FAIL,
-    XPASS); ERROR for an incomplete run with none."""
-    if backend_ok(record):
-        return "done"
-    found = [t["outcome"] for t in record["tests"] if outcomes.fails_run(t["outcome"])]
-    return outcomes.label(outcomes.worst(found)) if found else outcomes.label(outcomes.HARNESS_ERROR)
-
-
-def summary(record) -> str:
-    counts = records.counts(record["tests"])
-    parts = ", ".join(f"{n} {o}" for o, n in counts.items())
-    return f"{len(record['tests'])} tests" + (f": {parts}" if parts else "")
-
-
 # -------------------------------------------------------------- the report
 def write_report(record_paths, out_dir) -> list[pathlib.Path]:
-    """The merged report of `layercontract merge` (reports.merge.write_reports: index.html,
-    summary.md, matrix.json in out_dir); without reports/merge.py, the Markdown table of
-    reports.render (out_dir/report.md)."""
-    try:
-        from layercontract.reports import merge as merge_mod
-    except ImportError as e:
-        if e.name != "layercontract.reports.merge":
-            raise
-        merge_mod = None
-    if merge_mod is not None and callable(getattr(merge_mod, "write_reports", None)):
-        written = merge_mod.write_reports(record_paths, out_dir)
-        return [pathlib.Path(p) for p in (written.values() if isinstance(written, dict) else written or [])]
-    from layercontract.reports import render
+    """The merged report of `layercontract merge`: index.html, summary.md, matrix.json in out_dir."""
+    from layercontract.reports import merge as merge_mod
 
-    return [render.write_markdown_report(record_paths, pathlib.Path(out_dir) / "report.md")]
+    return [pathlib.Path(p) for p in merge_mod.write_reports(record_paths, out_dir).values()]
 
 
 # ----------------------------------------------------------------- command
@@ -181,7 +150,7 @@ def expand(names) -> list[str]:
 def schedule(backends, out) -> list[str]:
     """Longest first, by the previous run's duration when its record is there (unknown: first)."""
     def previous(b):
-        record = records.load_partial(out / f"{record_name(b)}.json")
+        record = records.load_partial(out / f"{records.record_file_stem(b)}.json")
         return record.get("duration_s", 0) if record else float("inf")
 
     return sorted(backends, key=lambda b: -previous(b))
@@ -204,8 +173,8 @@ def run(args) -> int:
     if getattr(args, "keras_cache", None):
         os.environ[overlay.ENV_CACHE] = str(pathlib.Path(args.keras_cache).expanduser().resolve())
     try:
-        args.select = [integrity.selection_target(s) for s in args.select]
-    except integrity.SelectionError as e:
+        args.select = [selection.selection_target(s) for s in args.select]
+    except selection.SelectionError as e:
         print(f"layercontract run-many: error: -s {e}", file=sys.stderr)
         return EXIT_HARNESS
     try:
@@ -235,7 +204,8 @@ def run(args) -> int:
 
     by_backend = {b: Job(b, out, env=envs.get(b, {})) for b in order}
     pending = collections.deque(by_backend[b] for b in order)
-    running, results = [], {}
+    running: list[Job] = []
+    results: dict[str, object] = {}
     with processes.Supervisor() as supervisor:  # SIGTERM/SIGINT/SIGHUP: every backend process goes too
         _run_jobs(pending, running, results, jobs, args, supervisor, say)
     paths = [by_backend[b].record for b in backends]  # the order asked for (a module:Class: its adapter's name)

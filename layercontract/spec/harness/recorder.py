@@ -22,7 +22,9 @@ import time
 import pytest
 
 from layercontract.reports import records
-from layercontract.spec.harness import expectations, integrity, outcomes, values
+from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes, values
+from layercontract.spec.harness.hypothesis_profiles import DEFAULT_HYPOTHESIS_PROFILE
+from layercontract.spec.harness.session_state import STATE
 
 
 def pytest_addoption(parser):
@@ -60,21 +62,19 @@ class Recorder:
         self.stop_reason: str | None = None
         self.last_write = 0.0
         self.written = False  # nothing is written before the tests are selected
-        self._versions = None
-        self._static_clauses = None
+        self._versions: dict[str, str] | None = None
+        self._static_clauses: dict[str, list[str]] | None = None
 
     # -- context
     def state(self):
-        from layercontract.spec.harness import plugin
-
-        return self.config.stash.get(plugin.STATE, None)
+        return self.config.stash.get(STATE, None)
 
     def versions(self, state) -> dict:
         if self._versions is None:
             if self.stop_reason and not getattr(state, "loaded", True):
                 return {"error": f"the backend was not loaded ({self.stop_reason})"}
             try:  # an xdist controller runs no test: load the backend to ask it
-                state.namespace
+                _ = state.namespace  # loads the backend
                 self._versions = {k: str(v) for k, v in state.adapter.versions().items()}
             except Exception as e:  # never lose the record over version reporting
                 return {"error": f"{type(e).__name__}: {e}"}
@@ -84,7 +84,7 @@ class Recorder:
         """Clauses a test cites, read from the suites' source (for tests known only by id)."""
         if self._static_clauses is None:
             self._static_clauses = {}
-            for cid, tests in integrity.cited_clauses().items():
+            for cid, tests in clause_citations.cited_clauses().items():
                 for test in tests:
                     self._static_clauses.setdefault(f"suites/{test}", []).append(cid)
         base = check.split("[", 1)[0]
@@ -108,7 +108,8 @@ class Recorder:
         seed = self.config.getoption("hypothesis_seed", None)
         try:
             current = settings.get_profile(profile) if profile else settings.default
-            derandomize, max_examples = bool(current.derandomize), int(current.max_examples)
+            derandomize: bool | None = bool(current.derandomize)  # type: ignore[union-attr]
+            max_examples: int | None = int(current.max_examples)  # type: ignore[union-attr]
         except Exception:
             derandomize = max_examples = None
         return {"profile": profile, "seed": None if seed is None else str(seed),
@@ -120,7 +121,7 @@ class Recorder:
             self.selected[check] = list(clauses)
 
     def on_report(self, report):
-        check = integrity.report_check_id(report)
+        check = check_ids.report_check_id(report)
         self.durations[check] += getattr(report, "duration", 0.0) or 0.0
         if report.when == "???" or (report.failed and "crashed while running" in _longrepr_text(report)):
             # pytest-xdist's report for the test its worker was running when the worker died
@@ -159,6 +160,7 @@ class Recorder:
             row = self.rows.get(check) or self.row(check, self.selected[check], outcomes.NOT_RUN, "")
             rows.append({**row, "duration_s": round(self.durations.get(check, 0.0), 4)})
         not_run = sum(1 for r in rows if r["outcome"] == outcomes.NOT_RUN)
+        stop_reason: str | None
         if finished is None:
             status, stop_reason = "running", records.RUNNING_REASON
         else:
@@ -207,6 +209,16 @@ class Recorder:
         if time.monotonic() - self.last_write >= self.every:
             self.write()
 
+    # -- hooks of the session's reports (the recorder is registered as a plugin while it records)
+    @pytest.hookimpl(trylast=True)  # after the harness plugin has classified the report
+    def pytest_runtest_logreport(self, report):
+        self.on_report(report)
+        if report.when in ("teardown", "???"):
+            self.maybe_write()
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.stop_reason = f"interrupted: {excinfo.typename}"
+
 
 RECORDER = pytest.StashKey[Recorder]()
 
@@ -226,7 +238,8 @@ def pytest_configure(config):
     path = config.getoption("record", None)
     if not path:
         return
-    config.stash[RECORDER] = Recorder(config, pathlib.Path(path))
+    recorder = config.stash[RECORDER] = Recorder(config, pathlib.Path(path))
+    config.pluginmanager.register(recorder, "layercontract-recorder")
     _seed_random_hypothesis_runs(config)
 
 
@@ -249,22 +262,12 @@ def _seed_random_hypothesis_runs(config):
     from hypothesis import settings
 
     try:
-        from layercontract.spec.harness.plugin import DEFAULT_HYPOTHESIS_PROFILE
 
         profile = settings.get_profile(config.getoption("hypothesis_profile", None) or DEFAULT_HYPOTHESIS_PROFILE)
     except Exception:
         return
     if not profile.derandomize:
         config.option.hypothesis_seed = str(random.SystemRandom().randrange(2 ** 32))
-
-
-_CONFIG = None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    global _CONFIG
-    _CONFIG = session.config
 
 
 @pytest.hookimpl(trylast=True)
@@ -277,7 +280,7 @@ def pytest_collection_finish(session):
         return  # pytest calls this hook even when the selection failed (a usage error): no record
     for item in session.items:
         props = dict(item.user_properties)
-        recorder.select(props.get("check") or integrity.check_id(item.nodeid), props.get("clauses") or [])
+        recorder.select(props.get("check") or check_ids.check_id(item.nodeid), props.get("clauses") or [])
     if session.items:
         recorder.write()
 
@@ -288,27 +291,11 @@ def pytest_xdist_node_collection_finished(node, ids):
     recorder = _recorder(node.config)
     if recorder is None:
         return
-    fresh = [check for check in map(integrity.check_id, ids) if check not in recorder.selected]
+    fresh = [check for check in map(check_ids.check_id, ids) if check not in recorder.selected]
     for check in fresh:
         recorder.select(check, recorder.static_clauses(check))
     if fresh:
         recorder.write()
-
-
-@pytest.hookimpl(trylast=True)  # after the harness plugin has classified the report
-def pytest_runtest_logreport(report):
-    recorder = _recorder(_CONFIG)
-    if recorder is None:
-        return
-    recorder.on_report(report)
-    if report.when in ("teardown", "???"):
-        recorder.maybe_write()
-
-
-def pytest_keyboard_interrupt(excinfo):
-    recorder = _recorder(_CONFIG)
-    if recorder is not None:
-        recorder.stop_reason = f"interrupted: {excinfo.typename}"
 
 
 def pytest_sessionfinish(session, exitstatus):
