@@ -75,6 +75,24 @@ class BlocksSignalsInLoad(ReferenceBackend):
 
 class Renamed(ReferenceBackend):
     name = "renamed-reference"
+
+class HangsInToNumpy(ReferenceBackend):
+    name = "hangs-in-to-numpy"
+    def to_numpy(self, x):
+        time.sleep(3600)
+
+class LongName(ReferenceBackend):
+    name = "x" * 300
+
+class VersionsRaise(ReferenceBackend):
+    name = "versions-raise"
+    def versions(self):
+        raise RuntimeError("no versions today")
+
+class VersionsNotStrings(ReferenceBackend):
+    name = "versions-not-strings"
+    def versions(self):
+        return {"numpy": (2, 4)}
 '''
 
 
@@ -100,6 +118,10 @@ def place(tmp_path_factory):
         "overlap.toml": deviation(PARAMETRIZED) + deviation(f"{PARAMETRIZED}[max_ndim]"),
         "noparam.toml": deviation(f"{PARAMETRIZED}[no_such_kind]"),
         "badtoml.toml": "deviation = [\n",
+        "backtracking.toml": deviation(PARAMETRIZED, match="^(a|a)+$"),
+        "match-not-a-string.toml": deviation(PARAMETRIZED).replace('reason = "r"', 'reason = "r"\nmatch = 5'),
+        "when-unrecorded.toml": deviation(PARAMETRIZED, when="tensorflow < 3"),
+        "when-5000-digits.toml": deviation(PARAMETRIZED, when="numpy < " + "9" * 5000),
     }
     for name, text in files.items():
         (here / name).write_text(text, encoding="utf-8")
@@ -158,6 +180,25 @@ BAD_RUN = [
     ("out-is-a-file", ["--out", "a-file"], "is not a writable directory", 2),
     ("negative-test-timeout", ["--test-timeout", "-1"], "finite number of seconds", 2),
     ("nan-backend-timeout", ["--backend-timeout", "nan"], "finite number of seconds", 2),
+    ("test-timeout-1e308", ["--test-timeout", "1e308"], "at most 604800", 2),
+    # forwarded values are checked as the command's own
+    *[(f"forwarded-test-timeout-{v}", ["--", SMALL, f"--test-timeout={v}"], "--test-timeout after --", 2)
+      for v in ("-1", "nan", "inf", "1e308")],
+    ("forwarded-test-timeout-missing", ["--", SMALL, "--test-timeout"], "expected a number of seconds", 2),
+    ("forwarded-record-every-nan", ["--", SMALL, "--record-every", "nan"], "--record-every after --", 2),
+    # pytest arguments the command owns: its verdict is read from its own record only
+    ("forwarded-record", ["--", SMALL, "--fault", FAULT, "--record=/tmp/elsewhere.json"],
+     "does not forward --record", 2),
+    ("forwarded-backend", ["--", SMALL, "--backend=keras-numpy"], "does not forward --backend", 2),
+    ("forwarded-backend-apart", ["--", SMALL, "--backend", "keras-numpy"], "does not forward --backend", 2),
+    ("forwarded-journal", ["--", SMALL, "--journal=j"], "does not forward --journal", 2),
+    ("forwarded-collect-only", ["--", "--collect-only"], "does not forward --collect-only", 2),
+    ("forwarded-co", ["--", SMALL, "--co"], "does not forward --co", 2),
+    ("forwarded-ini", ["--", SMALL, "-c", "tox.ini"], "does not forward -c", 2),
+    ("forwarded-rootdir", ["--", SMALL, "--rootdir=/"], "does not forward --rootdir", 2),
+    ("junitxml-in-a-missing-dir", ["--", SMALL, "--junitxml", "a-file/x.xml"], "is not a writable directory", 2),
+    ("junitxml-read-only", ["--", SMALL, "--junitxml=/proc/x.xml"], "is not a writable directory", 2),
+    ("adapter-name-300-characters", ["--backend", "bad_adapters:LongName"], "name must be at most 100 characters", 2),
 ]
 
 
@@ -193,11 +234,202 @@ def test_doctor_and_run_agree_on_an_entry_naming_a_parameter_that_does_not_exist
     (["--max-rss", "0"], "give at least 1 MiB"),
     (["-s", "suites/test_nope.py"], "no such suite file"),
     (["-s", "/etc/hostname"], "is not in layercontract's suites"),
+    (["--test-timeout", "1e308"], "at most 604800"),
+    (["--pytest-arg=--backend=keras-numpy"], "'--backend=keras-numpy' in --pytest-arg: layercontract run-many "
+                                             "does not forward --backend"),
+    (["--pytest-arg=--record=x.json"], "does not forward --record"),
+    (["--pytest-arg=--collect-only"], "does not forward --collect-only"),
+    (["--pytest-arg=--test-timeout=nan"], "--test-timeout in --pytest-arg"),
 ])
 def test_bad_run_many_arguments_exit_2(place, args, text):
     result = lc("run-many", "reference", "--out", place / "many-bad", *args, cwd=place)
     assert result.returncode == 2, output(result)
     assert text in output(result) and "Traceback" not in output(result)
+
+
+# ------------------------------------------- the Keras overlay cache (run, run-many, doctor)
+def no_index(tmp_path, versions=()) -> dict:
+    """pip's environment without the configured index: only a find-links directory with empty
+    "wheels" of these keras versions (pip lists them; installing one fails)."""
+    links = tmp_path / "links"
+    links.mkdir(exist_ok=True)
+    for version in versions:
+        (links / f"keras-{version}-py3-none-any.whl").write_bytes(b"")
+    return {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(links)}
+
+
+def garbage_overlay(cache: pathlib.Path, version="3.12.0") -> None:
+    (cache / version / "site-packages" / "keras").mkdir(parents=True)
+    (cache / version / "site-packages" / "keras" / "__init__.py").write_text("", encoding="utf-8")
+    (cache / version / "layercontract-overlay.json").write_text('{"version": "garbage"}', encoding="utf-8")
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+OVERLAY_CASES = [
+    # (id, how to spoil the cache directory C, backend, text of the one error)
+    ("cache-root-is-a-file", lambda c: c.write_text("x"), "keras-numpy@3.12.0", "is not a directory"),
+    ("version-dir-is-a-file", lambda c: (c.mkdir(), (c / "3.12.0").write_text("x")), "keras-numpy@3.12.0",
+     "is a file where the Keras cache keeps Keras 3.12.0: remove it"),
+    # an overlay whose marker is not its own counts as incomplete: installed again (here: cannot be)
+    ("marker-version-garbage", garbage_overlay, "keras-numpy@3.12.0", "could not install keras==3.12.0"),
+    ("version-of-5000-digits", lambda c: None, "keras-numpy@" + "9" * 5000 + ".0.0", "is too long: at most 200"),
+    ("version-of-150-digits", lambda c: None, "keras-numpy@" + "9" * 150 + ".0.0", "characters long: not a Keras version"),
+    ("not-on-the-index", lambda c: None, "keras-numpy@3.15.0",  # among 47 listed versions
+     "keras 3.15.0 is not on the package index; the nearest there: 3.14.1, 3.14.2, 3.15.1, 3.15.2"),
+]
+
+
+@pytest.mark.parametrize("command", ["run", "run-many"])
+@pytest.mark.parametrize("spoil, backend, text", [c[1:] for c in OVERLAY_CASES], ids=[c[0] for c in OVERLAY_CASES])
+def test_a_bad_keras_cache_or_version_is_one_error_and_exit_2(place, tmp_path, command, spoil, backend, text):
+    cache = tmp_path / "cache"
+    spoil(cache)
+    out = place / "out"
+    before = snapshot(out)
+    args = ["--backend", backend] if command == "run" else [backend]
+    pip_env = no_index(tmp_path, [f"3.{n}.{m}" for n in range(16) for m in range(3) if (n, m) != (15, 0)])
+    result = lc(command, "--out", out, "--keras-cache", cache, *args, "--", ONE, cwd=place, **pip_env) \
+        if command == "run" else lc(command, *args, "--out", out, "--keras-cache", cache, "-s", ONE, cwd=place, **pip_env)
+    assert result.returncode == 2, output(result)
+    assert text in result.stderr, output(result)
+    errors = [ln for ln in result.stderr.splitlines() if "nothing written" not in ln]
+    assert len(errors) == 1 and len(errors[0]) < 400, output(result)  # one short line, never pip's list
+    assert "Traceback" not in output(result)
+    assert snapshot(out) == before
+
+
+def test_doctor_calls_a_bad_version_bad_input_never_the_adapters_fault(place):
+    result = lc("doctor", "--backend", "keras-numpy@" + "9" * 5000 + ".0.0", cwd=place)
+    assert result.returncode == 1, output(result)
+    assert "is too long: at most 200 characters" in result.stdout
+    assert "adapter's process" not in result.stdout and "Traceback" not in output(result)
+    assert max(map(len, result.stdout.splitlines())) < 300
+
+
+def test_a_read_only_keras_cache_is_one_error(place, tmp_path):
+    cache = pathlib.Path("/sys/kernel")  # a directory nobody may write, root included
+    try:
+        (cache / "layercontract-probe").mkdir()
+    except OSError:
+        pass
+    else:
+        (cache / "layercontract-probe").rmdir()
+        pytest.skip("no read-only directory here")
+    for env in ({"LAYERCONTRACT_KERAS_CACHE": str(cache)}, {"HOME": str(cache), "XDG_CACHE_HOME": ""}):
+        result = lc("run", "--out", tmp_path / "out", "--backend", "keras-numpy@3.98.0", "--", ONE, cwd=place, **env)
+        assert result.returncode == 2, output(result)
+        assert "Keras cache" in result.stderr and "Traceback" not in output(result)
+
+
+def test_an_install_cleans_stale_temporaries_of_dead_processes_only(place, tmp_path):
+    cache = tmp_path / "cache"
+    garbage_overlay(cache)
+    dead = cache / f".tmp-3.12.0-{_dead_pid()}"
+    alive = cache / f".tmp-3.9.0-{os.getpid()}"
+    for path in (dead, alive):
+        (path / "site-packages").mkdir(parents=True)
+    result = lc("run", "--out", tmp_path / "out", "--keras-cache", cache, "--backend", "keras-numpy@3.12.0",
+                "--", ONE, cwd=place, **no_index(tmp_path))
+    assert result.returncode == 2, output(result)
+    assert not dead.exists() and alive.is_dir()
+    assert not [p for p in cache.iterdir() if p.name.startswith(".tmp-3.12.0-")]
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["kill", "kill-9"])
+def test_killing_run_during_an_install_kills_pip_too(place, tmp_path, how):
+    import socket
+
+    hang = socket.socket()  # an index that accepts connections and never answers
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(16)
+    env = clean_env(PYTHONPATH=str(place), PIP_CONFIG_FILE=os.devnull, PIP_DEFAULT_TIMEOUT="600",
+                    PIP_INDEX_URL=f"http://127.0.0.1:{hang.getsockname()[1]}/simple", PIP_FIND_LINKS="",
+                    PIP_RETRIES="0")
+    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(tmp_path / "out"),
+                             "--keras-cache", str(tmp_path / "cache"), "--backend", "keras-numpy@3.12.0", "--", ONE],
+                            cwd=place, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not _children(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        pip = _children(proc.pid)
+        assert pip
+        time.sleep(1.0)
+        os.kill(proc.pid, how)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while any(map(_alive, pip)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_alive, pip))
+    finally:
+        hang.close()
+        if proc.poll() is None:
+            proc.kill()
+    if how == signal.SIGTERM:
+        assert proc.returncode == 128 + signal.SIGTERM
+        assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_deselect_after_dashes_deselects(place, tmp_path):
+    """It was made absolute and matched nothing: the test ran anyway."""
+    for form in (["--deselect", ONE], [f"--deselect={ONE}"]):
+        result = lc("run", "--out", tmp_path, "--", SMALL, *form, cwd=place)
+        assert result.returncode == 0, output(result)
+        ids = [t["nodeid"] for t in schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)["tests"]]
+        assert ONE not in ids and len(ids) >= 5
+
+
+# ------------------------------- expectations and adapters: run and doctor refuse the same
+AGREE = [
+    # (id, doctor/run arguments, text both print)
+    ("match-backtracking", ["--expectations", "backtracking.toml"], "backtracks without bound"),
+    ("match-not-a-string", ["--expectations", "match-not-a-string.toml"], "match must be a string"),
+    ("when-unrecorded-distribution", ["--expectations", "when-unrecorded.toml"],
+     "names 'tensorflow', which the backend does not record"),
+    ("when-5000-digits", ["--expectations", "when-5000-digits.toml"], "characters long (at most 200)"),
+    ("versions-raise", ["--backend", "bad_adapters:VersionsRaise"], "versions() raised RuntimeError: no versions today"),
+    ("versions-not-strings", ["--backend", "bad_adapters:VersionsNotStrings"],
+     "versions() must return a dict of str to str"),
+]
+
+
+@pytest.mark.parametrize("args, text", [c[1:] for c in AGREE], ids=[c[0] for c in AGREE])
+def test_doctor_refuses_what_run_refuses(place, args, text):
+    backend = [] if "--backend" in args else ["--backend", "reference"]
+    doctor = lc("doctor", *backend, *args, cwd=place, timeout=120)
+    assert doctor.returncode == 1, output(doctor)
+    assert text in doctor.stdout and "Traceback" not in output(doctor)
+    out = place / "out"
+    before = snapshot(out)
+    opts = [a for a in args if a != "--expectations" and not a.endswith(".toml")]
+    exp = [a for a in args if a.endswith(".toml")]
+    run = lc("run", "--out", out, *opts, "--", SMALL, *(["--expectations", *exp] if exp else []), cwd=place, timeout=120)
+    assert run.returncode == 2, output(run)
+    assert text in output(run) and "INTERNALERROR" not in output(run) and "Traceback" not in output(run)
+    assert snapshot(out) == before
+
+
+def test_a_match_is_bounded_in_time_when_the_run_uses_it(place, tmp_path):
+    """'^(.+)+Z' hung the plugin with Python's re; matched with a bound, the run goes on."""
+    from layercontract.spec.harness import safe_regex
+
+    started = time.monotonic()
+    assert safe_regex.search(r"^(a|a)+$", "a" * 64 + "!") is None  # undecided, never a hang
+    assert time.monotonic() - started < 5
+    exp = place / "greedy.toml"
+    exp.write_text(deviation(PARAMETRIZED, match="^(.+)+Z"), encoding="utf-8")
+    started = time.monotonic()
+    result = lc("run", "--out", tmp_path, "--", PARAMETRIZED, "--fault", FAULT, "--expectations", exp.name,
+                cwd=place, timeout=300)
+    assert result.returncode == 1, output(result)  # the failures do not match: unexpected, never hidden
+    record = schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)
+    assert {t["outcome"] for t in record["tests"]} >= {"fail"} and "timeout" not in {t["outcome"] for t in record["tests"]}
+    assert time.monotonic() - started < 120
 
 
 # ---------------------------------------------------------------- doctor
@@ -302,6 +534,113 @@ def test_killing_run_many_kills_its_children(place, tmp_path, how):
     assert not any(map(_alive, children))
 
 
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_run_with_an_interrupted_record_and_its_report(place, tmp_path, how):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
+                             "--backend", "bad_adapters:HangsInToNumpy", "--", SMALL],
+                            cwd=place, env=clean_env(PYTHONPATH=str(place)), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until a test is running (in the run's private directory)
+        journals = list(out.glob(".run-*/*.journal"))
+        if journals and '"start"' in journals[0].read_text():
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)
+    children = _children(proc.pid)
+    os.kill(proc.pid, how)
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + how, text
+    record = schema.load(out / "hangs-in-to-numpy.json", schema.RUN_SCHEMA)
+    assert record["status"] == "interrupted" and not record["complete"]
+    assert "not-run" in {t["outcome"] for t in record["tests"]}
+    assert (out / "hangs-in-to-numpy.html").is_file()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".run-") or ".journal" in p.name]
+    time.sleep(0.5)
+    assert not any(map(_alive, children))
+
+
+def test_run_removes_what_killed_runs_left_and_only_theirs(place, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    dead, alive = _dead_pid(), os.getpid()
+    left = [out / f".run-{dead}-0123456789ab", out / f"reference.{dead}.journal", out / f"reference.{dead}.journal.stack"]
+    kept = [out / f".run-{alive}-0123456789ab", out / f"reference.{alive}.journal"]
+    for path in left + kept:
+        path.mkdir() if path.name.startswith(".run-") else path.write_text("{}\n")
+    result = lc("run", "--out", out, "--", ONE, cwd=place)
+    assert result.returncode == 0, output(result)
+    assert not any(p.exists() for p in left) and all(p.exists() for p in kept)
+
+
+def test_sigkill_of_run_leaves_the_previous_record_and_the_next_run_cleans_up(place, tmp_path):
+    out = tmp_path / "out"
+    assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
+    before = snapshot(out)
+    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
+                             "--", SMALL, "--fault", FAULT], cwd=place, env=clean_env(PYTHONPATH=str(place)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".run-*/*.journal")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert snapshot(out) == before  # the previous record and report: never a "running" one
+    assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".run-")]
+
+
+def _mount_small_tmpfs(where: pathlib.Path, size="4m") -> bool:
+    where.mkdir()
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True).returncode == 0
+
+
+def test_a_full_out_is_one_error_and_keeps_the_previous_record(place, tmp_path):
+    out = tmp_path / "small"
+    if not _mount_small_tmpfs(out):
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
+        before = snapshot(out)
+        with open(out / "filler", "wb") as f:  # the rest of the disk
+            with pytest.raises(OSError):
+                while True:
+                    f.write(b"x" * 65536)
+                    f.flush()
+        before["filler"] = snapshot(out)["filler"]
+        result = lc("run", "--out", out, "--", SMALL, "--fault", FAULT, cwd=place)
+        assert result.returncode == 2, output(result)
+        assert "No space left on device" in result.stderr or "did not start" in result.stderr, output(result)
+        assert snapshot(out) == before
+        assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    finally:
+        subprocess.run(["umount", str(out)], capture_output=True)
+
+
+def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tmp_path):
+    """Two runs of one backend in one --out, one with a fault: each exit status is its own run's
+    (it was the other's record, read back from the shared OUT/reference.json, in 3 of 10 tries)."""
+    out = tmp_path / "out"
+    for attempt in range(2):
+        runs = {}
+        for fault in ([FAULT], []):
+            extra = ["--fault", *fault] if fault else []
+            runs[bool(fault)] = subprocess.Popen(
+                [sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out), "--",
+                 PARAMETRIZED, "--record-every=0", *extra], cwd=place, env=clean_env(PYTHONPATH=str(place)),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            time.sleep(0.3 * attempt)
+        texts = {k: p.communicate(timeout=300)[0] for k, p in runs.items()}
+        assert runs[True].returncode == 1, texts[True]
+        assert runs[False].returncode == 0, texts[False]
+        assert "4 fail" in texts[True] and "fail" not in texts[False].lower().replace("faults", "")
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".run-")]
+
+
 # ------------------------------------------------------- concurrent writers
 def test_concurrent_atomic_writes_never_collide(tmp_path):
     target = tmp_path / "record.json"
@@ -380,6 +719,130 @@ def test_merge_to_an_unusable_out_is_one_error(a_record, tmp_path):
     result = lc("merge", a_record, "--out", tmp_path / "file", cwd=tmp_path)
     assert result.returncode == 2 and "give a writable directory to --out" in result.stderr
     assert "Traceback" not in output(result)
+
+
+def _variant(a_record, tmp_path, name, **changes):
+    record = json.loads(a_record.read_text())
+    record.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(record), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("changes, text", [
+    ({"complete": False, "status": "running"}, "did not complete"),
+    ({"complete": False, "status": "interrupted"}, "did not complete"),
+    ({"backend": "other-backend", "requested_backend": "other-backend"}, "have no backend in common"),
+], ids=["running", "interrupted", "no-backend-in-common"])
+@pytest.mark.parametrize("side", ["old", "new"])
+def test_diff_refuses_to_judge_what_did_not_finish_or_shares_no_backend(a_record, tmp_path, changes, text, side):
+    other = _variant(a_record, tmp_path, "other.json", **changes)
+    pair = (other, a_record) if side == "old" else (a_record, other)
+    result = lc("diff", *pair, cwd=tmp_path)
+    assert result.returncode == 2, output(result)
+    assert text in result.stderr and result.stdout == "" and "Traceback" not in output(result)
+    allowed = lc("diff", *pair, "--allow-incomplete", "--allow-disjoint", cwd=tmp_path)
+    assert allowed.returncode in (0, 1), output(allowed)
+    assert "layercontract diff" in allowed.stdout
+
+
+def test_diff_prints_on_a_latin_1_stdout(a_record, tmp_path):
+    old = _variant(a_record, tmp_path, "old.json", versions={**json.loads(a_record.read_text())["versions"],
+                                                             "numpy": "0.0.1"})
+    result = subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", "diff", old, a_record],
+                            cwd=tmp_path, env=clean_env(PYTHONIOENCODING="latin-1"), capture_output=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert b"\\u2192" in result.stdout and b"Traceback" not in result.stderr  # "→" escaped, not a crash
+
+
+def test_run_writes_its_report_under_an_ascii_locale(place, tmp_path):
+    out = tmp_path / "r\u00e9sultats \u2192 out"
+    result = subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
+                             "--", PARAMETRIZED, "--fault", FAULT], cwd=place,
+                            env=clean_env(PYTHONPATH=str(place), LC_ALL="C", LANG="C", PYTHONUTF8="0",
+                                          PYTHONIOENCODING="ascii"),
+                            capture_output=True, timeout=300)
+    text = (result.stdout + result.stderr).decode("ascii", "replace")
+    assert result.returncode in (0, 1), text
+    assert "Traceback" not in text
+    assert (out / "reference.json").is_file() and (out / "reference.html").is_file() and (out / "reference.md").is_file()
+
+
+@pytest.mark.parametrize("command", ["merge", "diff"])
+def test_a_lone_surrogate_in_a_record_is_one_error(a_record, tmp_path, command):
+    bad = tmp_path / "bad.json"
+    bad.write_text(a_record.read_text().replace('"tests": [', '"tests": [', 1)
+                   .replace('"backend": "reference"', '"backend": "reference\\ud800"', 1), encoding="utf-8")
+    args = ["merge", bad, "--out", tmp_path / "report"] if command == "merge" else ["diff", a_record, bad]
+    result = lc(*args, cwd=tmp_path)
+    assert result.returncode == 2, output(result)
+    assert "lone surrogate" in result.stderr and "Traceback" not in output(result)
+    assert not (tmp_path / "report").exists()
+
+
+def _fifo(tmp_path, name="fifo"):
+    path = tmp_path / name
+    os.mkfifo(path)
+    return path
+
+
+UNBOUNDED = [
+    ("fifo", _fifo, "a FIFO, not a regular file"),
+    ("dev-zero", lambda tmp: pathlib.Path("/dev/zero"), "a device, not a regular file"),
+    ("directory", lambda tmp: tmp, "a directory, not a regular file"),
+    ("70-MiB", lambda tmp: (tmp / "big.json").write_bytes(b" " * (70 * 1024 * 1024)) and tmp / "big.json",
+     "larger than any layercontract JSON"),
+]
+
+
+@pytest.mark.parametrize("make, text", [c[1:] for c in UNBOUNDED], ids=[c[0] for c in UNBOUNDED])
+@pytest.mark.parametrize("command", ["merge", "diff", "merge --kill-matrix"])
+def test_merge_and_diff_read_only_regular_files_of_bounded_size(a_record, tmp_path, make, text, command):
+    bad = make(tmp_path)
+    args = {"merge": ["merge", bad, "--out", tmp_path / "report"], "diff": ["diff", a_record, bad],
+            "merge --kill-matrix": ["merge", a_record, "--out", tmp_path / "report", "--kill-matrix", bad]}[command]
+    result = lc(*args, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, output(result)
+    assert text in result.stderr and "Traceback" not in output(result)
+    assert len(result.stderr) < 2000 and not (tmp_path / "report").exists()
+
+
+def test_a_record_with_a_10_mb_backend_name_is_one_error(a_record, tmp_path):
+    record = json.loads(a_record.read_text())
+    record["backend"] = record["requested_backend"] = "b" * 10_000_000
+    bad = tmp_path / "huge.json"
+    bad.write_text(json.dumps(record), encoding="utf-8")
+    for args in (["merge", bad, "--out", tmp_path / "report"], ["diff", a_record, bad]):
+        result = lc(*args, cwd=tmp_path, timeout=120)
+        assert result.returncode == 2, output(result)[:2000]
+        assert "a backend name has at most 200" in result.stderr and len(result.stderr) < 1000
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_long_field_is_cut_with_a_note_in_every_output(a_record, tmp_path):
+    record = json.loads(a_record.read_text())
+    record["tests"][0].update(outcome="fail", message="m" * 3_000_000)
+    long = tmp_path / "long.json"
+    long.write_text(json.dumps(record), encoding="utf-8")
+    result = lc("merge", long, "--out", tmp_path / "report", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, output(result)
+    for name in ("index.html", "matrix.json", "summary.md"):
+        assert (tmp_path / "report" / name).stat().st_size < 3_000_000, name
+    assert "cut by layercontract: 2980000 more characters" in (tmp_path / "report" / "matrix.json").read_text()
+
+
+@pytest.mark.parametrize("make", [_fifo, lambda tmp: tmp], ids=["fifo", "directory"])
+def test_an_expectations_file_that_is_no_regular_file_is_one_error(place, tmp_path, make):
+    bad = make(tmp_path)
+    out = place / "out"
+    before = snapshot(out)
+    run = lc("run", "--out", out, "--", ONE, "--expectations", bad, cwd=place, timeout=120)
+    assert run.returncode == 2, output(run)
+    assert "not a regular file" in output(run) and "Traceback" not in output(run)
+    assert snapshot(out) == before
+    doctor = lc("doctor", "--expectations", bad, cwd=place, timeout=120)
+    assert doctor.returncode == 1 and "not a regular file" in doctor.stdout, output(doctor)
 
 
 # ------------------------------------------------------------- reruns

@@ -57,6 +57,28 @@ def load_runs(path) -> dict[str, Run]:
     return runs
 
 
+def gate_problems(old: dict[str, Run], new: dict[str, Run], names=("OLD", "NEW"), *,
+                  allow_incomplete=False, allow_disjoint=False) -> list[str]:
+    """Why OLD and NEW cannot be judged (a gate must not read "no regression" from them): a run
+    that did not complete, no backend in common. [] when they can."""
+    problems = []
+    if not allow_disjoint and old and new and not set(old) & set(new):
+        problems.append(f"{names[0]} ({_list(old)}) and {names[1]} ({_list(new)}) have no backend in "
+                        "common: nothing to compare (--allow-disjoint to compare anyway)")
+    if not allow_incomplete:
+        for name, runs in zip(names, (old, new)):
+            unfinished = [b for b, run in runs.items() if not run.complete]
+            if unfinished:
+                problems.append(f"{name}: the run of {_list(unfinished)} did not complete (killed, interrupted "
+                                "or still running): its outcomes prove nothing (--allow-incomplete to compare anyway)")
+    return problems
+
+
+def _list(names, limit=3) -> str:
+    names = [n if len(n) <= 60 else n[:60] + "..." for n in names]
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 @dataclasses.dataclass
 class Change:
     backend: str

@@ -30,6 +30,7 @@ import tomllib
 import uuid
 
 from layercontract.reports import schema
+from layercontract.reports.schema import unicode_only
 from layercontract.spec.harness import check_ids, outcomes
 from layercontract.spec.harness.backend import CONTRACT_VERSION
 
@@ -381,9 +382,11 @@ def load(path) -> dict:
 
 def load_partial(path) -> dict | None:
     """Whatever record a run left (no validation; None if there is none or it is not JSON)."""
+    from layercontract.spec.harness import inputs
+
     try:
-        record = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        record = json.loads(inputs.read_text(path, schema.MAX_INPUT_BYTES, "run record"))
+    except (OSError, ValueError, RecursionError, inputs.InputError):  # a FIFO in its place never blocks
         return None
     return record if isinstance(record, dict) and isinstance(record.get("tests"), list) else None
 
@@ -394,6 +397,7 @@ def write_atomic(path, text: str) -> pathlib.Path:
     moment) see the old file or the new one, never a half-written one. The temporary name is
     unique per process and write, so concurrent writers never share one."""
     path = pathlib.Path(path)
+    text = unicode_only(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -409,7 +413,7 @@ def write_atomic(path, text: str) -> pathlib.Path:
 
 
 def write(path, record: dict) -> pathlib.Path:
-    return write_atomic(path, json.dumps(record, indent=1, allow_nan=False) + "\n")
+    return write_atomic(path, json.dumps(unicode_only(record), indent=1, allow_nan=False) + "\n")
 
 
 # ------------------------------------------ the record of a process that did not finish

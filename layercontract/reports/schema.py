@@ -118,11 +118,15 @@ def _describe(value) -> str:
 def read_json(path) -> object:
     """The parsed JSON of `path`; ReportError naming the file if it is missing, not UTF-8,
     not JSON, or cut off (a truncated file says so)."""
+    from layercontract.spec.harness import inputs
+
     path = pathlib.Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = inputs.read_text(path, MAX_INPUT_BYTES, "layercontract JSON")
     except FileNotFoundError:
         raise ReportError(f"{path}: no such file") from None
+    except inputs.InputError as e:
+        raise ReportError(str(e)) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ReportError(f"{path}: cannot be read: {e}") from None
     if not text.strip():
@@ -138,10 +142,19 @@ def read_json(path) -> object:
         raise ReportError(f"{path}: nested more than {MAX_DEPTH} levels deep: not a layercontract file") from None
     if _too_deep(data):
         raise ReportError(f"{path}: nested more than {MAX_DEPTH} levels deep: not a layercontract file")
+    try:  # "\ud800" is valid JSON but no character: it could be neither written nor printed
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ReportError(f"{path}: holds a lone surrogate ({e.object[e.start:e.end]!a}), which is no "
+                          "Unicode character: not a layercontract file") from None
     return data
 
 
 MAX_DEPTH = 32  # layercontract's own files nest at most 6 levels
+MAX_INPUT_BYTES = 64 * 1024 * 1024  # a matrix.json of every backend is a few MiB
+MAX_NAME_CHARS = 200  # a backend name (registry.MAX_BACKEND_CHARS): it names files and every cell
+MAX_KEY_CHARS = 1000  # a test id, clause id, version name
+MAX_FIELD_CHARS = 20_000  # a message, a stack: longer ones are cut, with a note saying so
 
 
 class _NonStandard(ValueError):
@@ -212,7 +225,36 @@ def load(path, expected: str | tuple[str, ...]) -> dict:
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise ReportError(f"{path}: not a valid {schema_id} file: {shown}")
-    return data
+    return bounded(data, path)
+
+
+def cut(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]} [... cut by layercontract: {len(text) - limit} more characters]"
+
+
+def bounded(data, path):
+    """`data` with no name or key longer than a file name or table cell can hold (a ReportError
+    naming the field) and every other string cut to MAX_FIELD_CHARS with a note: what a report
+    renders is bounded by its inputs' number of tests, never by one field's length."""
+    def walk(value, where):
+        if isinstance(value, str):
+            return cut(value)
+        if isinstance(value, list):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            out = {}
+            for key, v in value.items():
+                if len(key) > MAX_KEY_CHARS:
+                    raise ReportError(f"{path}: {where} has a key of {len(key)} characters ({key[:40]!r}...): "
+                                      f"at most {MAX_KEY_CHARS}; not a layercontract file")
+                if key in ("backend", "requested_backend") and isinstance(v, str) and len(v) > MAX_NAME_CHARS:
+                    raise ReportError(f"{path}: {where}.{key} is {len(v)} characters long ({v[:40]!r}...): a backend "
+                                      f"name has at most {MAX_NAME_CHARS}; not a layercontract file")
+                out[key] = walk(v, f"{where}.{key}" if len(key) < 40 else f"{where}[...]")
+            return out
+        return value
+
+    return walk(data, "$")
 
 
 def write_all(files: dict) -> dict:
@@ -256,6 +298,7 @@ def write_temp(path, text: str) -> pathlib.Path:
     """`text` in a new temporary file beside `path`, named uniquely (two processes writing one
     path never share a temporary file); the caller renames it into place or removes it."""
     path = pathlib.Path(path)
+    text = unicode_only(text)  # a path under an ASCII locale: its bytes, never an encoding error
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = pathlib.Path(name)
     try:
@@ -281,3 +324,25 @@ _UMASK = _current_umask()
 
 def _umask() -> int:
     return _UMASK
+
+
+def unicode_only(value):
+    """`value` with every string made valid Unicode: the surrogate escapes of undecodable bytes
+    (a path or argument under an ASCII locale) decoded as UTF-8, any other lone surrogate
+    replaced - a record must be readable (schema.read_json refuses lone surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape" if _escapes_only(value) else "replace").decode(
+                "utf-8", "replace")
+        return value
+    if isinstance(value, dict):
+        return {unicode_only(k): unicode_only(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [unicode_only(v) for v in value]
+    return value
+
+
+def _escapes_only(text: str) -> bool:
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)

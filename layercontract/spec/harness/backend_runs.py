@@ -25,6 +25,8 @@ def child_env(out: pathlib.Path) -> dict:
     """The environment of a backend's pytest process."""
     env = {k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS")}
     env["PYTHONUNBUFFERED"] = "1"
+    # the child prints what its tests say: never an encoding error on a non-UTF-8 terminal
+    env["PYTHONIOENCODING"] = env.get("PYTHONIOENCODING", "").partition(":")[0] + ":backslashreplace"
     # Keep adapters in the caller's directory importable (`python -m pytest` puts its cwd first).
     env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
     # hypothesis's files (the dev profile's example database) under --out, never in the checkout
@@ -208,18 +210,22 @@ def collect_ids(args) -> dict:
     a backend that stopped before its own collection (an adapter that cannot be imported)."""
     key = tuple(args.select)
     if key not in _COLLECTED_CACHE:
-        journal = pathlib.Path(args.out) / ".collect.journal"
-        journal.unlink(missing_ok=True)
-        processes.run([sys.executable, "-m", "pytest", *(args.select or [str(check_ids.SUITES_DIR)]),
-                       *check_ids.pytest_location_args(), "--collect-only", "-q",
-                       "--backend=reference", f"--journal={journal}", "-p", "no:cacheprovider"], timeout=300)
+        journal = pathlib.Path(args.out) / f".collect.{os.getpid()}.journal"  # runs sharing --out
+        stack = journal.with_name(journal.name + ".stack")
         found = {}
-        if journal.exists():
-            for line in journal.read_text(encoding="utf-8").splitlines():
-                event = json.loads(line)
-                if event.get("event") == "collected":
-                    found = {t["nodeid"]: t["clauses"] for t in event["tests"]}
-            journal.unlink()
+        try:
+            journal.unlink(missing_ok=True)
+            processes.run([sys.executable, "-m", "pytest", *(args.select or [str(check_ids.SUITES_DIR)]),
+                           *check_ids.pytest_location_args(), "--collect-only", "-q",
+                           "--backend=reference", f"--journal={journal}", "-p", "no:cacheprovider"], timeout=300)
+            if journal.exists():
+                for line in journal.read_text(encoding="utf-8").splitlines():
+                    event = json.loads(line)
+                    if event.get("event") == "collected":
+                        found = {t["nodeid"]: t["clauses"] for t in event["tests"]}
+        finally:
+            journal.unlink(missing_ok=True)
+            stack.unlink(missing_ok=True)
         _COLLECTED_CACHE[key] = found
     return _COLLECTED_CACHE[key]
 

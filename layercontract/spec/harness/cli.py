@@ -8,7 +8,20 @@ import sys
 from layercontract.spec.harness.commands import COMMANDS
 
 
+def safe_streams() -> None:
+    """Never fail on printing: a character stdout's encoding lacks (PYTHONIOENCODING=latin-1, an
+    ASCII locale) is written as a backslash escape, not an exception after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # None: replaced by a test harness
+        try:
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
+        except ValueError:  # closed
+            pass
+
+
 def main(argv=None) -> int:
+    safe_streams()
     parser = argparse.ArgumentParser(prog="layercontract",
                                      description="Conformance checks of the Keras layer/model contract.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -45,6 +45,27 @@ def describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
 
 
+class AdapterFault(Exception):
+    """An adapter method that broke its contract (one line); run and doctor say the same."""
+
+
+def adapter_versions(adapter) -> dict:
+    """adapter.versions() as {str: str}: the one check `run` (before any test) and `doctor`
+    share. AdapterFault when it raises or returns anything else."""
+    try:
+        versions = adapter.versions()
+    except Exception as e:
+        raise AdapterFault(f"versions() raised {describe(e)}") from None
+    return versions_problem_free(versions)
+
+
+def versions_problem_free(versions) -> dict:
+    if not isinstance(versions, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                 for k, v in versions.items()):
+        raise AdapterFault(f"versions() must return a dict of str to str, got {repr(versions)[:200]}")
+    return versions
+
+
 def lookup(namespace, dotted):
     """namespace.<dotted>; AttributeError if missing (or if looking it up raises anything)."""
     obj = namespace
@@ -58,6 +79,9 @@ def lookup(namespace, dotted):
     return obj
 
 
+MAX_NAME_CHARS = 100  # OUT/<name>@<version>.<pid>.journal.stack must fit a file name (255 bytes)
+
+
 def _get(adapter, name):
     try:
         return getattr(adapter, name, None)
@@ -67,10 +91,13 @@ def _get(adapter, name):
 
 def check_attributes(adapter, report):
     name = _get(adapter, "name")
-    if isinstance(name, str) and name.strip():
+    if isinstance(name, str) and name.strip() and len(name) > MAX_NAME_CHARS:
+        report.problem(f"name must be at most {MAX_NAME_CHARS} characters (it names the record's files), "
+                       f"got {len(name)}: {name[:40]!r}...")
+    elif isinstance(name, str) and name.strip():
         report.ok(f"name {name!r}")
     else:
-        report.problem(f"name must be a non-empty str, got {name!r}")
+        report.problem(f"name must be a non-empty str, got {name!r}"[:200])
     edition = _get(adapter, "edition")
     if edition in contract.EDITIONS:
         report.ok(f"edition {edition!r}")

@@ -59,6 +59,11 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
+from layercontract.spec.harness import inputs, safe_regex
+
+MAX_FILE_BYTES = 4 * 1024 * 1024  # a backend's deviations: a few KiB
+MAX_WHEN_CHARS = 200  # 'keras >= 3.12, < 3.16'
+
 KINDS = ("upstream-bug", "regression", "design", "limitation")
 LEGACY_KINDS = {"upstream-behaviour": "design"}  # old name -> kind; accepted on load
 REQUIRED = ("test", "clause", "kind", "observed", "reason")  # a legacy entry
@@ -151,13 +156,15 @@ class Deviation:
         return nodeid == self.test or nodeid.split("[", 1)[0] == self.test
 
     def explains(self, first_line: str) -> bool:
-        """True if this entry describes a failure whose first line is `first_line`."""
-        return not self.match or re.search(self.match, first_line) is not None
+        """True if this entry describes a failure whose first line is `first_line` (matched
+        with a time bound: safe_regex)."""
+        return not self.match or safe_regex.search(self.match, first_line) is True
 
     def mismatch(self, first_line: str) -> str:
         """The first line of a failure this entry does not explain."""
+        undecided = " (the match did not decide in time)" if safe_regex.search(self.match, first_line) is None else ""
         return (f"not the expected deviation: {self.file} deviation #{self.entry} expects a failure "
-                f"matching {self.match!r}; this failure: {first_line}")
+                f"matching {self.match!r}{undecided}; this failure: {first_line}")
 
     def describe(self) -> str:
         ref = f" [{self.upstream}]" if self.upstream else ""
@@ -217,9 +224,11 @@ def unmatched(deviations: list[Deviation], check_ids) -> list[str]:
 
 def _read_toml(path: pathlib.Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(inputs.read_text(path, MAX_FILE_BYTES, "expectations (TOML)"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ExpectationsError(f"{path}: not valid TOML: {e}") from e
+    except inputs.InputError as e:  # a FIFO, a device, a directory, too large
+        raise ExpectationsError(str(e)) from None
     except OSError as e:
         raise ExpectationsError(f"{path}: cannot read it: {e}") from e
 
@@ -234,9 +243,12 @@ def _when(where: str, entry: dict, problems: list[str]) -> tuple[str, ...]:
         return ()
     for text in when:
         try:
+            if len(text) > MAX_WHEN_CHARS:
+                raise InvalidRequirement(f"{len(text)} characters long (at most {MAX_WHEN_CHARS})")
             requirement = Requirement(text)
-        except InvalidRequirement as e:
-            problems.append(f"{where}: when {text!r} is not a PEP 440 requirement: {e}")
+            requirement.specifier.contains(Version("1"), prereleases=True)  # every bound parses
+        except (InvalidRequirement, InvalidVersion, ValueError) as e:
+            problems.append(f"{where}: when {text[:80]!r} is not a PEP 440 requirement: {e}"[:400])
             continue
         if requirement.marker or requirement.extras or requirement.url or not requirement.specifier:
             problems.append(f"{where}: when {text!r} must be '<distribution> <specifiers>', "
@@ -418,11 +430,9 @@ def load_with_findings(path: pathlib.Path | None, known_clauses, findings_file=F
             problems.append(f"{where}: unknown clause {entry['clause']!r}")
         if "match" in entry:
             try:
-                if not entry["match"].strip():
-                    raise re.error("empty")
-                re.compile(entry["match"])
-            except re.error as e:
-                problems.append(f"{where}: match {entry['match']!r} is not a regular expression: {e}")
+                safe_regex.check(entry["match"])
+            except safe_regex.RegexError as e:
+                problems.append(f"{where}: match {str(entry['match'])[:80]!r} {e}")
         when = _when(where, entry, problems)
         if missing or unknown or inherited or ("finding" in entry and finding is None):
             continue

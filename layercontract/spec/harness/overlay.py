@@ -62,6 +62,8 @@ MARKER = "layercontract-overlay.json"
 NIGHTLY = "nightly"
 RELEASE_DIST, NIGHTLY_DIST = "keras", "keras-nightly"
 INDEX_TIMEOUT_S = 20
+MAX_REQUEST_CHARS = 64  # "3.16.0.dev2026102704" is 20: a longer request is no Keras version
+MAX_MARKER_BYTES = 64 * 1024
 
 
 class OverlayError(Exception):
@@ -101,9 +103,12 @@ def check_request(request: str) -> tuple[str, Version | None]:
     """(distribution, exact version or None for nightly) of a version request."""
     if request.lower() == NIGHTLY:
         return NIGHTLY_DIST, None
+    if len(request) > MAX_REQUEST_CHARS:
+        raise OverlayError(f"Keras version {request[:20]!r}... is {len(request)} characters long: not a "
+                           f"Keras version (at most {MAX_REQUEST_CHARS}; e.g. 3.12.0, 3.16.0.dev2026102704, nightly)")
     try:
         version = Version(request)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number past int's digit limit
         raise OverlayError(f"Keras version {request!r} is not a PEP 440 version nor 'nightly' "
                            "(e.g. 3.12.0, 3.16.0.dev2026102704, nightly)") from None
     if version.local or version.epoch or len(version.release) != 3:
@@ -126,34 +131,76 @@ def cache_root() -> pathlib.Path:
 
 
 def _read_marker(path: pathlib.Path) -> dict | None:
+    """The marker of a complete overlay, or None (missing, unreadable, not ours, or naming a
+    distribution or version that is not the directory's: such an overlay counts as incomplete)."""
     try:
-        data = json.loads((path / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or not (packages_dir(path) / "keras" / "__init__.py").is_file():
+        with open(path / MARKER, "rb") as f:
+            data = json.loads(f.read(MAX_MARKER_BYTES + 1).decode("utf-8"))
+        if not isinstance(data, dict) or not (packages_dir(path) / "keras" / "__init__.py").is_file():
+            return None
+        version, distribution = data.get("version"), data.get("distribution", RELEASE_DIST)
+        if (not isinstance(version, str) or len(version) > MAX_REQUEST_CHARS or version != path.name
+                or distribution not in (RELEASE_DIST, NIGHTLY_DIST)):
+            return None
+        Version(version)
+    except (OSError, ValueError):  # ValueError: not JSON, not UTF-8, not a version
         return None
     return data
 
 
 def cached(root: pathlib.Path | None = None) -> list[Overlay]:
-    """Every complete overlay in the cache, oldest version first."""
+    """Every complete overlay in the cache, oldest version first (an unreadable cache: none)."""
     root = root or cache_root()
+    try:
+        paths = list(root.iterdir()) if root.is_dir() else []
+    except OSError:
+        paths = []
     found = []
-    if root.is_dir():
-        for path in root.iterdir():
-            marker = _read_marker(path) if path.is_dir() and not path.name.startswith(".") else None
-            if marker:
-                try:
-                    Version(marker["version"])
-                except (KeyError, InvalidVersion):
-                    continue
-                found.append(Overlay(path, marker.get("distribution", RELEASE_DIST), marker["version"]))
+    for path in paths:
+        marker = _read_marker(path) if not path.name.startswith(".") and path.is_dir() else None
+        if marker:
+            found.append(Overlay(path, marker.get("distribution", RELEASE_DIST), marker["version"]))
     return sorted(found, key=lambda o: Version(o.version))
 
 
 def _pip(*args, timeout=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    # processes.run: pip runs in its own group, dies with this process (PR_SET_PDEATHSIG) and is
+    # killed with its group when this process is interrupted or the timeout passes
+    from layercontract.spec.harness import processes
+
+    return processes.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+                         timeout=timeout)
+
+
+def _nearest_versions(requested: str, listed: str, count: int = 2) -> str:
+    """The versions of pip's "(from versions: ...)" list nearest to `requested`: a few below and
+    above, never the whole list."""
+    versions = []
+    for text in listed.split(","):
+        with contextlib.suppress(InvalidVersion, ValueError):
+            versions.append(Version(text.strip()))
+    if not versions:
+        return "no versions at all"
+    try:
+        want = Version(requested)
+    except (InvalidVersion, ValueError):
+        return ", ".join(map(str, sorted(versions)[-count:]))
+    versions = sorted(set(versions))
+    below = [v for v in versions if v < want][-count:]
+    above = [v for v in versions if v > want][:count]
+    return ", ".join(map(str, below + above))
+
+
+def _pip_error(stderr: str, distribution: str, version: str) -> str:
+    """One short line from pip's error output (which may list every version on the index)."""
+    listed = re.search(r"\(from versions: ([^)]*)\)", stderr)
+    if listed is not None:
+        return (f"{distribution} {version} is not on the package index; the nearest there: "
+                f"{_nearest_versions(version, listed.group(1))}")
+    lines = [ln for ln in stderr.strip().splitlines() if ln.startswith("ERROR")] or \
+        stderr.strip().splitlines()[-3:] or ["pip installed no keras package"]
+    text = " ".join(lines)
+    return text if len(text) <= 300 else text[:300] + "... (cut)"
 
 
 def newest_on_index(distribution: str = NIGHTLY_DIST) -> str:
@@ -188,11 +235,46 @@ def resolve_nightly(root: pathlib.Path) -> tuple[str, str]:
                             f"keras-nightly {newest.version}, which may not be the newest on the index")
 
 
+def _check_root(root: pathlib.Path) -> None:
+    """The cache root must be a directory this process can write (created if missing)."""
+    hint = f"give a writable directory to --keras-cache or ${ENV_CACHE}"
+    if root.exists() and not root.is_dir():
+        raise OverlayError(f"the Keras cache {root} is not a directory; {hint}")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OverlayError(f"cannot create the Keras cache {root}: {e.strerror or e}; {hint}") from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise OverlayError(f"the Keras cache {root} is not writable; {hint}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(root: pathlib.Path) -> list[pathlib.Path]:
+    """Remove the .tmp-<version>-<pid> directories of installs whose process is gone (killed
+    mid-install: SIGKILL, a crash); returns what was removed."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for path in root.glob(".tmp-*-*"):
+            pid = path.name.rpartition("-")[2]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
 @contextlib.contextmanager
 def _lock(root: pathlib.Path, key: str):
     import fcntl
 
-    root.mkdir(parents=True, exist_ok=True)
     with open(root / f".lock-{key}", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -292,39 +374,53 @@ def complete(path: pathlib.Path, root: pathlib.Path) -> dict | None:
 
 
 def install(distribution: str, version: str, root: pathlib.Path) -> pathlib.Path:
-    """pip install --no-deps --target a fresh directory, then move it into the cache."""
+    """pip install --no-deps --target a fresh directory, then move it into the cache. An
+    OverlayError (one line) for anything in the way: a cache that is a file or not writable, a
+    file where the version's directory goes, no space, a version not on the index."""
+    _check_root(root)
     target = root / version
-    with _lock(root, version):
-        if _read_marker(target):  # another process installed it while we waited
-            return target
-        tmp = root / f".tmp-{version}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
-        started = time.monotonic()
-        try:
-            proc = _pip("install", "--no-deps", "--only-binary=:all:", "--no-compile", "--quiet",
-                        "--target", str(packages_dir(tmp)), f"{distribution}=={version}", timeout=600)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise OverlayError(f"could not install {distribution}=={version}: {e}") from None
-        if proc.returncode != 0 or not (packages_dir(tmp) / "keras" / "__init__.py").is_file():
-            shutil.rmtree(tmp, ignore_errors=True)
-            lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("ERROR")] or \
-                proc.stderr.strip().splitlines()[-3:] or ["pip installed no keras package"]
-            raise OverlayError(f"could not install {distribution}=={version} (is it on the package "
-                               f"index? offline and not cached?): {' '.join(lines)}")
-        try:
-            dependencies = _install_missing(packages_dir(tmp), root / f".tmp-deps-{version}-{os.getpid()}",
-                                            f"{distribution} {version}")
-        except OverlayError:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        marker = {"distribution": distribution, "version": version, "dependencies": dependencies,
-                  "installed": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                  "install_s": round(time.monotonic() - started, 2), "python": sys.version.split()[0]}
-        (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, target)
+    try:
+        with _lock(root, version):
+            if _read_marker(target):  # another process installed it while we waited
+                return target
+            remove_stale_temporaries(root)
+            if target.exists() and not target.is_dir():
+                raise OverlayError(f"{target} is a file where the Keras cache keeps Keras {version}: "
+                                   "remove it and run again")
+            tmp = root / f".tmp-{version}-{os.getpid()}"
+            try:
+                _install_into(tmp, target, distribution, version)
+            finally:  # also on SIGTERM/SIGHUP (an exception in run/run-many) and Ctrl-C
+                shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as e:  # the lock, the marker, the move: no space, read-only, name too long
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        raise OverlayError(f"could not install {distribution}=={version} into the Keras cache {root}: "
+                           f"{e.strerror or e}{where}") from None
     return target
+
+
+def _install_into(tmp: pathlib.Path, target: pathlib.Path, distribution: str, version: str) -> None:
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
+    started = time.monotonic()
+    try:
+        proc = _pip("install", "--no-deps", "--only-binary=:all:", "--no-compile", "--quiet",
+                    "--target", str(packages_dir(tmp)), f"{distribution}=={version}", timeout=600)
+    except subprocess.TimeoutExpired:
+        raise OverlayError(f"could not install {distribution}=={version}: pip took more than 600 s") from None
+    if proc.returncode != 0 or not (packages_dir(tmp) / "keras" / "__init__.py").is_file():
+        raise OverlayError(f"could not install {distribution}=={version} (is it on the package "
+                           f"index? offline and not cached?): {_pip_error(proc.stderr, distribution, version)}")
+    scratch = tmp.parent / f".tmp-deps-{version}-{os.getpid()}"
+    try:
+        dependencies = _install_missing(packages_dir(tmp), scratch, f"{distribution} {version}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    marker = {"distribution": distribution, "version": version, "dependencies": dependencies,
+              "installed": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              "install_s": round(time.monotonic() - started, 2), "python": sys.version.split()[0]}
+    (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
 
 
 def prepare(request: str, root: pathlib.Path | None = None) -> Overlay:
@@ -332,6 +428,9 @@ def prepare(request: str, root: pathlib.Path | None = None) -> Overlay:
     started = time.monotonic()
     root = root or cache_root()
     distribution, version = check_request(request)
+    if root.exists() and not root.is_dir():
+        raise OverlayError(f"the Keras cache {root} is not a directory; give a directory to "
+                           f"--keras-cache or ${ENV_CACHE}")
     note = ""
     if version is None:
         exact, note = resolve_nightly(root)

@@ -79,7 +79,9 @@ def kill_group(proc: subprocess.Popen | int, sig: int = signal.SIGKILL) -> None:
 def run(cmd, *, timeout: float, **popen_kwargs) -> subprocess.CompletedProcess:
     """Like subprocess.run(cmd, capture_output=True, text=True, timeout=...), but the child
     runs in its own group, dies with this process, and its whole group is killed on timeout."""
-    proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_kwargs)
+    popen_kwargs.setdefault("encoding", "utf-8")
+    popen_kwargs.setdefault("errors", "replace")  # whatever the locale: never a decoding error
+    proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen_kwargs)
     try:
         out, err = proc.communicate(timeout=timeout)
     except BaseException:

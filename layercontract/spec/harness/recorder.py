@@ -22,7 +22,7 @@ import time
 import pytest
 
 from layercontract.reports import records
-from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes
+from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes, values
 from layercontract.spec.harness.hypothesis_profiles import DEFAULT_HYPOTHESIS_PROFILE
 from layercontract.spec.harness.session_state import STATE
 
@@ -30,7 +30,7 @@ from layercontract.spec.harness.session_state import STATE
 def pytest_addoption(parser):
     group = parser.getgroup("layercontract")
     group.addoption("--record", default=None, metavar="PATH", help="write the run record (JSON) to PATH")
-    group.addoption("--record-every", type=float, default=0.5, metavar="SECONDS",
+    group.addoption("--record-every", type=values.seconds, default=0.5, metavar="SECONDS",
                     help="rewrite the record after finished tests at most every SECONDS "
                          "(0: after every test; default 0.5)")
 

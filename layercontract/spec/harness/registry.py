@@ -118,15 +118,25 @@ def _load_object(spec: str):
         raise BackendError(f"adapter module {module_name!r} has no attribute {attr!r}") from None
 
 
+MAX_BACKEND_CHARS = 200  # its record's and journal's file names must fit 255 bytes
+
+
+def shown(name: str, limit: int = 60) -> str:
+    """repr(name), cut to `limit` characters (an error line stays one short line)."""
+    return repr(name) if len(name) <= limit else f"{name[:limit]!r}... ({len(name)} characters)"
+
+
 def spec_for(name: str) -> tuple[str, str]:
     """("module:Class", source) for a backend name or a 'module:Class' spec (a name@version:
     its adapter's)."""
+    if len(name) > MAX_BACKEND_CHARS:
+        raise BackendError(f"backend name {shown(name)} is too long: at most {MAX_BACKEND_CHARS} characters")
     try:
         base, request = overlay.split_name(name)
         if request is not None:
             overlay.check_request(request)
     except overlay.OverlayError as e:
-        raise BackendError(f"backend {name!r}: {e}") from None
+        raise BackendError(f"backend {shown(name)}: {e}") from None
     if request is not None:
         return spec_for(base)
     if name in BUILTIN:
@@ -142,7 +152,7 @@ def spec_for(name: str) -> tuple[str, str]:
         return matches[0].spec, matches[0].source
     names = [k.name for k in known if not k.problem]
     raise BackendError(
-        f"unknown backend {name!r}. Known backends: {', '.join(names)}; "
+        f"unknown backend {shown(name)}. Known backends: {', '.join(names)}; "
         "or give an adapter as 'package.module:AdapterClass'.")
 
 

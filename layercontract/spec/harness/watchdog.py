@@ -24,7 +24,7 @@ import threading
 
 import pytest
 
-from layercontract.spec.harness import check_ids, outcomes
+from layercontract.spec.harness import check_ids, outcomes, values
 from layercontract.spec.harness.session_state import STATE
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -38,7 +38,7 @@ class TestTimeout(Exception):
 
 def pytest_addoption(parser):
     group = parser.getgroup("layercontract")
-    group.addoption("--test-timeout", type=float, default=0, metavar="SECONDS",
+    group.addoption("--test-timeout", type=values.seconds, default=0, metavar="SECONDS",
                     help="fail a test whose call runs longer than SECONDS with outcome 'timeout' (0: none)")
     group.addoption("--journal", default=None, metavar="PATH",
                     help="append the run's progress as JSON lines to PATH (for run-many)")

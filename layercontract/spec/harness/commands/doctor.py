@@ -149,16 +149,22 @@ def check_smoke(adapter, K, caps, report):
 
 
 def check_versions(adapter, report):
+    """The adapter's versions (as `run` checks them: contract_checks.adapter_versions), or None."""
+    from layercontract.spec.harness.contract_checks import AdapterFault, versions_problem_free
+
     ok, versions = _step(report, "versions()", adapter.versions)
     if not ok:
-        return
-    if isinstance(versions, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in versions.items()):
-        report.ok("versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "none"))
-    else:
-        report.problem(f"versions() must return a dict of str to str, got {versions!r}")
+        return None
+    try:
+        versions = versions_problem_free(versions)
+    except AdapterFault as e:
+        report.problem(str(e))
+        return None
+    report.ok("versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "none"))
+    return versions
 
 
-def check_expectations(adapter, override, report):
+def check_expectations(adapter, override, report, versions=None):
     from layercontract.spec import clauses as spec_clauses
     from layercontract.spec.harness import clause_citations, expectations
 
@@ -170,7 +176,7 @@ def check_expectations(adapter, override, report):
         report.problem(f"expectations must be a pathlib.Path or None, got {type(path).__name__}")
         return
     path = pathlib.Path(path)
-    if not path.is_file():
+    if not path.exists():  # a FIFO, a device or a directory: expectations.load says which
         report.problem(f"expectations file {path} does not exist")
         return
     try:
@@ -189,6 +195,11 @@ def check_expectations(adapter, override, report):
         ids = collected_check_ids()
         unmatched = expectations.unmatched(with_params, ids) if ids is not None else [
             "could not collect the suites to check the entries' parameters"]
+    for d in deviations if versions is not None else ():  # conditions on what the backend records, as run
+        try:
+            d.holds_on(versions)
+        except expectations.ExpectationsError as e:
+            unmatched.append(str(e))
     for problem in unmatched:
         report.problem(f"expectations: {problem}")
     if not unmatched:
@@ -251,14 +262,13 @@ def diagnose(backend: str, expectations_path=None, report=None) -> tuple[object,
                 check_smoke(adapter, K, caps, report)
                 if not any(p.startswith("namespace:") for p in report.problems):
                     check_namespace_behaviour(adapter, K, caps, report, _step)
-    if callable(getattr(adapter, "versions", None)):
-        check_versions(adapter, report)
-    check_expectations(adapter, expectations_path, report)
+    versions = check_versions(adapter, report) if callable(getattr(adapter, "versions", None)) else None
+    check_expectations(adapter, expectations_path, report, versions)
     return adapter, report
 
 
 def run(args) -> int:
-    if args.expectations is not None and not pathlib.Path(args.expectations).is_file():
+    if args.expectations is not None and not pathlib.Path(args.expectations).exists():
         print(f"layercontract doctor: expectations file {args.expectations} does not exist")
         return 1
     if "" not in sys.path and os.getcwd() not in sys.path:
@@ -270,15 +280,16 @@ def run(args) -> int:
             diagnose(args.backend, args.expectations, Report(sink=sink))
             f.write(json.dumps(["done"]) + "\n")
         return 0
-    print(f"layercontract doctor: {args.backend} (adapter contract version {contract.CONTRACT_VERSION})")
+    name = args.backend if len(args.backend) <= 100 else registry.shown(args.backend)
+    print(f"layercontract doctor: {name} (adapter contract version {contract.CONTRACT_VERSION})")
     report = diagnose_in_child(args)
     for ok, what in report.checks:
         print(f"  {'ok  ' if ok else 'FAIL'}  {what}")
     problems = report.problems
     if problems:
-        print(f"doctor: {len(problems)} problem(s): {args.backend} does not meet the adapter contract")
+        print(f"doctor: {len(problems)} problem(s): {name} does not meet the adapter contract")
         return 1
-    print(f"doctor: {args.backend} meets the adapter contract")
+    print(f"doctor: {name} meets the adapter contract")
     return 0
 
 

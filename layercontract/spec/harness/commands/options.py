@@ -1,26 +1,15 @@
-"""Options and checks the run commands share (run, run-many, doctor): seconds as an argparse type,
+"""Options and checks the run commands share (run, run-many, doctor): seconds as an argparse type (values.py),
 the timeouts, the output directory."""
 from __future__ import annotations
 
-import argparse
-import math
 import pathlib
 import tempfile
+
+from layercontract.spec.harness.values import seconds  # also the plugin's and forwarded values' type
 
 DEFAULT_OUT = pathlib.Path("reports") / "out"  # relative to the working directory
 DEFAULT_TEST_TIMEOUT_S = 120.0
 DEFAULT_GRACE_S = 10.0
-
-
-def seconds(text: str) -> float:
-    """argparse type: a finite number of seconds >= 0 (0: no limit)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds >= 0 (0: no limit)")
-    return value
 
 
 def add_timeouts(parser, backend_default):

@@ -45,6 +45,7 @@ from layercontract.reports import records
 from layercontract.spec.harness import overlay, processes, registry, selection
 from layercontract.spec.harness.backend_runs import Job, backend_ok, finish, kill, label, start, summary, watch
 from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
+from layercontract.spec.harness.commands.run import ForwardedError, check_forwarded
 
 HELP = "run the suites on several backends (or 'all'), in parallel, and merge the report"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_HARNESS = 0, 1, 2
@@ -110,19 +111,19 @@ def write_report(record_paths, out_dir) -> list[pathlib.Path]:
 def prepare_overlays(backends) -> dict[str, dict]:
     """backend -> extra environment of its process, for the NAME@VERSION backends: each Keras
     overlay found in (or installed into) the cache once, `nightly` resolved once. A version
-    that cannot be prepared is reported here and left to its job, whose record then says why."""
+    that cannot be prepared (not on the index, an unusable cache) is an OverlayError: bad
+    input, before any backend runs."""
     envs, prepared = {}, {}
     for b in backends:
         _base, request = overlay.split_name(b) if "@" in b else (b, None)
         if request is None:
             continue
-        try:
-            if request not in prepared:
+        if request not in prepared:
+            try:
                 prepared[request] = overlay.prepare(request)
-            found = prepared[request]
-        except overlay.OverlayError as e:
-            print(f"run-many: {b}: {e}", flush=True)
-            continue
+            except overlay.OverlayError as e:
+                raise overlay.OverlayError(f"backend {b!r}: {e}") from None
+        found = prepared[request]
         print(f"run-many: {b}: {found.distribution} {found.version} from {found.path} "
               f"(ready in {found.seconds:.1f} s)" + (f"; {found.note}" if found.note else ""), flush=True)
         envs[b] = {"PYTHONPATH": str(found.packages), overlay.ENV_OVERLAY: str(found.path)}
@@ -176,13 +177,23 @@ def run(args) -> int:
     except selection.SelectionError as e:
         print(f"layercontract run-many: error: -s {e}", file=sys.stderr)
         return EXIT_HARNESS
+    try:
+        args.pytest_arg = check_forwarded(args.pytest_arg, args, "run-many", "in --pytest-arg")
+    except ForwardedError as e:
+        print(f"layercontract run-many: error: {e}", file=sys.stderr)
+        return EXIT_HARNESS
     out = pathlib.Path(args.out).resolve()
     problem = usable_out(out)
     if problem:
         print(f"layercontract run-many: error: {problem}", file=sys.stderr)
         return EXIT_HARNESS
     args.out = str(out)
-    envs = prepare_overlays(backends)
+    try:
+        with processes.Supervisor():  # SIGTERM/SIGHUP: an exception, so that pip and .tmp go too
+            envs = prepare_overlays(backends)
+    except overlay.OverlayError as e:
+        print(f"layercontract run-many: error: {e}", file=sys.stderr)
+        return EXIT_HARNESS
     order = schedule(backends, out)
     jobs = min(args.jobs, len(order))
     print(f"run-many: {len(order)} backend(s), {jobs} at a time; per-test timeout "

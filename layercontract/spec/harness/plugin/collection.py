@@ -91,6 +91,9 @@ class Collection:
                     state.activate_deviations()
                 except expectations_mod.ExpectationsError as e:
                     problems.append(str(e))
+                except contract_checks.AdapterFault as e:
+                    problems.append(f"backend {adapter.name!r}: {e} (check it with `layercontract doctor "
+                                    f"--backend {config.option.backend}`)")
         mark_expected(state, runnable)
         state.selected = not problems
         if problems:

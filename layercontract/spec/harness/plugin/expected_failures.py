@@ -15,7 +15,7 @@ from layercontract.spec.harness.session_state import STATE
 def load_deviations(config, adapter, clauses) -> list[expectations.Deviation]:
     """The entries of the run's expectations file, checked against the clauses and the suites."""
     exp_option = config.getoption("expectations")
-    if exp_option and not pathlib.Path(exp_option).is_file():
+    if exp_option and not pathlib.Path(exp_option).exists():  # a FIFO or directory: the loader says so
         raise pytest.UsageError(f"expectations file {exp_option} does not exist: give an existing "
                                 "file to --expectations")
     exp_path = exp_option or adapter.expectations

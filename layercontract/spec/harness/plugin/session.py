@@ -42,7 +42,10 @@ class Session:
         state = config.stash.get(STATE, None)
         if state is None:
             return None
-        versions = ", ".join(f"{k} {v}" for k, v in sorted(state.adapter.versions().items()))
+        try:
+            versions = ", ".join(f"{k} {v}" for k, v in sorted(contract_checks.adapter_versions(state.adapter).items()))
+        except contract_checks.AdapterFault as e:  # said once more, as a usage error, after collection
+            versions = str(e)
         return [f"layercontract backend: {state.adapter.name} (edition {state.adapter.edition}; "
                 f"capabilities: {', '.join(sorted(state.adapter.capabilities)) or 'none'})",
                 f"layercontract versions: {versions}"]
