@@ -14,7 +14,7 @@ import time
 from types import SimpleNamespace
 
 from layercontract.backends.reference import ReferenceBackend
-from layercontract.spec.harness.backend import Backend
+from layercontract.spec.harness.adapter_contract import Backend
 
 
 class RenamedReference(ReferenceBackend):

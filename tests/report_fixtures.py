@@ -90,7 +90,7 @@ def default_tests(backend: str, v3=True) -> list[dict]:
         rows.append(make_row(f"{FIT_TEST}[{param}]", [FIT], "expected-deviation" if deviates else "pass",
                              TRACEBACK if deviates else "", JAX_DEVIATION if deviates else None, v3=v3))
     for param in ("ComplexModel", "GoodModel"):
-        rows.append(make_row(f"suites/test_tutorials.py::test_forwarding[{param}]", [FIT], "pass", v3=v3))
+        rows.append(make_row(f"suites/test_tutorial_models_batchnorm.py::test_forwarding[{param}]", [FIT], "pass", v3=v3))
     rows.append(make_row("suites/test_build.py::test_lazy", ["BUILD.LAZY"], "pass", v3=v3))
     return rows
 

@@ -1,4 +1,4 @@
-"""The adapter contract (spec/harness/backend.py), backend discovery (registry, entry points,
+"""The adapter contract (spec/harness/adapter_contract.py), backend discovery (registry, entry points,
 `layercontract backends`), `layercontract doctor`, and the out-of-tree example adapter
 (examples/layercontract-example-adapter), run by module:Class and installed by entry point."""
 import pathlib
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from layercontract.spec.harness import backend as contract
+from layercontract.spec.harness import adapter_contract as contract
 from layercontract.spec.harness import registry
 from layercontract.spec.harness.commands import doctor
 from tests._env import clean_env
@@ -65,7 +65,7 @@ def test_the_harness_and_the_suites_use_only_the_contract():
 
 
 def test_the_contract_module_is_short():
-    lines = (ROOT / "layercontract/spec/harness/backend.py").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "layercontract/spec/harness/adapter_contract.py").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= 130
 
 
@@ -325,7 +325,7 @@ def test_example_is_a_complete_distribution():
     assert f'{EXAMPLE_NAME} = "{EXAMPLE_SPEC}"' in pyproject
     source = (EXAMPLE / "layercontract_example_adapter" / "__init__.py").read_text(encoding="utf-8")
     imports = set(re.findall(r"^\s*(?:from|import)\s+([\w.]+)", source, re.M))
-    assert imports <= {"__future__", "os", "pathlib", "sys", "importlib", "numpy", "layercontract.spec.harness.backend", "keras"}
+    assert imports <= {"__future__", "os", "pathlib", "sys", "importlib", "numpy", "layercontract.spec.harness.adapter_contract", "keras"}
     assert (EXAMPLE / "layercontract_example_adapter" / "expectations.toml").is_file()
     # several backends: one entry point, one class and one expectations file per backend name
     for name, spec in EXAMPLE_BACKENDS.items():

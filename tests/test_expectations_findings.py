@@ -293,3 +293,12 @@ def test_a_built_in_finding_shows_its_reproducer_in_the_repository():
     [f] = findings_view.build(backends)
     assert f["reproducer"] == "layercontract/backends/reproducers/k3-jax-stateless-call-drops-training.py"
     assert f["upstream"] == ["https://github.com/keras-team/keras/pull/23364"] and f["when"] == ["keras < 3.16.0.dev0"]
+
+
+def test_an_entry_naming_a_renamed_suite_file_is_told_the_new_name():
+    old = "suites/test_tutorials.py::test_tutorial_model_called_with_training_true_trains_its_inner_layers"
+    entry = expectations.Deviation(test=old, clause="TRAIN.X", kind="design", observed="", reason="r")
+    known = {"suites/test_tutorial_models_batchnorm.py::"
+             "test_tutorial_model_called_with_training_true_trains_its_inner_layers"}
+    (problem,) = expectations.static_problems([entry], known)
+    assert "renamed to suites/test_tutorial_models_batchnorm.py" in problem

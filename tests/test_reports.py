@@ -20,7 +20,7 @@ import pytest
 
 from layercontract.reports import diff as diff_mod
 from layercontract.reports import records, render, schema
-from layercontract.spec.harness import backend as contract
+from layercontract.spec.harness import adapter_contract as contract
 from layercontract.spec.harness import check_ids, cli, outcomes, registry
 from layercontract.spec.harness import recorder as record_mod
 

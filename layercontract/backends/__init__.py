@@ -1,1 +1,1 @@
-"""Backend adapters shipped with layercontract, written against spec/harness/backend.py."""
+"""Backend adapters shipped with layercontract, written against spec/harness/adapter_contract.py."""

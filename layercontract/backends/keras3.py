@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from layercontract.backends._versions import installed
-from layercontract.spec.harness.backend import Backend
+from layercontract.spec.harness.adapter_contract import Backend
 
 EXPECTATIONS = pathlib.Path(__file__).parent / "expectations"
 FRAMEWORK_DISTRIBUTIONS = {

@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from layercontract.spec.harness.backend import Backend
+from layercontract.spec.harness.adapter_contract import Backend
 
 
 class ReferenceBackend(Backend):

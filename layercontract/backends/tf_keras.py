@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from layercontract.backends._versions import installed
-from layercontract.spec.harness.backend import Backend
+from layercontract.spec.harness.adapter_contract import Backend
 
 
 class TfKeras(Backend):

@@ -32,7 +32,7 @@ import uuid
 from layercontract.reports import schema
 from layercontract.reports.schema import unicode_only
 from layercontract.spec.harness import check_ids, outcomes
-from layercontract.spec.harness.backend import CONTRACT_VERSION
+from layercontract.spec.harness.adapter_contract import CONTRACT_VERSION
 
 SCHEMA = schema.RUN_SCHEMA          # "layercontract-run/3"
 READABLE = schema.RUN_SCHEMAS       # every run-record version load() accepts

@@ -2,7 +2,7 @@
 backends of its own ships one: one class per backend, sharing a base class, each registered under
 its own name (entry-point group "layercontract.backends", pyproject.toml) and each with its own
 expectations file next to this module. It uses nothing of layercontract but the adapter contract
-(layercontract.spec.harness.backend, version 1).
+(layercontract.spec.harness.adapter_contract, version 1).
 
     example-keras-numpy          Keras 3 on its numpy backend                 expectations.toml
     example-keras-numpy-lenient  the same, with a deliberate deviation: its   example-keras-numpy-lenient.toml
@@ -23,7 +23,7 @@ from importlib import metadata
 
 import numpy as np
 
-from layercontract.spec.harness.backend import Backend
+from layercontract.spec.harness.adapter_contract import Backend
 
 __version__ = "0.1.0"
 HERE = pathlib.Path(__file__).parent

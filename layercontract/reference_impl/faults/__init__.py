@@ -27,7 +27,6 @@ from layercontract.reference_impl.faults._machinery import (  # noqa: F401  (the
 # One module per area; importing them registers their faults in FAULTS / KNOWN_SURVIVORS.
 from layercontract.reference_impl.faults import (  # noqa: E402,F401
     call, build, input, train_dropout, train_batchnorm, train_propagation, train_fit, train_functional, multi,
-    symbolic, strengthened,
+    symbolic, dtype, train_entry_points,
 )
-from layercontract.reference_impl.faults import dtype, train_entry_points  # noqa: E402,F401  (issue 19, clusters 3-4)
 

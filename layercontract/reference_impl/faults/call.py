@@ -105,3 +105,15 @@ def call_accepts_non_tensor_positional_arguments():
 
 
 NO_FAULT_APPLIES["CALL.NON_TENSOR_POSITIONAL_PASSED.K2"] = _K2_ONLY
+
+
+@fault("CALL.MODEL_SEQUENTIAL")
+def dense_activation_before_bias():
+    """Dense applies its activation before adding the bias: relu(x W) + b.
+
+    Breaks: CALL.MODEL_SEQUENTIAL (relu(x W1 + b1) W2 + b2) as soon as the bias is not zero.
+    """
+    _rewrite(R.layers.Dense, "call",
+             ("outputs = ops.matmul(inputs, self.kernel)",
+              "outputs = ACTIVATIONS[self.activation](ops.matmul(inputs, self.kernel))  # FAULT"),
+             ("return ACTIVATIONS[self.activation](outputs)", "return outputs"))

@@ -306,3 +306,14 @@ def list_into_dict_model_in_written_order():
     _rewrite(R.model.Model, "_route_inputs",
              ("if isinstance(graph_inputs, dict) and list(graph_inputs) != sorted(graph_inputs):",
               "if False:  # FAULT"))
+
+
+@fault("INPUT.EACH_INPUT_CHECKED")
+def only_last_input_checked():
+    """Only the last input of a list is checked against its spec.
+
+    Breaks: every input must be checked against its own spec (INPUT.EACH_INPUT_CHECKED).
+    """
+    _rewrite(R.input_spec, "assert_input_compatibility",
+             ("for index, (x, spec) in enumerate(zip(tensors, specs)):",
+              "for index, (x, spec) in list(enumerate(zip(tensors, specs)))[-1:]:  # FAULT"))

@@ -107,3 +107,25 @@ def trainable_flag_not_applied_to_weights():
     training them (TRAIN.BN_FROZEN_IS_INFERENCE).
     """
     _rewrite(R.layer.Layer, "trainable_weights", ("if not self.trainable:", "if False:  # FAULT"))
+
+
+@fault("TRAIN.BN_TRAINING_BATCH_STATS", "TRAIN.BN_MOVING_UPDATE")
+def bn_axis_ignored():
+    """BatchNormalization ignores `axis` and always normalizes over the last axis.
+
+    Breaks: channels-first BatchNormalization(axis=1) (TRAIN.BN_TRAINING_BATCH_STATS,
+    TRAIN.BN_MOVING_UPDATE).
+    """
+    _rewrite(R.layers.BatchNormalization, "__init__", ("self.axis = axis", "self.axis = -1  # FAULT"))
+
+
+@fault("TRAIN.BN_TRAINING_BATCH_STATS", "TRAIN.BN_INFERENCE")
+def bn_scale_and_center_ignored():
+    """BatchNormalization never applies gamma and beta.
+
+    Breaks: TRAIN.BN_TRAINING_BATCH_STATS ((x - mean) / sqrt(var + eps) * gamma + beta) and
+    TRAIN.BN_INFERENCE once gamma and beta are trained.
+    """
+    _rewrite(R.layers.BatchNormalization, "call",
+             ("outputs = (x_hat * b(gamma) + b(beta)).astype(x.dtype)",
+              "outputs = x_hat.astype(x.dtype)  # FAULT"))

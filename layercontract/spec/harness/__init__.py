@@ -12,7 +12,7 @@ def clause(*clause_ids):
 
 
 def requires(*capabilities):
-    """Mark a check as needing backend capabilities (see spec/harness/backend.py)."""
+    """Mark a check as needing backend capabilities (see spec/harness/adapter_contract.py)."""
     import pytest
 
     return pytest.mark.requires(*capabilities)

@@ -15,7 +15,7 @@ import pathlib
 
 import numpy as np
 
-from layercontract.spec.harness import backend as contract
+from layercontract.spec.harness import adapter_contract as contract
 
 
 @dataclasses.dataclass

@@ -59,7 +59,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from layercontract.spec.harness import inputs, safe_regex
+from layercontract.spec.harness import check_ids, inputs, safe_regex
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # a backend's deviations: a few KiB
 MAX_WHEN_CHARS = 200  # 'keras >= 3.12, < 3.16'
@@ -205,7 +205,10 @@ def static_problems(deviations: list[Deviation], known_tests: set[str]) -> list[
     for d in deviations:
         base = d.test.split("[", 1)[0]
         file = base.split("::", 1)[0]
-        if file not in files:
+        if file in check_ids.RENAMED_FILES and file not in files:
+            problems.append(f"expectations entry for {d.test!r}: {file} was renamed to "
+                            f"{check_ids.RENAMED_FILES[file]} (write that file in the entry's test)")
+        elif file not in files:
             problems.append(f"expectations entry for {d.test!r}: no suite file {file} "
                             "(fix or remove the entry)")
         elif base not in known_tests:

@@ -1,4 +1,4 @@
-"""layercontract doctor: check an adapter against the contract (spec/harness/backend.py) in
+"""layercontract doctor: check an adapter against the contract (spec/harness/adapter_contract.py) in
 seconds, before any test runs. Every problem is reported, not only the first: the attributes,
 the methods, the namespace names the suites use and their kinds, the declared capabilities,
 a tiny smoke case (a Dense layer: to_numpy, is_symbolic, set_seed, compiled_call) and the
@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from layercontract.spec.harness import backend as contract
+from layercontract.spec.harness import adapter_contract as contract
 from layercontract.spec.harness import processes, registry
 from layercontract.spec.harness.commands.options import seconds
 from layercontract.spec.harness.contract_checks import (

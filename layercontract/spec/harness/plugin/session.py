@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from layercontract.spec import clauses as spec_clauses
-from layercontract.spec.harness import backend as contract
+from layercontract.spec.harness import adapter_contract as contract
 from layercontract.spec.harness import contract_checks, registry
 from layercontract.spec.harness.plugin.expected_failures import load_deviations
 from layercontract.spec.harness.plugin.faults import faulty_adapter
