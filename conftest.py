@@ -3,6 +3,7 @@ suites on any backend, the tests' own pytest subprocesses, which inherit the env
 hypothesis keeps its files (the dev profile's example database, the constants it reads from local
 modules) in the user's cache directory instead of .hypothesis/ in the working tree. A run of
 `layercontract run` keeps them under its --out directory instead."""
+
 import os
 import pathlib
 

@@ -9,6 +9,7 @@ One import root, laid out in the checkout as it is imported:
     layercontract.backends        the built-in adapters and their expectations
     layercontract.reports         run records, merged reports, diffs
 """
+
 from importlib import metadata as _metadata
 
 try:

@@ -4,6 +4,7 @@
 Each wraps the reference backend and breaks one thing: it crashes (os._exit, a segfault) in
 load() or in the middle of a test, hangs, lacks names the suites use, or breaks the contract
 in many ways at once (for `layercontract doctor`)."""
+
 from __future__ import annotations
 
 import faulthandler
@@ -137,12 +138,23 @@ class MissingNames(ReferenceBackend):
 
     def load(self):
         impl = super().load()
-        layers = SimpleNamespace(Dense=impl.layers.Dense, Dropout=impl.layers.Dropout,
-                                 BatchNormalization=impl.layers.BatchNormalization)
-        ops = SimpleNamespace(**{n: getattr(impl.ops, n) for n in
-                                 ("add", "concatenate", "is_tensor", "matmul", "multiply")})
-        return SimpleNamespace(Layer=impl.Layer, Model=impl.Model, Sequential=impl.Sequential, InputSpec=impl.InputSpec,
-                               Input=impl.Input, layers=layers, ops=ops, optimizers=impl.optimizers, utils=impl.utils)
+        layers = SimpleNamespace(
+            Dense=impl.layers.Dense, Dropout=impl.layers.Dropout, BatchNormalization=impl.layers.BatchNormalization
+        )
+        ops = SimpleNamespace(
+            **{n: getattr(impl.ops, n) for n in ("add", "concatenate", "is_tensor", "matmul", "multiply")}
+        )
+        return SimpleNamespace(
+            Layer=impl.Layer,
+            Model=impl.Model,
+            Sequential=impl.Sequential,
+            InputSpec=impl.InputSpec,
+            Input=impl.Input,
+            layers=layers,
+            ops=ops,
+            optimizers=impl.optimizers,
+            utils=impl.utils,
+        )
 
 
 BROKEN_EXPECTATIONS = pathlib.Path(__file__).with_name("broken_expectations_for_tests.toml")
@@ -163,11 +175,22 @@ class BrokenEverywhere(Backend):
         def not_a_class():
             pass
 
-        layers = SimpleNamespace(Dense=impl.layers.Dense, Dropout=impl.layers.Dropout,
-                                 BatchNormalization=impl.layers.BatchNormalization, Concatenate=42)
-        return SimpleNamespace(Layer=not_a_class, Model=impl.Model, Sequential=impl.Sequential, InputSpec=impl.InputSpec,
-                               Input=impl.Input,
-                               layers=layers, ops=impl.ops, optimizers=SimpleNamespace())
+        layers = SimpleNamespace(
+            Dense=impl.layers.Dense,
+            Dropout=impl.layers.Dropout,
+            BatchNormalization=impl.layers.BatchNormalization,
+            Concatenate=42,
+        )
+        return SimpleNamespace(
+            Layer=not_a_class,
+            Model=impl.Model,
+            Sequential=impl.Sequential,
+            InputSpec=impl.InputSpec,
+            Input=impl.Input,
+            layers=layers,
+            ops=impl.ops,
+            optimizers=SimpleNamespace(),
+        )
 
     def to_numpy(self, x):
         return [1.0, 2.0]  # not an ndarray
@@ -187,8 +210,19 @@ class WrongOps(ReferenceBackend):
 
     def load(self):
         impl = super().load()
-        ops = SimpleNamespace(**{n: getattr(impl.ops, n) for n in ("concatenate", "matmul", "multiply", "relu")},
-                              is_tensor=lambda x: False, add=lambda a, b: impl.ops.add(a, impl.ops.multiply(b, -1.0)))
-        return SimpleNamespace(Layer=impl.Layer, Model=impl.Model, Sequential=impl.Sequential, InputSpec=impl.InputSpec,
-                               Input=impl.Input, layers=impl.layers, ops=ops, optimizers=impl.optimizers,
-                               utils=impl.utils)
+        ops = SimpleNamespace(
+            **{n: getattr(impl.ops, n) for n in ("concatenate", "matmul", "multiply", "relu")},
+            is_tensor=lambda x: False,
+            add=lambda a, b: impl.ops.add(a, impl.ops.multiply(b, -1.0)),
+        )
+        return SimpleNamespace(
+            Layer=impl.Layer,
+            Model=impl.Model,
+            Sequential=impl.Sequential,
+            InputSpec=impl.InputSpec,
+            Input=impl.Input,
+            layers=impl.layers,
+            ops=ops,
+            optimizers=impl.optimizers,
+            utils=impl.utils,
+        )

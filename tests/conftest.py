@@ -11,6 +11,7 @@
   (by number of tests) would start a long module of few tests last. Not `--dist loadgroup`:
   with pytest 9.2 and xdist 3.8 the group suffix on node ids is lost, so every test would be its
   own unit. With paths, -k, -n, --collect-only or `-p no:xdist` it runs in one process as asked."""
+
 import os
 import pathlib
 
@@ -19,10 +20,18 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Modules by CPU time of the plain command, longest first (measured: `./lc test -p no:xdist FILE`
 # under /usr/bin/time). Only the schedule depends on it; a module not listed runs after these.
-LONGEST_FIRST = ("tests/test_reliability.py", "tests/test_faults.py", "tests/test_run_many.py",
-                 "tests/test_harness.py", "tests/test_wheel.py", "tests/test_reports.py",
-                 "tests/test_versions.py", "tests/test_checks_can_fail.py", "tests/test_report_browser.py",
-                 "tests/test_adapters.py")
+LONGEST_FIRST = (
+    "tests/test_reliability.py",
+    "tests/test_faults.py",
+    "tests/test_run_many.py",
+    "tests/test_harness.py",
+    "tests/test_wheel.py",
+    "tests/test_reports.py",
+    "tests/test_versions.py",
+    "tests/test_checks_can_fail.py",
+    "tests/test_report_browser.py",
+    "tests/test_adapters.py",
+)
 INTEGRATION = "integration"
 MARKEXPR = "layercontract_tests_markexpr"
 
@@ -37,8 +46,12 @@ def pytest_cmdline_main(config):
         return
     if not config.getoption("markexpr", ""):
         config.option.markexpr = f"not {INTEGRATION}"
-    if (config.pluginmanager.has_plugin("xdist") and not config.getoption("numprocesses", None)
-            and not config.getoption("keyword", "") and not config.getoption("collectonly", False)):
+    if (
+        config.pluginmanager.has_plugin("xdist")
+        and not config.getoption("numprocesses", None)
+        and not config.getoption("keyword", "")
+        and not config.getoption("collectonly", False)
+    ):
         config.option.numprocesses = workers()
         config.option.dist = "loadfile"
         config.option.loadscopereorder = False  # keep the order pytest_collection_modifyitems sets
@@ -71,9 +84,12 @@ def pytest_configure_node(node):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", f"{INTEGRATION}: a test on real frameworks (Keras, TensorFlow, JAX, "
-                                       "torch, OpenVINO); the plain README command leaves it out, "
-                                       "CI runs `./lc test -m integration`")
+    config.addinivalue_line(
+        "markers",
+        f"{INTEGRATION}: a test on real frameworks (Keras, TensorFlow, JAX, "
+        "torch, OpenVINO); the plain README command leaves it out, "
+        "CI runs `./lc test -m integration`",
+    )
     # xdist registers xdist_group itself; with `-p no:xdist` the marker must still be known
     # (filterwarnings turns an unknown mark into an error).
     config.addinivalue_line("markers", "xdist_group(name): run in one xdist worker with the same group")

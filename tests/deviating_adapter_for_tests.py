@@ -2,6 +2,7 @@
 `tests.deviating_adapter_for_tests:<Class>` (the project root is the working directory): the
 reference backend with one realistic bug switched on and no expectations file of its own, as a
 new adapter's author has before writing one (tests/test_expectations_draft.py drafts it)."""
+
 from layercontract.reference_impl.faults._machinery import FaultyReference
 
 

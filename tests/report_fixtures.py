@@ -1,5 +1,6 @@
 """Hand-made run records for the report tests: small, schema-shaped, with the v3 test fields
 ("deviation", "first_line") or their v2 form (a flattened "reason"), and hostile texts on demand."""
+
 from __future__ import annotations
 
 import copy
@@ -28,7 +29,8 @@ TRACEBACK = (
     ">       assert layer.moving_mean_updated, 'BatchNormalization did not update its moving mean'\n"
     "E       AssertionError: BatchNormalization did not update its moving mean\n"
     "E       assert False\n\n"
-    "suites/test_train_fit.py:40: AssertionError")
+    "suites/test_train_fit.py:40: AssertionError"
+)
 
 
 def describe(dev: dict) -> str:
@@ -38,15 +40,22 @@ def describe(dev: dict) -> str:
 
 
 def make_row(nodeid, clauses, outcome, message="", deviation=None, v3=True, first_line=None) -> dict:
-    row = {"nodeid": nodeid, "clauses": list(clauses), "outcome": outcome, "duration_s": 0.01,
-           "message": message, "reason": describe(deviation) if deviation else None,
-           "falsifying_example": None,
-           "rerun": f"python -m pytest --pyargs layercontract.{nodeid.replace('.py', '').replace('/', '.')} "
-                    f"--backend BACKEND"}
+    row = {
+        "nodeid": nodeid,
+        "clauses": list(clauses),
+        "outcome": outcome,
+        "duration_s": 0.01,
+        "message": message,
+        "reason": describe(deviation) if deviation else None,
+        "falsifying_example": None,
+        "rerun": f"python -m pytest --pyargs layercontract.{nodeid.replace('.py', '').replace('/', '.')} "
+        f"--backend BACKEND",
+    }
     if v3:
         row["deviation"] = deviation
-        row["first_line"] = first_line if first_line is not None else (
-            run_records.first_line(message) if outcome != "pass" else "")
+        row["first_line"] = (
+            first_line if first_line is not None else (run_records.first_line(message) if outcome != "pass" else "")
+        )
     return row
 
 
@@ -56,8 +65,11 @@ def record(backend="keras-jax", keras="3.15.1", tests=None, v3=True, started="20
         tests = default_tests(backend, v3=v3)
     for t in tests:
         t["rerun"] = t["rerun"].replace("BACKEND", backend)
-    versions = ({"reference_impl": "0.1.0", "numpy": "2.4.6"} if backend == "reference"
-                else {"keras": keras, "numpy": "2.4.6", "jax": "0.10.2"})
+    versions = (
+        {"reference_impl": "0.1.0", "numpy": "2.4.6"}
+        if backend == "reference"
+        else {"keras": keras, "numpy": "2.4.6", "jax": "0.10.2"}
+    )
     counts: dict = {}
     clauses: dict = {}
     for t in tests:
@@ -66,14 +78,27 @@ def record(backend="keras-jax", keras="3.15.1", tests=None, v3=True, started="20
             clauses.setdefault(cid, []).append(t["outcome"])
     data = {
         "schema": "layercontract-run/3" if v3 else "layercontract-run/2",
-        "status": "complete", "complete": True, "stop_reason": None,
-        "backend": backend, "edition": "keras3", "capabilities": ["fit"], "versions": versions,
+        "status": "complete",
+        "complete": True,
+        "stop_reason": None,
+        "backend": backend,
+        "edition": "keras3",
+        "capabilities": ["fit"],
+        "versions": versions,
         "harness": {"layercontract": "0.1.0", "pytest": "9.0.0", "hypothesis": "6.0", "pytest-xdist": None},
-        "python": "3.11.7", "platform": "Linux", "git_commit": "0123456789abcdef", "git_dirty": False,
+        "python": "3.11.7",
+        "platform": "Linux",
+        "git_commit": "0123456789abcdef",
+        "git_dirty": False,
         "hypothesis": {"profile": "ci", "seed": None, "derandomize": True, "max_examples": 10},
         "options": {"fault": None, "expectations": None, "test_timeout": None, "xdist_workers": None},
-        "invocation": [], "started": started, "finished": started, "duration_s": 1.5, "exit_status": 0,
-        "selected": len(tests), "counts": counts,
+        "invocation": [],
+        "started": started,
+        "finished": started,
+        "duration_s": 1.5,
+        "exit_status": 0,
+        "selected": len(tests),
+        "counts": counts,
         "clauses": {cid: {"outcome": merge.clause_outcome(outs), "tests": len(outs)} for cid, outs in clauses.items()},
         "tests": sorted(tests, key=lambda t: t["nodeid"]),
     }
@@ -87,17 +112,26 @@ def default_tests(backend: str, v3=True) -> list[dict]:
     deviates = backend == "keras-jax"
     rows = []
     for param in ("fit", "train_on_batch"):
-        rows.append(make_row(f"{FIT_TEST}[{param}]", [FIT], "expected-deviation" if deviates else "pass",
-                             TRACEBACK if deviates else "", JAX_DEVIATION if deviates else None, v3=v3))
+        rows.append(
+            make_row(
+                f"{FIT_TEST}[{param}]",
+                [FIT],
+                "expected-deviation" if deviates else "pass",
+                TRACEBACK if deviates else "",
+                JAX_DEVIATION if deviates else None,
+                v3=v3,
+            )
+        )
     for param in ("ComplexModel", "GoodModel"):
-        rows.append(make_row(f"suites/test_tutorial_models_batchnorm.py::test_forwarding[{param}]", [FIT], "pass", v3=v3))
+        rows.append(
+            make_row(f"suites/test_tutorial_models_batchnorm.py::test_forwarding[{param}]", [FIT], "pass", v3=v3)
+        )
     rows.append(make_row("suites/test_build.py::test_lazy", ["BUILD.LAZY"], "pass", v3=v3))
     return rows
 
 
 def loaded(*records) -> list[merge.Loaded]:
-    return [merge.Loaded(pathlib.Path(f"{r['backend']}-{r['versions'].get('keras', 'x')}.json"), r)
-            for r in records]
+    return [merge.Loaded(pathlib.Path(f"{r['backend']}-{r['versions'].get('keras', 'x')}.json"), r) for r in records]
 
 
 def write(path, data) -> pathlib.Path:

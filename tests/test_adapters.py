@@ -1,6 +1,7 @@
 """The adapter contract (spec/harness/adapter_contract.py), backend discovery (registry, entry points,
 `layercontract backends`), `layercontract doctor`, and the out-of-tree example adapter
 (examples/layercontract-example-adapter), run by module:Class and installed by entry point."""
+
 import pathlib
 import re
 import subprocess
@@ -20,8 +21,10 @@ EXAMPLE_SPEC = "layercontract_example_adapter:ExampleKerasNumpy"
 EXAMPLE_NAME = "example-keras-numpy"
 EXAMPLE_SUITE = "layercontract/suites/test_input.py"  # the file with the example's one expected deviation
 MAX_NDIM_TEST = "layercontract/suites/test_input.py::test_error_shows_the_full_received_shape[max_ndim]"
-EXAMPLE_BACKENDS = {"example-keras-numpy": EXAMPLE_SPEC,
-                    "example-keras-numpy-lenient": "layercontract_example_adapter:ExampleKerasNumpyLenient"}
+EXAMPLE_BACKENDS = {
+    "example-keras-numpy": EXAMPLE_SPEC,
+    "example-keras-numpy-lenient": "layercontract_example_adapter:ExampleKerasNumpyLenient",
+}
 
 
 def run(cmd, cwd=ROOT, timeout=300, **env):
@@ -50,18 +53,24 @@ def test_the_harness_and_the_suites_use_only_the_contract():
     """No private shortcuts: the plugin, the record and the suites reach the adapter only
     through the contract's attributes and methods, and the suites import no backend."""
     public = set(contract.ATTRIBUTES) | set(contract.METHODS)
-    for path in (*(ROOT / "layercontract/spec/harness/plugin").glob("*.py"),
-                 ROOT / "layercontract/spec/harness/watchdog.py",
-                 ROOT / "layercontract/spec/harness/recorder.py", ROOT / "layercontract/reports/records.py"):
+    for path in (
+        *(ROOT / "layercontract/spec/harness/plugin").glob("*.py"),
+        ROOT / "layercontract/spec/harness/watchdog.py",
+        ROOT / "layercontract/spec/harness/recorder.py",
+        ROOT / "layercontract/reports/records.py",
+    ):
         used = set(re.findall(r"\badapter\.(\w+)", path.read_text(encoding="utf-8")))
         assert used <= public, f"{path.name} uses {used - public}"
     for path in (ROOT / "layercontract/suites").glob("*.py"):
         text = path.read_text(encoding="utf-8")
         used = set(re.findall(r"\bbackend\.(\w+)", text))
         assert used <= public, f"{path.name} uses {used - public}"
-        assert not re.search(r"^\s*(from|import)\s+((layercontract\.)?(backends|reference_impl)|keras|tf_keras|"
-                             r"tensorflow|jax|torch)\b",
-                             text, re.M), f"{path.name} imports a backend's modules"
+        assert not re.search(
+            r"^\s*(from|import)\s+((layercontract\.)?(backends|reference_impl)|keras|tf_keras|"
+            r"tensorflow|jax|torch)\b",
+            text,
+            re.M,
+        ), f"{path.name} imports a backend's modules"
 
 
 def test_the_contract_module_is_short():
@@ -91,17 +100,26 @@ def fake_distribution(site: pathlib.Path, dist: str, entry_points: dict, version
 
 
 def test_entry_points_are_discovered_resolved_and_listed(tmp_path, monkeypatch):
-    fake_distribution(tmp_path, "lc-plugin-one", {
-        "plugged-reference": "tests.adapters_for_tests:RenamedReference",
-        "reference": "tests.adapters_for_tests:ExitInLoad",  # shadowed by the built-in
-        "twice": "tests.adapters_for_tests:HangOnce",
-    })
-    fake_distribution(tmp_path, "lc-plugin-two", {"twice": "tests.adapters_for_tests:HangHard",
-                                                  "broken": "no_such_module_xyz:Adapter"})
+    fake_distribution(
+        tmp_path,
+        "lc-plugin-one",
+        {
+            "plugged-reference": "tests.adapters_for_tests:RenamedReference",
+            "reference": "tests.adapters_for_tests:ExitInLoad",  # shadowed by the built-in
+            "twice": "tests.adapters_for_tests:HangOnce",
+        },
+    )
+    fake_distribution(
+        tmp_path,
+        "lc-plugin-two",
+        {"twice": "tests.adapters_for_tests:HangHard", "broken": "no_such_module_xyz:Adapter"},
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     known = {(k.name, k.spec): k for k in registry.discover()}
-    assert known[("plugged-reference", "tests.adapters_for_tests:RenamedReference")].source == \
-        "entry point of lc-plugin-one 1.0"
+    assert (
+        known[("plugged-reference", "tests.adapters_for_tests:RenamedReference")].source
+        == "entry point of lc-plugin-one 1.0"
+    )
     assert "shadowed by the built-in" in known[("reference", "tests.adapters_for_tests:ExitInLoad")].problem
     assert "ambiguous" in known[("twice", "tests.adapters_for_tests:HangHard")].problem
     assert registry.resolve("plugged-reference").name == "renamed-reference"
@@ -110,8 +128,11 @@ def test_entry_points_are_discovered_resolved_and_listed(tmp_path, monkeypatch):
     assert "twice" not in registry.known_backends()
     with pytest.raises(registry.BackendError, match="ambiguous"):
         registry.resolve("twice")
-    with pytest.raises(registry.BackendError, match=r"backend 'broken' \(entry point of lc-plugin-two 1.0\): "
-                                                    r"cannot import adapter module 'no_such_module_xyz'"):
+    with pytest.raises(
+        registry.BackendError,
+        match=r"backend 'broken' \(entry point of lc-plugin-two 1.0\): "
+        r"cannot import adapter module 'no_such_module_xyz'",
+    ):
         registry.resolve("broken")
     with pytest.raises(registry.BackendError, match=r"unknown backend 'nosuch'.*plugged-reference"):
         registry.resolve("nosuch")
@@ -126,8 +147,20 @@ def test_entry_points_are_discovered_resolved_and_listed(tmp_path, monkeypatch):
     assert any(re.match(listed, line) for line in lines), result.stdout
     assert any(line.startswith("reference ") and "shadowed" in line for line in lines)
     # pytest resolves the entry-point name too
-    run_ep = run([sys.executable, "-m", "pytest", "layercontract/suites/test_build.py", "--backend", "plugged-reference", "-q",
-                  "-p", "no:cacheprovider"], PYTHONPATH=str(tmp_path))
+    run_ep = run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "layercontract/suites/test_build.py",
+            "--backend",
+            "plugged-reference",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        PYTHONPATH=str(tmp_path),
+    )
     assert run_ep.returncode == 0, output(run_ep)
     assert "layercontract: clauses on backend renamed-reference" in run_ep.stdout
 
@@ -141,23 +174,57 @@ def test_doctor_passes_the_reference_backend_quickly():
 
 def test_an_adapter_of_another_contract_version_is_refused_by_doctor_and_run(tmp_path):
     _adapter, report = doctor.diagnose("tests.adapters_for_tests:FromAnotherContract")
-    expected = (f"adapter 'from-another-contract' was written for adapter contract version 99; this "
-                f"layercontract implements version {contract.CONTRACT_VERSION}")
+    expected = (
+        f"adapter 'from-another-contract' was written for adapter contract version 99; this "
+        f"layercontract implements version {contract.CONTRACT_VERSION}"
+    )
     assert [p for p in report.problems if "contract version" in p] == [expected + " (see docs/WRITING_AN_ADAPTER.md)"]
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
-                             "layercontract/suites/test_build.py", "--backend", "tests.adapters_for_tests:FromAnotherContract"],
-                            cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "layercontract/suites/test_build.py",
+            "--backend",
+            "tests.adapters_for_tests:FromAnotherContract",
+        ],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 4 and expected in result.stderr, output(result)
     assert doctor.diagnose("reference")[1].checks[1] == (True, f"adapter contract version {contract.CONTRACT_VERSION}")
 
 
 def test_the_harness_calls_free_memory_after_each_test_module(tmp_path):
     log = tmp_path / "free_memory.log"
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
-                             "layercontract/suites/test_build.py", "layercontract/suites/test_build_state.py",
-                             "--backend", "tests.adapters_for_tests:CountsFreeMemory"],
-                            cwd=ROOT, env=clean_env(LAYERCONTRACT_TEST_FREE_MEMORY_LOG=str(log)),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-q",
+            "layercontract/suites/test_build.py",
+            "layercontract/suites/test_build_state.py",
+            "--backend",
+            "tests.adapters_for_tests:CountsFreeMemory",
+        ],
+        cwd=ROOT,
+        env=clean_env(LAYERCONTRACT_TEST_FREE_MEMORY_LOG=str(log)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, output(result)
     assert log.read_text(encoding="utf-8").splitlines() == ["free_memory"] * 2
 
@@ -187,8 +254,11 @@ def test_the_namespace_is_documented_name_by_name():
 def test_doctor_reports_every_problem_at_once_and_exits_1():
     result = layercontract("doctor", "--backend", "tests.adapters_for_tests:BrokenEverywhere")
     assert result.returncode == 1, output(result)
-    problems = [line.strip().removeprefix("FAIL").strip() for line in result.stdout.splitlines()
-                if line.strip().startswith("FAIL")]
+    problems = [
+        line.strip().removeprefix("FAIL").strip()
+        for line in result.stdout.splitlines()
+        if line.strip().startswith("FAIL")
+    ]
     expected = [
         "edition must be one of keras3, keras2, got 'keras4'",
         "unknown capabilities 'telepathy'",
@@ -210,11 +280,16 @@ def test_doctor_reports_every_problem_at_once_and_exits_1():
 
 def test_doctor_checks_an_expectations_file_given_on_the_command_line(tmp_path):
     path = tmp_path / "exp.toml"
-    path.write_text('[[deviation]]\ntest = "suites/test_build.py::test_nothing_like_this"\nclause = "BUILD.LAZY"\n'
-                    'kind = "limitation"\nobserved = "o"\nreason = "r"\n', encoding="utf-8")
+    path.write_text(
+        '[[deviation]]\ntest = "suites/test_build.py::test_nothing_like_this"\nclause = "BUILD.LAZY"\n'
+        'kind = "limitation"\nobserved = "o"\nreason = "r"\n',
+        encoding="utf-8",
+    )
     _adapter, report = doctor.diagnose("reference", path)
-    assert report.problems == ["expectations: expectations entry for 'suites/test_build.py::test_nothing_like_this': "
-                               "suites/test_build.py has no test 'test_nothing_like_this' (fix or remove the entry)"]
+    assert report.problems == [
+        "expectations: expectations entry for 'suites/test_build.py::test_nothing_like_this': "
+        "suites/test_build.py has no test 'test_nothing_like_this' (fix or remove the entry)"
+    ]
     path.write_text("deviation = [\n", encoding="utf-8")
     _adapter, report = doctor.diagnose("reference", path)
     assert len(report.problems) == 1 and "not valid TOML" in report.problems[0]
@@ -222,15 +297,24 @@ def test_doctor_checks_an_expectations_file_given_on_the_command_line(tmp_path):
 
 def test_doctor_names_the_entries_that_accept_any_failure(tmp_path):
     """An entry without `match` is valid but loose: doctor says which, without calling it a problem."""
-    entry = ('[[deviation]]\ntest = "suites/test_build.py::test_built_is_true_after_first_call"\n'
-             'clause = "BUILD.BUILT_FLAG"\nkind = "limitation"\nobserved = "o"\nreason = "r"\n')
+    entry = (
+        '[[deviation]]\ntest = "suites/test_build.py::test_built_is_true_after_first_call"\n'
+        'clause = "BUILD.BUILT_FLAG"\nkind = "limitation"\nobserved = "o"\nreason = "r"\n'
+    )
     path = tmp_path / "exp.toml"
-    path.write_text(entry + entry.replace("test_built_is_true_after_first_call", "test_build_runs_once_over_calls_with_new_batch_sizes")
-                    + 'match = "built stays False"\n', encoding="utf-8")
+    path.write_text(
+        entry
+        + entry.replace("test_built_is_true_after_first_call", "test_build_runs_once_over_calls_with_new_batch_sizes")
+        + 'match = "built stays False"\n',
+        encoding="utf-8",
+    )
     _adapter, report = doctor.diagnose("reference", path)
     assert report.problems == []
-    assert (True, f"expectations file {path}: 2 deviation(s), valid; without `match`, so accepting any failure "
-                  "of their check: #1") in report.checks
+    assert (
+        True,
+        f"expectations file {path}: 2 deviation(s), valid; without `match`, so accepting any failure "
+        "of their check: #1",
+    ) in report.checks
 
 
 def test_doctor_on_unknown_backend_and_adapter_that_cannot_load():
@@ -256,10 +340,17 @@ def test_doctor_command_passes_the_reference_backend():
 @pytest.mark.integration
 def test_every_builtin_backend_passes_doctor():
     """Each in its own process (one Keras backend per process), all at once."""
-    procs = {name: subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "doctor", "--backend", name],
-                                    cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True)
-             for name in registry.BUILTIN}
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "layercontract.spec.harness.cli", "doctor", "--backend", name],
+            cwd=ROOT,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in registry.BUILTIN
+    }
     for name, proc in procs.items():
         out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, out
@@ -270,8 +361,21 @@ def test_every_builtin_backend_passes_doctor():
 @pytest.mark.integration
 def test_example_adapter_runs_by_module_class_with_its_own_expectations(tmp_path):
     record = tmp_path / "example.json"
-    result = run([sys.executable, "-m", "pytest", EXAMPLE_SUITE, "--backend", EXAMPLE_SPEC, "--record", str(record),
-                  "-p", "no:cacheprovider"], PYTHONPATH=str(EXAMPLE))
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            EXAMPLE_SUITE,
+            "--backend",
+            EXAMPLE_SPEC,
+            "--record",
+            str(record),
+            "-p",
+            "no:cacheprovider",
+        ],
+        PYTHONPATH=str(EXAMPLE),
+    )
     assert result.returncode == 0, output(result)
     assert "layercontract: clauses on backend example-keras-numpy" in result.stdout
     assert re.search(r"EXPECTED-DEVIATION\s+INPUT\.ERROR_FULL_SHAPE", result.stdout)
@@ -281,8 +385,21 @@ def test_example_adapter_runs_by_module_class_with_its_own_expectations(tmp_path
     own = tmp_path / "elsewhere" / "our-expectations.toml"
     own.parent.mkdir()
     own.write_text("deviation = []\n", encoding="utf-8")
-    result = run([sys.executable, "-m", "pytest", MAX_NDIM_TEST, "--backend", EXAMPLE_SPEC, "--expectations", str(own),
-                  "-p", "no:cacheprovider"], PYTHONPATH=str(EXAMPLE))
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            MAX_NDIM_TEST,
+            "--backend",
+            EXAMPLE_SPEC,
+            "--expectations",
+            str(own),
+            "-p",
+            "no:cacheprovider",
+        ],
+        PYTHONPATH=str(EXAMPLE),
+    )
     assert result.returncode == 1, output(result)
     assert f"FAILED {MAX_NDIM_TEST}" in result.stdout
 
@@ -299,15 +416,31 @@ def test_example_adapter_installed_by_entry_point_in_a_virtualenv(tmp_path):
 
     new_site = run([str(python), "-c", "import site; print(site.getsitepackages()[0])"]).stdout.strip()
     (pathlib.Path(new_site) / "_layercontract_parent.pth").write_text(
-        "".join(f"import site; site.addsitedir({p!r})\n" for p in site.getsitepackages()), encoding="utf-8")
-    installed = run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                     "--no-index", "-e", str(EXAMPLE)])
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in site.getsitepackages()), encoding="utf-8"
+    )
+    installed = run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-e",
+            str(EXAMPLE),
+        ]
+    )
     assert installed.returncode == 0, output(installed)
 
     listed = run([str(python), "-m", "layercontract.spec.harness.cli", "backends"])
     assert listed.returncode == 0, output(listed)
-    assert re.search(rf"^{EXAMPLE_NAME}\s+entry point of layercontract-example-adapter 0\.1\.0\s+{EXAMPLE_SPEC}$",
-                     listed.stdout, re.M), listed.stdout
+    assert re.search(
+        rf"^{EXAMPLE_NAME}\s+entry point of layercontract-example-adapter 0\.1\.0\s+{EXAMPLE_SPEC}$",
+        listed.stdout,
+        re.M,
+    ), listed.stdout
 
     checked = run([str(python), "-m", "layercontract.spec.harness.cli", "doctor", "--backend", EXAMPLE_NAME])
     assert checked.returncode == 0, output(checked)
@@ -325,21 +458,34 @@ def test_example_is_a_complete_distribution():
     assert f'{EXAMPLE_NAME} = "{EXAMPLE_SPEC}"' in pyproject
     source = (EXAMPLE / "layercontract_example_adapter" / "__init__.py").read_text(encoding="utf-8")
     imports = set(re.findall(r"^\s*(?:from|import)\s+([\w.]+)", source, re.M))
-    assert imports <= {"__future__", "os", "pathlib", "sys", "importlib", "numpy", "layercontract.spec.harness.adapter_contract", "keras"}
+    assert imports <= {
+        "__future__",
+        "os",
+        "pathlib",
+        "sys",
+        "importlib",
+        "numpy",
+        "layercontract.spec.harness.adapter_contract",
+        "keras",
+    }
     assert (EXAMPLE / "layercontract_example_adapter" / "expectations.toml").is_file()
     # several backends: one entry point, one class and one expectations file per backend name
     for name, spec in EXAMPLE_BACKENDS.items():
         assert f'{name} = "{spec}"' in pyproject
     import importlib.util  # the example is not installed: load its module from its file
 
-    spec = importlib.util.spec_from_file_location("_example_adapter", EXAMPLE / "layercontract_example_adapter" / "__init__.py")
+    spec = importlib.util.spec_from_file_location(
+        "_example_adapter", EXAMPLE / "layercontract_example_adapter" / "__init__.py"
+    )
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     for name, spec in EXAMPLE_BACKENDS.items():
         cls = getattr(example, spec.split(":")[1])
         assert cls.name == name and issubclass(cls, example.ExampleKeras)
         assert cls.expectations.is_file() and cls.expectations.parent == EXAMPLE / "layercontract_example_adapter"
-    assert len({getattr(example, s.split(":")[1]).expectations for s in EXAMPLE_BACKENDS.values()}) == len(EXAMPLE_BACKENDS)
+    assert len({getattr(example, s.split(":")[1]).expectations for s in EXAMPLE_BACKENDS.values()}) == len(
+        EXAMPLE_BACKENDS
+    )
 
 
 # ------------------------------------------ a package with several backends, not pip-installed
@@ -363,35 +509,85 @@ def test_a_multi_backend_package_not_installed_reaches_the_run_through_pythonpat
     The deliberately deviating backend is red until its entry is written; the other is green."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    files = [str(ROOT / "layercontract" / "suites" / "test_train_dropout.py"), str(ROOT / "layercontract" / "suites" / "test_input_arguments.py")]
+    files = [
+        str(ROOT / "layercontract" / "suites" / "test_train_dropout.py"),
+        str(ROOT / "layercontract" / "suites" / "test_input_arguments.py"),
+    ]
     selection = ["--", *files]
-    result = run([sys.executable, "-m", "layercontract.spec.harness.cli", "run-many", EXAMPLE_SPEC, LENIENT,
-                  "--out", str(tmp_path / "out"), *[a for f in files for a in ("-s", f)]],
-                 cwd=elsewhere, timeout=600, PYTHONPATH=str(EXAMPLE))
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run-many",
+            EXAMPLE_SPEC,
+            LENIENT,
+            "--out",
+            str(tmp_path / "out"),
+            *[a for f in files for a in ("-s", f)],
+        ],
+        cwd=elsewhere,
+        timeout=600,
+        PYTHONPATH=str(EXAMPLE),
+    )
     assert result.returncode == 1, output(result)  # the lenient backend's unexplained deviation
     import json
 
     records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out").glob("example-*.json")}
     assert set(records) == {"example-keras-numpy", "example-keras-numpy-lenient"}, output(result)
-    unexpected = {name: sorted({t["nodeid"].split("[")[0] for t in r["tests"] if t["outcome"] == "fail"})
-                  for name, r in records.items()}
+    unexpected = {
+        name: sorted({t["nodeid"].split("[")[0] for t in r["tests"] if t["outcome"] == "fail"})
+        for name, r in records.items()
+    }
     assert unexpected == {"example-keras-numpy": [], "example-keras-numpy-lenient": [DROPOUT_RATE_CHECK]}, unexpected
 
     # its entry written (a copy of the shipped file plus one entry): the same run is green
     own = tmp_path / "lenient.toml"
     shipped = EXAMPLE / "layercontract_example_adapter" / "example-keras-numpy-lenient.toml"
-    own.write_text(shipped.read_text(encoding="utf-8") + LENIENT_ENTRY.format(test=DROPOUT_RATE_CHECK),
-                   encoding="utf-8")
-    result = run([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--backend", LENIENT,
-                  "--out", str(tmp_path / "out2"), *selection, "--expectations", str(own)],
-                 cwd=elsewhere, timeout=600, PYTHONPATH=str(EXAMPLE))
+    own.write_text(
+        shipped.read_text(encoding="utf-8") + LENIENT_ENTRY.format(test=DROPOUT_RATE_CHECK), encoding="utf-8"
+    )
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run",
+            "--backend",
+            LENIENT,
+            "--out",
+            str(tmp_path / "out2"),
+            *selection,
+            "--expectations",
+            str(own),
+        ],
+        cwd=elsewhere,
+        timeout=600,
+        PYTHONPATH=str(EXAMPLE),
+    )
     assert result.returncode == 0, output(result)
 
     # without PYTHONPATH and outside the package's directory, the adapter is not importable: one error
-    result = run([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--backend", LENIENT,
-                  "--out", str(tmp_path / "out3"), *selection], cwd=elsewhere, timeout=120)
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run",
+            "--backend",
+            LENIENT,
+            "--out",
+            str(tmp_path / "out3"),
+            *selection,
+        ],
+        cwd=elsewhere,
+        timeout=120,
+    )
     assert result.returncode == 2 and "layercontract_example_adapter" in output(result), output(result)
     # ...and from the package's own directory it is (the working directory is put on the children's path)
-    result = run([sys.executable, "-m", "layercontract.spec.harness.cli", "doctor", "--backend", LENIENT],
-                 cwd=EXAMPLE, timeout=300)
+    result = run(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", "doctor", "--backend", LENIENT],
+        cwd=EXAMPLE,
+        timeout=300,
+    )
     assert result.returncode == 0, output(result)

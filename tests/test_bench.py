@@ -1,5 +1,6 @@
 """`layercontract bench`: per backend wall, CPU, peak RSS and where the time goes, beside a
 baseline; from a run of its own or from the records a run-many left (CI)."""
+
 import json
 import pathlib
 import subprocess
@@ -12,19 +13,44 @@ SUITE = "suites/test_build.py"
 
 
 def layercontract(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", *args], cwd=ROOT, env=clean_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", *args],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_bench_runs_a_backend_and_compares_with_the_baseline(tmp_path):
     baseline = tmp_path / "baseline.json"
-    baseline.write_text(json.dumps({
-        "schema": bench.SCHEMA, "measured": "2026-12-06T09:00:00+00:00", "note": "test",
-        "machine": {"cores": 2, "cpu": "a CPU", "python": "3.11.7"},
-        "backends": {"reference": {"wall_s": 100.0, "cpu_s": 100.0, "peak_rss_mib": 1000.0, "tests": 1}}}))
+    baseline.write_text(
+        json.dumps(
+            {
+                "schema": bench.SCHEMA,
+                "measured": "2026-12-06T09:00:00+00:00",
+                "note": "test",
+                "machine": {"cores": 2, "cpu": "a CPU", "python": "3.11.7"},
+                "backends": {"reference": {"wall_s": 100.0, "cpu_s": 100.0, "peak_rss_mib": 1000.0, "tests": 1}},
+            }
+        )
+    )
     out = tmp_path / "out"
-    result = layercontract("bench", "reference", "-s", SUITE, "--out", str(out), "--baseline", str(baseline),
-                           "--json", str(tmp_path / "bench.json"), "--save-baseline", str(tmp_path / "new.json"))
+    result = layercontract(
+        "bench",
+        "reference",
+        "-s",
+        SUITE,
+        "--out",
+        str(out),
+        "--baseline",
+        str(baseline),
+        "--json",
+        str(tmp_path / "bench.json"),
+        "--save-baseline",
+        str(tmp_path / "new.json"),
+    )
     text = result.stdout + result.stderr
     assert result.returncode == 0, text
     assert (out / "reference.usage").is_file()
@@ -45,11 +71,20 @@ def test_bench_runs_a_backend_and_compares_with_the_baseline(tmp_path):
     assert saved["schema"] == bench.SCHEMA and saved["backends"]["reference"]["cpu_s"] == row["cpu_s"]
 
     # CI: the same figures from the records run-many left, without running anything
-    again = layercontract("bench", "--from-records", str(out / "reference.json"), "--baseline", str(baseline),
-                          "--json", str(tmp_path / "again.json"))
+    again = layercontract(
+        "bench",
+        "--from-records",
+        str(out / "reference.json"),
+        "--baseline",
+        str(baseline),
+        "--json",
+        str(tmp_path / "again.json"),
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     (row2,) = json.loads((tmp_path / "again.json").read_text())["backends"]
-    assert {k: row2[k] for k in ("cpu_s", "peak_rss_mib", "modules")} == {k: row[k] for k in ("cpu_s", "peak_rss_mib", "modules")}
+    assert {k: row2[k] for k in ("cpu_s", "peak_rss_mib", "modules")} == {
+        k: row[k] for k in ("cpu_s", "peak_rss_mib", "modules")
+    }
 
 
 def test_bench_needs_backends_or_records(tmp_path):

@@ -1,6 +1,7 @@
 """layercontract bisect on a fake package index and a fake tester (no network, no Keras): the
 order of releases and nightlies, endpoints, the search with skipped builds, the exit statuses,
 the compare links, and the per-build judgement from a run record."""
+
 import argparse
 
 import pytest
@@ -9,8 +10,11 @@ from layercontract.spec.harness import bisection as b
 from layercontract.spec.harness.commands import bisect as command
 
 RELEASES = ["2.15.0", "3.0.0", "3.14.0", "3.15.0", "3.15.1", "3.16.0rc1"]
-NIGHTLIES = [f"3.16.0.dev202609{d:02d}04" for d in range(1, 31)] + \
-            [f"3.16.0.dev202610{d:02d}04" for d in range(1, 28)] + ["3.15.0.dev2026010104", "2.5.0.dev2021020700"]
+NIGHTLIES = (
+    [f"3.16.0.dev202609{d:02d}04" for d in range(1, 31)]
+    + [f"3.16.0.dev202610{d:02d}04" for d in range(1, 28)]
+    + ["3.15.0.dev2026010104", "2.5.0.dev2021020700"]
+)
 AVAILABLE = b.builds(RELEASES, NIGHTLIES)
 
 
@@ -28,6 +32,7 @@ def changes_at(first_bad, skip=(), key="suites/test_x.py::test_y"):
         if build.text in skip:
             return b.Observation(None, "cannot install")
         return b.Observation({key: "fail" if build.version >= first else "pass", "other": "pass"})
+
     tester.seen = seen
     return tester
 
@@ -35,8 +40,12 @@ def changes_at(first_bad, skip=(), key="suites/test_x.py::test_y"):
 def test_builds_are_ordered_by_version_releases_and_nightlies_mixed():
     texts = [x.text for x in AVAILABLE]
     assert "2.15.0" not in texts and "2.5.0.dev2021020700" not in texts and "3.16.0rc1" not in texts
-    assert texts.index("3.15.0.dev2026010104") < texts.index("3.15.0") < texts.index("3.15.1") \
+    assert (
+        texts.index("3.15.0.dev2026010104")
+        < texts.index("3.15.0")
+        < texts.index("3.15.1")
         < texts.index("3.16.0.dev2026090104")
+    )
     assert texts == sorted(texts, key=lambda t: b.Version(t))
     assert v("3.15.1").distribution == "keras" and v("3.16.0.dev2026100504").distribution == "keras-nightly"
 
@@ -56,8 +65,7 @@ def test_finds_the_first_bad_nightly_in_about_log2_steps():
     result = b.bisect(v("3.15.1"), v("nightly"), AVAILABLE, tester, steps.append)
     assert result.found and not result.is_fix
     assert (result.last_good.text, result.first_bad.text) == ("3.16.0.dev2026101404", "3.16.0.dev2026101504")
-    assert result.url == ("https://github.com/keras-team/keras/compare/"
-                          "master@{2026-10-14}...master@{2026-10-15}")
+    assert result.url == ("https://github.com/keras-team/keras/compare/master@{2026-10-14}...master@{2026-10-15}")
     assert len(tester.seen) == len(set(tester.seen)) <= b.expected_steps(58)  # 57 nightlies + 3.15.1
     assert [s.verdict for s in steps][:2] == ["good", "bad"] and steps[-1].remaining == 0
 
@@ -80,8 +88,10 @@ def test_release_range_links_tags_and_mixed_range():
 
 def test_good_newer_than_bad_finds_the_fix():
     result = b.bisect(v("nightly"), v("3.15.1"), AVAILABLE, changes_at("3.16.0.dev2026101504"))
-    assert result.is_fix and (result.last_good.text, result.first_bad.text) == \
-        ("3.16.0.dev2026101504", "3.16.0.dev2026101404")
+    assert result.is_fix and (result.last_good.text, result.first_bad.text) == (
+        "3.16.0.dev2026101504",
+        "3.16.0.dev2026101404",
+    )
 
 
 def test_no_difference_and_untestable_endpoints_are_no_result():
@@ -93,9 +103,14 @@ def test_no_difference_and_untestable_endpoints_are_no_result():
 
 
 def test_record_judgement_is_raw_pass_fail_ignoring_expectations():
-    record = {"tests": [{"nodeid": "a", "outcome": "expected-deviation", "first_line": "x"},
-                        {"nodeid": "b", "outcome": "unexpected-pass"}, {"nodeid": "c", "outcome": "unsupported"},
-                        {"nodeid": "d", "outcome": "harness-error", "first_line": "ImportError"}]}
+    record = {
+        "tests": [
+            {"nodeid": "a", "outcome": "expected-deviation", "first_line": "x"},
+            {"nodeid": "b", "outcome": "unexpected-pass"},
+            {"nodeid": "c", "outcome": "unsupported"},
+            {"nodeid": "d", "outcome": "harness-error", "first_line": "ImportError"},
+        ]
+    }
     assert b.observe_record(record).state == {"a": "fail", "b": "pass"}
     broken = {"tests": [{"nodeid": "d", "outcome": "harness-error", "first_line": "ImportError: no keras"}]}
     observation = b.observe_record(broken)
@@ -110,12 +125,17 @@ def _args(*argv):
 
 
 def test_command_prints_steps_result_and_link(capsys):
-    status = command.run(_args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "2026-10-27"),
-                         available=AVAILABLE, tester=changes_at("2026-10-15"))
+    status = command.run(
+        _args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "2026-10-27"),
+        available=AVAILABLE,
+        tester=changes_at("2026-10-15"),
+    )
     out = capsys.readouterr().out
     assert status == 0
     assert "last good: keras-nightly 3.16.0.dev2026101404\nfirst bad: keras-nightly 3.16.0.dev2026101504" in out
-    assert "upstream commits: https://github.com/keras-team/keras/compare/master@{2026-10-14}...master@{2026-10-15}" in out
+    assert (
+        "upstream commits: https://github.com/keras-team/keras/compare/master@{2026-10-14}...master@{2026-10-15}" in out
+    )
     assert "[1] keras 3.15.1: GOOD" in out and "[2] keras-nightly 3.16.0.dev2026102704: BAD" in out
 
 
@@ -123,28 +143,43 @@ def test_command_writes_the_result_as_json(tmp_path, capsys):
     import json
 
     out = tmp_path / "bisect.json"
-    assert command.run(_args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly",
-                             "--json", str(out)), available=AVAILABLE, tester=changes_at("2026-10-15")) == 0
+    assert (
+        command.run(
+            _args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly", "--json", str(out)),
+            available=AVAILABLE,
+            tester=changes_at("2026-10-15"),
+        )
+        == 0
+    )
     data = json.loads(out.read_text())
     assert (data["last_good"], data["first_bad"]) == ("3.16.0.dev2026101404", "3.16.0.dev2026101504")
     assert data["url"].endswith("master@{2026-10-14}...master@{2026-10-15}") and data["exit_status"] == 0
     assert data["confirmed"] is None  # not asked
-    assert data["steps"][0] == {"build": "3.15.1", "distribution": "keras", "verdict": "good", "note": "",
-                                "seconds": data["steps"][0]["seconds"],
-                                "state": {"suites/test_x.py::test_y": "pass", "other": "pass"}}
+    assert data["steps"][0] == {
+        "build": "3.15.1",
+        "distribution": "keras",
+        "verdict": "good",
+        "note": "",
+        "seconds": data["steps"][0]["seconds"],
+        "state": {"suites/test_x.py::test_y": "pass", "other": "pass"},
+    }
 
 
 def test_command_exit_statuses(capsys):
-    same = command.run(_args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.0", "--bad", "3.15.1"),
-                       available=AVAILABLE, tester=changes_at("nightly"))
+    same = command.run(
+        _args("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.0", "--bad", "3.15.1"),
+        available=AVAILABLE,
+        tester=changes_at("nightly"),
+    )
     assert same == 1 and "no difference" in capsys.readouterr().out
-    for argv in (("NO.SUCH_CLAUSE", "--good", "3.15.1", "--bad", "nightly"),
-                 ("suites/test_nothing.py::test_x", "--good", "3.15.1", "--bad", "nightly"),
-                 ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.9", "--bad", "nightly"),
-                 ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly", "--backend", "tf-keras"),
-                 ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly",
-                  "--backend", "keras-jax@3.15.1"),
-                 ("--good", "3.15.1", "--bad", "nightly")):
+    for argv in (
+        ("NO.SUCH_CLAUSE", "--good", "3.15.1", "--bad", "nightly"),
+        ("suites/test_nothing.py::test_x", "--good", "3.15.1", "--bad", "nightly"),
+        ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.9", "--bad", "nightly"),
+        ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly", "--backend", "tf-keras"),
+        ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly", "--backend", "keras-jax@3.15.1"),
+        ("--good", "3.15.1", "--bad", "nightly"),
+    ):
         assert command.run(_args(*argv), available=AVAILABLE, tester=changes_at("nightly")) == 2, argv
         assert "error" in capsys.readouterr().err
 
@@ -153,7 +188,8 @@ def test_clause_selects_exactly_the_checks_citing_it():
     targets = command.select(["TRAIN.FUNCTIONAL_PINNED_IS_LOCAL"])
     assert [t.rsplit("/", 1)[1] for t in targets] == [
         "test_train_functional.py::test_pinned_training_does_not_reach_downstream_batchnorm",
-        "test_train_functional.py::test_pinned_training_does_not_make_predict_train_downstream_batchnorm"]
+        "test_train_functional.py::test_pinned_training_does_not_make_predict_train_downstream_batchnorm",
+    ]
     check = "suites/test_train_functional.py::test_pinned_training_does_not_make_predict_train_downstream_batchnorm[predict]"
     assert command.select([check])[0].endswith(check.split("/", 1)[1])
 
@@ -184,6 +220,7 @@ def test_parallel_rounds_find_the_same_pair_in_fewer_rounds(jobs):
         finally:
             with lock:
                 active[0] -= 1
+
     result = b.bisect(v("3.15.1"), v("nightly"), AVAILABLE, tester, jobs=jobs)
     assert (result.last_good.text, result.first_bad.text) == ("3.16.0.dev2026101404", "3.16.0.dev2026101504")
     sequential = b.bisect(v("3.15.1"), v("nightly"), AVAILABLE, changes_at("3.16.0.dev2026101504"))
@@ -202,6 +239,7 @@ def test_confirm_reruns_last_good_and_first_bad(capsys):
             if flips[build.text] > 1:  # passes on the rerun
                 return b.Observation({"suites/test_x.py::test_y": "pass", "other": "pass"})
         return base(build)
+
     argv = ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly", "--confirm")
     assert command.run(_args(*argv), available=AVAILABLE, tester=changes_at("2026-10-15")) == 0
     assert "confirmed: the rerun" in capsys.readouterr().out
@@ -220,8 +258,9 @@ def _stub_overlays(root, versions, source="__version__ = {version!r}\n"):
         path = root / version
         (overlay.packages_dir(path) / "keras").mkdir(parents=True)
         (overlay.packages_dir(path) / "keras" / "__init__.py").write_text(source.format(version=version))
-        (path / overlay.MARKER).write_text(json.dumps(
-            {"distribution": "keras-nightly" if ".dev" in version else "keras", "version": version}))
+        (path / overlay.MARKER).write_text(
+            json.dumps({"distribution": "keras-nightly" if ".dev" in version else "keras", "version": version})
+        )
 
 
 def test_reproducer_bisect_end_to_end_on_stub_overlays(tmp_path, monkeypatch, capsys):
@@ -237,10 +276,22 @@ def test_reproducer_bisect_end_to_end_on_stub_overlays(tmp_path, monkeypatch, ca
     (tmp_path / "f" / "reproducers" / "f.py").write_text(
         "import os, sys\ntry:\n    import keras\nexcept ImportError as e:\n    print(e); sys.exit(2)\n"
         "assert os.environ['KERAS_BACKEND'] == 'jax'\n"
-        "sys.exit(1 if keras.__version__ >= '3.16.0.dev2026100504' else 0)\n")
+        "sys.exit(1 if keras.__version__ >= '3.16.0.dev2026100504' else 0)\n"
+    )
     monkeypatch.setenv("LAYERCONTRACT_KERAS_CACHE", str(cache))
-    status = command.run(_args("--reproducer", "f", "--findings", str(tmp_path / "f" / "findings.toml"),
-                               "--good", "3.15.1", "--bad", "nightly"), available=available)
+    status = command.run(
+        _args(
+            "--reproducer",
+            "f",
+            "--findings",
+            str(tmp_path / "f" / "findings.toml"),
+            "--good",
+            "3.15.1",
+            "--bad",
+            "nightly",
+        ),
+        available=available,
+    )
     out = capsys.readouterr().out
     assert status == 0, out
     assert "last good: keras-nightly 3.16.0.dev2026100304\nfirst bad: keras-nightly 3.16.0.dev2026100504" in out
@@ -264,19 +315,30 @@ def test_the_index_listing_is_read_from_pip_index_versions(monkeypatch):
 
     from layercontract.spec.harness import overlay
 
-    listing = {"keras": "keras (3.15.1)\nAvailable versions: 3.15.1, 3.15.0, 3.0.0, 2.15.0\n",
-               "keras-nightly": "keras-nightly (3.16.0.dev2026102704)\nAvailable versions: 3.16.0.dev2026102704, "
-                                "3.16.0.dev2026102604, 3.15.0.dev2026010104, 2.5.0.dev2021020700\n"}
+    listing = {
+        "keras": "keras (3.15.1)\nAvailable versions: 3.15.1, 3.15.0, 3.0.0, 2.15.0\n",
+        "keras-nightly": "keras-nightly (3.16.0.dev2026102704)\nAvailable versions: 3.16.0.dev2026102704, "
+        "3.16.0.dev2026102604, 3.15.0.dev2026010104, 2.5.0.dev2021020700\n",
+    }
     calls = []
 
     def fake_pip(*args, timeout=None):
         calls.append(args)
         return subprocess.CompletedProcess(args, 0, "WARNING: ignored\n" + listing[args[2]], "")
+
     monkeypatch.setattr(overlay, "_pip", fake_pip)
     found = [x.text for x in b.index_builds()]
-    assert found == ["3.0.0", "3.15.0.dev2026010104", "3.15.0", "3.15.1", "3.16.0.dev2026102604",
-                     "3.16.0.dev2026102704"]
+    assert found == [
+        "3.0.0",
+        "3.15.0.dev2026010104",
+        "3.15.0",
+        "3.15.1",
+        "3.16.0.dev2026102604",
+        "3.16.0.dev2026102704",
+    ]
     assert all(c[:2] == ("index", "versions") and "--pre" in c for c in calls)
-    monkeypatch.setattr(overlay, "_pip", lambda *a, timeout=None: subprocess.CompletedProcess(a, 1, "", "ERROR: offline"))
+    monkeypatch.setattr(
+        overlay, "_pip", lambda *a, timeout=None: subprocess.CompletedProcess(a, 1, "", "ERROR: offline")
+    )
     with pytest.raises(b.BisectError, match="offline"):
         b.index_builds()

@@ -3,6 +3,7 @@ through .ci/install when .venv is missing or pyproject.toml/.ci/install changed 
 install, and otherwise goes straight to .venv's layercontract or pytest. Exercised on a copy of
 the script with a stand-in .ci/install and .venv that record how they were called; the real
 install on a fresh clone is timed in the closing notes (about 4 minutes with a warm pip cache)."""
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,14 @@ def _checkout(tmp_path) -> pathlib.Path:
 
 
 def _lc(root, *args, cwd=None):
-    result = subprocess.run([str(root / "lc"), *args], cwd=cwd or root, capture_output=True, text=True,
-                            timeout=60, env={k: v for k, v in os.environ.items() if k != "PYTHON"})
+    result = subprocess.run(
+        [str(root / "lc"), *args],
+        cwd=cwd or root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "PYTHON"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return (root / "calls.log").read_text().splitlines()
 
@@ -115,17 +122,23 @@ def test_install_needs_no_root_no_browser_and_no_system_package(tmp_path):
     python = bin_dir / "python-stub"
     python.write_text(STUB_PYTHON.format(log=log))
     python.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHON": str(python),
-           "LAYERCONTRACT_CHROMIUM": str(tmp_path / "no-chromium")}
-    result = subprocess.run(["bash", str(root / ".ci" / "install")], cwd=root, env=env, capture_output=True,
-                            text=True, timeout=60)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "PYTHON": str(python),
+        "LAYERCONTRACT_CHROMIUM": str(tmp_path / "no-chromium"),
+    }
+    result = subprocess.run(
+        ["bash", str(root / ".ci" / "install")], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     calls = log.read_text().splitlines()
     assert not [c for c in calls if c.startswith("SYSTEM")], calls
     assert any("-m pip install" in c and ".[keras,dev]" in c for c in calls), calls
     text = (ROOT / ".ci" / "install").read_text()
-    assert not re.search(r"\b(sudo|apt-get|apt|dnf|brew|chromium)\b", text.split("\n", 3)[-1].replace(
-        "install-browser", "")), "the main job's install must not touch the system"
+    assert not re.search(
+        r"\b(sudo|apt-get|apt|dnf|brew|chromium)\b", text.split("\n", 3)[-1].replace("install-browser", "")
+    ), "the main job's install must not touch the system"
 
 
 def test_the_browser_is_installed_only_where_the_browser_test_runs():

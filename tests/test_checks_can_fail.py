@@ -5,6 +5,7 @@ is the same patched reference), the MODE clauses (the reference has no compiled 
 keras2-only clauses (the reference is edition keras3). Here each is run against a deliberately
 broken *adapter* (importable as tests.test_checks_can_fail:Name) and must fail.
 """
+
 import json
 import pathlib
 import subprocess
@@ -21,8 +22,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _with_layers(namespace, **replacements):
-    layers = SimpleNamespace(**{k: getattr(namespace.layers, k) for k in dir(namespace.layers)
-                                if not k.startswith("_")})
+    layers = SimpleNamespace(
+        **{k: getattr(namespace.layers, k) for k in dir(namespace.layers) if not k.startswith("_")}
+    )
     for name, cls in replacements.items():
         setattr(layers, name, cls)
     fields = {k: getattr(namespace, k) for k in dir(namespace) if not k.startswith("_")}
@@ -99,6 +101,7 @@ class SgdStepTooLong(ReferenceBackend):
 class CompiledModeRebuildsAndDropsTraining(ReferenceBackend):
     """A 'compiled mode' with the two classic graph-mode bugs: rebuilding on every trace and
     freezing the inference branch."""
+
     name = "reference-broken-compiled"
     capabilities = ReferenceBackend.capabilities | {"compiled"}
 
@@ -111,27 +114,39 @@ class CompiledModeRebuildsAndDropsTraining(ReferenceBackend):
 class ClaimsKeras2(ReferenceBackend):
     """The reference (Keras 3 behaviour) claiming edition keras2: every keras2-only check runs
     and must fail."""
+
     name = "reference-claiming-keras2"
     edition = "keras2"
 
 
 CASES = {
-    "DenseOffByOneThousandth": ("suites/test_differential.py",
-                                {"DIFF.DENSE", "DIFF.TUTORIAL_MODELS", "DIFF.FIT_STEP"}),
+    "DenseOffByOneThousandth": ("suites/test_differential.py", {"DIFF.DENSE", "DIFF.TUTORIAL_MODELS", "DIFF.FIT_STEP"}),
     "BatchNormOutputScaled": ("suites/test_differential.py", {"DIFF.BATCHNORM", "DIFF.TUTORIAL_MODELS"}),
     "BatchNormMomentumNudged": ("suites/test_differential.py", {"DIFF.MOVING_STATISTICS"}),
     "ConcatenateReversed": ("suites/test_differential.py", {"DIFF.CONCATENATE"}),
     "SgdStepTooLong": ("suites/test_differential.py", {"DIFF.FIT_STEP"}),
     "CompiledModeRebuildsAndDropsTraining": (
-        "suites/test_mode.py", {"MODE.COMPILED_BUILD_ONCE", "MODE.COMPILED_DROPOUT", "MODE.COMPILED_BATCHNORM"}),
-    "ClaimsKeras2": ("suites", {
-        "INPUT.DTYPE_CHECKED_BEFORE_AUTOCAST.K2", "TRAIN.INNER_EXPLICIT_SCOPE.K2",
-        "TRAIN.FIT_NO_TRAINING_PARAM.K2", "BUILD.EXPLICIT_BUILD_NEEDS_SUPER.K2",
-        "BUILD.WEIGHTS_ORDER_TRAINABLE_FIRST.K2", "TRAIN.DROPOUT_SEED_WITH_GLOBAL.K2",
-        "TRAIN.DROPOUT_RATE_ONE.K2", "BUILD.STATE_AFTER_BUILD_TRACKED.K2",
-        # issue 19, clusters 1-2
-        "CALL.NON_TENSOR_POSITIONAL_PASSED.K2", "BUILD.MODEL_BUILD_TRACES_CALL.K2", "BUILD.OUTPUT_SHAPE_BUILDS.K2",
-        "BUILD.ADD_WEIGHT_POSITIONAL.K2"}),
+        "suites/test_mode.py",
+        {"MODE.COMPILED_BUILD_ONCE", "MODE.COMPILED_DROPOUT", "MODE.COMPILED_BATCHNORM"},
+    ),
+    "ClaimsKeras2": (
+        "suites",
+        {
+            "INPUT.DTYPE_CHECKED_BEFORE_AUTOCAST.K2",
+            "TRAIN.INNER_EXPLICIT_SCOPE.K2",
+            "TRAIN.FIT_NO_TRAINING_PARAM.K2",
+            "BUILD.EXPLICIT_BUILD_NEEDS_SUPER.K2",
+            "BUILD.WEIGHTS_ORDER_TRAINABLE_FIRST.K2",
+            "TRAIN.DROPOUT_SEED_WITH_GLOBAL.K2",
+            "TRAIN.DROPOUT_RATE_ONE.K2",
+            "BUILD.STATE_AFTER_BUILD_TRACKED.K2",
+            # issue 19, clusters 1-2
+            "CALL.NON_TENSOR_POSITIONAL_PASSED.K2",
+            "BUILD.MODEL_BUILD_TRACES_CALL.K2",
+            "BUILD.OUTPUT_SHAPE_BUILDS.K2",
+            "BUILD.ADD_WEIGHT_POSITIONAL.K2",
+        },
+    ),
 }
 
 
@@ -139,8 +154,14 @@ def citing_checks(target: str, clauses) -> list[str]:
     """The checks under `target` that cite any of `clauses`: a clause's outcome comes from
     exactly those checks, so running only them decides "did it fail" the same way."""
     cited = clause_citations.cited_clauses()
-    checks = sorted({f"layercontract/suites/{check}" for cid in clauses for check in cited.get(cid, [])
-                     if f"suites/{check}".startswith(target)})
+    checks = sorted(
+        {
+            f"layercontract/suites/{check}"
+            for cid in clauses
+            for check in cited.get(cid, [])
+            if f"suites/{check}".startswith(target)
+        }
+    )
     assert checks, f"no check under {target} cites {sorted(clauses)}"
     return checks
 
@@ -152,10 +173,26 @@ def test_broken_adapter_fails_the_clauses_faults_cannot_reach(tmp_path, adapter)
     # Only whether the clauses fail matters here: the `faults` profile skips hypothesis's
     # shrinking of failing generated checks (most of their time; no outcome changes).
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", *citing_checks(target, clauses), "-q", "-p", "no:cacheprovider",
-         "--hypothesis-profile", "faults",
-         "--backend", f"tests.test_checks_can_fail:{adapter}", "--record", str(record)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *citing_checks(target, clauses),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--hypothesis-profile",
+            "faults",
+            "--backend",
+            f"tests.test_checks_can_fail:{adapter}",
+            "--record",
+            str(record),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
     outcomes = {cid: row["outcome"] for cid, row in json.loads(record.read_text())["clauses"].items()}
     survived = {cid: outcomes.get(cid) for cid in clauses if outcomes.get(cid) != "fail"}

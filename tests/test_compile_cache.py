@@ -1,6 +1,7 @@
 """The compiled-program caches of the keras-jax and keras-openvino adapters (backends/keras3.py):
 where they live, how $LAYERCONTRACT_COMPILE_CACHE moves or switches them off, and (integration)
 that a second keras-jax process reads the programs the first compiled instead of compiling."""
+
 import json
 import subprocess
 import sys

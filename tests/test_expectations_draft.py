@@ -1,6 +1,7 @@
 """`layercontract expectations draft`: matches derived from first lines, grouping into candidate
 findings, both output formats, and the adapter author's path: a red run of a deliberately
 deviating adapter, a drafted legacy file with its TODOs filled, a green next run."""
+
 import re
 import subprocess
 import sys
@@ -57,20 +58,28 @@ def _row(nodeid, line, outcome="fail", clauses=("BUILD.ONCE",)):
 
 
 def test_grouping_and_one_entry_for_a_function_failing_alike_in_every_case():
-    mismatch = ("not the expected deviation: x.toml deviation #1 expects a failure matching 'abc'; "
-                "this failure: ValueError: Layer 'dense_9': cannot add state")
-    record = {"backend": "b", "versions": {}, "tests": [
-        _row("suites/test_a.py::t[1]", "ValueError: Layer 'dense_1': cannot add state"),
-        _row("suites/test_a.py::t[2]", "ValueError: Layer 'dense_2': cannot add state"),
-        _row("suites/test_a.py::u[1]", mismatch, clauses=("BUILD.LAZY", "BUILD.ONCE")),
-        _row("suites/test_a.py::u[2]", "", outcome="pass"),
-        _row("suites/test_b.py::v", "AssertionError: BUILD.LAZY broken", clauses=("BUILD.ONCE", "BUILD.LAZY")),
-        _row("suites/test_b.py::w", "crash: the process died", outcome="crash"),
-        _row("suites/test_b.py::x", "", outcome="unexpected-pass"),
-    ]}
+    mismatch = (
+        "not the expected deviation: x.toml deviation #1 expects a failure matching 'abc'; "
+        "this failure: ValueError: Layer 'dense_9': cannot add state"
+    )
+    record = {
+        "backend": "b",
+        "versions": {},
+        "tests": [
+            _row("suites/test_a.py::t[1]", "ValueError: Layer 'dense_1': cannot add state"),
+            _row("suites/test_a.py::t[2]", "ValueError: Layer 'dense_2': cannot add state"),
+            _row("suites/test_a.py::u[1]", mismatch, clauses=("BUILD.LAZY", "BUILD.ONCE")),
+            _row("suites/test_a.py::u[2]", "", outcome="pass"),
+            _row("suites/test_b.py::v", "AssertionError: BUILD.LAZY broken", clauses=("BUILD.ONCE", "BUILD.LAZY")),
+            _row("suites/test_b.py::w", "crash: the process died", outcome="crash"),
+            _row("suites/test_b.py::x", "", outcome="unexpected-pass"),
+        ],
+    }
     candidates, left_out = d.draft(record)
     assert [[e.test for e in c.entries] for c in candidates] == [
-        ["suites/test_a.py::t", "suites/test_a.py::u[1]"], ["suites/test_b.py::v"]]
+        ["suites/test_a.py::t", "suites/test_a.py::u[1]"],
+        ["suites/test_b.py::v"],
+    ]
     assert candidates[0].entries[1].observed == "ValueError: Layer 'dense_9': cannot add state"
     assert candidates[1].entries[0].clause == "BUILD.LAZY"  # the clause its failure names
     assert left_out == {"crash": ["suites/test_b.py::w"], "unexpected-pass": ["suites/test_b.py::x"]}
@@ -88,9 +97,24 @@ def test_grouping_and_one_entry_for_a_function_failing_alike_in_every_case():
 
 def _suite_run(tmp_path, name, *extra):
     record = tmp_path / f"{name}.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(check_ids.SUITES_DIR / "test_build.py"),
-                           *check_ids.pytest_location_args(), f"--backend={ADAPTER}", f"--record={record}",
-                           "-q", *extra], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(check_ids.SUITES_DIR / "test_build.py"),
+            *check_ids.pytest_location_args(),
+            f"--backend={ADAPTER}",
+            f"--record={record}",
+            "-q",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return proc, record
 
 
@@ -103,7 +127,9 @@ def test_a_drafted_legacy_file_once_reviewed_makes_the_next_run_green(tmp_path, 
     text = draft.read_text()
     assert "kind = 'TODO'" in text
     # the review: a person fills in kind and reason
-    reviewed = text.replace("kind = 'TODO'", "kind = 'limitation'").replace("'TODO: why", "'reviewed: build runs on every call; why")
+    reviewed = text.replace("kind = 'TODO'", "kind = 'limitation'").replace(
+        "'TODO: why", "'reviewed: build runs on every call; why"
+    )
     assert "TODO" not in "\n".join(ln for ln in reviewed.splitlines() if not ln.startswith("#"))
     draft.write_text(reviewed)
     green, record2 = _suite_run(tmp_path, "green", f"--expectations={draft}")
@@ -143,8 +169,11 @@ def test_a_drafted_findings_file_once_reviewed_makes_the_next_run_green(tmp_path
     with pytest.raises(expectations.ExpectationsError, match="kind 'TODO' is not one of"):
         expectations.load(draft, spec_clauses.load())
     reviewed = re.sub(r"(?m)^kind = 'TODO'.*$", "kind = 'limitation'", text)
-    reviewed = re.sub(r"(?m)^(title|cause|status|reason) = '?\"?TODO[^\n]*$",
-                      lambda m: f"{m.group(1)} = 'reviewed: build runs on every call'", reviewed)
+    reviewed = re.sub(
+        r"(?m)^(title|cause|status|reason) = '?\"?TODO[^\n]*$",
+        lambda m: f"{m.group(1)} = 'reviewed: build runs on every call'",
+        reviewed,
+    )
     assert "TODO" not in "\n".join(ln.split("#")[0] for ln in reviewed.splitlines() if not ln.startswith("#"))
     draft.write_text(reviewed)
     deviations = expectations.load(draft, spec_clauses.load())

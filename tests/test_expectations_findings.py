@@ -6,6 +6,7 @@ written before findings use. The built-in data: every built-in entry names a fin
 text is written twice, every finding is used, names the backends its entries are on and has a
 standalone reproducer.
 """
+
 import ast
 import collections
 import dataclasses
@@ -29,14 +30,25 @@ def toml_table(name, **fields) -> str:
 
 
 def finding(fid="my-finding", **extra) -> str:
-    fields = {"id": fid, "kind": "upstream-bug", "title": "built stays False",
-              "reason": "the reason, once", "upstream": ["https://github.com/o/r/issues/7"], **extra}
+    fields = {
+        "id": fid,
+        "kind": "upstream-bug",
+        "title": "built stays False",
+        "reason": "the reason, once",
+        "upstream": ["https://github.com/o/r/issues/7"],
+        **extra,
+    }
     return toml_table("finding", **fields)
 
 
 def entry(test=TEST, **extra) -> str:
-    fields = {"test": test, "clause": "BUILD.BUILT_FLAG", "finding": "my-finding",
-              "observed": "built stays False", **extra}
+    fields = {
+        "test": test,
+        "clause": "BUILD.BUILT_FLAG",
+        "finding": "my-finding",
+        "observed": "built stays False",
+        **extra,
+    }
     return toml_table("deviation", **fields)
 
 
@@ -56,15 +68,28 @@ def problems(tmp_path, text, findings_file=None) -> str:
 def test_an_entry_takes_kind_reason_upstream_and_when_from_its_finding(tmp_path):
     [d] = load(tmp_path, finding(when="numpy >= 1") + entry(match="built"))
     assert (d.kind, d.reason, d.upstream, d.when, d.finding, d.match) == (
-        "upstream-bug", "the reason, once", "o/r#7", ("numpy >= 1",), "my-finding", "built")
+        "upstream-bug",
+        "the reason, once",
+        "o/r#7",
+        ("numpy >= 1",),
+        "my-finding",
+        "built",
+    )
     assert d.describe() == "upstream-bug (when numpy >= 1): built stays False — the reason, once [o/r#7]"
     [d] = load(tmp_path, finding(when="numpy >= 1") + entry(when="numpy < 1"))
     assert d.when == ("numpy < 1",)  # its own `when` wins
 
 
 def test_the_legacy_form_still_loads_and_the_old_kind_name_is_design(tmp_path):
-    legacy = toml_table("deviation", test=TEST, clause="BUILD.BUILT_FLAG", kind="upstream-behaviour",
-                        observed="o", reason="r", upstream="keras-team/keras#1")
+    legacy = toml_table(
+        "deviation",
+        test=TEST,
+        clause="BUILD.BUILT_FLAG",
+        kind="upstream-behaviour",
+        observed="o",
+        reason="r",
+        upstream="keras-team/keras#1",
+    )
     [d] = load(tmp_path, legacy)
     assert (d.kind, d.reason, d.upstream, d.finding) == ("design", "r", "keras-team/keras#1", "")
     mixed = legacy + finding() + entry(test=TEST.replace("test_built", "test_other"))
@@ -73,25 +98,38 @@ def test_the_legacy_form_still_loads_and_the_old_kind_name_is_design(tmp_path):
         assert load(tmp_path, legacy.replace("upstream-behaviour", kind))[0].kind == kind
 
 
-@pytest.mark.parametrize("text, problem", [
-    (finding() + entry(finding="my-findng"), "deviation #1: unknown finding 'my-findng' (did you mean my-finding?)"),
-    (entry(), "deviation #1: unknown finding 'my-finding' (declare it in a [[finding]] table"),
-    (finding() + entry(kind="upstream-bug", reason="again"),
-     "deviation #1: kind, reason come(s) from finding 'my-finding': remove it from the entry"),
-    (finding() + entry(colour="red"), "deviation #1: unknown fields colour"),
-    (finding() + entry(observed=""), "deviation #1: missing observed"),
-    (finding() + finding(), "finding 'my-finding': duplicate id (a finding is described once)"),
-    (finding(kind="upstream-behaviour") + entry(), "kind 'upstream-behaviour' is not one of "
-     "['upstream-bug', 'regression', 'design', 'limitation'] (the old name of 'design': write that)"),
-    (finding(title="") + entry(), "finding 'my-finding': missing title"),
-    (finding(colour="red") + entry(), "finding 'my-finding': unknown fields colour"),
-    (finding(when="keras <<< 3") + entry(), "finding 'my-finding': when 'keras <<< 3' is not a PEP 440"),
-    (finding(upstream=[3]) + entry(), "finding 'my-finding': upstream must be a string or a list of strings"),
-    (finding(fid="My Finding") + entry(finding="My Finding"), "id must be lower-case kebab-case"),
-    (finding(reproducer="reproducers/nope.py") + entry(), "finding 'my-finding': reproducer reproducers/nope.py "
-     "does not exist"),
-    ("findings = 3\n" + finding() + entry(), "findings must be a path or a list of paths"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (
+            finding() + entry(finding="my-findng"),
+            "deviation #1: unknown finding 'my-findng' (did you mean my-finding?)",
+        ),
+        (entry(), "deviation #1: unknown finding 'my-finding' (declare it in a [[finding]] table"),
+        (
+            finding() + entry(kind="upstream-bug", reason="again"),
+            "deviation #1: kind, reason come(s) from finding 'my-finding': remove it from the entry",
+        ),
+        (finding() + entry(colour="red"), "deviation #1: unknown fields colour"),
+        (finding() + entry(observed=""), "deviation #1: missing observed"),
+        (finding() + finding(), "finding 'my-finding': duplicate id (a finding is described once)"),
+        (
+            finding(kind="upstream-behaviour") + entry(),
+            "kind 'upstream-behaviour' is not one of "
+            "['upstream-bug', 'regression', 'design', 'limitation'] (the old name of 'design': write that)",
+        ),
+        (finding(title="") + entry(), "finding 'my-finding': missing title"),
+        (finding(colour="red") + entry(), "finding 'my-finding': unknown fields colour"),
+        (finding(when="keras <<< 3") + entry(), "finding 'my-finding': when 'keras <<< 3' is not a PEP 440"),
+        (finding(upstream=[3]) + entry(), "finding 'my-finding': upstream must be a string or a list of strings"),
+        (finding(fid="My Finding") + entry(finding="My Finding"), "id must be lower-case kebab-case"),
+        (
+            finding(reproducer="reproducers/nope.py") + entry(),
+            "finding 'my-finding': reproducer reproducers/nope.py does not exist",
+        ),
+        ("findings = 3\n" + finding() + entry(), "findings must be a path or a list of paths"),
+    ],
+)
 def test_invalid_findings_and_entries_are_one_error_each(tmp_path, text, problem):
     assert problem in problems(tmp_path, text)
 
@@ -113,8 +151,11 @@ def test_findings_in_another_file_and_the_built_in_ones_can_be_named(tmp_path):
     [d] = load(tmp_path, entry(finding="k3-max-ndim-message-omits-shape"), findings_file=expectations.FINDINGS_FILE)
     assert d.kind == "design" and "max_ndim" in d.reason
     # one id declared in two places is an error, wherever they are
-    text = problems(tmp_path, finding(fid="k3-max-ndim-message-omits-shape") + entry(finding="k3-max-ndim-message-omits-shape"),
-                    findings_file=expectations.FINDINGS_FILE)
+    text = problems(
+        tmp_path,
+        finding(fid="k3-max-ndim-message-omits-shape") + entry(finding="k3-max-ndim-message-omits-shape"),
+        findings_file=expectations.FINDINGS_FILE,
+    )
     assert "finding 'k3-max-ndim-message-omits-shape' is already declared in" in text
 
 
@@ -124,16 +165,34 @@ def test_an_entry_naming_a_finding_explains_its_failure_in_a_run_and_the_record_
     from tests.test_harness import FULL_SHAPE_TEST, output, run_pytest
 
     path = tmp_path / "exp.toml"
-    path.write_text(finding(kind="design") + entry(f"{FULL_SHAPE_TEST}[max_ndim]", clause="INPUT.ERROR_FULL_SHAPE",
-                                                   match=r"lacks full received shape \(2, 3, 4\)"), encoding="utf-8")
+    path.write_text(
+        finding(kind="design")
+        + entry(
+            f"{FULL_SHAPE_TEST}[max_ndim]",
+            clause="INPUT.ERROR_FULL_SHAPE",
+            match=r"lacks full received shape \(2, 3, 4\)",
+        ),
+        encoding="utf-8",
+    )
     record = tmp_path / "run.json"
-    result = run_pytest(f"layercontract/{FULL_SHAPE_TEST}[max_ndim]", "--fault", "error_message_without_full_shape",
-                        "--expectations", str(path), "--record", str(record))
+    result = run_pytest(
+        f"layercontract/{FULL_SHAPE_TEST}[max_ndim]",
+        "--fault",
+        "error_message_without_full_shape",
+        "--expectations",
+        str(path),
+        "--record",
+        str(record),
+    )
     assert result.returncode == 0, output(result)
     [test] = json.loads(record.read_text())["tests"]
     assert test["outcome"] == "expected-deviation"
     assert {k: test["deviation"][k] for k in ("finding", "kind", "reason", "upstream")} == {
-        "finding": "my-finding", "kind": "design", "reason": "the reason, once", "upstream": "o/r#7"}
+        "finding": "my-finding",
+        "kind": "design",
+        "reason": "the reason, once",
+        "upstream": "o/r#7",
+    }
 
 
 # ------------------------------------------------------------- the built-in data
@@ -144,9 +203,14 @@ def built_in():
 def test_every_built_in_entry_names_a_finding_and_no_reason_text_is_written_twice():
     """The issue's rule: one upstream behaviour is described once. Every built-in entry refers to
     a finding (so it carries no reason of its own), and no two findings share a reason or title."""
-    raw = [(path.name, e) for path in BUILT_IN
-           for e in __import__("tomllib").loads(path.read_text(encoding="utf-8")).get("deviation", [])]
-    assert [f"{name} {e['test']}" for name, e in raw if "finding" not in e or set(e) & {"reason", "kind", "upstream"}] == []
+    raw = [
+        (path.name, e)
+        for path in BUILT_IN
+        for e in __import__("tomllib").loads(path.read_text(encoding="utf-8")).get("deviation", [])
+    ]
+    assert [
+        f"{name} {e['test']}" for name, e in raw if "finding" not in e or set(e) & {"reason", "kind", "upstream"}
+    ] == []
     findings = expectations.load_findings()
     for field in ("reason", "title", "cause"):
         repeated = [t for t, n in collections.Counter(getattr(f, field) for f in findings.values()).items() if n > 1]
@@ -179,22 +243,48 @@ def test_every_reproducer_is_standalone():
     assert {s.stem for s in scripts} == set(findings)  # one per finding, none left over
     for script in scripts:
         tree = ast.parse(script.read_text(encoding="utf-8"))
-        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                    for alias in node.names}
-        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                     if isinstance(node, ast.ImportFrom) and node.module}
+        imported = {
+            alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
+        imported |= {
+            node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+        }
         assert "layercontract" not in imported, script.name
         assert ast.get_docstring(tree) and script.stem in ast.get_docstring(tree), script.name
 
 
 # ------------------------------------------------------- legacy files: doctor and convert
-LEGACY = (toml_table("deviation", test=TEST, clause="BUILD.BUILT_FLAG", kind="upstream-behaviour", observed="o1",
-                     reason="Same reason. More.", upstream="keras-team/keras#1", when="numpy >= 1", match="built")
-          + toml_table("deviation", test="suites/test_build.py::test_build_runs_once_over_calls_with_new_batch_sizes", clause="BUILD.ONCE",
-                       kind="upstream-behaviour", observed="o2", reason="Same reason. More.",
-                       upstream="keras-team/keras#1", when="numpy >= 2")
-          + toml_table("deviation", test="suites/test_build.py::test_first_call_runs_build_before_call", clause="BUILD.ONCE",
-                       kind="limitation", observed="o3", reason="Another reason."))
+LEGACY = (
+    toml_table(
+        "deviation",
+        test=TEST,
+        clause="BUILD.BUILT_FLAG",
+        kind="upstream-behaviour",
+        observed="o1",
+        reason="Same reason. More.",
+        upstream="keras-team/keras#1",
+        when="numpy >= 1",
+        match="built",
+    )
+    + toml_table(
+        "deviation",
+        test="suites/test_build.py::test_build_runs_once_over_calls_with_new_batch_sizes",
+        clause="BUILD.ONCE",
+        kind="upstream-behaviour",
+        observed="o2",
+        reason="Same reason. More.",
+        upstream="keras-team/keras#1",
+        when="numpy >= 2",
+    )
+    + toml_table(
+        "deviation",
+        test="suites/test_build.py::test_first_call_runs_build_before_call",
+        clause="BUILD.ONCE",
+        kind="limitation",
+        observed="o3",
+        reason="Another reason.",
+    )
+)
 
 
 def test_doctor_says_how_to_convert_a_legacy_file(tmp_path):
@@ -228,7 +318,6 @@ def test_convert_writes_each_reason_once_and_every_entry_reads_as_before(tmp_pat
     assert path.read_text(encoding="utf-8") == text
 
 
-
 # ------------------------------------------------------- reproducers against `when`
 def test_the_reproducer_check_compares_each_exit_status_with_when(tmp_path, capsys):
     """Fake reproducers (no Keras import): one exits 0 where its `when` says the finding does not
@@ -239,14 +328,20 @@ def test_the_reproducer_check_compares_each_exit_status_with_when(tmp_path, caps
     for fid, code in (("fixed-here", 0), ("holds-here", 0), ("tfk-holds", 1)):
         (tmp_path / "reproducers" / f"{fid}.py").write_text(
             f"import os\nprint('KERAS_BACKEND', os.environ.get('KERAS_BACKEND'))\nraise SystemExit({code})\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
     findings = tmp_path / "findings.toml"
     findings.write_text(
         finding("fixed-here", when="keras < 1", backends=["keras-numpy"], reproducer="reproducers/fixed-here.py")
         + finding("holds-here", backends=["keras-numpy", "keras-jax"], reproducer="reproducers/holds-here.py")
-        + finding("tfk-holds", backends=["tf-keras"], reproducer="reproducers/tfk-holds.py"), encoding="utf-8")
+        + finding("tfk-holds", backends=["tf-keras"], reproducer="reproducers/tfk-holds.py"),
+        encoding="utf-8",
+    )
     out = tmp_path / "table.md"
-    assert reproducer_check.main(["--findings", str(findings), "--out", str(out), "--only", "fixed-here", "tfk-holds"]) == 0
+    assert (
+        reproducer_check.main(["--findings", str(findings), "--out", str(out), "--only", "fixed-here", "tfk-holds"])
+        == 0
+    )
     assert reproducer_check.main(["--findings", str(findings), "--out", str(out)]) == 1
     printed = capsys.readouterr().out
     assert "agrees     fixed-here on keras-numpy" in printed and "agrees     tfk-holds on tf-keras" in printed
@@ -262,18 +357,37 @@ def test_the_report_lists_each_finding_with_its_backends_checks_link_and_reprodu
     (tmp_path / "reproducers").mkdir()
     (tmp_path / "reproducers" / "my-finding.py").write_text("raise SystemExit(1)\n", encoding="utf-8")
     path = tmp_path / "exp.toml"
-    path.write_text(finding(kind="design", status="reported", reproducer="reproducers/my-finding.py")
-                    + entry(f"{FULL_SHAPE_TEST}[max_ndim]", clause="INPUT.ERROR_FULL_SHAPE",
-                            match=r"lacks full received shape \(2, 3, 4\)"), encoding="utf-8")
+    path.write_text(
+        finding(kind="design", status="reported", reproducer="reproducers/my-finding.py")
+        + entry(
+            f"{FULL_SHAPE_TEST}[max_ndim]",
+            clause="INPUT.ERROR_FULL_SHAPE",
+            match=r"lacks full received shape \(2, 3, 4\)",
+        ),
+        encoding="utf-8",
+    )
     record = tmp_path / "run.json"
-    result = run_pytest(f"layercontract/{FULL_SHAPE_TEST}[max_ndim]", "--fault", "error_message_without_full_shape",
-                        "--expectations", str(path), "--record", str(record))
+    result = run_pytest(
+        f"layercontract/{FULL_SHAPE_TEST}[max_ndim]",
+        "--fault",
+        "error_message_without_full_shape",
+        "--expectations",
+        str(path),
+        "--record",
+        str(record),
+    )
     assert result.returncode == 0, output(result)
     written = merge.write_reports([record], tmp_path / "out")
     matrix = json.loads(written["matrix.json"].read_text(encoding="utf-8"))
     [f] = matrix["findings"]
     assert (f["id"], f["kind"], f["title"], f["status"], f["upstream"], f["n_checks"]) == (
-        "my-finding", "design", "built stays False", "reported", ["https://github.com/o/r/issues/7"], 1)
+        "my-finding",
+        "design",
+        "built stays False",
+        "reported",
+        ["https://github.com/o/r/issues/7"],
+        1,
+    )
     assert f["reproducer"] == str(tmp_path / "reproducers" / "my-finding.py")
     [column] = f["columns"]
     assert column["checks"] == [f"{FULL_SHAPE_TEST}[max_ndim]"] and column["outcomes"] == {"expected-deviation": 1}
@@ -286,10 +400,24 @@ def test_the_report_lists_each_finding_with_its_backends_checks_link_and_reprodu
 def test_a_built_in_finding_shows_its_reproducer_in_the_repository():
     from layercontract.reports import findings_view
 
-    backends = {"keras-jax": {"backend": "keras-jax", "version": "3.15.1", "tests": {
-        "suites/test_x.py::test_y": {"outcome": "expected-deviation", "deviation": {
-            "finding": "k3-jax-stateless-call-drops-training", "kind": "upstream-bug", "upstream": "keras-team/keras#23364",
-            "when": ["keras < 3.16.0.dev0"], "file": "layercontract/backends/expectations/keras-jax.toml"}}}}}
+    backends = {
+        "keras-jax": {
+            "backend": "keras-jax",
+            "version": "3.15.1",
+            "tests": {
+                "suites/test_x.py::test_y": {
+                    "outcome": "expected-deviation",
+                    "deviation": {
+                        "finding": "k3-jax-stateless-call-drops-training",
+                        "kind": "upstream-bug",
+                        "upstream": "keras-team/keras#23364",
+                        "when": ["keras < 3.16.0.dev0"],
+                        "file": "layercontract/backends/expectations/keras-jax.toml",
+                    },
+                }
+            },
+        }
+    }
     [f] = findings_view.build(backends)
     assert f["reproducer"] == "layercontract/backends/reproducers/k3-jax-stateless-call-drops-training.py"
     assert f["upstream"] == ["https://github.com/keras-team/keras/pull/23364"] and f["when"] == ["keras < 3.16.0.dev0"]
@@ -298,7 +426,9 @@ def test_a_built_in_finding_shows_its_reproducer_in_the_repository():
 def test_an_entry_naming_a_renamed_suite_file_is_told_the_new_name():
     old = "suites/test_tutorials.py::test_tutorial_model_called_with_training_true_trains_its_inner_layers"
     entry = expectations.Deviation(test=old, clause="TRAIN.X", kind="design", observed="", reason="r")
-    known = {"suites/test_tutorial_models_batchnorm.py::"
-             "test_tutorial_model_called_with_training_true_trains_its_inner_layers"}
+    known = {
+        "suites/test_tutorial_models_batchnorm.py::"
+        "test_tutorial_model_called_with_training_true_trains_its_inner_layers"
+    }
     (problem,) = expectations.static_problems([entry], known)
     assert "renamed to suites/test_tutorial_models_batchnorm.py" in problem

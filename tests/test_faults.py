@@ -8,6 +8,7 @@ decided the same as in a run of every check) without hypothesis's shrinking; a k
 runs every check, since any failure counts as a kill. `layercontract kill-matrix` (CI) runs
 every check for every fault.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -36,8 +37,10 @@ TESTS_FAILED = 1
 def suite_runs(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("fault-runs")
     cited = clause_citations.cited_clauses()
-    checks = {name: sorted({check for cid in fault.targets for check in cited.get(cid, [])})
-              for name, fault in faults.FAULTS.items()}
+    checks = {
+        name: sorted({check for cid in fault.targets for check in cited.get(cid, [])})
+        for name, fault in faults.FAULTS.items()
+    }
     runs = runs_for([*faults.FAULTS, *faults.KNOWN_SURVIVORS], workdir, checks=checks, profile="faults")
     yield runs
     runs.close()
@@ -50,20 +53,24 @@ def test_suites_kill_the_fault_on_its_target_clauses(suite_runs, name):
     run = suite_runs.get(name)
     assert run.returncode == TESTS_FAILED, (
         f"fault {name} ({fault.description}): expected the suites to fail (exit 1), got exit "
-        f"{run.returncode}:\n{run.tail()}")
+        f"{run.returncode}:\n{run.tail()}"
+    )
     assert run.record is not None, f"no run record for fault {name}:\n{run.tail()}"
     assert run.record["backend"] == f"reference+fault={name}", run.record["backend"]
     errors = run.clauses_with("harness-error")
-    assert not errors, f"fault {name}: harness errors (the fault broke the harness, not a clause) " \
-                       f"on {sorted(errors)}:\n{run.tail()}"
+    assert not errors, (
+        f"fault {name}: harness errors (the fault broke the harness, not a clause) on {sorted(errors)}:\n{run.tail()}"
+    )
     killed = run.clauses_with("fail")
     assert killed & set(fault.targets), (
         f"fault {name} ({fault.description}) survived on all its targets {list(fault.targets)}; "
-        f"clauses that failed: {sorted(killed) or 'none'}")
+        f"clauses that failed: {sorted(killed) or 'none'}"
+    )
     missed = [cid for cid in fault.targets if cid not in killed]
     assert not missed, (
         f"fault {name}: targets {missed} did not fail (failed: {sorted(killed)}); "
-        f"drop them from its targets or strengthen their checks")
+        f"drop them from its targets or strengthen their checks"
+    )
 
 
 def test_known_survivors_still_survive(suite_runs):
@@ -95,7 +102,8 @@ def test_each_fault_is_documented_and_targets_applicable_clauses(name):
     for cid in fault.targets:
         assert cid in clauses, f"{name}: unknown clause {cid}"
         assert clauses[cid].applies_to(faults.FaultyReference(name).edition), (
-            f"{name}: target {cid} does not apply to the reference's edition, so it can never fail")
+            f"{name}: target {cid} does not apply to the reference's edition, so it can never fail"
+        )
     if name in faults.KNOWN_SURVIVORS:
         assert fault.weak_check, f"{name}: a known survivor must name the weak check"
 
@@ -104,14 +112,18 @@ def test_every_clause_is_targeted_by_a_fault_or_says_why_none_applies():
     clauses = spec_clauses.load()
     targeted = {cid for fault in faults.FAULTS.values() for cid in fault.targets}
     exempt = faults.NO_FAULT_APPLIES
-    assert not set(exempt) - set(clauses), f"NO_FAULT_APPLIES names unknown clauses {sorted(set(exempt) - set(clauses))}"
+    assert not set(exempt) - set(clauses), (
+        f"NO_FAULT_APPLIES names unknown clauses {sorted(set(exempt) - set(clauses))}"
+    )
     assert not set(exempt) & targeted, (
-        f"clauses both targeted and in NO_FAULT_APPLIES: {sorted(set(exempt) & targeted)}")
+        f"clauses both targeted and in NO_FAULT_APPLIES: {sorted(set(exempt) & targeted)}"
+    )
     assert all(reason.strip() for reason in exempt.values())
     uncovered = sorted(set(clauses) - targeted - set(exempt))
     assert not uncovered, (
         f"no fault targets {uncovered}: add a fault to reference_impl/faults/, or list the clause in "
-        f"NO_FAULT_APPLIES with the reason")
+        f"NO_FAULT_APPLIES with the reason"
+    )
 
 
 def test_faults_apply_and_reset_cleanly_in_a_fresh_process():
@@ -150,8 +162,9 @@ def test_faults_apply_and_reset_cleanly_in_a_fresh_process():
         print("\\n".join(problems))
         sys.exit(1 if problems else 0)
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=_env(), capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -179,9 +192,23 @@ def test_unknown_fault_raises_naming_known_faults():
 
 def test_unknown_fault_option_is_a_usage_error_naming_known_faults():
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "layercontract/suites/test_call.py", "-q", "-p", "no:cacheprovider",
-         "--fault", "no_such_fault"],
-        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "layercontract/suites/test_call.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--fault",
+            "no_such_fault",
+        ],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == USAGE_ERROR, result.stdout + result.stderr
     assert "unknown fault 'no_such_fault'" in result.stderr
     assert all(name in result.stderr for name in faults.FAULTS)

@@ -1,5 +1,6 @@
 """`layercontract repro` and `layercontract upstream-report` on a small findings file of their
 own (stub reproducers that need no Keras; a stub Keras overlay for NAME@VERSION)."""
+
 import json
 import pathlib
 import textwrap
@@ -27,8 +28,11 @@ REPRODUCER = textwrap.dedent('''\
 
 def write_findings(root: pathlib.Path) -> pathlib.Path:
     (root / "reproducers").mkdir(parents=True)
-    entries = {"f-holds": (1, "TRAIN.FUNCTIONAL_PINNED_IS_LOCAL"), "f-fixed": (0, "BUILD.ONCE"),
-               "f-cannot": (2, "BUILD.ONCE")}
+    entries = {
+        "f-holds": (1, "TRAIN.FUNCTIONAL_PINNED_IS_LOCAL"),
+        "f-fixed": (0, "BUILD.ONCE"),
+        "f-cannot": (2, "BUILD.ONCE"),
+    }
     text = ""
     for fid, (code, clause) in entries.items():
         (root / "reproducers" / f"{fid}.py").write_text(REPRODUCER.format(id=fid, exit=code, clauses=clause))
@@ -64,8 +68,9 @@ def findings_file(tmp_path):
     return write_findings(tmp_path / "findings")
 
 
-@pytest.mark.parametrize("fid, status, verdict", [("f-holds", 1, "HOLDS"), ("f-fixed", 0, "FIXED"),
-                                                  ("f-cannot", 2, "CANNOT RUN")])
+@pytest.mark.parametrize(
+    "fid, status, verdict", [("f-holds", 1, "HOLDS"), ("f-fixed", 0, "FIXED"), ("f-cannot", 2, "CANNOT RUN")]
+)
 def test_repro_prints_output_and_verdict_and_exits_with_its_status(findings_file, capsys, fid, status, verdict):
     assert cli.main(["repro", fid, "--findings", str(findings_file), "--backend", "keras-jax"]) == status
     out = capsys.readouterr().out
@@ -79,8 +84,21 @@ def test_repro_default_backend_and_version_overlay(findings_file, tmp_path, caps
     assert "KERAS_BACKEND=numpy" in capsys.readouterr().out  # keras-numpy preferred
     cache = tmp_path / "cache"
     stub_overlay(cache, "3.16.0.dev2026101504")
-    assert cli.main(["repro", "f-fixed", "--findings", str(findings_file), "--keras-cache", str(cache),
-                     "--backend", "keras-torch@3.16.0.dev2026101504"]) == 0
+    assert (
+        cli.main(
+            [
+                "repro",
+                "f-fixed",
+                "--findings",
+                str(findings_file),
+                "--keras-cache",
+                str(cache),
+                "--backend",
+                "keras-torch@3.16.0.dev2026101504",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "KERAS_BACKEND=torch keras 3.16.0.dev2026101504" in out
 
@@ -103,7 +121,8 @@ def test_upstream_report_draft(findings_file, tmp_path, capsys):
     (findings_file.parent / "expectations").mkdir()
     (findings_file.parent / "expectations" / "keras-jax.toml").write_text(
         '[[deviation]]\ntest = "suites/test_train_functional.py::test_x"\nclause = "TRAIN.TRANSFER_HEAD_TRAINS"\n'
-        'finding = "f-holds"\nobserved = "the head receives False"\nmatch = "x"\n')
+        'finding = "f-holds"\nobserved = "the head receives False"\nmatch = "x"\n'
+    )
     out = tmp_path / "drafts" / "f-holds.md"
     assert cli.main(["upstream-report", "f-holds", "--findings", str(findings_file), "--out", str(out)]) == 0
     text = out.read_text()
@@ -116,8 +135,10 @@ def test_upstream_report_draft(findings_file, tmp_path, capsys):
     assert "- keras-jax, `suites/test_train_functional.py::test_x`: the head receives False" in text
     assert "https://github.com/keras-team/keras/compare/master@{2026-10-14}...master@{2026-10-15}" in text
     assert "- https://github.com/keras-team/keras/pull/23364" in text
-    assert cli.main(["upstream-report", "f-holds", "--findings", str(findings_file), "--run",
-                     "--backend", "keras-jax"]) == 0
+    assert (
+        cli.main(["upstream-report", "f-holds", "--findings", str(findings_file), "--run", "--backend", "keras-jax"])
+        == 0
+    )
     text = capsys.readouterr().out
     assert "- Reproduced on: keras-jax: exit status 1 (holds)" in text and "observed: the thing happened" in text
     assert cli.main(["upstream-report", "nope", "--findings", str(findings_file)]) == 2

@@ -4,6 +4,7 @@ Most checks run pytest in a subprocess on one small suite file, as a user would,
 the exit code and the output. The real suites are never edited: problems in the suites are
 simulated on a temporary directory or on a temporary copy of the project.
 """
+
 import json
 import os
 import pathlib
@@ -27,13 +28,20 @@ USAGE_ERROR = 4
 
 
 def run_pytest(*args, cwd=ROOT, timeout=120, pythonpath=None):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+    }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     if pythonpath:  # a copy of the project that shadows the installed layercontract
         env["PYTHONPATH"] = str(pythonpath)
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def output(result) -> str:
@@ -41,8 +49,14 @@ def output(result) -> str:
 
 
 def deviation_toml(test, clause="BUILD.BUILT_FLAG", kind="upstream-bug", **extra) -> str:
-    fields = {"test": test, "clause": clause, "kind": kind, "observed": "built stays False",
-              "reason": "for the harness tests", **extra}
+    fields = {
+        "test": test,
+        "clause": clause,
+        "kind": kind,
+        "observed": "built stays False",
+        "reason": "for the harness tests",
+        **extra,
+    }
     return "[[deviation]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
 
 
@@ -50,9 +64,11 @@ def clauses_cited_by(filename, edition=None):
     """Clauses cited by a suite file; with `edition`, only those that apply to it."""
     from layercontract.spec.clauses import load
 
-    return sorted(cid for cid, tests in clause_citations.cited_clauses().items()
-                  if any(t.startswith(f"{filename}::") for t in tests)
-                  and (edition is None or load()[cid].applies_to(edition)))
+    return sorted(
+        cid
+        for cid, tests in clause_citations.cited_clauses().items()
+        if any(t.startswith(f"{filename}::") for t in tests) and (edition is None or load()[cid].applies_to(edition))
+    )
 
 
 # The reference backend is edition keras3: checks of keras2-only clauses are "not applicable".
@@ -88,7 +104,9 @@ def test_adapter_spec_with_missing_module_is_a_clear_usage_error():
 
 
 def test_adapter_spec_errors_name_the_problem():
-    with pytest.raises(registry.BackendError, match="adapter module 'layercontract.backends.reference' has no attribute 'Missing'"):
+    with pytest.raises(
+        registry.BackendError, match="adapter module 'layercontract.backends.reference' has no attribute 'Missing'"
+    ):
         registry.resolve("layercontract.backends.reference:Missing")
     with pytest.raises(registry.BackendError, match=r"failed to initialise: RuntimeError: no GPU here"):
         registry.resolve("tests.test_harness:ExplodingAdapter")
@@ -96,7 +114,7 @@ def test_adapter_spec_errors_name_the_problem():
 
 
 # ------------------------------------------------------------------- integrity
-FAKE_SUITE = '''
+FAKE_SUITE = """
 from layercontract.spec.harness import clause
 
 @clause("BUILD.LAZY")
@@ -106,16 +124,19 @@ def test_fine(K):
 @clause("BUILD.LAZY", "NOPE.UNKNOWN")
 def test_cites_an_unknown_clause(K):
     pass
-'''
+"""
 
 
 def test_integrity_problems_name_unknown_and_untested_clauses(tmp_path):
     (tmp_path / "test_fake.py").write_text(FAKE_SUITE, encoding="utf-8")
     (tmp_path / "helpers.py").write_text('@clause("NOT.READ")\ndef test_x(): pass\n', encoding="utf-8")
     clauses = spec_clauses.parse(
-        "".join(f'[[clause]]\nid = "{cid}"\narea = "BUILD"\nlevel = "MUST"\nstatement = "s"\n'
-                f'observes = "o"\neditions = ["keras3"]\nrationale = "r"\nevidence = "e"\n'
-                for cid in ("BUILD.LAZY", "BUILD.UNTESTED")))
+        "".join(
+            f'[[clause]]\nid = "{cid}"\narea = "BUILD"\nlevel = "MUST"\nstatement = "s"\n'
+            f'observes = "o"\neditions = ["keras3"]\nrationale = "r"\nevidence = "e"\n'
+            for cid in ("BUILD.LAZY", "BUILD.UNTESTED")
+        )
+    )
     assert clause_citations.cited_clauses(tmp_path) == {
         "BUILD.LAZY": ["test_fake.py::test_fine", "test_fake.py::test_cites_an_unknown_clause"],
         "NOPE.UNKNOWN": ["test_fake.py::test_cites_an_unknown_clause"],
@@ -133,7 +154,8 @@ def test_the_real_spec_and_suites_are_consistent():
 def test_a_clause_no_test_cites_is_a_problem():
     text = spec_clauses.CLAUSES_FILE.read_text(encoding="utf-8") + (
         '\n[[clause]]\nid = "SYMBOLIC.NOBODY_CITES_ME"\narea = "SYMBOLIC"\nlevel = "MAY"\n'
-        'statement = "s"\nobserves = "o"\neditions = ["keras3", "keras2"]\nrationale = "r"\nevidence = "e"\n')
+        'statement = "s"\nobserves = "o"\neditions = ["keras3", "keras2"]\nrationale = "r"\nevidence = "e"\n'
+    )
     assert clause_citations.problems(spec_clauses.parse(text)) == ["clause SYMBOLIC.NOBODY_CITES_ME has no test"]
 
 
@@ -149,12 +171,21 @@ def copy_project(dest: pathlib.Path) -> pathlib.Path:
 def test_integrity_problems_fail_the_run_before_any_test(tmp_path):
     project = copy_project(tmp_path / "project")
     (project / "suites" / "test_zz_fake.py").write_text(
-        FAKE_SUITE + "\ndef test_cites_nothing(K):\n    pass\n", encoding="utf-8")
+        FAKE_SUITE + "\ndef test_cites_nothing(K):\n    pass\n", encoding="utf-8"
+    )
     with open(project / "spec" / "clauses.toml", "a", encoding="utf-8") as f:
-        f.write('\n[[clause]]\nid = "BUILD.NOBODY_CITES_ME"\narea = "BUILD"\nlevel = "MUST"\nstatement = "s"\n'
-                'observes = "o"\neditions = ["keras3"]\nrationale = "r"\nevidence = "e"\n')
-    result = run_pytest("--pyargs", "layercontract.suites.test_zz_fake", "--backend", "reference",
-                        cwd=tmp_path, pythonpath=tmp_path / "project")
+        f.write(
+            '\n[[clause]]\nid = "BUILD.NOBODY_CITES_ME"\narea = "BUILD"\nlevel = "MUST"\nstatement = "s"\n'
+            'observes = "o"\neditions = ["keras3"]\nrationale = "r"\nevidence = "e"\n'
+        )
+    result = run_pytest(
+        "--pyargs",
+        "layercontract.suites.test_zz_fake",
+        "--backend",
+        "reference",
+        cwd=tmp_path,
+        pythonpath=tmp_path / "project",
+    )
     assert result.returncode == USAGE_ERROR, output(result)
     assert "layercontract cannot run" in result.stderr
     assert "clause BUILD.NOBODY_CITES_ME has no test" in result.stderr
@@ -165,12 +196,19 @@ def test_integrity_problems_fail_the_run_before_any_test(tmp_path):
 
 
 # ---------------------------------------------------------------- expectations
-@pytest.mark.parametrize("content, problem", [
-    ("deviation = [\n", "not valid TOML"),
-    ('[[deviation]]\ntest = "suites/test_build.py::test_x"\n', "deviation #1: missing clause, kind, observed, reason"),
-    (deviation_toml(BUILT_FLAG_TEST, clause="NOPE.UNKNOWN"), "deviation #1: unknown clause 'NOPE.UNKNOWN'"),
-    (deviation_toml(BUILT_FLAG_TEST, kind="cosmic-ray"), "deviation #1: kind 'cosmic-ray' is not one of"),
-], ids=["invalid-toml", "missing-fields", "unknown-clause", "unknown-kind"])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ("deviation = [\n", "not valid TOML"),
+        (
+            '[[deviation]]\ntest = "suites/test_build.py::test_x"\n',
+            "deviation #1: missing clause, kind, observed, reason",
+        ),
+        (deviation_toml(BUILT_FLAG_TEST, clause="NOPE.UNKNOWN"), "deviation #1: unknown clause 'NOPE.UNKNOWN'"),
+        (deviation_toml(BUILT_FLAG_TEST, kind="cosmic-ray"), "deviation #1: kind 'cosmic-ray' is not one of"),
+    ],
+    ids=["invalid-toml", "missing-fields", "unknown-clause", "unknown-kind"],
+)
 def test_malformed_expectations_file_fails_at_start(tmp_path, content, problem):
     path = tmp_path / "broken.toml"
     path.write_text(content, encoding="utf-8")
@@ -213,8 +251,10 @@ def test_expectations_entry_matching_no_test_fails_the_run(tmp_path):
     path.write_text(deviation_toml("suites/test_build.py::test_that_does_not_exist"), encoding="utf-8")
     result = run_pytest(BUILD_SUITE, "--expectations", str(path))
     assert result.returncode == USAGE_ERROR
-    assert ("expectations entry for 'suites/test_build.py::test_that_does_not_exist': suites/test_build.py "
-            "has no test 'test_that_does_not_exist'" in result.stderr)
+    assert (
+        "expectations entry for 'suites/test_build.py::test_that_does_not_exist': suites/test_build.py "
+        "has no test 'test_that_does_not_exist'" in result.stderr
+    )
 
 
 def test_expectations_entry_matching_no_test_fails_the_run_under_xdist(tmp_path):
@@ -249,13 +289,26 @@ def test_a_deviation_with_match_explains_only_the_failure_it_names(tmp_path):
     with "error message lacks full received shape ..."; the entry whose match finds that line is an
     expected deviation, the one whose match does not is a failure saying what it expected."""
     path = tmp_path / "exp.toml"
-    path.write_text(deviation_toml(f"{FULL_SHAPE_TEST}[max_ndim]", clause="INPUT.ERROR_FULL_SHAPE",
-                                   match=r"lacks full received shape \(2, 3, 4\)")
-                    + deviation_toml(f"{FULL_SHAPE_TEST}[ndim]", clause="INPUT.ERROR_FULL_SHAPE",
-                                     match="names the wrong axis"), encoding="utf-8")
+    path.write_text(
+        deviation_toml(
+            f"{FULL_SHAPE_TEST}[max_ndim]",
+            clause="INPUT.ERROR_FULL_SHAPE",
+            match=r"lacks full received shape \(2, 3, 4\)",
+        )
+        + deviation_toml(f"{FULL_SHAPE_TEST}[ndim]", clause="INPUT.ERROR_FULL_SHAPE", match="names the wrong axis"),
+        encoding="utf-8",
+    )
     record = tmp_path / "run.json"
-    result = run_pytest(f"layercontract/{FULL_SHAPE_TEST}[ndim]", f"layercontract/{FULL_SHAPE_TEST}[max_ndim]", "--fault",
-                        "error_message_without_full_shape", "--expectations", str(path), "--record", str(record))
+    result = run_pytest(
+        f"layercontract/{FULL_SHAPE_TEST}[ndim]",
+        f"layercontract/{FULL_SHAPE_TEST}[max_ndim]",
+        "--fault",
+        "error_message_without_full_shape",
+        "--expectations",
+        str(path),
+        "--record",
+        str(record),
+    )
     assert result.returncode == 1, output(result)
     tests = {t["nodeid"]: t for t in json.loads(record.read_text())["tests"]}
     explained, unexplained = tests[f"{FULL_SHAPE_TEST}[max_ndim]"], tests[f"{FULL_SHAPE_TEST}[ndim]"]
@@ -264,16 +317,23 @@ def test_a_deviation_with_match_explains_only_the_failure_it_names(tmp_path):
     assert unexplained["outcome"] == outcomes.FAIL and unexplained["deviation"] is None
     assert unexplained["first_line"].startswith(
         f"not the expected deviation: {path} deviation #2 expects a failure matching 'names the wrong axis'; "
-        "this failure: AssertionError: error message lacks full received shape (2, 3, 1)"), unexplained["first_line"]
+        "this failure: AssertionError: error message lacks full received shape (2, 3, 1)"
+    ), unexplained["first_line"]
     assert "error message lacks full received shape (2, 3, 1)" in unexplained["message"]  # the failure itself kept
-    assert f"FAILED layercontract/{FULL_SHAPE_TEST}[ndim]" in result.stdout and f"{FULL_SHAPE_TEST}[max_ndim]" not in result.stdout
+    assert (
+        f"FAILED layercontract/{FULL_SHAPE_TEST}[ndim]" in result.stdout
+        and f"{FULL_SHAPE_TEST}[max_ndim]" not in result.stdout
+    )
 
 
-@pytest.mark.parametrize("match, problem", [
-    ("(unclosed", "is not a regular expression"),
-    ("  ", "is not a regular expression"),
-    (5, "match must be a string"),
-])
+@pytest.mark.parametrize(
+    "match, problem",
+    [
+        ("(unclosed", "is not a regular expression"),
+        ("  ", "is not a regular expression"),
+        (5, "match must be a string"),
+    ],
+)
 def test_a_bad_match_is_an_invalid_expectations_file(tmp_path, match, problem):
     path = tmp_path / "exp.toml"
     path.write_text(deviation_toml(BUILT_FLAG_TEST, match=match), encoding="utf-8")
@@ -305,16 +365,18 @@ def test_record_and_per_clause_summary(tmp_path):
     assert record["backend"] == "reference" and record["edition"] == "keras3"
     assert "reference_impl" in record["versions"]
     assert sorted(record["clauses"]) == cited
-    assert all(row["outcome"] == ("pass" if cid in applicable else "not-applicable")
-               for cid, row in record["clauses"].items())
+    assert all(
+        row["outcome"] == ("pass" if cid in applicable else "not-applicable") for cid, row in record["clauses"].items()
+    )
     passed = [t for t in record["tests"] if t["outcome"] == "pass"]
     assert passed and f"{len(passed)} passed" in result.stdout
     for test in record["tests"]:
         assert test["nodeid"].startswith("suites/test_build.py::")
         assert test["clauses"] and set(test["clauses"]) <= set(cited)
         assert test["outcome"] in RUNNABLE_ON_REFERENCE
-        assert test["rerun"] == (f"python -m pytest --pyargs {check_ids.pyargs_target(test['nodeid'])} "
-                                 "--backend reference")
+        assert test["rerun"] == (
+            f"python -m pytest --pyargs {check_ids.pyargs_target(test['nodeid'])} --backend reference"
+        )
     assert not list(record_path.parent.glob("*.tmp"))
 
     # a rerun command reruns exactly that test
@@ -352,32 +414,41 @@ def test_record_under_xdist(tmp_path):
 
 # ------------------------------------------------------------- classification
 def report(when, outcome, longrepr=None, **extra):
-    return types.SimpleNamespace(when=when, outcome=outcome, passed=outcome == "passed",
-                                 failed=outcome == "failed", skipped=outcome == "skipped",
-                                 longrepr=longrepr, **extra)
+    return types.SimpleNamespace(
+        when=when,
+        outcome=outcome,
+        passed=outcome == "passed",
+        failed=outcome == "failed",
+        skipped=outcome == "skipped",
+        longrepr=longrepr,
+        **extra,
+    )
 
 
 def skipped(when, reason):
     return report(when, "skipped", ("file.py", 1, f"Skipped: {reason}"))
 
 
-@pytest.mark.parametrize("rep, expected", [
-    (report("call", "passed"), outcomes.PASS),
-    (report("call", "failed", "AssertionError"), outcomes.FAIL),
-    (report("call", "failed", "[XPASS(strict)] upstream-bug: ..."), outcomes.UNEXPECTED_PASS),
-    (report("call", "skipped", wasxfail="upstream-bug: ..."), outcomes.DEVIATION),
-    (report("setup", "skipped", wasxfail="upstream-bug: ..."), outcomes.DEVIATION),
-    (skipped("setup", "unsupported: backend x lacks capability fit"), outcomes.UNSUPPORTED),
-    (skipped("setup", "not applicable: clauses X do not apply to edition keras2"), outcomes.NOT_APPLICABLE),
-    (skipped("setup", "some other reason"), outcomes.HARNESS_ERROR),
-    # a skip from inside the test body counts like one at setup (it used to be dropped)
-    (skipped("call", "unsupported: backend x lacks capability fit"), outcomes.UNSUPPORTED),
-    (skipped("call", "no reason given"), outcomes.HARNESS_ERROR),
-    (report("setup", "failed", "fixture error"), outcomes.HARNESS_ERROR),
-    (report("teardown", "failed", "teardown error"), outcomes.HARNESS_ERROR),
-    (report("setup", "passed"), None),
-    (report("teardown", "passed"), None),
-])
+@pytest.mark.parametrize(
+    "rep, expected",
+    [
+        (report("call", "passed"), outcomes.PASS),
+        (report("call", "failed", "AssertionError"), outcomes.FAIL),
+        (report("call", "failed", "[XPASS(strict)] upstream-bug: ..."), outcomes.UNEXPECTED_PASS),
+        (report("call", "skipped", wasxfail="upstream-bug: ..."), outcomes.DEVIATION),
+        (report("setup", "skipped", wasxfail="upstream-bug: ..."), outcomes.DEVIATION),
+        (skipped("setup", "unsupported: backend x lacks capability fit"), outcomes.UNSUPPORTED),
+        (skipped("setup", "not applicable: clauses X do not apply to edition keras2"), outcomes.NOT_APPLICABLE),
+        (skipped("setup", "some other reason"), outcomes.HARNESS_ERROR),
+        # a skip from inside the test body counts like one at setup (it used to be dropped)
+        (skipped("call", "unsupported: backend x lacks capability fit"), outcomes.UNSUPPORTED),
+        (skipped("call", "no reason given"), outcomes.HARNESS_ERROR),
+        (report("setup", "failed", "fixture error"), outcomes.HARNESS_ERROR),
+        (report("teardown", "failed", "teardown error"), outcomes.HARNESS_ERROR),
+        (report("setup", "passed"), None),
+        (report("teardown", "passed"), None),
+    ],
+)
 def test_classify(rep, expected):
     assert outcomes.classify(rep) == expected
 

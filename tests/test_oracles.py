@@ -11,6 +11,7 @@
    (Keras 3's "expects 2 input(s) ... received 1 input") names a word no clause states, and fails
    here with the file, line and word.
 """
+
 from __future__ import annotations
 
 import ast
@@ -25,15 +26,21 @@ from layercontract.suites import _helpers as H
 SUITES = pathlib.Path(H.__file__).resolve().parent
 
 # What the three wrappers look like (copied from real runs: Keras 3.15.1 on numpy, tf-keras 2.21.0).
-KERAS3_WRAPPED = ("Exception encountered when calling Concatenate.call().\n\n\x1b[1mall the input arrays must have "
-                  "same number of dimensions, but the array at index 0 has 3 dimension(s) and the array at index 1 "
-                  "has 2 dimension(s)\x1b[0m\n\nArguments received by Concatenate.call():\n  • inputs=["
-                  "'np.ndarray(shape=(2, 3, 5), dtype=float32)', 'np.ndarray(shape=(2, 3), dtype=float32)']")
-TF_KERAS_WRAPPED = ("Exception encountered when calling layer 'two_arguments' (type TwoArguments).\n\nboom 7\n\n"
-                    "Call arguments received by layer 'two_arguments' (type TwoArguments):\n"
-                    "  • a=tf.Tensor(shape=(2, 3), dtype=float32)\n  • b=tf.Tensor(shape=(2, 3, 1), dtype=float32)")
-KERAS3_COUNT = ('Layer "g" expects 2 input(s), but it received 1 input tensors. Inputs received: '
-                '[<tf.Tensor: shape=(2, 3), dtype=float32, numpy= array([[1., 1., 1.], [1., 1., 1.]], dtype=float32)>]')
+KERAS3_WRAPPED = (
+    "Exception encountered when calling Concatenate.call().\n\n\x1b[1mall the input arrays must have "
+    "same number of dimensions, but the array at index 0 has 3 dimension(s) and the array at index 1 "
+    "has 2 dimension(s)\x1b[0m\n\nArguments received by Concatenate.call():\n  • inputs=["
+    "'np.ndarray(shape=(2, 3, 5), dtype=float32)', 'np.ndarray(shape=(2, 3), dtype=float32)']"
+)
+TF_KERAS_WRAPPED = (
+    "Exception encountered when calling layer 'two_arguments' (type TwoArguments).\n\nboom 7\n\n"
+    "Call arguments received by layer 'two_arguments' (type TwoArguments):\n"
+    "  • a=tf.Tensor(shape=(2, 3), dtype=float32)\n  • b=tf.Tensor(shape=(2, 3, 1), dtype=float32)"
+)
+KERAS3_COUNT = (
+    'Layer "g" expects 2 input(s), but it received 1 input tensors. Inputs received: '
+    "[<tf.Tensor: shape=(2, 3), dtype=float32, numpy= array([[1., 1., 1.], [1., 1., 1.]], dtype=float32)>]"
+)
 
 
 def test_own_message_drops_the_call_wrappers_frame():
@@ -53,31 +60,45 @@ def test_a_wrapper_alone_satisfies_no_oracle():
         H.assert_names_counts(own, layer="two_arguments", expected=2, received=7)
 
 
-@pytest.mark.parametrize("message", [
-    KERAS3_COUNT,                                                        # Keras 3, tf-keras, the reference
-    "Layer 'g': 1 input tensor given, 2 expected",                      # another order and wording
-    "g needs exactly 2 inputs, got 1: [array(shape=(2, 3))]",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        KERAS3_COUNT,  # Keras 3, tf-keras, the reference
+        "Layer 'g': 1 input tensor given, 2 expected",  # another order and wording
+        "g needs exactly 2 inputs, got 1: [array(shape=(2, 3))]",
+    ],
+)
 def test_the_count_oracle_accepts_any_wording_that_names_layer_and_counts(message):
     H.assert_names_counts(message, layer="g", expected=2, received=1)
 
 
-@pytest.mark.parametrize("message, lacking", [
-    ('Layer "g" expects some inputs. Inputs received: [array(shape=(2, 1))]', "expected count 2"),  # counts only in shapes
-    ("Layer \"g_1\" expects 2 input(s)", "received count 1"),          # the 1 is the layer's name
-    ("expects 2 input(s), but it received 1 input tensors", "layer name 'g'"),
-])
+@pytest.mark.parametrize(
+    "message, lacking",
+    [
+        (
+            'Layer "g" expects some inputs. Inputs received: [array(shape=(2, 1))]',
+            "expected count 2",
+        ),  # counts only in shapes
+        ('Layer "g_1" expects 2 input(s)', "received count 1"),  # the 1 is the layer's name
+        ("expects 2 input(s), but it received 1 input tensors", "layer name 'g'"),
+    ],
+)
 def test_the_count_oracle_rejects_counts_found_only_in_echoes_or_names(message, lacking):
     layer = "g_1" if "g_1" in message else "g"
     with pytest.raises(AssertionError, match=re.escape(lacking)):
         H.assert_names_counts(message, layer=layer, expected=2, received=1)
 
 
-@pytest.mark.parametrize("message, index, named", [
-    ("Input 1 of layer 'x' is incompatible", 1, True), ("inputs[1] has rank 3", 1, True),
-    ("the input at index 1 has rank 3", 1, True), ("Input #0 is bad", 0, True),
-    ("expects 2 input(s), but it received 1 input tensors", 1, False),
-])
+@pytest.mark.parametrize(
+    "message, index, named",
+    [
+        ("Input 1 of layer 'x' is incompatible", 1, True),
+        ("inputs[1] has rank 3", 1, True),
+        ("the input at index 1 has rank 3", 1, True),
+        ("Input #0 is bad", 0, True),
+        ("expects 2 input(s), but it received 1 input tensors", 1, False),
+    ],
+)
 def test_input_index_in_any_common_wording(message, index, named):
     assert H.names_input_index(message, index) is named
 
@@ -88,8 +109,14 @@ def test_message_values_in_any_wording():
     for message in (keras, other):
         H.assert_message_names(message, layer="g", index=0, prop="ndim", expected=2, received=3, full_shape=(2, 3, 1))
     with pytest.raises(AssertionError, match="received value 3"):  # a 3 inside the shape is not the rank
-        H.assert_message_names("layer g, input 0: ndim must be 2 (shape (2, 3, 1))", layer="g", index=0,
-                               prop="ndim", expected=2, received=3)
+        H.assert_message_names(
+            "layer g, input 0: ndim must be 2 (shape (2, 3, 1))",
+            layer="g",
+            index=0,
+            prop="ndim",
+            expected=2,
+            received=3,
+        )
     assert H.names_number("rate must be within [0, 1], got 1.5", 1.0) is False  # inside brackets: the range
     assert H.names_number("rate=1.0 is not allowed", 1.0) and H.names_number("rate 1 is not allowed", 1.0)
 
@@ -106,8 +133,15 @@ WORDING_ALLOWED = {
 RE_FUNCTIONS = {"search", "match", "fullmatch", "findall", "finditer", "compile", "sub"}
 # Regular expressions in suites/_helpers.py that recognise a wrapper's frame (to remove it) or a
 # shape, not what a rejection must say.
-NOT_ORACLES = {"_CALL_WRAPPER", "_ARGUMENT_ECHO", "ANSI", "outside_brackets", "mentions_shape",
-               "names_number", "names_value"}
+NOT_ORACLES = {
+    "_CALL_WRAPPER",
+    "_ARGUMENT_ECHO",
+    "ANSI",
+    "outside_brackets",
+    "mentions_shape",
+    "names_number",
+    "names_value",
+}
 
 
 def _literal_text(node) -> str | None:
@@ -119,8 +153,8 @@ def _literal_text(node) -> str | None:
 
 
 def _words(text: str) -> set[str]:
-    text = re.sub(r"\\[A-Za-z]", " ", text)          # regex escapes: \b \s \w \d
-    text = re.sub(r"\(\?[:!=<]+", " ", text)          # group syntax
+    text = re.sub(r"\\[A-Za-z]", " ", text)  # regex escapes: \b \s \w \d
+    text = re.sub(r"\(\?[:!=<]+", " ", text)  # group syntax
     return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z_]+", text)}
 
 
@@ -133,12 +167,18 @@ def _oracle_texts(tree):
     """(line, text, enclosing top-level name) for every text an oracle looks for."""
     for top in tree.body:
         name = getattr(top, "name", None) or next(
-            (t.id for t in getattr(top, "targets", []) if isinstance(t, ast.Name)), None)
+            (t.id for t in getattr(top, "targets", []) if isinstance(t, ast.Name)), None
+        )
         for node in ast.walk(top):
             if isinstance(node, ast.Call):
                 func = node.func
-                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
-                        and func.value.id == "re" and func.attr in RE_FUNCTIONS and node.args:
+                if (
+                    isinstance(func, ast.Attribute)
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id == "re"
+                    and func.attr in RE_FUNCTIONS
+                    and node.args
+                ):
                     text = _literal_text(node.args[0])
                     if text is not None and not (func.attr == "sub" and not text.strip()):
                         yield node.lineno, text, name
@@ -180,11 +220,13 @@ def wording_findings(suites_dir: pathlib.Path = SUITES) -> list[str]:
                 scope = " ".join(statements[c] for c in cited[name])
             elif module_clauses:  # a helper of one module serves that module's clauses
                 scope = " ".join(statements[c] for c in module_clauses)
-            else:                 # a shared helper (suites/_helpers.py) serves any clause
+            else:  # a shared helper (suites/_helpers.py) serves any clause
                 scope = everything
             for word in sorted(_words(text)):
                 if word not in WORDING_ALLOWED and not _stated(word, scope):
-                    findings.append(f"{path.name}:{line} ({name}): {word!r} in {text!r} is stated by no clause it checks")
+                    findings.append(
+                        f"{path.name}:{line} ({name}): {word!r} in {text!r} is stated by no clause it checks"
+                    )
     return findings
 
 
@@ -202,7 +244,8 @@ def test_the_audit_flags_a_backends_wording(tmp_path):
         "        pass\n"
         "    message = str(info.value)\n"
         "    assert re.search(r'expects 2 input\\(s\\).*received 1 input', message)\n"
-        "    assert 'Inputs received' in message\n")
+        "    assert 'Inputs received' in message\n"
+    )
     findings = wording_findings(tmp_path)
     assert any("'expects'" in f and "test_x.py:10" in f for f in findings), findings
     assert not any("'received'" in f for f in findings), findings  # "the number received" is stated

@@ -1,6 +1,7 @@
 """spec/harness/processes.py: no child outlives its parent. A parent killed with SIGKILL runs
 no handler at all, so this is what the kernel's parent-death signal (and nothing else) gives:
 run-many's backend processes and kill-matrix's zygote and forked runs are gone within seconds."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def clean_env():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_XDIST_WORKER")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_XDIST_WORKER")
+    }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -102,19 +106,45 @@ def test_supervisor_kills_its_children_when_the_parent_is_terminated(tmp_path):
 
 def test_run_many_backend_processes_die_with_a_killed_run_many(tmp_path):
     """A backend stuck in load(): run-many killed with SIGKILL takes its pytest process along."""
-    parent = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run-many",
-                               "tests.adapters_for_tests:HangInLoad", "-s", "suites/test_build.py",
-                               "--out", str(tmp_path)], cwd=ROOT, env=clean_env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run-many",
+            "tests.adapters_for_tests:HangInLoad",
+            "-s",
+            "suites/test_build.py",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     journal = tmp_path / "tests.adapters_for_tests_HangInLoad.journal"
     wait_for(lambda: journal.exists() and '"collected"' in journal.read_text(), 120, "the backend to collect")
     kill_9_and_expect_orphans_gone(parent, descendants(parent.pid))
 
 
 def test_kill_matrix_zygote_and_forked_runs_die_with_a_killed_parent(tmp_path):
-    parent = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "kill-matrix", "-j", "2",
-                               "--out", str(tmp_path / "km.json")], cwd=tmp_path, env=clean_env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "kill-matrix",
+            "-j",
+            "2",
+            "--out",
+            str(tmp_path / "km.json"),
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # the zygote and at least one forked run of it: parent -> zygote -> run
     found = wait_for(lambda: (d := descendants(parent.pid)) and len(d) >= 2 and d, 120, "the zygote's forked runs")
     kill_9_and_expect_orphans_gone(parent, found | descendants(parent.pid))

@@ -1,4 +1,5 @@
 """spec/questions.toml: the users' questions are real threads, each with a status the clauses back."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,18 +14,30 @@ def test_the_questions_load_and_name_existing_clauses():
     assert len({q.source for q in questions}) == len(questions), "one entry per thread"
 
 
-@pytest.mark.parametrize("mutation, problem", [
-    ({"status": "settled"}, "a settled question names the clauses"),
-    ({"status": "partial"}, "a partial question names the clauses that touch it"),
-    ({"status": "out-of-scope"}, "says why"),
-    ({"status": "maybe"}, "is not one of"),
-    ({"settled_by": ["NO.SUCH_CLAUSE"], "status": "settled"}, "unknown clauses"),
-    ({"source": "somewhere"}, "source like"),
-])
+@pytest.mark.parametrize(
+    "mutation, problem",
+    [
+        ({"status": "settled"}, "a settled question names the clauses"),
+        ({"status": "partial"}, "a partial question names the clauses that touch it"),
+        ({"status": "out-of-scope"}, "says why"),
+        ({"status": "maybe"}, "is not one of"),
+        ({"settled_by": ["NO.SUCH_CLAUSE"], "status": "settled"}, "unknown clauses"),
+        ({"source": "somewhere"}, "source like"),
+    ],
+)
 def test_a_question_whose_status_the_clauses_do_not_back_is_refused(mutation, problem):
-    base = {"id": "Q999", "url": "https://github.com/keras-team/keras/issues/1",
-            "source": "keras-team/keras#1", "question": "?", "area": "build", "cluster": 2,
-            "backends": ["any"], "releases": "keras 3", "answer_upstream": "", "status": "open"}
+    base = {
+        "id": "Q999",
+        "url": "https://github.com/keras-team/keras/issues/1",
+        "source": "keras-team/keras#1",
+        "question": "?",
+        "area": "build",
+        "cluster": 2,
+        "backends": ["any"],
+        "releases": "keras 3",
+        "answer_upstream": "",
+        "status": "open",
+    }
     entry = {**base, **mutation}
     text = "[[question]]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in entry.items())
     with pytest.raises(Q.QuestionsError, match=problem):

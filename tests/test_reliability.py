@@ -6,6 +6,7 @@ any directory.
 
 Most cases are one short subprocess of the CLI, started from a directory outside the checkout
 (the adapters below live there), with an earlier record in --out that must survive untouched."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,7 @@ ONE = "suites/test_call.py::test_numpy_input_reaches_call_as_a_backend_tensor"
 PARAMETRIZED = "suites/test_input.py::test_error_shows_the_full_received_shape"
 FAULT = "error_message_without_full_shape"  # fails every parameter of PARAMETRIZED
 
-ADAPTERS = '''
+ADAPTERS = """
 import os, signal, sys, time, types
 from layercontract.backends.reference import ReferenceBackend
 
@@ -93,13 +94,14 @@ class VersionsNotStrings(ReferenceBackend):
     name = "versions-not-strings"
     def versions(self):
         return {"numpy": (2, 4)}
-'''
+"""
 
 
 def deviation(test, clause="INPUT.ERROR_FULL_SHAPE", **extra):
     fields = {"test": test, "clause": clause, "kind": "limitation", "observed": "o", "reason": "r", **extra}
-    return "[[deviation]]\n" + "".join(f"{k} = {v if not isinstance(v, str) else json.dumps(v)}\n"
-                                       for k, v in fields.items())
+    return "[[deviation]]\n" + "".join(
+        f"{k} = {v if not isinstance(v, str) else json.dumps(v)}\n" for k, v in fields.items()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +135,15 @@ def place(tmp_path_factory):
 
 
 def lc(*args, cwd, timeout=300, **env):
-    return subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", *map(str, args)], cwd=cwd,
-                          env=clean_env(PYTHONPATH=str(cwd), **env), capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", *map(str, args)],
+        cwd=cwd,
+        env=clean_env(PYTHONPATH=str(cwd), **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def output(result):
@@ -153,24 +161,50 @@ BAD_RUN = [
     ("edition-keras4", ["--backend", "bad_adapters:Keras4"], "edition must be one of keras3, keras2, got 'keras4'", 2),
     ("sys-exit-in-init", ["--backend", "bad_adapters:ExitsInInit"], "failed to initialise: SystemExit: 3", 2),
     ("missing-attributes", ["--backend", "bad_adapters:NoAttributes"], "methods missing or not callable", 2),
-    ("import-raises", ["--backend", "raises_at_import:A"], "importing adapter module 'raises_at_import' failed: "
-                                                           "ValueError: boom at import", 2),
+    (
+        "import-raises",
+        ["--backend", "raises_at_import:A"],
+        "importing adapter module 'raises_at_import' failed: ValueError: boom at import",
+        2,
+    ),
     ("syntax-error", ["--backend", "syntax_error:A"], "SyntaxError", 2),
     ("empty-module", ["--backend", ":X"], "':X' is not 'package.module:AdapterClass'", 2),
     ("unknown-backend", ["--backend", "no-such-backend"], "unknown backend 'no-such-backend'", 2),
     ("load-returns-none", ["--backend", "bad_adapters:LoadsNone", "--", SMALL], "load() returned None", 2),
-    ("namespace-missing-names", ["--backend", "bad_adapters:PartialNamespace", "--", SMALL],
-     "namespace: missing K.Model", 2),
+    (
+        "namespace-missing-names",
+        ["--backend", "bad_adapters:PartialNamespace", "--", SMALL],
+        "namespace: missing K.Model",
+        2,
+    ),
     ("unknown-pytest-flag", ["--", "--no-such-flag"], "unrecognized arguments: --no-such-flag", 2),
     ("unknown-fault", ["--", SMALL, "--fault", "nope"], "unknown fault 'nope'", 2),
-    ("unknown-hypothesis-profile", ["--", SMALL, "--hypothesis-profile", "nope"], "unknown hypothesis profile 'nope'", 2),
-    ("expectations-missing", ["--", SMALL, "--expectations", "nope.toml"], "expectations file nope.toml does not exist", 2),
+    (
+        "unknown-hypothesis-profile",
+        ["--", SMALL, "--hypothesis-profile", "nope"],
+        "unknown hypothesis profile 'nope'",
+        2,
+    ),
+    (
+        "expectations-missing",
+        ["--", SMALL, "--expectations", "nope.toml"],
+        "expectations file nope.toml does not exist",
+        2,
+    ),
     ("expectations-not-toml", ["--", SMALL, "--expectations", "badtoml.toml"], "not valid TOML", 2),
     ("expectations-test-5", ["--", SMALL, "--expectations", "test5.toml"], "test must be a string, got 5", 2),
-    ("expectations-no-such-file", ["--", SMALL, "--expectations", "nofile.toml"],
-     "no suite file suites/test_nope.py", 2),
-    ("expectations-no-such-test", ["--", SMALL, "--expectations", "nofunction.toml"],
-     "suites/test_input.py has no test 'test_nope'", 2),
+    (
+        "expectations-no-such-file",
+        ["--", SMALL, "--expectations", "nofile.toml"],
+        "no suite file suites/test_nope.py",
+        2,
+    ),
+    (
+        "expectations-no-such-test",
+        ["--", SMALL, "--expectations", "nofunction.toml"],
+        "suites/test_input.py has no test 'test_nope'",
+        2,
+    ),
     ("expectations-duplicate", ["--", SMALL, "--expectations", "duplicate.toml"], "duplicates deviation #1", 2),
     ("expectations-overlap", ["--", SMALL, "--expectations", "overlap.toml"], "overlaps deviation #1", 2),
     ("selection-no-such-file", ["--", "suites/test_nope.py"], "no such suite file", 2),
@@ -182,13 +216,19 @@ BAD_RUN = [
     ("nan-backend-timeout", ["--backend-timeout", "nan"], "finite number of seconds", 2),
     ("test-timeout-1e308", ["--test-timeout", "1e308"], "at most 604800", 2),
     # forwarded values are checked as the command's own
-    *[(f"forwarded-test-timeout-{v}", ["--", SMALL, f"--test-timeout={v}"], "--test-timeout after --", 2)
-      for v in ("-1", "nan", "inf", "1e308")],
+    *[
+        (f"forwarded-test-timeout-{v}", ["--", SMALL, f"--test-timeout={v}"], "--test-timeout after --", 2)
+        for v in ("-1", "nan", "inf", "1e308")
+    ],
     ("forwarded-test-timeout-missing", ["--", SMALL, "--test-timeout"], "expected a number of seconds", 2),
     ("forwarded-record-every-nan", ["--", SMALL, "--record-every", "nan"], "--record-every after --", 2),
     # pytest arguments the command owns: its verdict is read from its own record only
-    ("forwarded-record", ["--", SMALL, "--fault", FAULT, "--record=/tmp/elsewhere.json"],
-     "does not forward --record", 2),
+    (
+        "forwarded-record",
+        ["--", SMALL, "--fault", FAULT, "--record=/tmp/elsewhere.json"],
+        "does not forward --record",
+        2,
+    ),
     ("forwarded-backend", ["--", SMALL, "--backend=keras-numpy"], "does not forward --backend", 2),
     ("forwarded-backend-apart", ["--", SMALL, "--backend", "keras-numpy"], "does not forward --backend", 2),
     ("forwarded-journal", ["--", SMALL, "--journal=j"], "does not forward --journal", 2),
@@ -226,21 +266,26 @@ def test_doctor_and_run_agree_on_an_entry_naming_a_parameter_that_does_not_exist
     assert snapshot(out) == before
 
 
-@pytest.mark.parametrize("args, text", [
-    (["--test-timeout", "-5"], "finite number of seconds"),
-    (["--grace", "nan"], "finite number of seconds"),
-    (["--backend-timeout", "inf"], "finite number of seconds"),
-    (["--jobs", "0"], "give at least 1"),
-    (["--max-rss", "0"], "give at least 1 MiB"),
-    (["-s", "suites/test_nope.py"], "no such suite file"),
-    (["-s", "/etc/hostname"], "is not in layercontract's suites"),
-    (["--test-timeout", "1e308"], "at most 604800"),
-    (["--pytest-arg=--backend=keras-numpy"], "'--backend=keras-numpy' in --pytest-arg: layercontract run-many "
-                                             "does not forward --backend"),
-    (["--pytest-arg=--record=x.json"], "does not forward --record"),
-    (["--pytest-arg=--collect-only"], "does not forward --collect-only"),
-    (["--pytest-arg=--test-timeout=nan"], "--test-timeout in --pytest-arg"),
-])
+@pytest.mark.parametrize(
+    "args, text",
+    [
+        (["--test-timeout", "-5"], "finite number of seconds"),
+        (["--grace", "nan"], "finite number of seconds"),
+        (["--backend-timeout", "inf"], "finite number of seconds"),
+        (["--jobs", "0"], "give at least 1"),
+        (["--max-rss", "0"], "give at least 1 MiB"),
+        (["-s", "suites/test_nope.py"], "no such suite file"),
+        (["-s", "/etc/hostname"], "is not in layercontract's suites"),
+        (["--test-timeout", "1e308"], "at most 604800"),
+        (
+            ["--pytest-arg=--backend=keras-numpy"],
+            "'--backend=keras-numpy' in --pytest-arg: layercontract run-many does not forward --backend",
+        ),
+        (["--pytest-arg=--record=x.json"], "does not forward --record"),
+        (["--pytest-arg=--collect-only"], "does not forward --collect-only"),
+        (["--pytest-arg=--test-timeout=nan"], "--test-timeout in --pytest-arg"),
+    ],
+)
 def test_bad_run_many_arguments_exit_2(place, args, text):
     result = lc("run-many", "reference", "--out", place / "many-bad", *args, cwd=place)
     assert result.returncode == 2, output(result)
@@ -273,14 +318,27 @@ def _dead_pid() -> int:
 OVERLAY_CASES = [
     # (id, how to spoil the cache directory C, backend, text of the one error)
     ("cache-root-is-a-file", lambda c: c.write_text("x"), "keras-numpy@3.12.0", "is not a directory"),
-    ("version-dir-is-a-file", lambda c: (c.mkdir(), (c / "3.12.0").write_text("x")), "keras-numpy@3.12.0",
-     "is a file where the Keras cache keeps Keras 3.12.0: remove it"),
+    (
+        "version-dir-is-a-file",
+        lambda c: (c.mkdir(), (c / "3.12.0").write_text("x")),
+        "keras-numpy@3.12.0",
+        "is a file where the Keras cache keeps Keras 3.12.0: remove it",
+    ),
     # an overlay whose marker is not its own counts as incomplete: installed again (here: cannot be)
     ("marker-version-garbage", garbage_overlay, "keras-numpy@3.12.0", "could not install keras==3.12.0"),
     ("version-of-5000-digits", lambda c: None, "keras-numpy@" + "9" * 5000 + ".0.0", "is too long: at most 200"),
-    ("version-of-150-digits", lambda c: None, "keras-numpy@" + "9" * 150 + ".0.0", "characters long: not a Keras version"),
-    ("not-on-the-index", lambda c: None, "keras-numpy@3.15.0",  # among 47 listed versions
-     "keras 3.15.0 is not on the package index; the nearest there: 3.14.1, 3.14.2, 3.15.1, 3.15.2"),
+    (
+        "version-of-150-digits",
+        lambda c: None,
+        "keras-numpy@" + "9" * 150 + ".0.0",
+        "characters long: not a Keras version",
+    ),
+    (
+        "not-on-the-index",
+        lambda c: None,
+        "keras-numpy@3.15.0",  # among 47 listed versions
+        "keras 3.15.0 is not on the package index; the nearest there: 3.14.1, 3.14.2, 3.15.1, 3.15.2",
+    ),
 ]
 
 
@@ -293,8 +351,11 @@ def test_a_bad_keras_cache_or_version_is_one_error_and_exit_2(place, tmp_path, c
     before = snapshot(out)
     args = ["--backend", backend] if command == "run" else [backend]
     pip_env = no_index(tmp_path, [f"3.{n}.{m}" for n in range(16) for m in range(3) if (n, m) != (15, 0)])
-    result = lc(command, "--out", out, "--keras-cache", cache, *args, "--", ONE, cwd=place, **pip_env) \
-        if command == "run" else lc(command, *args, "--out", out, "--keras-cache", cache, "-s", ONE, cwd=place, **pip_env)
+    result = (
+        lc(command, "--out", out, "--keras-cache", cache, *args, "--", ONE, cwd=place, **pip_env)
+        if command == "run"
+        else lc(command, *args, "--out", out, "--keras-cache", cache, "-s", ONE, cwd=place, **pip_env)
+    )
     assert result.returncode == 2, output(result)
     assert text in result.stderr, output(result)
     errors = [ln for ln in result.stderr.splitlines() if "nothing written" not in ln]
@@ -333,8 +394,19 @@ def test_an_install_cleans_stale_temporaries_of_dead_processes_only(place, tmp_p
     alive = cache / f".tmp-3.9.0-{os.getpid()}"
     for path in (dead, alive):
         (path / "site-packages").mkdir(parents=True)
-    result = lc("run", "--out", tmp_path / "out", "--keras-cache", cache, "--backend", "keras-numpy@3.12.0",
-                "--", ONE, cwd=place, **no_index(tmp_path))
+    result = lc(
+        "run",
+        "--out",
+        tmp_path / "out",
+        "--keras-cache",
+        cache,
+        "--backend",
+        "keras-numpy@3.12.0",
+        "--",
+        ONE,
+        cwd=place,
+        **no_index(tmp_path),
+    )
     assert result.returncode == 2, output(result)
     assert not dead.exists() and alive.is_dir()
     assert not [p for p in cache.iterdir() if p.name.startswith(".tmp-3.12.0-")]
@@ -347,12 +419,34 @@ def test_killing_run_during_an_install_kills_pip_too(place, tmp_path, how):
     hang = socket.socket()  # an index that accepts connections and never answers
     hang.bind(("127.0.0.1", 0))
     hang.listen(16)
-    env = clean_env(PYTHONPATH=str(place), PIP_CONFIG_FILE=os.devnull, PIP_DEFAULT_TIMEOUT="600",
-                    PIP_INDEX_URL=f"http://127.0.0.1:{hang.getsockname()[1]}/simple", PIP_FIND_LINKS="",
-                    PIP_RETRIES="0")
-    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(tmp_path / "out"),
-                             "--keras-cache", str(tmp_path / "cache"), "--backend", "keras-numpy@3.12.0", "--", ONE],
-                            cwd=place, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = clean_env(
+        PYTHONPATH=str(place),
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_DEFAULT_TIMEOUT="600",
+        PIP_INDEX_URL=f"http://127.0.0.1:{hang.getsockname()[1]}/simple",
+        PIP_FIND_LINKS="",
+        PIP_RETRIES="0",
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run",
+            "--out",
+            str(tmp_path / "out"),
+            "--keras-cache",
+            str(tmp_path / "cache"),
+            "--backend",
+            "keras-numpy@3.12.0",
+            "--",
+            ONE,
+        ],
+        cwd=place,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not _children(proc.pid) and time.monotonic() < deadline:
@@ -389,12 +483,22 @@ AGREE = [
     # (id, doctor/run arguments, text both print)
     ("match-backtracking", ["--expectations", "backtracking.toml"], "backtracks without bound"),
     ("match-not-a-string", ["--expectations", "match-not-a-string.toml"], "match must be a string"),
-    ("when-unrecorded-distribution", ["--expectations", "when-unrecorded.toml"],
-     "names 'tensorflow', which the backend does not record"),
+    (
+        "when-unrecorded-distribution",
+        ["--expectations", "when-unrecorded.toml"],
+        "names 'tensorflow', which the backend does not record",
+    ),
     ("when-5000-digits", ["--expectations", "when-5000-digits.toml"], "characters long (at most 200)"),
-    ("versions-raise", ["--backend", "bad_adapters:VersionsRaise"], "versions() raised RuntimeError: no versions today"),
-    ("versions-not-strings", ["--backend", "bad_adapters:VersionsNotStrings"],
-     "versions() must return a dict of str to str"),
+    (
+        "versions-raise",
+        ["--backend", "bad_adapters:VersionsRaise"],
+        "versions() raised RuntimeError: no versions today",
+    ),
+    (
+        "versions-not-strings",
+        ["--backend", "bad_adapters:VersionsNotStrings"],
+        "versions() must return a dict of str to str",
+    ),
 ]
 
 
@@ -408,7 +512,9 @@ def test_doctor_refuses_what_run_refuses(place, args, text):
     before = snapshot(out)
     opts = [a for a in args if a != "--expectations" and not a.endswith(".toml")]
     exp = [a for a in args if a.endswith(".toml")]
-    run = lc("run", "--out", out, *opts, "--", SMALL, *(["--expectations", *exp] if exp else []), cwd=place, timeout=120)
+    run = lc(
+        "run", "--out", out, *opts, "--", SMALL, *(["--expectations", *exp] if exp else []), cwd=place, timeout=120
+    )
     assert run.returncode == 2, output(run)
     assert text in output(run) and "INTERNALERROR" not in output(run) and "Traceback" not in output(run)
     assert snapshot(out) == before
@@ -424,21 +530,37 @@ def test_a_match_is_bounded_in_time_when_the_run_uses_it(place, tmp_path):
     exp = place / "greedy.toml"
     exp.write_text(deviation(PARAMETRIZED, match="^(.+)+Z"), encoding="utf-8")
     started = time.monotonic()
-    result = lc("run", "--out", tmp_path, "--", PARAMETRIZED, "--fault", FAULT, "--expectations", exp.name,
-                cwd=place, timeout=300)
+    result = lc(
+        "run",
+        "--out",
+        tmp_path,
+        "--",
+        PARAMETRIZED,
+        "--fault",
+        FAULT,
+        "--expectations",
+        exp.name,
+        cwd=place,
+        timeout=300,
+    )
     assert result.returncode == 1, output(result)  # the failures do not match: unexpected, never hidden
     record = schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)
-    assert {t["outcome"] for t in record["tests"]} >= {"fail"} and "timeout" not in {t["outcome"] for t in record["tests"]}
+    assert {t["outcome"] for t in record["tests"]} >= {"fail"} and "timeout" not in {
+        t["outcome"] for t in record["tests"]
+    }
     assert time.monotonic() - started < 120
 
 
 # ---------------------------------------------------------------- doctor
-@pytest.mark.parametrize("adapter, text", [
-    ("bad_adapters:ExitsZeroInLoad", "the adapter's process exited with status 0 during the checks"),
-    ("bad_adapters:BlocksSignalsInLoad", "the adapter did not finish the checks within 3 s"),
-    ("bad_adapters:LoadsNone", "load() returned None"),
-    ("bad_adapters:Name42", "name must be a non-empty str, got 42"),
-])
+@pytest.mark.parametrize(
+    "adapter, text",
+    [
+        ("bad_adapters:ExitsZeroInLoad", "the adapter's process exited with status 0 during the checks"),
+        ("bad_adapters:BlocksSignalsInLoad", "the adapter did not finish the checks within 3 s"),
+        ("bad_adapters:LoadsNone", "load() returned None"),
+        ("bad_adapters:Name42", "name must be a non-empty str, got 42"),
+    ],
+)
 def test_doctor_never_calls_a_broken_adapter_ready_and_never_hangs(place, adapter, text):
     start = time.monotonic()
     result = lc("doctor", "--backend", adapter, "--timeout", "3", cwd=place)
@@ -458,8 +580,18 @@ def test_run_records_a_backend_that_exits_in_load_as_crash(place, tmp_path):
 
 
 def test_run_kills_a_backend_past_its_timeout(place, tmp_path):
-    result = lc("run", "--out", tmp_path, "--backend", "bad_adapters:HangsInLoad", "--backend-timeout", "4",
-                "--", ONE, cwd=place)
+    result = lc(
+        "run",
+        "--out",
+        tmp_path,
+        "--backend",
+        "bad_adapters:HangsInLoad",
+        "--backend-timeout",
+        "4",
+        "--",
+        ONE,
+        cwd=place,
+    )
     assert result.returncode == 1, output(result)
     record = schema.load(tmp_path / "hangs-in-load.json", schema.RUN_SCHEMA)
     assert [t["outcome"] for t in record["tests"]] == ["timeout"]
@@ -469,10 +601,26 @@ def test_run_kills_a_backend_past_its_timeout(place, tmp_path):
 def test_one_ctrl_c_stops_run_at_once_and_keeps_the_earlier_record(place):
     out = place / "out"
     before = snapshot(out)
-    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
-                             "--backend", "bad_adapters:BlocksSignalsInLoad", "--", ONE],
-                            cwd=place, env=clean_env(PYTHONPATH=str(place)), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run",
+            "--out",
+            str(out),
+            "--backend",
+            "bad_adapters:BlocksSignalsInLoad",
+            "--",
+            ONE,
+        ],
+        cwd=place,
+        env=clean_env(PYTHONPATH=str(place)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     journal = None
     deadline = time.monotonic() + 120
     while journal is None and time.monotonic() < deadline:  # until its child is loading the backend
@@ -491,12 +639,32 @@ def test_one_ctrl_c_stops_run_at_once_and_keeps_the_earlier_record(place):
 def test_an_interrupt_a_test_swallows_is_never_a_failure(tmp_path):
     """hypothesis can catch the KeyboardInterrupt and report a failure: the plugin's flag wins."""
     test = tmp_path / "test_swallow.py"
-    test.write_text("import os, signal, time\n\ndef test_swallows():\n    try:\n"
-                    "        os.kill(os.getpid(), signal.SIGINT)\n        time.sleep(5)\n"
-                    "    except KeyboardInterrupt:\n        raise AssertionError('swallowed')\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "pytest", str(test), "--backend", "reference", "-q",
-                             "-p", "no:cacheprovider", "-c", os.devnull], cwd=tmp_path, env=clean_env(),
-                            capture_output=True, text=True, timeout=120)
+    test.write_text(
+        "import os, signal, time\n\ndef test_swallows():\n    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n        time.sleep(5)\n"
+        "    except KeyboardInterrupt:\n        raise AssertionError('swallowed')\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(test),
+            "--backend",
+            "reference",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            os.devnull,
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, output(result)  # pytest's "interrupted"
     assert "KeyboardInterrupt" in output(result) and "1 failed" not in output(result)
 
@@ -517,10 +685,23 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["kill", "kill-9"])
 def test_killing_run_many_kills_its_children(place, tmp_path, how):
-    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run-many",
-                             "bad_adapters:HangsInLoad", "--out", str(tmp_path), "-s", ONE],
-                            cwd=place, env=clean_env(PYTHONPATH=str(place)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run-many",
+            "bad_adapters:HangsInLoad",
+            "--out",
+            str(tmp_path),
+            "-s",
+            ONE,
+        ],
+        cwd=place,
+        env=clean_env(PYTHONPATH=str(place)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not _children(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -537,10 +718,25 @@ def test_killing_run_many_kills_its_children(place, tmp_path, how):
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_sigterm_and_sighup_stop_run_with_an_interrupted_record_and_its_report(place, tmp_path, how):
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
-                             "--backend", "bad_adapters:HangsInToNumpy", "--", SMALL],
-                            cwd=place, env=clean_env(PYTHONPATH=str(place)), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run",
+            "--out",
+            str(out),
+            "--backend",
+            "bad_adapters:HangsInToNumpy",
+            "--",
+            SMALL,
+        ],
+        cwd=place,
+        env=clean_env(PYTHONPATH=str(place)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # until a test is running (in the run's private directory)
         journals = list(out.glob(".run-*/*.journal"))
@@ -565,7 +761,11 @@ def test_run_removes_what_killed_runs_left_and_only_theirs(place, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     dead, alive = _dead_pid(), os.getpid()
-    left = [out / f".run-{dead}-0123456789ab", out / f"reference.{dead}.journal", out / f"reference.{dead}.journal.stack"]
+    left = [
+        out / f".run-{dead}-0123456789ab",
+        out / f"reference.{dead}.journal",
+        out / f"reference.{dead}.journal.stack",
+    ]
     kept = [out / f".run-{alive}-0123456789ab", out / f"reference.{alive}.journal"]
     for path in left + kept:
         path.mkdir() if path.name.startswith(".run-") else path.write_text("{}\n")
@@ -578,9 +778,24 @@ def test_sigkill_of_run_leaves_the_previous_record_and_the_next_run_cleans_up(pl
     out = tmp_path / "out"
     assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
     before = snapshot(out)
-    proc = subprocess.Popen([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
-                             "--", SMALL, "--fault", FAULT], cwd=place, env=clean_env(PYTHONPATH=str(place)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run",
+            "--out",
+            str(out),
+            "--",
+            SMALL,
+            "--fault",
+            FAULT,
+        ],
+        cwd=place,
+        env=clean_env(PYTHONPATH=str(place)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while not list(out.glob(".run-*/*.journal")) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -595,8 +810,12 @@ def _mount_small_tmpfs(where: pathlib.Path, size="4m") -> bool:
     where.mkdir()
     if os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def test_a_full_out_is_one_error_and_keeps_the_previous_record(place, tmp_path):
@@ -630,9 +849,24 @@ def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tm
         for fault in ([FAULT], []):
             extra = ["--fault", *fault] if fault else []
             runs[bool(fault)] = subprocess.Popen(
-                [sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out), "--",
-                 PARAMETRIZED, "--record-every=0", *extra], cwd=place, env=clean_env(PYTHONPATH=str(place)),
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "layercontract.spec.harness.cli",
+                    "run",
+                    "--out",
+                    str(out),
+                    "--",
+                    PARAMETRIZED,
+                    "--record-every=0",
+                    *extra,
+                ],
+                cwd=place,
+                env=clean_env(PYTHONPATH=str(place)),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             time.sleep(0.3 * attempt)
         texts = {k: p.communicate(timeout=300)[0] for k, p in runs.items()}
         assert runs[True].returncode == 1, texts[True]
@@ -644,10 +878,16 @@ def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tm
 # ------------------------------------------------------- concurrent writers
 def test_concurrent_atomic_writes_never_collide(tmp_path):
     target = tmp_path / "record.json"
-    code = ("import sys; from layercontract.reports.records import write_atomic\n"
-            "for i in range(200): write_atomic(sys.argv[1], '{\"writer\": %s, \"i\": %d}' % (sys.argv[2], i))\n")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(target), str(n)], env=clean_env(),
-                              stderr=subprocess.PIPE, text=True) for n in range(2)]
+    code = (
+        "import sys; from layercontract.reports.records import write_atomic\n"
+        'for i in range(200): write_atomic(sys.argv[1], \'{"writer": %s, "i": %d}\' % (sys.argv[2], i))\n'
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(target), str(n)], env=clean_env(), stderr=subprocess.PIPE, text=True
+        )
+        for n in range(2)
+    ]
     for p in procs:
         _out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -656,11 +896,33 @@ def test_concurrent_atomic_writes_never_collide(tmp_path):
 
 
 def test_two_runs_on_one_out_keep_both_records(place, tmp_path):
-    cmds = [[sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(tmp_path),
-             "--backend", backend, "--", ONE, "--record-every=0"]
-            for backend in ("reference", "bad_adapters:Renamed")]
-    procs = [subprocess.Popen(c, cwd=place, env=clean_env(PYTHONPATH=str(place)), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for c in cmds]
+    cmds = [
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run",
+            "--out",
+            str(tmp_path),
+            "--backend",
+            backend,
+            "--",
+            ONE,
+            "--record-every=0",
+        ]
+        for backend in ("reference", "bad_adapters:Renamed")
+    ]
+    procs = [
+        subprocess.Popen(
+            c,
+            cwd=place,
+            env=clean_env(PYTHONPATH=str(place)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for c in cmds
+    ]
     for p in procs:
         text, _ = p.communicate(timeout=300)
         assert p.returncode == 0, text
@@ -696,11 +958,15 @@ def test_merge_replaces_every_output_together(a_record, tmp_path):
     assert after == {k: v for k, v in before.items() if k != "index.html"}
 
 
-@pytest.mark.parametrize("mutate, text", [
-    (lambda r: r["tests"][0].update(duration_s=float("nan")), "not strict JSON: NaN"),
-    (lambda r: r["tests"][0].update(duration_s=float("inf")), "not strict JSON: Infinity"),
-    (lambda r: r.update(extra="NESTED"), "nested more than 32 levels"),
-], ids=["nan", "infinity", "deep-nesting"])
+@pytest.mark.parametrize(
+    "mutate, text",
+    [
+        (lambda r: r["tests"][0].update(duration_s=float("nan")), "not strict JSON: NaN"),
+        (lambda r: r["tests"][0].update(duration_s=float("inf")), "not strict JSON: Infinity"),
+        (lambda r: r.update(extra="NESTED"), "nested more than 32 levels"),
+    ],
+    ids=["nan", "infinity", "deep-nesting"],
+)
 @pytest.mark.parametrize("command", ["merge", "diff"])
 def test_merge_and_diff_reject_non_strict_or_deep_json_with_exit_2(a_record, tmp_path, mutate, text, command):
     record = json.loads(a_record.read_text())
@@ -729,11 +995,15 @@ def _variant(a_record, tmp_path, name, **changes):
     return path
 
 
-@pytest.mark.parametrize("changes, text", [
-    ({"complete": False, "status": "running"}, "did not complete"),
-    ({"complete": False, "status": "interrupted"}, "did not complete"),
-    ({"backend": "other-backend", "requested_backend": "other-backend"}, "have no backend in common"),
-], ids=["running", "interrupted", "no-backend-in-common"])
+@pytest.mark.parametrize(
+    "changes, text",
+    [
+        ({"complete": False, "status": "running"}, "did not complete"),
+        ({"complete": False, "status": "interrupted"}, "did not complete"),
+        ({"backend": "other-backend", "requested_backend": "other-backend"}, "have no backend in common"),
+    ],
+    ids=["running", "interrupted", "no-backend-in-common"],
+)
 @pytest.mark.parametrize("side", ["old", "new"])
 def test_diff_refuses_to_judge_what_did_not_finish_or_shares_no_backend(a_record, tmp_path, changes, text, side):
     other = _variant(a_record, tmp_path, "other.json", **changes)
@@ -747,33 +1017,57 @@ def test_diff_refuses_to_judge_what_did_not_finish_or_shares_no_backend(a_record
 
 
 def test_diff_prints_on_a_latin_1_stdout(a_record, tmp_path):
-    old = _variant(a_record, tmp_path, "old.json", versions={**json.loads(a_record.read_text())["versions"],
-                                                             "numpy": "0.0.1"})
-    result = subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", "diff", old, a_record],
-                            cwd=tmp_path, env=clean_env(PYTHONIOENCODING="latin-1"), capture_output=True,
-                            timeout=120)
+    old = _variant(
+        a_record, tmp_path, "old.json", versions={**json.loads(a_record.read_text())["versions"], "numpy": "0.0.1"}
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", "diff", old, a_record],
+        cwd=tmp_path,
+        env=clean_env(PYTHONIOENCODING="latin-1"),
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert b"\\u2192" in result.stdout and b"Traceback" not in result.stderr  # "→" escaped, not a crash
 
 
 def test_run_writes_its_report_under_an_ascii_locale(place, tmp_path):
     out = tmp_path / "r\u00e9sultats \u2192 out"
-    result = subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--out", str(out),
-                             "--", PARAMETRIZED, "--fault", FAULT], cwd=place,
-                            env=clean_env(PYTHONPATH=str(place), LC_ALL="C", LANG="C", PYTHONUTF8="0",
-                                          PYTHONIOENCODING="ascii"),
-                            capture_output=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "run",
+            "--out",
+            str(out),
+            "--",
+            PARAMETRIZED,
+            "--fault",
+            FAULT,
+        ],
+        cwd=place,
+        env=clean_env(PYTHONPATH=str(place), LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONIOENCODING="ascii"),
+        capture_output=True,
+        timeout=300,
+    )
     text = (result.stdout + result.stderr).decode("ascii", "replace")
     assert result.returncode in (0, 1), text
     assert "Traceback" not in text
-    assert (out / "reference.json").is_file() and (out / "reference.html").is_file() and (out / "reference.md").is_file()
+    assert (
+        (out / "reference.json").is_file() and (out / "reference.html").is_file() and (out / "reference.md").is_file()
+    )
 
 
 @pytest.mark.parametrize("command", ["merge", "diff"])
 def test_a_lone_surrogate_in_a_record_is_one_error(a_record, tmp_path, command):
     bad = tmp_path / "bad.json"
-    bad.write_text(a_record.read_text().replace('"tests": [', '"tests": [', 1)
-                   .replace('"backend": "reference"', '"backend": "reference\\ud800"', 1), encoding="utf-8")
+    bad.write_text(
+        a_record.read_text()
+        .replace('"tests": [', '"tests": [', 1)
+        .replace('"backend": "reference"', '"backend": "reference\\ud800"', 1),
+        encoding="utf-8",
+    )
     args = ["merge", bad, "--out", tmp_path / "report"] if command == "merge" else ["diff", a_record, bad]
     result = lc(*args, cwd=tmp_path)
     assert result.returncode == 2, output(result)
@@ -791,8 +1085,11 @@ UNBOUNDED = [
     ("fifo", _fifo, "a FIFO, not a regular file"),
     ("dev-zero", lambda tmp: pathlib.Path("/dev/zero"), "a device, not a regular file"),
     ("directory", lambda tmp: tmp, "a directory, not a regular file"),
-    ("70-MiB", lambda tmp: (tmp / "big.json").write_bytes(b" " * (70 * 1024 * 1024)) and tmp / "big.json",
-     "larger than any layercontract JSON"),
+    (
+        "70-MiB",
+        lambda tmp: (tmp / "big.json").write_bytes(b" " * (70 * 1024 * 1024)) and tmp / "big.json",
+        "larger than any layercontract JSON",
+    ),
 ]
 
 
@@ -800,8 +1097,11 @@ UNBOUNDED = [
 @pytest.mark.parametrize("command", ["merge", "diff", "merge --kill-matrix"])
 def test_merge_and_diff_read_only_regular_files_of_bounded_size(a_record, tmp_path, make, text, command):
     bad = make(tmp_path)
-    args = {"merge": ["merge", bad, "--out", tmp_path / "report"], "diff": ["diff", a_record, bad],
-            "merge --kill-matrix": ["merge", a_record, "--out", tmp_path / "report", "--kill-matrix", bad]}[command]
+    args = {
+        "merge": ["merge", bad, "--out", tmp_path / "report"],
+        "diff": ["diff", a_record, bad],
+        "merge --kill-matrix": ["merge", a_record, "--out", tmp_path / "report", "--kill-matrix", bad],
+    }[command]
     result = lc(*args, cwd=tmp_path, timeout=60)
     assert result.returncode == 2, output(result)
     assert text in result.stderr and "Traceback" not in output(result)
@@ -851,11 +1151,11 @@ def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tm
     deviation alone (its module has the other entry), of a failure and of a pass, each from a
     directory that is not the checkout, give the recorded outcome."""
     exp = place / "two-params.toml"
-    exp.write_text(deviation(f"{PARAMETRIZED}[max_ndim]") + deviation(f"{PARAMETRIZED}[min_ndim]"),
-                   encoding="utf-8")
+    exp.write_text(deviation(f"{PARAMETRIZED}[max_ndim]") + deviation(f"{PARAMETRIZED}[min_ndim]"), encoding="utf-8")
     out = tmp_path / "out"
-    result = lc("run", "--out", out, "--", "suites/test_input.py", "--fault", FAULT, "--expectations", exp.name,
-                cwd=place)
+    result = lc(
+        "run", "--out", out, "--", "suites/test_input.py", "--fault", FAULT, "--expectations", exp.name, cwd=place
+    )
     assert result.returncode == 1, output(result)
     record = schema.load(out / "reference.json", schema.RUN_SCHEMA)
     chosen = {}
@@ -869,8 +1169,14 @@ def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tm
         again = elsewhere / f"{outcome}.json"
         argv = shlex.split(test["rerun"])
         assert argv[:3] == ["python", "-m", "pytest"]
-        rerun = subprocess.run([sys.executable, *argv[1:], "--record", str(again), "-p", "no:cacheprovider"],
-                               cwd=elsewhere, env=clean_env(), capture_output=True, text=True, timeout=300)
+        rerun = subprocess.run(
+            [sys.executable, *argv[1:], "--record", str(again), "-p", "no:cacheprovider"],
+            cwd=elsewhere,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert rerun.returncode in (0, 1), output(rerun)
         rows = schema.load(again, schema.RUN_SCHEMA)["tests"]
         assert [(r["nodeid"], r["outcome"]) for r in rows] == [(test["nodeid"], outcome)], output(rerun)
@@ -878,21 +1184,38 @@ def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tm
 
 def test_run_many_selects_node_ids_and_check_ids_from_any_directory(place, tmp_path):
     absolute = selection.selection_target(ONE)
-    result = lc("run-many", "reference", "--out", tmp_path, "-s", absolute, "-s",
-                "suites/test_call.py::test_integer_input_is_not_cast_to_a_float_dtype", cwd=place)
+    result = lc(
+        "run-many",
+        "reference",
+        "--out",
+        tmp_path,
+        "-s",
+        absolute,
+        "-s",
+        "suites/test_call.py::test_integer_input_is_not_cast_to_a_float_dtype",
+        cwd=place,
+    )
     assert result.returncode == 0, output(result)
     record = schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)
-    assert sorted(t["nodeid"] for t in record["tests"]) == sorted([
-        ONE, "suites/test_call.py::test_integer_input_is_not_cast_to_a_float_dtype"])
+    assert sorted(t["nodeid"] for t in record["tests"]) == sorted(
+        [ONE, "suites/test_call.py::test_integer_input_is_not_cast_to_a_float_dtype"]
+    )
 
 
 def test_hypothesis_files_go_under_out_never_into_the_working_directory(place, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     (work / "bad_adapters.py").write_text(ADAPTERS, encoding="utf-8")
-    result = lc("run", "--out", tmp_path / "out", "--",
-                "suites/test_call.py::test_dense_computes_x_kernel_plus_bias_for_generated_shapes",
-                "--hypothesis-profile", "dev", cwd=work)
+    result = lc(
+        "run",
+        "--out",
+        tmp_path / "out",
+        "--",
+        "suites/test_call.py::test_dense_computes_x_kernel_plus_bias_for_generated_shapes",
+        "--hypothesis-profile",
+        "dev",
+        cwd=work,
+    )
     assert result.returncode in (0, 1), output(result)
     assert not (work / ".hypothesis").exists()
     assert (tmp_path / "out" / ".hypothesis").is_dir()  # the dev profile's example database

@@ -13,6 +13,7 @@ Screenshots at 1440x900 and 390x844 go to reports/out/screenshots/ (CI keeps rep
 $LAYERCONTRACT_SCREENSHOTS. With $LAYERCONTRACT_REPORT_PAGE (.ci/run sets it to the merged
 six-backend report) that page is checked and photographed too.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,15 @@ from tests import report_fixtures as rf
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("LAYERCONTRACT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 SHOTS = pathlib.Path(os.environ.get("LAYERCONTRACT_SCREENSHOTS") or ROOT / "reports" / "out" / "screenshots")
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 UPSTREAM = rf.JAX_DEVIATION["upstream_url"]
@@ -39,8 +47,10 @@ def browser_required() -> bool:
 
 
 def missing_browser():
-    how = (f"the browser test needs Chromium at {CHROMIUM}: run `bash .ci/install-browser` (apt-get install "
-           "chromium, as root or with sudo), or set LAYERCONTRACT_CHROMIUM to a Chromium binary")
+    how = (
+        f"the browser test needs Chromium at {CHROMIUM}: run `bash .ci/install-browser` (apt-get install "
+        "chromium, as root or with sudo), or set LAYERCONTRACT_CHROMIUM to a Chromium binary"
+    )
     if browser_required():
         pytest.fail(f"{how} (required here: $CI or $LAYERCONTRACT_REQUIRE_BROWSER is set)")
     pytest.skip(f"{how}; nothing else needs a browser")
@@ -51,8 +61,10 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("the browser test needs playwright: pip install -e '.[dev]' (never `playwright install`: "
-                    "the system's Chromium is used)")
+        pytest.fail(
+            "the browser test needs playwright: pip install -e '.[dev]' (never `playwright install`: "
+            "the system's Chromium is used)"
+        )
     if not pathlib.Path(CHROMIUM).is_file():
         missing_browser()
     with sync_playwright() as p:
@@ -74,8 +86,10 @@ def report(tmp_path_factory) -> pathlib.Path:
             t.update(outcome="pass", deviation=None, reason=None, message="", first_line="")
     torch = rf.record("keras-torch")
     next(t for t in torch["tests"] if t["clauses"] == ["BUILD.LAZY"]).update(
-        outcome="fail", message=rf.TRACEBACK.replace("BatchNormalization did not", "build() did not"),
-        first_line="AssertionError: build() did not run")
+        outcome="fail",
+        message=rf.TRACEBACK.replace("BatchNormalization did not", "build() did not"),
+        first_line="AssertionError: build() did not run",
+    )
     records = [reference, rf.record("keras-jax", "3.15.1"), nightly, torch]
     out = tmp / "out"
     matrix = merge.build(rf.loaded(*records), generated="2026-11-30T12:00:00+00:00")
@@ -109,8 +123,9 @@ class Page:
             route.abort()
 
     def first_paint_ms(self) -> float:
-        return self.page.evaluate("() => (performance.getEntriesByName('first-contentful-paint')[0] || "
-                                  "{startTime: -1}).startTime")
+        return self.page.evaluate(
+            "() => (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: -1}).startTime"
+        )
 
     def close(self):
         self.page.close()
@@ -173,8 +188,9 @@ def test_sticky_header_and_first_column_on_a_phone(browser, report):
 
 def test_bug_a_bad_fragment_leaves_the_page_working_and_copy_falls_back(browser, report):
     # a malformed percent escape used to throw URIError before any handler was set
-    p = Page(browser, report, "desktop", fragment="#%E0%A4%A",
-             init_script="delete Navigator.prototype.clipboard")  # no Clipboard API
+    p = Page(
+        browser, report, "desktop", fragment="#%E0%A4%A", init_script="delete Navigator.prototype.clipboard"
+    )  # no Clipboard API
     page = p.page
     toggle = page.locator("#only-attention")
     good_row = page.locator("#matrix-table tr.good").first

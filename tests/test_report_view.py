@@ -2,6 +2,7 @@
 real links, first lines, columns keyed by (backend, version) and the history view, each
 with its own test. In-process, on hand-made records (tests/report_fixtures.py); the
 browser's view is tests/test_report_browser.py."""
+
 import re
 
 import markupsafe
@@ -38,7 +39,7 @@ def test_every_outcome_has_its_own_glyph_and_lightness():
     assert len(set(glyphs)) == len(glyphs)
 
     def luminance(hex_colour):
-        rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
         return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
@@ -50,7 +51,7 @@ def test_every_outcome_has_its_own_glyph_and_lightness():
     # the common neighbours in a matrix or a bar differ in lightness, not only in hue
     common = ["pass", "expected-deviation", "unsupported", "not-applicable", "fail"]
     for i, a in enumerate(common):
-        for b in common[i + 1:]:
+        for b in common[i + 1 :]:
             assert contrast(looks[a].bar, looks[b].bar) >= 1.3, (a, b)  # bars (measured: 1.36 .. 6.8)
             if "fail" not in (a, b):  # cells also carry a glyph and a word (measured: 1.18 .. 1.76)
                 assert contrast(looks[a].bg, looks[b].bg) >= 1.15, (a, b)
@@ -73,10 +74,15 @@ def test_a_v2_record_s_flattened_reason_becomes_the_same_data():
     v2 = build(rf.as_v2(rf.record("keras-jax")))
     dev = v2["backends"]["keras-jax"]["tests"][f"{rf.FIT_TEST}[fit]"]["deviation"]
     assert {k: dev[k] for k in ("kind", "observed", "reason", "upstream", "upstream_url", "when")} == {
-        k: rf.JAX_DEVIATION[k] for k in ("kind", "observed", "reason", "upstream", "upstream_url", "when")}
+        k: rf.JAX_DEVIATION[k] for k in ("kind", "observed", "reason", "upstream", "upstream_url", "when")
+    }
     # pytest's strict-xfail text, repeated, of an unexpected pass
-    again = records.deviation_from_reason(f"[XPASS(strict)] {rf.describe(rf.JAX_DEVIATION)} "
-                                          f"{rf.describe(rf.JAX_DEVIATION)}", "suites/x.py::t", "nobody", ("f", []))
+    again = records.deviation_from_reason(
+        f"[XPASS(strict)] {rf.describe(rf.JAX_DEVIATION)} {rf.describe(rf.JAX_DEVIATION)}",
+        "suites/x.py::t",
+        "nobody",
+        ("f", []),
+    )
     assert again["upstream_url"] == rf.JAX_DEVIATION["upstream_url"] and again["reason"] == rf.JAX_DEVIATION["reason"]
     assert records.upstream_url("javascript:alert(1)") is None
     assert records.upstream_url("https://example.org/bug?id=1") == "https://example.org/bug?id=1"
@@ -84,7 +90,7 @@ def test_a_v2_record_s_flattened_reason_becomes_the_same_data():
 
 def test_the_first_line_is_the_assertion_not_a_source_line():
     assert records.first_line(rf.TRACEBACK) == "AssertionError: BatchNormalization did not update its moving mean"
-    crash = "Traceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: worker died"
+    crash = 'Traceback (most recent call last):\n  File "x.py", line 1\nRuntimeError: worker died'
     assert records.first_line(crash) == "RuntimeError: worker died"
     v2 = build(rf.as_v2(rf.record("keras-jax")))
     row = v2["backends"]["keras-jax"]["tests"][f"{rf.FIT_TEST}[fit]"]
@@ -103,12 +109,24 @@ def test_two_versions_of_one_backend_are_two_columns_with_a_history():
     matrix = build(new, old, rf.record("reference"))
     assert list(matrix["backends"]) == ["reference", "keras-jax@3.15.1", "keras-jax@3.16.0.dev2026102704"]
     column = matrix["backends"]["keras-jax@3.16.0.dev2026102704"]
-    assert (column["backend"], column["version"], column["version_of"]) == ("keras-jax", "3.16.0.dev2026102704", "keras")
+    assert (column["backend"], column["version"], column["version_of"]) == (
+        "keras-jax",
+        "3.16.0.dev2026102704",
+        "keras",
+    )
     history = matrix["history"]["keras-jax"]
     assert history["versions"] == ["3.15.1", "3.16.0.dev2026102704"]
-    assert history["changes"] == [{"from": "keras-jax@3.15.1", "to": "keras-jax@3.16.0.dev2026102704",
-                                   "from_version": "3.15.1", "to_version": "3.16.0.dev2026102704",
-                                   "clause": rf.FIT, "old": "expected-deviation", "new": "pass"}]
+    assert history["changes"] == [
+        {
+            "from": "keras-jax@3.15.1",
+            "to": "keras-jax@3.16.0.dev2026102704",
+            "from_version": "3.15.1",
+            "to_version": "3.16.0.dev2026102704",
+            "clause": rf.FIT,
+            "old": "expected-deviation",
+            "new": "pass",
+        }
+    ]
     assert schema.errors(matrix, schema.json_schema(schema.MATRIX_SCHEMA)) == []
     page = render.html(matrix)
     assert 'id="history"' in page and "3.15.1 → 3.16.0.dev2026102704" in page
@@ -128,8 +146,15 @@ def test_merge_cli_writes_two_columns_for_two_versions(tmp_path, capsys):
 # ------------------------------------------------------------------ the bugs
 def test_bug_kill_matrix_fault_without_first_message_merges(tmp_path, capsys):
     record = rf.write(tmp_path / "r.json", rf.as_v2(rf.record("reference")))
-    kill = rf.write(tmp_path / "kill.json", {"faults": {"quiet": {"description": "d", "killed_by": ["BUILD.LAZY"]},
-                                                        "survivor": {"description": "s", "killed_by": []}}})
+    kill = rf.write(
+        tmp_path / "kill.json",
+        {
+            "faults": {
+                "quiet": {"description": "d", "killed_by": ["BUILD.LAZY"]},
+                "survivor": {"description": "s", "killed_by": []},
+            }
+        },
+    )
     code = cli.main(["merge", str(record), "--out", str(tmp_path / "out"), "--kill-matrix", str(kill)])
     output = capsys.readouterr()
     assert code == 0, output
@@ -151,8 +176,12 @@ def test_bug_summary_md_escapes_every_text():
     for t in hostile["tests"]:
         if t["outcome"] == "expected-deviation":
             t["deviation"] = dev
-    bad = rf.make_row("suites/test_build.py::test_bad[a|b`c]", ["BUILD.X|`Y`"], "fail",
-                      "E   AssertionError: ``x`` | <script>alert(1)</script>")
+    bad = rf.make_row(
+        "suites/test_build.py::test_bad[a|b`c]",
+        ["BUILD.X|`Y`"],
+        "fail",
+        "E   AssertionError: ``x`` | <script>alert(1)</script>",
+    )
     bad["rerun"] = "python -m pytest --pyargs 'layercontract.suites.test_build::test_bad[a|b`c]' --backend keras-jax"
     hostile["tests"].append(bad)
     hostile["git_commit"] = "`|<i>"
@@ -175,8 +204,12 @@ def test_bug_no_text_from_a_record_becomes_markup_in_the_page():
     hostile = rf.record("keras-jax")
     for t in hostile["tests"]:
         if t["outcome"] == "expected-deviation":
-            t["deviation"] = dict(rf.JAX_DEVIATION, upstream="x\" onmouseover=\"alert(1)",
-                                  upstream_url="javascript:alert(1)", reason="<img src=x onerror=alert(1)>")
+            t["deviation"] = dict(
+                rf.JAX_DEVIATION,
+                upstream='x" onmouseover="alert(1)',
+                upstream_url="javascript:alert(1)",
+                reason="<img src=x onerror=alert(1)>",
+            )
     page = render.html(build(hostile))
     assert "javascript:" not in page and "<img" not in page and page.count("<script") == 1
     assert str(markupsafe.escape('x" onmouseover="alert(1)')) in page
@@ -184,7 +217,9 @@ def test_bug_no_text_from_a_record_becomes_markup_in_the_page():
 
 def test_unexpected_outcomes_are_a_linked_list_on_the_first_screen():
     rec = rf.record("keras-torch")
-    next(t for t in rec["tests"] if t["clauses"] == [rf.FIT]).update(outcome="fail", message=rf.TRACEBACK, first_line="AssertionError: it broke")
+    next(t for t in rec["tests"] if t["clauses"] == [rf.FIT]).update(
+        outcome="fail", message=rf.TRACEBACK, first_line="AssertionError: it broke"
+    )
     page = render.html(build(rec))
     section = page.split('<section id="unexpected"', 1)[1].split("</section>", 1)[0]
     assert "Unexpected outcomes: 1 test" in section

@@ -4,6 +4,7 @@ A few real runs of the reference backend in subprocesses (one full `layercontrac
 one suite file, a run stopped by -x, one interrupted by SIGINT, one killed by SIGKILL); the
 merge and diff checks then work in-process on copies of those records, altered as needed.
 """
+
 import copy
 import json
 import os
@@ -31,15 +32,17 @@ BUILT_FLAG_TEST = "suites/test_build.py::test_built_is_true_after_first_call"
 
 
 def env():
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "HYPOTHESIS_PROFILE")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "HYPOTHESIS_PROFILE")
+    }
     clean["PYTHONDONTWRITEBYTECODE"] = "1"
     return clean
 
 
 def run(*args, timeout=120):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env(), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout)
 
 
 def pytest_cmd(*args):
@@ -65,8 +68,20 @@ def write(path, data) -> pathlib.Path:
 def full_run(tmp_path_factory):
     """`layercontract run` (the README's main command) on one suite file: record + report."""
     out = tmp_path_factory.mktemp("run")
-    result = run("-m", "layercontract.spec.harness.cli", "run", "--backend", "reference", "--out", str(out),
-                 "--", "-p", "no:cacheprovider", "-k", "test_build.py")
+    result = run(
+        "-m",
+        "layercontract.spec.harness.cli",
+        "run",
+        "--backend",
+        "reference",
+        "--out",
+        str(out),
+        "--",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "test_build.py",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out, result
 
@@ -83,10 +98,21 @@ def stopped_run(tmp_path_factory):
     expectations = tmp / "exp.toml"
     expectations.write_text(
         f'[[deviation]]\ntest = "{BUILT_FLAG_TEST}"\nclause = "BUILD.BUILT_FLAG"\nkind = "upstream-bug"\n'
-        'observed = "built stays False"\nreason = "stale on purpose"\n', encoding="utf-8")
+        'observed = "built stays False"\nreason = "stale on purpose"\n',
+        encoding="utf-8",
+    )
     path = tmp / "stopped.json"
-    result = run(*pytest_cmd(BUILD_SUITE_FILE, "-x", "--expectations", str(expectations), "--record", str(path),
-                             "--hypothesis-profile=dev"))
+    result = run(
+        *pytest_cmd(
+            BUILD_SUITE_FILE,
+            "-x",
+            "--expectations",
+            str(expectations),
+            "--record",
+            str(path),
+            "--hypothesis-profile=dev",
+        )
+    )
     assert result.returncode == 1, result.stdout[-3000:]
     return load(path), expectations
 
@@ -97,7 +123,9 @@ def test_run_command_writes_record_html_and_markdown_and_says_where(full_run, re
         assert (out / name).is_file()
         assert str(out / name) in result.stdout
     assert "<table" in (out / "reference.html").read_text(encoding="utf-8")
-    assert re.search(r"\| \*\*reference\*\* \| [\w.]+ \| complete \|", (out / "reference.md").read_text(encoding="utf-8"))
+    assert re.search(
+        r"\| \*\*reference\*\* \| [\w.]+ \| complete \|", (out / "reference.md").read_text(encoding="utf-8")
+    )
     assert not (out / "matrix.json").exists()
     assert not list(out.glob(".*.tmp"))
 
@@ -120,8 +148,9 @@ def test_record_of_a_real_run_matches_the_schema(real_record):
     for t in r["tests"]:
         assert t["clauses"] and t["reason"] is None and t["deviation"] is None and t["falsifying_example"] is None
         assert t["first_line"] == ("" if t["outcome"] == "pass" else t["message"].splitlines()[0])
-        assert t["rerun"] == (f"python -m pytest --pyargs {shlex.quote(check_ids.pyargs_target(t['nodeid']))} "
-                              "--backend reference")
+        assert t["rerun"] == (
+            f"python -m pytest --pyargs {shlex.quote(check_ids.pyargs_target(t['nodeid']))} --backend reference"
+        )
     na = [t for t in r["tests"] if t["outcome"] == "not-applicable"]
     assert na and all("not applicable" in t["message"] for t in na)
     cited = {cid for t in r["tests"] for cid in t["clauses"]}
@@ -138,9 +167,19 @@ def test_run_stopped_by_maxfail_is_a_valid_incomplete_record(stopped_run):
     stale = outcomes[BUILT_FLAG_TEST]
     assert stale["outcome"] == "unexpected-pass"
     assert "stale on purpose" in stale["reason"] and "XPASS(strict)" in stale["message"]
-    assert stale["deviation"] == {"kind": "upstream-bug", "observed": "built stays False", "reason": "stale on purpose",
-                                  "upstream": "", "upstream_url": None, "when": [], "file": str(expectations),
-                                  "entry": 1, "test": BUILT_FLAG_TEST, "match": "", "finding": ""}
+    assert stale["deviation"] == {
+        "kind": "upstream-bug",
+        "observed": "built stays False",
+        "reason": "stale on purpose",
+        "upstream": "",
+        "upstream_url": None,
+        "when": [],
+        "file": str(expectations),
+        "entry": 1,
+        "test": BUILT_FLAG_TEST,
+        "match": "",
+        "finding": "",
+    }
     assert stale["first_line"].startswith("[XPASS(strict)]")
     not_run = [t for t in r["tests"] if t["outcome"] == "not-run"]
     assert not_run and r["counts"]["not-run"] == len(not_run)
@@ -149,8 +188,10 @@ def test_run_stopped_by_maxfail_is_a_valid_incomplete_record(stopped_run):
     assert r["hypothesis"]["profile"] == "dev" and r["hypothesis"]["derandomize"] is False
     seed = r["hypothesis"]["seed"]
     assert seed and seed.isdigit()
-    assert stale["rerun"] == (f"python -m pytest --pyargs {check_ids.pyargs_target(BUILT_FLAG_TEST)} --backend reference --expectations "
-                              f"{shlex.quote(str(expectations))} --hypothesis-profile dev --hypothesis-seed {seed}")
+    assert stale["rerun"] == (
+        f"python -m pytest --pyargs {check_ids.pyargs_target(BUILT_FLAG_TEST)} --backend reference --expectations "
+        f"{shlex.quote(str(expectations))} --hypothesis-profile dev --hypothesis-seed {seed}"
+    )
 
 
 def test_rerun_by_pyargs_from_any_directory_applies_the_expectations(tmp_path):
@@ -160,12 +201,30 @@ def test_rerun_by_pyargs_from_any_directory_applies_the_expectations(tmp_path):
     expectations.write_text(
         f'[[deviation]]\ntest = "{BUILT_FLAG_TEST}"\nclause = "BUILD.BUILT_FLAG"\nkind = "limitation"\n'
         'observed = "o"\nreason = "stale on purpose"\nupstream = "keras-team/keras#1"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     record = tmp_path / "r.json"
     target = check_ids.pyargs_target(BUILT_FLAG_TEST)
-    result = subprocess.run([sys.executable, *pytest_cmd("--pyargs", target, "--backend", "reference",
-                                                         "--expectations", str(expectations), "--record", str(record))],
-                            cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            *pytest_cmd(
+                "--pyargs",
+                target,
+                "--backend",
+                "reference",
+                "--expectations",
+                str(expectations),
+                "--record",
+                str(record),
+            ),
+        ],
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stdout[-2000:]
     (row,) = load(record)["tests"]
     assert row["nodeid"] == BUILT_FLAG_TEST and row["outcome"] == "unexpected-pass"
@@ -173,8 +232,14 @@ def test_rerun_by_pyargs_from_any_directory_applies_the_expectations(tmp_path):
 
 
 def _start_suites_run(path):
-    return subprocess.Popen([sys.executable, *pytest_cmd("layercontract/suites", "-q", "--record", str(path), "--record-every", "0")],
-                            cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, *pytest_cmd("layercontract/suites", "-q", "--record", str(path), "--record-every", "0")],
+        cwd=ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for_finished_tests(proc, path, at_least=3, timeout=60) -> dict:
@@ -223,21 +288,31 @@ def test_hard_killed_run_leaves_a_valid_record_marked_running(tmp_path):
 
 # ---------------------------------------------------------------- record parts
 def test_falsifying_example_is_taken_from_sections_or_the_traceback():
-    longrepr = ("x = 10\n\n>       assert x < 10\nE       assert 10 < 10\nE       Failing test case: test_fails(\n"
-                "E           x=10,\nE       )\nE       \nE       You can reproduce this test case by temporarily "
-                "adding @reproduce_failure('6.170.15', b'AEEK') as a decorator on your test function\n")
+    longrepr = (
+        "x = 10\n\n>       assert x < 10\nE       assert 10 < 10\nE       Failing test case: test_fails(\n"
+        "E           x=10,\nE       )\nE       \nE       You can reproduce this test case by temporarily "
+        "adding @reproduce_failure('6.170.15', b'AEEK') as a decorator on your test function\n"
+    )
     assert records.falsifying_example(longrepr) == (
-        "Failing test case: test_fails(\n    x=10,\n)\n@reproduce_failure('6.170.15', b'AEEK')")
+        "Failing test case: test_fails(\n    x=10,\n)\n@reproduce_failure('6.170.15', b'AEEK')"
+    )
     section = "Falsifying example: test_x(\n    a=1,\n    b=[0.5],\n)\n\nmore"
     assert records.falsifying_example(section, "") == "Falsifying example: test_x(\n    a=1,\n    b=[0.5],\n)"
     assert records.falsifying_example("AssertionError: no hypothesis here") is None
-    nested = ("E           ValueError: bad shape\nE           Falsifying example: test_d(\nE               case=(1,\n"
-              "E                2),\nE           )\nE           Explanation:\nE               line 28\n")
+    nested = (
+        "E           ValueError: bad shape\nE           Falsifying example: test_d(\nE               case=(1,\n"
+        "E                2),\nE           )\nE           Explanation:\nE               line 28\n"
+    )
     assert records.falsifying_example(nested) == "Falsifying example: test_d(\n    case=(1,\n     2),\n)"
-    group = ("    | AssertionError: differs\n    | Failing test case: test_d(\n    |     case=3,\n    | )\n"
-             "    | Explanation:\n    | You can reproduce this test case by temporarily adding "
-             "@reproduce_failure('6.1', b'AA==') as a decorator\n")  # hypothesis found several failures
-    assert records.falsifying_example(group) == "Failing test case: test_d(\n    case=3,\n)\n@reproduce_failure('6.1', b'AA==')"
+    group = (
+        "    | AssertionError: differs\n    | Failing test case: test_d(\n    |     case=3,\n    | )\n"
+        "    | Explanation:\n    | You can reproduce this test case by temporarily adding "
+        "@reproduce_failure('6.1', b'AA==') as a decorator\n"
+    )  # hypothesis found several failures
+    assert (
+        records.falsifying_example(group)
+        == "Failing test case: test_d(\n    case=3,\n)\n@reproduce_failure('6.1', b'AA==')"
+    )
 
 
 def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
@@ -253,11 +328,14 @@ def test_record_of_a_hypothesis_failure_has_its_falsifying_example(tmp_path):
     (row,) = load(path)["tests"]
     assert row["outcome"] == "fail"
     example = row["falsifying_example"]
-    assert re.match(r"(Falsifying example|Failing test case): test_dense_computes_x_kernel_plus_bias_for_generated_shapes\(",
-                    example), example
+    assert re.match(
+        r"(Falsifying example|Failing test case): test_dense_computes_x_kernel_plus_bias_for_generated_shapes\(",
+        example,
+    ), example
     assert "case=" in example and "@reproduce_failure(" in example
-    assert row["rerun"] == (f"python -m pytest --pyargs {check_ids.pyargs_target(test)} --backend reference "
-                            f"--fault {fault}")
+    assert row["rerun"] == (
+        f"python -m pytest --pyargs {check_ids.pyargs_target(test)} --backend reference --fault {fault}"
+    )
 
 
 def test_messages_are_ansi_stripped_and_long_ones_keep_head_and_tail():
@@ -273,8 +351,17 @@ def test_the_test_a_crashed_xdist_worker_was_running_is_a_crash(tmp_path):
     recorder = record_mod.Recorder(config, tmp_path / "r.json")
     nodeid = "suites/test_build.py::test_built_is_true_after_first_call"
     report = types.SimpleNamespace(  # what pytest-xdist reports when the worker dies
-        nodeid=nodeid, when="???", outcome="failed", failed=True, passed=False, skipped=False, duration=0.0,
-        longrepr=f"worker 'gw0' crashed while running {nodeid!r}", sections=[], user_properties=[])
+        nodeid=nodeid,
+        when="???",
+        outcome="failed",
+        failed=True,
+        passed=False,
+        skipped=False,
+        duration=0.0,
+        longrepr=f"worker 'gw0' crashed while running {nodeid!r}",
+        sections=[],
+        user_properties=[],
+    )
     recorder.on_report(report)
     row = recorder.rows[nodeid]
     assert row["outcome"] == "crash" and "crashed while running" in row["message"]
@@ -295,11 +382,19 @@ def test_one_outcome_table_for_both_schemas_schema_md_render_and_diff():
     doc = (ROOT / "layercontract/reports/SCHEMA.md").read_text(encoding="utf-8")
     assert outcomes.schema_markdown_table() in doc, (
         "reports/SCHEMA.md's outcome table differs from spec/harness/outcomes.py; paste the output of "
-        "`python -m layercontract.spec.harness.outcomes`")
+        "`python -m layercontract.spec.harness.outcomes`"
+    )
     assert render.LOOKS == outcomes.BY_NAME and tuple(render.BAR_ORDER) == outcomes.BAR_ORDER
     assert set(render.DESCRIPTION) == set(outcomes.NAMES) == set(outcomes.BY_NAME)
-    assert diff_mod.RANK == {"harness-error": 2, "crash": 2, "timeout": 2, "fail": 2, "unexpected-pass": 0,
-                             "expected-deviation": 1, "pass": 0}
+    assert diff_mod.RANK == {
+        "harness-error": 2,
+        "crash": 2,
+        "timeout": 2,
+        "fail": 2,
+        "unexpected-pass": 0,
+        "expected-deviation": 1,
+        "pass": 0,
+    }
     assert outcomes.UNEXPECTED == {"harness-error", "crash", "timeout", "fail", "unexpected-pass"}
     for path in ROOT.glob("*/**/*.py"):  # no second list of outcome names anywhere in the package
         if ".venv" in path.parts or path.parts[-2] == "tests" or path.name == "outcomes.py":
@@ -309,30 +404,40 @@ def test_one_outcome_table_for_both_schemas_schema_md_render_and_diff():
 
 
 def test_first_line_is_the_message_never_a_frame_or_a_local():
-    traceback = ("K = <module 'keras' from '/x/keras/__init__.py'>\nkind = 'max_ndim'\n\n    @clause(\"A.B\")\n"
-                 "    def test_x(K, kind):\n>       assert f(K)\nE       AssertionError: layer name 'g' missing\n"
-                 "E       assert False\n\nsuites/test_input.py:139: AssertionError")
+    traceback = (
+        "K = <module 'keras' from '/x/keras/__init__.py'>\nkind = 'max_ndim'\n\n    @clause(\"A.B\")\n"
+        "    def test_x(K, kind):\n>       assert f(K)\nE       AssertionError: layer name 'g' missing\n"
+        "E       assert False\n\nsuites/test_input.py:139: AssertionError"
+    )
     assert records.first_line(traceback) == "AssertionError: layer name 'g' missing"
     assert records.first_line(traceback, crash="AssertionError: the crash line\nassert False") == (
-        "AssertionError: the crash line")
-    assert records.first_line("Traceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: died") == (
-        "RuntimeError: died")
+        "AssertionError: the crash line"
+    )
+    assert records.first_line('Traceback (most recent call last):\n  File "x.py", line 1\nRuntimeError: died') == (
+        "RuntimeError: died"
+    )
     assert records.first_line("ValueError: bad\nmore") == "ValueError: bad"
     # numpy.testing's asserts start with a bare "AssertionError: " and say what on the next lines
-    numpy_assert = (">       np.testing.assert_array_equal(m, 0, err_msg=\"moving mean updated\")\n"
-                    "E       AssertionError: \nE       Arrays are not equal\nE       moving mean updated\n"
-                    "E       Mismatched elements: 3 / 3 (100%)\n")
+    numpy_assert = (
+        '>       np.testing.assert_array_equal(m, 0, err_msg="moving mean updated")\n'
+        "E       AssertionError: \nE       Arrays are not equal\nE       moving mean updated\n"
+        "E       Mismatched elements: 3 / 3 (100%)\n"
+    )
     assert records.first_line(numpy_assert) == "AssertionError: Arrays are not equal · moving mean updated"
     assert records.first_line("", crash="AssertionError: \nArrays are not equal\nmoving mean updated\nMismatch") == (
-        "AssertionError: Arrays are not equal · moving mean updated")
+        "AssertionError: Arrays are not equal · moving mean updated"
+    )
     # hypothesis's group of distinct failures: the first member's exception, not the group's count
-    group = ("  + Exception Group Traceback (most recent call last):\n  | ExceptionGroup: Hypothesis found 2 distinct "
-             "failures. (2 sub-exceptions)\n  +-+---------------- 1 ----------------\n    | Traceback (most recent "
-             "call last):\n    |   File \"k.py\", line 70, in build\n    | IndexError: list assignment index out of "
-             "range\n    | Failing test case: t(case=1)\n    +---------------- 2 ----------------\n    | "
-             "ValueError: other\n")
-    assert records.first_line(group, crash="ExceptionGroup: Hypothesis found 2 distinct failures. (2 sub-exceptions)") == (
-        "IndexError: list assignment index out of range (the first of 2 distinct failures hypothesis found)")
+    group = (
+        "  + Exception Group Traceback (most recent call last):\n  | ExceptionGroup: Hypothesis found 2 distinct "
+        "failures. (2 sub-exceptions)\n  +-+---------------- 1 ----------------\n    | Traceback (most recent "
+        'call last):\n    |   File "k.py", line 70, in build\n    | IndexError: list assignment index out of '
+        "range\n    | Failing test case: t(case=1)\n    +---------------- 2 ----------------\n    | "
+        "ValueError: other\n"
+    )
+    assert records.first_line(
+        group, crash="ExceptionGroup: Hypothesis found 2 distinct failures. (2 sub-exceptions)"
+    ) == ("IndexError: list assignment index out of range (the first of 2 distinct failures hypothesis found)")
     assert records.first_line("not applicable: clauses X do not apply") == "not applicable: clauses X do not apply"
     assert records.first_line("") == ""
     assert records.upstream_url("keras-team/keras#23364") == "https://github.com/keras-team/keras/issues/23364"
@@ -352,8 +457,10 @@ def test_write_atomic_uses_a_unique_temporary_name_and_leaves_none(tmp_path, mon
 
 
 def test_records_module_imports_no_pytest():
-    code = ("import sys; import layercontract.reports.records, layercontract.reports.merge, "
-            "layercontract.reports.diff; print('pytest' in sys.modules, '_pytest' in sys.modules)")
+    code = (
+        "import sys; import layercontract.reports.records, layercontract.reports.merge, "
+        "layercontract.reports.diff; print('pytest' in sys.modules, '_pytest' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env(), timeout=60)
     assert result.stdout.split() == ["False", "False"], result.stderr
 
@@ -397,16 +504,31 @@ def _variant(record, backend, **versions):
 def test_merge_writes_a_self_contained_escaped_report(real_record, stopped_run, tmp_path):
     hostile = _variant(real_record, "keras-jax", keras="3.15.1")
     bad = next(t for t in hostile["tests"] if t["outcome"] == "pass")
-    bad.update(outcome="fail", message='E   AssertionError: <script>alert("pwned")</script> & more',
-               falsifying_example="Falsifying example: f(x='<b>bold</b>')")
+    bad.update(
+        outcome="fail",
+        message='E   AssertionError: <script>alert("pwned")</script> & more',
+        falsifying_example="Falsifying example: f(x='<b>bold</b>')",
+    )
     deviation = next(t for t in hostile["tests"] if t["outcome"] == "pass")
     deviation.update(outcome="expected-deviation", reason="upstream-bug: <img src=x onerror=alert(1)>")
-    kill = write(tmp_path / "kill.json", {"faults": {
-        "dropout_not_rescaled": {"description": "Dropout <i>forgets</i> 1/(1-rate)",
-                                 "killed_by": ["BUILD.LAZY"], "first_message": "<script>x()</script>"},
-        "survivor": {"description": "never caught", "killed_by": [], "first_message": None}}})
-    paths = [write(tmp_path / "ref.json", real_record), write(tmp_path / "jax.json", hostile),
-             write(tmp_path / "stopped.json", stopped_run[0])]
+    kill = write(
+        tmp_path / "kill.json",
+        {
+            "faults": {
+                "dropout_not_rescaled": {
+                    "description": "Dropout <i>forgets</i> 1/(1-rate)",
+                    "killed_by": ["BUILD.LAZY"],
+                    "first_message": "<script>x()</script>",
+                },
+                "survivor": {"description": "never caught", "killed_by": [], "first_message": None},
+            }
+        },
+    )
+    paths = [
+        write(tmp_path / "ref.json", real_record),
+        write(tmp_path / "jax.json", hostile),
+        write(tmp_path / "stopped.json", stopped_run[0]),
+    ]
     out = tmp_path / "out"
     matrix = _merge(paths, out, kill)
 
@@ -443,7 +565,8 @@ def test_merge_writes_a_self_contained_escaped_report(real_record, stopped_run, 
     assert matrix["kill_matrix"]["survivors"] == ["survivor"]
     assert matrix["clauses"]["BUILD.LAZY"]["results"]["keras-jax"]["tests"]
     assert set(matrix["coverage"]["not_run_anywhere"]) == {
-        cid for cid, c in matrix["clauses"].items() if not c["results"]}
+        cid for cid, c in matrix["clauses"].items() if not c["results"]
+    }
 
 
 def _merge_cli(args, capsys):
@@ -457,20 +580,28 @@ def test_merge_rejects_a_bad_file_by_name_and_writes_nothing(problem, real_recor
     good = write(tmp_path / "good.json", real_record)
     bad = tmp_path / "bad.json"
     text = json.dumps(real_record, indent=1)
-    bad.write_text({"malformed": "{'backend': reference}",
-                    "truncated": text[: len(text) // 2],
-                    "other-schema": json.dumps({**real_record, "schema": "layercontract-run/1"}),
-                    "not-a-record": json.dumps({**real_record, "tests": [{"nodeid": "x"}]}),
-                    "empty": ""}[problem], encoding="utf-8")
+    bad.write_text(
+        {
+            "malformed": "{'backend': reference}",
+            "truncated": text[: len(text) // 2],
+            "other-schema": json.dumps({**real_record, "schema": "layercontract-run/1"}),
+            "not-a-record": json.dumps({**real_record, "tests": [{"nodeid": "x"}]}),
+            "empty": "",
+        }[problem],
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     out.mkdir()
     (out / "index.html").write_text("previous report", encoding="utf-8")
     code, output = _merge_cli([good, bad, "--out", out], capsys)
     assert code == 2
-    expected = {"malformed": "not valid JSON", "truncated": "truncated JSON: the file ends early",
-                "other-schema": "schema 'layercontract-run/1', expected 'layercontract-run/3' or 'layercontract-run/2'",
-                "not-a-record": "not a valid layercontract-run/3 file: $.tests[0]: missing field 'clauses'",
-                "empty": "empty file"}[problem]
+    expected = {
+        "malformed": "not valid JSON",
+        "truncated": "truncated JSON: the file ends early",
+        "other-schema": "schema 'layercontract-run/1', expected 'layercontract-run/3' or 'layercontract-run/2'",
+        "not-a-record": "not a valid layercontract-run/3 file: $.tests[0]: missing field 'clauses'",
+        "empty": "empty file",
+    }[problem]
     assert f"error: {bad}: {expected}" in output
     assert str(good) not in output and "Traceback" not in output and "nothing written" in output
     assert sorted(p.name for p in out.iterdir()) == ["index.html"]
@@ -492,8 +623,10 @@ def test_merge_rejects_one_backend_with_different_versions(real_record, tmp_path
     out = tmp_path / "out"
     code, output = _merge_cli([first, second, "--out", out], capsys)
     assert code == 2
-    assert (f"error: {second}: backend 'reference' with versions numpy 9.9.9, but {first} has versions "
-            f"numpy {real_record['versions']['numpy']}") in output
+    assert (
+        f"error: {second}: backend 'reference' with versions numpy 9.9.9, but {first} has versions "
+        f"numpy {real_record['versions']['numpy']}"
+    ) in output
     assert not out.exists()
 
 
@@ -582,7 +715,12 @@ def test_ci_tox_and_workflow_merge_every_builtin_backend():
     assert "--kill-matrix reports/out/kill-matrix.json" in ci_run  # the merged report shows the kill matrix
     workflow = (ROOT / ".github" / "workflows" / "conformance.yml").read_text(encoding="utf-8")
     assert f"backend: [{', '.join(backends)}]" in workflow
-    for needed in ("bash .ci/install", ".venv/bin/layercontract run --backend \"$BACKEND\"",
-                   "actions/upload-artifact", "actions/download-artifact", "layercontract merge",
-                   'cat report/summary.md >> "$GITHUB_STEP_SUMMARY"'):
+    for needed in (
+        "bash .ci/install",
+        '.venv/bin/layercontract run --backend "$BACKEND"',
+        "actions/upload-artifact",
+        "actions/download-artifact",
+        "layercontract merge",
+        'cat report/summary.md >> "$GITHUB_STEP_SUMMARY"',
+    ):
         assert needed in workflow

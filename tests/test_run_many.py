@@ -1,6 +1,7 @@
 """`layercontract run-many` and the per-test timeout (spec/harness/watchdog.py): backends run
 in parallel processes; one that crashes, exits, hangs or cannot load gets a record of what it
 did not finish, and the others' results survive intact."""
+
 import datetime as dt
 import json
 import os
@@ -24,15 +25,22 @@ A = "tests.adapters_for_tests:"
 
 
 def clean_env():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+    }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
 def layercontract(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "layercontract.spec.harness.cli", *args], cwd=ROOT, env=clean_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", *args],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def output(result):
@@ -63,12 +71,33 @@ def test_per_test_timeout_fails_the_test_as_timeout_even_if_listed_as_a_deviatio
     expectations = tmp_path / "exp.toml"
     expectations.write_text(
         f'[[deviation]]\ntest = "{FIRST_TO_NUMPY}"\nclause = "BUILD.EXPLICIT_BUILD.K3"\nkind = "limitation"\n'
-        'observed = "o"\nreason = "a timeout must not pass as this deviation"\n', encoding="utf-8")
+        'observed = "o"\nreason = "a timeout must not pass as this deviation"\n',
+        encoding="utf-8",
+    )
     record_path = tmp_path / "run.json"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", SUITE_FILE, "--backend", A + "HangOnce", "--test-timeout", "1",
-         "--expectations", str(expectations), "--record", str(record_path), "-p", "no:cacheprovider"],
-        cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            SUITE_FILE,
+            "--backend",
+            A + "HangOnce",
+            "--test-timeout",
+            "1",
+            "--expectations",
+            str(expectations),
+            "--record",
+            str(record_path),
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1, output(result)
     assert re.search(r"TIMEOUT\s+BUILD\.EXPLICIT_BUILD\.K3", result.stdout)
     record = schema.load(record_path, schema.RUN_SCHEMA)
@@ -84,10 +113,32 @@ def test_per_test_timeout_fails_the_test_as_timeout_even_if_listed_as_a_deviatio
 def misbehaving_run(tmp_path_factory):
     """One run-many over the reference backend and every misbehaving adapter."""
     out = tmp_path_factory.mktemp("run-many")
-    backends = ["reference", A + "SegfaultMidTest", A + "ExitInLoad", A + "ExitMidTest", A + "SegfaultInLoad",
-                A + "HangHard", A + "FailsToLoad", "no_such_adapter_module:Adapter"]
-    result = layercontract("run-many", *backends, "-s", SUITE, "--out", str(out), "-j", "3",
-                           "--test-timeout", "2", "--grace", "1", "--backend-timeout", "120")
+    backends = [
+        "reference",
+        A + "SegfaultMidTest",
+        A + "ExitInLoad",
+        A + "ExitMidTest",
+        A + "SegfaultInLoad",
+        A + "HangHard",
+        A + "FailsToLoad",
+        "no_such_adapter_module:Adapter",
+    ]
+    result = layercontract(
+        "run-many",
+        *backends,
+        "-s",
+        SUITE,
+        "--out",
+        str(out),
+        "-j",
+        "3",
+        "--test-timeout",
+        "2",
+        "--grace",
+        "1",
+        "--backend-timeout",
+        "120",
+    )
     return result, out, backends
 
 
@@ -97,8 +148,9 @@ def test_run_many_exits_1_and_reports_progress(misbehaving_run):
     lines = result.stdout.splitlines()
     for backend in backends:
         assert any(re.match(rf"\[\s*[\d.]+s\] start\s+{re.escape(backend)}$", line) for line in lines), backend
-        assert any(re.match(rf"\[\s*[\d.]+s\] \w+\s+{re.escape(backend)}  .*wall [\d.]+ s", line)
-                   for line in lines), backend
+        assert any(re.match(rf"\[\s*[\d.]+s\] \w+\s+{re.escape(backend)}  .*wall [\d.]+ s", line) for line in lines), (
+            backend
+        )
     assert re.search(r"^run-many: wall [\d.]+ s; unexpected outcomes on ", result.stdout, re.M)
     if sys.platform == "linux":  # the peak RSS of each backend's process, from /proc/<pid>/status
         assert re.search(r"\] done\s+\S+  exit 0, wall [\d.]+ s, peak RSS [1-9]\d* MiB, ", result.stdout), result.stdout
@@ -114,8 +166,10 @@ def test_other_backends_results_survive_intact(misbehaving_run):
     assert len(record["tests"]) == 15
 
 
-@pytest.mark.parametrize("adapter, exit_text", [("SegfaultMidTest", "was killed by SIGSEGV"),
-                                                ("ExitMidTest", "exited with status 0 without finishing the run")])
+@pytest.mark.parametrize(
+    "adapter, exit_text",
+    [("SegfaultMidTest", "was killed by SIGSEGV"), ("ExitMidTest", "exited with status 0 without finishing the run")],
+)
 def test_a_crash_mid_test_keeps_finished_results_and_marks_the_rest_crash(misbehaving_run, adapter, exit_text):
     _result, out, _backends = misbehaving_run
     record = record_of(out, A + adapter)
@@ -127,14 +181,19 @@ def test_a_crash_mid_test_keeps_finished_results_and_marks_the_rest_crash(misbeh
     assert len(crashed) == 10
     assert crashed[FIRST_TO_NUMPY]["message"].startswith(f"crash: the backend process {exit_text}, during this test")
     others = [t for n, t in crashed.items() if n != FIRST_TO_NUMPY]
-    assert all(t["message"].startswith(f"crash: not run: the backend process {exit_text}, during {FIRST_TO_NUMPY}")
-               for t in others)
-    assert all(t["rerun"].startswith("python -m pytest --pyargs layercontract.suites.test_build::") for t in record["tests"])
+    assert all(
+        t["message"].startswith(f"crash: not run: the backend process {exit_text}, during {FIRST_TO_NUMPY}")
+        for t in others
+    )
+    assert all(
+        t["rerun"].startswith("python -m pytest --pyargs layercontract.suites.test_build::") for t in record["tests"]
+    )
     assert record["clauses"]["BUILD.EXPLICIT_BUILD.K3"]["outcome"] == outcomes.CRASH
 
 
-@pytest.mark.parametrize("adapter, exit_text", [("ExitInLoad", "exited with status 3"),
-                                                ("SegfaultInLoad", "was killed by SIGSEGV")])
+@pytest.mark.parametrize(
+    "adapter, exit_text", [("ExitInLoad", "exited with status 3"), ("SegfaultInLoad", "was killed by SIGSEGV")]
+)
 def test_a_crash_while_loading_marks_every_test_crash(misbehaving_run, adapter, exit_text):
     _result, out, _backends = misbehaving_run
     record = record_of(out, A + adapter)
@@ -151,14 +210,17 @@ def test_a_test_stuck_beyond_the_per_test_timeout_is_killed_as_timeout(misbehavi
     timed_out = {t["nodeid"]: t for t in outs[outcomes.TIMEOUT]}
     assert len(timed_out) == 10
     message = timed_out[FIRST_TO_NUMPY]["message"]
-    assert message.startswith("timeout: the backend process was killed by run-many: the test ran more than 3 s "
-                              "and did not respond to the per-test timeout of 2 s, during this test")
+    assert message.startswith(
+        "timeout: the backend process was killed by run-many: the test ran more than 3 s "
+        "and did not respond to the per-test timeout of 2 s, during this test"
+    )
     assert "stack of the killed process" in message and "adapters_for_tests.py" in message  # where it hung
 
 
 def test_a_backend_beyond_its_timeout_is_killed_and_its_tests_time_out(tmp_path):
-    result = layercontract("run-many", A + "HangInLoad", "-s", SUITE, "--out", str(tmp_path),
-                           "--backend-timeout", "8")  # time to reach load() on a busy machine
+    result = layercontract(
+        "run-many", A + "HangInLoad", "-s", SUITE, "--out", str(tmp_path), "--backend-timeout", "8"
+    )  # time to reach load() on a busy machine
     assert result.returncode == run_many.EXIT_UNEXPECTED, output(result)
     assert re.search(r"TIMEOUT\s+tests.adapters_for_tests:HangInLoad  SIGKILL, wall", result.stdout)
     record = record_of(tmp_path, A + "HangInLoad")
@@ -168,10 +230,13 @@ def test_a_backend_beyond_its_timeout_is_killed_and_its_tests_time_out(tmp_path)
     assert all("HangInLoad" in t["message"] or "adapters_for_tests.py" in t["message"] for t in record["tests"])
 
 
-@pytest.mark.parametrize("backend, text", [
-    (A + "FailsToLoad", "backend 'fails-to-load' failed to load: ModuleNotFoundError"),
-    ("no_such_adapter_module:Adapter", "cannot import adapter module 'no_such_adapter_module'"),
-])
+@pytest.mark.parametrize(
+    "backend, text",
+    [
+        (A + "FailsToLoad", "backend 'fails-to-load' failed to load: ModuleNotFoundError"),
+        ("no_such_adapter_module:Adapter", "cannot import adapter module 'no_such_adapter_module'"),
+    ],
+)
 def test_a_backend_that_cannot_load_gets_error_rows(misbehaving_run, backend, text):
     _result, out, _backends = misbehaving_run
     record = record_of(out, backend)
@@ -192,8 +257,12 @@ def test_a_backend_over_the_memory_budget_fails_run_many(tmp_path):
     """--max-rss: CI keeps every backend process under 1.5 GB; 1 MiB is below any Python process."""
     result = layercontract("run-many", "reference", "-s", FIRST_TO_NUMPY, "--out", str(tmp_path), "--max-rss", "1")
     assert result.returncode == run_many.EXIT_UNEXPECTED, output(result)
-    assert re.search(r"every outcome as expected; over the memory budget of 1 MiB \(peak RSS\): "
-                     r"reference [1-9]\d* MiB; exit 1$", result.stdout, re.M), output(result)
+    assert re.search(
+        r"every outcome as expected; over the memory budget of 1 MiB \(peak RSS\): "
+        r"reference [1-9]\d* MiB; exit 1$",
+        result.stdout,
+        re.M,
+    ), output(result)
 
 
 def test_run_many_unknown_backend_is_a_harness_failure(tmp_path):
@@ -216,15 +285,30 @@ def test_longest_previous_run_is_scheduled_first(tmp_path):
 
 def test_synthesize_fills_a_partial_record_from_the_journal():
     a, b, c = (f"suites/test_build.py::test_{x}" for x in "abc")
-    events = [{"event": "collected", "tests": [{"nodeid": n, "clauses": ["BUILD.LAZY"]} for n in (a, b, c)]},
-              {"event": "backend", "name": "mine", "edition": "keras3", "versions": {"x": "1"}},
-              {"event": "start", "nodeid": a},
-              {"event": "result", "nodeid": a, "clauses": ["BUILD.LAZY"], "outcome": "pass", "duration_s": 0.1,
-               "message": ""},
-              {"event": "start", "nodeid": b}]
+    events = [
+        {"event": "collected", "tests": [{"nodeid": n, "clauses": ["BUILD.LAZY"]} for n in (a, b, c)]},
+        {"event": "backend", "name": "mine", "edition": "keras3", "versions": {"x": "1"}},
+        {"event": "start", "nodeid": a},
+        {
+            "event": "result",
+            "nodeid": a,
+            "clauses": ["BUILD.LAZY"],
+            "outcome": "pass",
+            "duration_s": 0.1,
+            "message": "",
+        },
+        {"event": "start", "nodeid": b},
+    ]
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    record = records.synthesize("pkg:Mine", events, None, returncode=-11, started=start,
-                                 finished=start + dt.timedelta(seconds=3), rerun_options="--backend pkg:Mine")
+    record = records.synthesize(
+        "pkg:Mine",
+        events,
+        None,
+        returncode=-11,
+        started=start,
+        finished=start + dt.timedelta(seconds=3),
+        rerun_options="--backend pkg:Mine",
+    )
     assert schema.errors(record, schema.json_schema(schema.RUN_SCHEMA)) == []
     tests = {t["nodeid"]: t for t in record["tests"]}
     assert [tests[n]["outcome"] for n in (a, b, c)] == ["pass", "crash", "crash"]

@@ -1,4 +1,5 @@
 """The specification itself: spec/clauses.toml loads and validates, and SPEC.md is current."""
+
 import math
 import pathlib
 
@@ -60,9 +61,7 @@ def test_tolerances_are_nonnegative_rtol_and_atol():
     for c in spec_clauses.load().values():
         if c.tolerance is not None:
             assert set(c.tolerance) == {"rtol", "atol"}, c.id
-            assert all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0
-                       for v in c.tolerance.values()), c.id
-
+            assert all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in c.tolerance.values()), c.id
 
 
 def test_checks_take_tolerances_only_from_clauses_toml():
@@ -80,8 +79,7 @@ def test_checks_take_tolerances_only_from_clauses_toml():
                 problems.append(f"{path.name}:{node.value.lineno} writes {node.arg}=")
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "tolerance":
                 arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
-                if not (isinstance(arg, ast.Constant) and arg.value in clauses
-                        and clauses[arg.value].tolerance):
+                if not (isinstance(arg, ast.Constant) and arg.value in clauses and clauses[arg.value].tolerance):
                     problems.append(f"{path.name}:{node.lineno} tolerance() of no clause stating one")
     assert not problems, "\n".join(problems)
 
@@ -110,17 +108,20 @@ def test_parse_accepts_a_valid_clause():
     assert c.applies_to("keras2") and not c.applies_to("keras4")
 
 
-@pytest.mark.parametrize("fields, clause_id, problem", [
-    ({"id": "BUILD.lower_case"}, "BUILD.lower_case", "id must look like AREA.NAME"),
-    ({"id": "BUILDNODOT"}, "BUILDNODOT", "id must look like AREA.NAME"),
-    ({"id": "NOSUCH.THING", "area": "NOSUCH"}, "NOSUCH.THING", "area 'NOSUCH' must be one of"),
-    ({"area": "CALL"}, "BUILD.EXAMPLE", "area 'CALL' must be one of"),  # area must prefix the id
-    ({"level": "SHALL"}, "BUILD.EXAMPLE", "level must be one of"),
-    ({"colour": "blue"}, "BUILD.EXAMPLE", "unknown fields ['colour']"),
-    ({"editions": []}, "BUILD.EXAMPLE", "editions must be a non-empty subset"),
-    ({"editions": ["keras4"]}, "BUILD.EXAMPLE", "editions must be a non-empty subset"),
-    ({"rationale": None}, "BUILD.EXAMPLE", "rationale"),
-])
+@pytest.mark.parametrize(
+    "fields, clause_id, problem",
+    [
+        ({"id": "BUILD.lower_case"}, "BUILD.lower_case", "id must look like AREA.NAME"),
+        ({"id": "BUILDNODOT"}, "BUILDNODOT", "id must look like AREA.NAME"),
+        ({"id": "NOSUCH.THING", "area": "NOSUCH"}, "NOSUCH.THING", "area 'NOSUCH' must be one of"),
+        ({"area": "CALL"}, "BUILD.EXAMPLE", "area 'CALL' must be one of"),  # area must prefix the id
+        ({"level": "SHALL"}, "BUILD.EXAMPLE", "level must be one of"),
+        ({"colour": "blue"}, "BUILD.EXAMPLE", "unknown fields ['colour']"),
+        ({"editions": []}, "BUILD.EXAMPLE", "editions must be a non-empty subset"),
+        ({"editions": ["keras4"]}, "BUILD.EXAMPLE", "editions must be a non-empty subset"),
+        ({"rationale": None}, "BUILD.EXAMPLE", "rationale"),
+    ],
+)
 def test_parse_rejects_a_malformed_clause_naming_it(fields, clause_id, problem):
     text = toml_clause(id="BUILD.FINE") + toml_clause(**fields)
     with pytest.raises(SpecError) as e:
@@ -137,13 +138,22 @@ def test_questions_are_thread_sources_rendered_as_asked_in():
     assert clause.questions == ("keras-team/keras#23258", "tensorflow/tensorflow#42443")
     assert parse(toml_clause())["BUILD.EXAMPLE"].questions == ()
     rendered = render.render(parse(text), citations={})
-    assert ("- **Asked in:** [keras-team/keras#23258](https://github.com/keras-team/keras/issues/23258), "
-            "[tensorflow/tensorflow#42443](https://github.com/tensorflow/tensorflow/issues/42443)\n") in rendered
+    assert (
+        "- **Asked in:** [keras-team/keras#23258](https://github.com/keras-team/keras/issues/23258), "
+        "[tensorflow/tensorflow#42443](https://github.com/tensorflow/tensorflow/issues/42443)\n"
+    ) in rendered
     assert "Asked in" not in render.render(parse(toml_clause()), citations={}).split('<a id="BUILD.EXAMPLE">')[1]
 
 
-@pytest.mark.parametrize("questions", [["keras#1"], ["https://github.com/keras-team/keras/issues/1"],
-                                       ["keras-team/keras#1", "keras-team/keras#1"], ["keras-team/keras#0"]])
+@pytest.mark.parametrize(
+    "questions",
+    [
+        ["keras#1"],
+        ["https://github.com/keras-team/keras/issues/1"],
+        ["keras-team/keras#1", "keras-team/keras#1"],
+        ["keras-team/keras#0"],
+    ],
+)
 def test_parse_rejects_malformed_questions(questions):
     with pytest.raises(SpecError, match=r"BUILD\.EXAMPLE: questions must be distinct thread sources"):
         parse(toml_clause(questions=questions))
@@ -154,8 +164,11 @@ def test_evidence_cites_probes_that_exist():
     import re
 
     root = pathlib.Path(__file__).resolve().parents[1]
-    cited = {(cid, path) for cid, c in spec_clauses.load().items()
-             for path in re.findall(r"evidence/[\w/.-]+\.py", c.evidence)}
+    cited = {
+        (cid, path)
+        for cid, c in spec_clauses.load().items()
+        for path in re.findall(r"evidence/[\w/.-]+\.py", c.evidence)
+    }
     assert [(cid, path) for cid, path in sorted(cited) if not (root / path).is_file()] == []
 
 
@@ -208,8 +221,7 @@ def test_spec_md_has_an_anchor_level_and_tests_for_every_clause():
 
 def test_render_is_deterministic_and_counts_per_area():
     assert render.render() == render.render()
-    clauses = parse(toml_clause(id="CALL.ONE", area="CALL") + toml_clause(id="CALL.TWO", area="CALL",
-                                                                         level="SHOULD"))
+    clauses = parse(toml_clause(id="CALL.ONE", area="CALL") + toml_clause(id="CALL.TWO", area="CALL", level="SHOULD"))
     text = render.render(clauses, citations={"CALL.ONE": ["test_x.py::test_one"]})
     assert "| [CALL](#CALL) | The \\_\\_call\\_\\_ -> call path | 2 | 1 | 1 | 0 |" in text
     assert "| [BUILD](#BUILD) | Lazy, one-time build and weight tracking | 0 | 0 | 0 | 0 |" in text
@@ -228,9 +240,16 @@ def test_every_built_in_expectations_entry_names_the_failure_it_explains():
 
     from layercontract.spec.harness import expectations
 
-    files = sorted(pathlib.Path(str(f)) for f in importlib.resources.files("layercontract.backends.expectations").iterdir()
-                   if f.name.endswith(".toml"))
+    files = sorted(
+        pathlib.Path(str(f))
+        for f in importlib.resources.files("layercontract.backends.expectations").iterdir()
+        if f.name.endswith(".toml")
+    )
     assert len(files) >= 7
-    missing = [f"{path.name} #{d.entry} {d.test}" for path in files
-               for d in expectations.load(path, spec_clauses.load()) if not d.match]
+    missing = [
+        f"{path.name} #{d.entry} {d.test}"
+        for path in files
+        for d in expectations.load(path, spec_clauses.load())
+        if not d.match
+    ]
     assert missing == []

@@ -1,6 +1,7 @@
 """The statistics behind the stochastic clauses (suites/_helpers.py): the exact binomial
 acceptance intervals keep their false-failure bound, are as narrow as that bound allows, and
 the numbers documented in the _helpers docstring (intervals, power, Bonferroni) are true."""
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -13,8 +14,19 @@ from layercontract.suites._helpers import (
     binomial_acceptance,
 )
 
-CASES = [(20000, 0.1), (20000, 0.3), (20000, 0.5), (20000, 0.75), (10000, 0.5), (50, 0.5), (100, 0.25),
-         (1000, 0.01), (1000, 0.99), (30, 0.02), (7, 0.5)]
+CASES = [
+    (20000, 0.1),
+    (20000, 0.3),
+    (20000, 0.5),
+    (20000, 0.75),
+    (10000, 0.5),
+    (50, 0.5),
+    (100, 0.25),
+    (1000, 0.01),
+    (1000, 0.99),
+    (30, 0.02),
+    (7, 0.5),
+]
 
 
 def tails(n, p, lo, hi):

@@ -2,6 +2,7 @@
 (with the checkout's dependencies beside it, but not its editable layercontract), and run from an
 empty directory - the main job on the reference, a real Keras backend, and the suites through
 `pytest --pyargs`. Nothing but `layercontract` is installed at the top level."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,13 @@ TOP_LEVEL_FOLDERS = ("spec", "suites", "reports", "backends", "reference_impl")
 def _sources(dest: pathlib.Path) -> pathlib.Path:
     """The checkout's files (tracked and new, not ignored) copied to `dest`: the build writes
     build/ and *.egg-info next to pyproject.toml, never into the checkout."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
     for name in filter(None, listed.stdout.split("\0")):
         source = ROOT / name
@@ -60,16 +66,36 @@ def _dependencies_without_layercontract(dest: pathlib.Path) -> list[pathlib.Path
 def wheel_env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheel")
     src = _sources(tmp / "src")
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                            "-q", "-w", str(tmp / "dist"), str(src)], capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(tmp / "dist"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = (tmp / "dist").glob("layercontract-*.whl")
 
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                                "--no-index", "-q", str(wheel)], capture_output=True, text=True, timeout=300)
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     site = next((venv / "lib").glob("python3*/site-packages"))
     deps = _dependencies_without_layercontract(tmp / "deps")
@@ -77,15 +103,27 @@ def wheel_env(tmp_path_factory):
 
     empty = tmp / "empty"
     empty.mkdir()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS",
-                        "PYTEST_PLUGINS", "PYTEST_XDIST_WORKER")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "VIRTUAL_ENV",
+            "LAYERCONTRACT_BACKEND",
+            "PYTEST_ADDOPTS",
+            "PYTEST_PLUGINS",
+            "PYTEST_XDIST_WORKER",
+        )
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
 
     def run(*args, timeout=600):
-        return subprocess.run([str(a) for a in args], cwd=empty, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [str(a) for a in args], cwd=empty, env=env, capture_output=True, text=True, timeout=timeout
+        )
 
     return wheel, venv, empty, run
 
@@ -103,16 +141,28 @@ def test_the_wheel_installs_only_the_layercontract_root_with_its_data(wheel_env)
     assert {path.split("/")[0] for path in recorded} == {"layercontract", record_name.split("/")[0]}
     for folder in TOP_LEVEL_FOLDERS:
         assert f"layercontract/{folder}/__init__.py" in recorded
-    for data in ("spec/clauses.toml", "spec/SPEC.md", "suites/pytest-settings.ini",
-                 "backends/expectations/keras-numpy.toml", "backends/findings.toml",
-                 "backends/reproducers/k3-max-ndim-message-omits-shape.py", "reports/run-record.schema.json",
-                 "reports/run-record.v2.schema.json", "reports/matrix.schema.json", "reports/SCHEMA.md",
-                 "reports/templates/index.html.j2"):
+    for data in (
+        "spec/clauses.toml",
+        "spec/SPEC.md",
+        "suites/pytest-settings.ini",
+        "backends/expectations/keras-numpy.toml",
+        "backends/findings.toml",
+        "backends/reproducers/k3-max-ndim-message-omits-shape.py",
+        "reports/run-record.schema.json",
+        "reports/run-record.v2.schema.json",
+        "reports/matrix.schema.json",
+        "reports/SCHEMA.md",
+        "reports/templates/index.html.j2",
+    ):
         assert f"layercontract/{data}" in recorded, data
     site = next((venv / "lib").glob("python3*/site-packages"))
     assert not [f for f in TOP_LEVEL_FOLDERS if (site / f).exists()]
-    where = run(venv / "bin" / "python", "-c", "import layercontract, importlib.util as u; print(layercontract.__file__); "
-                "print([m for m in ('spec', 'suites', 'reports', 'backends', 'reference_impl') if u.find_spec(m)])")
+    where = run(
+        venv / "bin" / "python",
+        "-c",
+        "import layercontract, importlib.util as u; print(layercontract.__file__); "
+        "print([m for m in ('spec', 'suites', 'reports', 'backends', 'reference_impl') if u.find_spec(m)])",
+    )
     assert where.returncode == 0, output(where)
     file, top_level = where.stdout.splitlines()
     assert pathlib.Path(file).is_relative_to(site) and top_level == "[]"
@@ -136,8 +186,9 @@ def test_layercontract_run_on_real_keras_from_an_empty_directory(wheel_env):
     """keras-numpy, on the one suite file with its reviewed deviation: the packaged expectations
     file is found and matched by check id."""
     _wheel, venv, empty, run = wheel_env
-    result = run(venv / "bin" / "layercontract", "run", "--backend", "keras-numpy", "--out", "kn",
-                 "--", "-k", "test_input")
+    result = run(
+        venv / "bin" / "layercontract", "run", "--backend", "keras-numpy", "--out", "kn", "--", "-k", "test_input"
+    )
     assert result.returncode == 0, output(result)
     record = json.loads((empty / "kn" / "keras-numpy.json").read_text(encoding="utf-8"))
     assert record["complete"] and record["backend"] == "keras-numpy" and "keras" in record["versions"]
@@ -147,7 +198,18 @@ def test_layercontract_run_on_real_keras_from_an_empty_directory(wheel_env):
 
 def test_pytest_pyargs_runs_the_installed_suites_from_an_empty_directory(wheel_env):
     _wheel, venv, _empty, run = wheel_env
-    result = run(venv / "bin" / "python", "-m", "pytest", "--pyargs", "layercontract.suites", "--backend", "reference",
-                 "-p", "no:cacheprovider", "-k", "test_build")
+    result = run(
+        venv / "bin" / "python",
+        "-m",
+        "pytest",
+        "--pyargs",
+        "layercontract.suites",
+        "--backend",
+        "reference",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "test_build",
+    )
     assert result.returncode == 0, output(result)
     assert "layercontract backend: reference" in result.stdout and " passed" in result.stdout

@@ -2,6 +2,7 @@
 pull requests: zizmor's offline audit (pedantic) finds nothing - actions pinned to commit SHAs, no
 persisted credentials in checkouts, no template injection. Part of the README test command, so
 `.ci/run` runs it."""
+
 import os
 import pathlib
 import shutil
@@ -15,9 +16,19 @@ def test_zizmor_offline_audit_of_the_workflows_finds_nothing():
     # zizmor is pinned in the dev extra; its wheel installs a binary beside this interpreter.
     zizmor = shutil.which("zizmor", path=os.path.dirname(sys.executable)) or shutil.which("zizmor")
     assert zizmor, "zizmor is not installed: it is pinned in pyproject's dev extra (./lc installs it)"
-    result = subprocess.run([zizmor, "--offline", "--persona", "pedantic", str(ROOT / ".github" / "workflows"),
-                             str(ROOT / ".github" / "actions" / "layercontract" / "action.yml")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            zizmor,
+            "--offline",
+            "--persona",
+            "pedantic",
+            str(ROOT / ".github" / "workflows"),
+            str(ROOT / ".github" / "actions" / "layercontract" / "action.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings" in result.stdout + result.stderr, result.stdout + result.stderr
 
@@ -26,8 +37,15 @@ def test_the_workflow_exercises_the_reusable_action_on_the_example_adapter():
     # (text, not YAML: no YAML parser is among the pinned dependencies)
     action = (ROOT / ".github" / "actions" / "layercontract" / "action.yml").read_text(encoding="utf-8")
     assert "using: composite" in action
-    for what in ("  backends:\n", "  adapter:\n", "layercontract run-many $BACKENDS", "GITHUB_STEP_SUMMARY",
-                 "actions/upload-artifact@", "exit 1", '"$GITHUB_ACTION_PATH/../../.."'):
+    for what in (
+        "  backends:\n",
+        "  adapter:\n",
+        "layercontract run-many $BACKENDS",
+        "GITHUB_STEP_SUMMARY",
+        "actions/upload-artifact@",
+        "exit 1",
+        '"$GITHUB_ACTION_PATH/../../.."',
+    ):
         assert what in action, what
     workflow = (ROOT / ".github" / "workflows" / "conformance.yml").read_text(encoding="utf-8")
     job = workflow.split("\n  example-adapter:\n", 1)[1].split("\n\n  ", 1)[0]

@@ -1,4 +1,5 @@
 """Installed distribution versions, read without importing the packages."""
+
 from importlib import metadata
 
 

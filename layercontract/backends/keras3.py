@@ -1,6 +1,7 @@
 """Keras 3 on one of its backends. Keras reads KERAS_BACKEND once, at its first import, so
 one process checks one Keras 3 backend; asking for another one after Keras was imported is
 an error, not a silent switch."""
+
 import inspect
 import os
 import pathlib
@@ -41,14 +42,16 @@ class Keras3(Backend):
                 raise KerasBackendConflict(
                     f"Keras is already imported in this process with backend {active!r}; "
                     f"backend {self.name!r} needs KERAS_BACKEND={self.keras_backend!r} before the "
-                    "first import. Run each Keras backend in its own process.")
+                    "first import. Run each Keras backend in its own process."
+                )
         os.environ["KERAS_BACKEND"] = self.keras_backend
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras
 
         if keras.backend.backend() != self.keras_backend:
             raise KerasBackendConflict(
-                f"Keras chose backend {keras.backend.backend()!r} instead of {self.keras_backend!r}")
+                f"Keras chose backend {keras.backend.backend()!r} instead of {self.keras_backend!r}"
+            )
         self._keras = keras
         return keras
 

@@ -1,4 +1,5 @@
 """The reference backend: layercontract's own numpy implementation of the contract."""
+
 import pathlib
 import sys
 
@@ -31,5 +32,4 @@ class ReferenceBackend(Backend):
     def versions(self):
         from layercontract import reference_impl  # cheap, and versions() may be asked before load()
 
-        return {"reference_impl": reference_impl.__version__, "numpy": np.__version__,
-                "python": sys.version.split()[0]}
+        return {"reference_impl": reference_impl.__version__, "numpy": np.__version__, "python": sys.version.split()[0]}

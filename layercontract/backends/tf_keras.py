@@ -1,4 +1,5 @@
 """tf-keras: legacy Keras 2 on TensorFlow (edition keras2)."""
+
 import os
 import pathlib
 from types import SimpleNamespace
@@ -31,9 +32,15 @@ class TfKeras(Backend):
             concatenate=lambda xs, axis=-1: tf.concat(list(xs), axis=axis),
         )
         return SimpleNamespace(
-            Layer=tf_keras.layers.Layer, Model=tf_keras.Model, Sequential=tf_keras.Sequential, InputSpec=tf_keras.layers.InputSpec,
-            Input=tf_keras.Input, layers=tf_keras.layers, optimizers=tf_keras.optimizers,
-            utils=tf_keras.utils, ops=ops,
+            Layer=tf_keras.layers.Layer,
+            Model=tf_keras.Model,
+            Sequential=tf_keras.Sequential,
+            InputSpec=tf_keras.layers.InputSpec,
+            Input=tf_keras.Input,
+            layers=tf_keras.layers,
+            optimizers=tf_keras.optimizers,
+            utils=tf_keras.utils,
+            ops=ops,
         )
 
     def to_numpy(self, x):

@@ -4,6 +4,7 @@ This package *is* a Keras-shaped namespace (`Layer`, `Model`, `Sequential`, `Inp
 `layers`, `ops`, `optimizers`, `utils`), which is what the suites see through the
 `reference` backend adapter.
 """
+
 from types import SimpleNamespace
 
 from layercontract.reference_impl import layers, ops, optimizers, random
@@ -16,5 +17,17 @@ from layercontract.reference_impl.variables import Variable
 utils = SimpleNamespace(set_random_seed=random.set_random_seed)
 
 __version__ = "0.1.0"
-__all__ = ["Layer", "Model", "Sequential", "InputSpec", "Input", "Variable", "SymbolicTensor", "is_symbolic",
-           "layers", "ops", "optimizers", "utils"]
+__all__ = [
+    "Layer",
+    "Model",
+    "Sequential",
+    "InputSpec",
+    "Input",
+    "Variable",
+    "SymbolicTensor",
+    "is_symbolic",
+    "layers",
+    "ops",
+    "optimizers",
+    "utils",
+]

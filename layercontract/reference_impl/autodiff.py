@@ -5,6 +5,7 @@ backwards. Arrays are keyed by `id`: the tape holds every recorded array alive, 
 cannot be reused while it is open. An op that returns its input object unchanged
 (e.g. Dropout in inference) needs no record: the gradient flows through the same key.
 """
+
 import contextlib
 
 import numpy as np

@@ -12,6 +12,7 @@ after it within the same outer call. A functional model resets the context to it
 before each node (model.py), so a construction-time value stays with its node
 (TRAIN.FUNCTIONAL_PINNED_IS_LOCAL).
 """
+
 import contextlib
 
 

@@ -1,4 +1,5 @@
 """Weight initializers (Keras names). Draws come from the global reference RNG."""
+
 import numpy as np
 
 from layercontract.reference_impl import random

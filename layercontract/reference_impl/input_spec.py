@@ -1,11 +1,10 @@
 """InputSpec and the compatibility check `Layer.__call__` runs before `build` and `call`."""
+
 import numpy as np
 
 
 class InputSpec:
-    def __init__(
-        self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None, name=None
-    ):
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None, name=None):
         self.dtype = None if dtype is None else str(np.dtype(dtype))
         self.shape = None if shape is None else tuple(shape)
         self.ndim = len(self.shape) if self.shape is not None else ndim
@@ -37,8 +36,7 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
     tensors = _flatten(inputs)
     if len(tensors) != len(specs):
         raise ValueError(
-            f"Layer '{layer_name}' expects {len(specs)} input(s), "
-            f"but it received {len(tensors)} input tensors."
+            f"Layer '{layer_name}' expects {len(specs)} input(s), but it received {len(tensors)} input tensors."
         )
     for index, (x, spec) in enumerate(zip(tensors, specs)):
         if spec is None:

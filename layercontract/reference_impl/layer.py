@@ -8,6 +8,7 @@
   4. resolve `training` through the shared call context         -> `context.resolve_training`
   5. run `call` (or propagate shapes for symbolic inputs)       -> `call` / `compute_output_spec`
 """
+
 import functools
 import inspect
 import re
@@ -81,9 +82,11 @@ class Layer:
     # ------------------------------------------------------------ state lock
     # Keras 3 (Layer._lock_state, clause BUILD.STATE_LOCKED_AFTER_BUILD.K3): once built, a layer
     # takes no new variables and no new sub-layers.
-    _LOCKED_MESSAGE = ("You cannot add new elements of state (variables or sub-layers) to a layer that "
-                       "is already built. All state must be created in the `__init__()` method or in "
-                       "the `build()` method.")
+    _LOCKED_MESSAGE = (
+        "You cannot add new elements of state (variables or sub-layers) to a layer that "
+        "is already built. All state must be created in the `__init__()` method or in "
+        "the `build()` method."
+    )
 
     def _lock_state(self):
         self._state_locked = True
@@ -94,25 +97,31 @@ class Layer:
         super().__setattr__(name, value)
 
     # ---------------------------------------------------------------- weights
-    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, name=None,
-                   autocast=True):
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, name=None, autocast=True):
         """Keras 3's signature (BUILD.ADD_WEIGHT_POSITIONAL.K3): at most `shape, initializer, dtype`
         positionally; Keras 2's positional name is rejected; a floating weight defaults to glorot-uniform."""
         if len(args) > 3:
             raise TypeError(f"add_weight() takes at most 3 positional arguments but {len(args)} were given.")
         if args and isinstance(args[0], str):
-            raise ValueError(f"`name` must be passed as a keyword argument. Received: add_weight({args[0]!r}, ...). "
-                             f"Use: add_weight(shape=..., name={args[0]!r}).")
+            raise ValueError(
+                f"`name` must be passed as a keyword argument. Received: add_weight({args[0]!r}, ...). "
+                f"Use: add_weight(shape=..., name={args[0]!r})."
+            )
         if args and shape is not None:
             raise ValueError("`shape` was passed both positionally and as a keyword argument.")
-        shape, initializer, dtype = (*args, *(shape, initializer, dtype)[len(args):])
+        shape, initializer, dtype = (*args, *(shape, initializer, dtype)[len(args) :])
         initializer = initializer or "glorot_uniform"
         if self._state_locked:
             raise ValueError(f"Layer '{self.name}': {self._LOCKED_MESSAGE}")
         shape = tuple(shape or ())
         value = initializers.get(initializer)(shape)
-        variable = Variable(value, name=name or f"variable_{len(self._own_weights)}",
-                            dtype=dtype or self.variable_dtype, autocast=autocast, trainable=trainable)
+        variable = Variable(
+            value,
+            name=name or f"variable_{len(self._own_weights)}",
+            dtype=dtype or self.variable_dtype,
+            autocast=autocast,
+            trainable=trainable,
+        )
         self._own_weights.append(variable)
         return variable
 
@@ -148,9 +157,7 @@ class Layer:
     @property
     def weights(self):
         """Own trainable, own non-trainable (creation order in each), then sub-layers'; no duplicates."""
-        ordered = [w for w in self._own_weights if w.trainable] + [
-            w for w in self._own_weights if not w.trainable
-        ]
+        ordered = [w for w in self._own_weights if w.trainable] + [w for w in self._own_weights if not w.trainable]
         for layer in self._sublayers():
             ordered += layer.weights
         return _unique(ordered)
@@ -195,8 +202,10 @@ class Layer:
         place of the variables', and return `(outputs, non-trainable values after the call)`,
         leaving the variables themselves as they were (TRAIN.STATELESS_CALL_RETURNS_UPDATED_STATS)."""
         trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
-        for given, held, kind in ((trainable_variables, trainable, "trainable"),
-                                  (non_trainable_variables, non_trainable, "non-trainable")):
+        for given, held, kind in (
+            (trainable_variables, trainable, "trainable"),
+            (non_trainable_variables, non_trainable, "non-trainable"),
+        ):
             if len(given) != len(held):
                 raise ValueError(f"Layer '{self.name}' has {len(held)} {kind} variables, received {len(given)} values")
         held = trainable + non_trainable
@@ -234,9 +243,11 @@ class Layer:
         if not self._allow_non_tensor_positional_args:
             for leaf in _flatten_all(args, {}):
                 if leaf is not None and not _is_array_like(leaf):
-                    raise ValueError("Only input tensors may be passed as positional arguments. The following "
-                                     f"argument value should be passed as a keyword argument: {leaf!r} "
-                                     f"(of type {type(leaf)})")
+                    raise ValueError(
+                        "Only input tensors may be passed as positional arguments. The following "
+                        f"argument value should be passed as a keyword argument: {leaf!r} "
+                        f"(of type {type(leaf)})"
+                    )
         first_input = args[0] if args else next(iter(kwargs.values()), None)
         assert_input_compatibility(self.input_spec, first_input, self.name)
         self._maybe_build(args, kwargs, first_input)
@@ -306,8 +317,10 @@ class Layer:
     def _symbolic_call(self, args, kwargs, explicit):
         """Symbolic outputs (fresh tensors, even for an identity layer) that remember this call:
         a functional model replays it, with the `training` given here if one was (`explicit`)."""
-        outputs = _map_structure(lambda t: SymbolicTensor(t.shape, t.dtype) if is_symbolic(t) else t,
-                                 self.compute_output_spec(*args, **kwargs))
+        outputs = _map_structure(
+            lambda t: SymbolicTensor(t.shape, t.dtype) if is_symbolic(t) else t,
+            self.compute_output_spec(*args, **kwargs),
+        )
         node_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
         node = Node(self, args, node_kwargs, explicit, outputs)
         for leaf in _flatten_all([outputs], {}):

@@ -1,4 +1,5 @@
 """Built-in layers: Dense, Dropout, BatchNormalization, Concatenate."""
+
 import numpy as np
 
 from layercontract.reference_impl import autodiff, ops, random
@@ -9,8 +10,15 @@ ACTIVATIONS = {None: lambda x: x, "linear": lambda x: x, "relu": ops.relu}
 
 
 class Dense(Layer):
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.units = int(units)
         if activation not in ACTIVATIONS:
@@ -23,10 +31,12 @@ class Dense(Layer):
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
-        self.kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer,
-                                      name="kernel")
-        self.bias = (self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
-                     if self.use_bias else None)
+        self.kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer, name="kernel")
+        self.bias = (
+            self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
+            if self.use_bias
+            else None
+        )
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
 
     def call(self, inputs):
@@ -81,14 +91,18 @@ class BatchNormalization(Layer):
     def build(self, input_shape):
         shape = (input_shape[self.axis],)
         # In the variable dtype and never autocast: float32 statistics under mixed_float16 (DTYPE.MIXED_BATCHNORM)
-        self.gamma = (self.add_weight(shape=shape, initializer="ones", name="gamma", autocast=False)
-                      if self.scale else None)
-        self.beta = (self.add_weight(shape=shape, initializer="zeros", name="beta", autocast=False)
-                     if self.center else None)
-        self.moving_mean = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="moving_mean",
-                                           autocast=False)
-        self.moving_variance = self.add_weight(shape=shape, initializer="ones", trainable=False,
-                                               name="moving_variance", autocast=False)
+        self.gamma = (
+            self.add_weight(shape=shape, initializer="ones", name="gamma", autocast=False) if self.scale else None
+        )
+        self.beta = (
+            self.add_weight(shape=shape, initializer="zeros", name="beta", autocast=False) if self.center else None
+        )
+        self.moving_mean = self.add_weight(
+            shape=shape, initializer="zeros", trainable=False, name="moving_mean", autocast=False
+        )
+        self.moving_variance = self.add_weight(
+            shape=shape, initializer="ones", trainable=False, name="moving_variance", autocast=False
+        )
         self.input_spec = InputSpec(ndim=len(input_shape), axes={self.axis: input_shape[self.axis]})
 
     def _broadcast(self, v, ndim):
@@ -120,8 +134,15 @@ class BatchNormalization(Layer):
             n = np.prod([x.shape[a] for a in reduce_axes])
             g_xhat = g * b(gamma)
             if batch_stats:
-                g_x = b(inv_std) / n * (n * g_xhat - g_xhat.sum(axis=reduce_axes, keepdims=True)
-                                         - x_hat * (g_xhat * x_hat).sum(axis=reduce_axes, keepdims=True))
+                g_x = (
+                    b(inv_std)
+                    / n
+                    * (
+                        n * g_xhat
+                        - g_xhat.sum(axis=reduce_axes, keepdims=True)
+                        - x_hat * (g_xhat * x_hat).sum(axis=reduce_axes, keepdims=True)
+                    )
+                )
             else:
                 g_x = g_xhat * b(inv_std)
             return [g_x, (g * x_hat).sum(axis=reduce_axes), g.sum(axis=reduce_axes)]

@@ -1,4 +1,5 @@
 """Losses return (value, d value / d y_pred)."""
+
 import numpy as np
 
 

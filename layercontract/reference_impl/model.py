@@ -7,6 +7,7 @@ Which `training` value the train and inference steps pass follows Keras 3
 model's `call` has a `training` parameter; otherwise the model is called without it
 (clause TRAIN.FIT_NO_TRAINING_PARAM.K3).
 """
+
 import inspect
 
 import numpy as np
@@ -93,9 +94,11 @@ class Model(Layer):
         ctx = context.current()
         for node in nodes:
             ctx.training = training
-            outputs = node.layer(*_map_structure(value, node.args),
-                                 **{k: _map_structure(value, v) for k, v in node.kwargs.items()},
-                                 **node.pinned)
+            outputs = node.layer(
+                *_map_structure(value, node.args),
+                **{k: _map_structure(value, v) for k, v in node.kwargs.items()},
+                **node.pinned,
+            )
             for symbolic, concrete in zip(_flatten_all([node.outputs], {}), _flatten_all([outputs], {})):
                 values[id(symbolic)] = concrete
         ctx.training = training
@@ -112,19 +115,24 @@ class Model(Layer):
             names = list(graph_inputs) if isinstance(graph_inputs, dict) else [t.name for t in declared]
             missing = [name for name in names if name not in inputs]
             if missing:
-                raise ValueError(f'Missing data for input "{missing[0]}". You passed a data dictionary with '
-                                 f"keys {list(inputs)}. Expected the following keys: {names}")
+                raise ValueError(
+                    f'Missing data for input "{missing[0]}". You passed a data dictionary with '
+                    f"keys {list(inputs)}. Expected the following keys: {names}"
+                )
             given = [inputs[name] for name in names]
         else:
             if isinstance(graph_inputs, dict) and list(graph_inputs) != sorted(graph_inputs):
                 # a list would be matched in sorted key order, not the order the dict was written in:
                 # ambiguous, so refused (INPUT.LIST_INTO_DICT_BUILT_MODEL)
-                raise ValueError(f"Model '{self.name}' was built from a dict of inputs with keys {list(graph_inputs)}: "
-                                 "pass its inputs as a dict with these keys, not as a list.")
+                raise ValueError(
+                    f"Model '{self.name}' was built from a dict of inputs with keys {list(graph_inputs)}: "
+                    "pass its inputs as a dict with these keys, not as a list."
+                )
             given = _flatten_all([inputs], {})
             if len(given) != len(declared):
-                raise ValueError(f"Model '{self.name}' expects {len(declared)} input(s), but it received "
-                                 f"{len(given)} input tensors.")
+                raise ValueError(
+                    f"Model '{self.name}' expects {len(declared)} input(s), but it received {len(given)} input tensors."
+                )
         return {id(t): x for t, x in zip(declared, given)}
 
     def compile(self, optimizer="sgd", loss="mse"):

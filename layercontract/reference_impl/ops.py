@@ -1,5 +1,6 @@
 """The ops custom layers need. Eager inputs are float32 numpy arrays; symbolic inputs
 propagate shapes only. Differentiable ops record themselves on the autodiff tape."""
+
 import numpy as np
 
 from layercontract.reference_impl import autodiff

@@ -1,4 +1,5 @@
 """Seeding: one global generator (`utils.set_random_seed`), per-layer generators when seeded."""
+
 import numpy as np
 
 _global = np.random.default_rng(1337)

@@ -1,4 +1,5 @@
 """Symbolic tensors: a shape and a dtype, no data. `Input` makes one with a `None` batch."""
+
 import numpy as np
 
 
@@ -11,7 +12,6 @@ class SymbolicTensor:
         self.dtype = str(np.dtype(dtype))
         self.name = name
         self.node = None  # the Node (layer call) that produced it; None for an Input
-
 
     @property
     def ndim(self):

@@ -1,4 +1,5 @@
 """Weights: a named, mutable array with a stable object identity."""
+
 import contextlib
 
 import numpy as np
@@ -46,8 +47,7 @@ class Variable:
         value = np.asarray(value, dtype=self._value.dtype)
         if value.shape != self._value.shape:
             raise ValueError(
-                f"Cannot assign a value of shape {value.shape} to variable '{self.name}' "
-                f"of shape {self._value.shape}"
+                f"Cannot assign a value of shape {value.shape} to variable '{self.name}' of shape {self._value.shape}"
             )
         self._value = value.copy()
 

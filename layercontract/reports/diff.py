@@ -9,6 +9,7 @@ if an expectations entry now explains it), or that became unexpected at the same
 unsupported and not applicable are no conformance level: changes to or from them are listed
 as "other changes", never as a regression or a fix.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,7 +22,7 @@ RANK = {o.name: o.conformance for o in OUTCOMES if o.conformance is not None}  #
 
 
 def classify_change(was: str, now: str) -> str:
-    """"regression", "fix" or "other" for a test whose outcome changed from `was` to `now`.
+    """ "regression", "fix" or "other" for a test whose outcome changed from `was` to `now`.
 
     Conformance decides first; at equal conformance, becoming unexpected (pass -> unexpected
     pass: an expectations entry that does not hold) is a regression and the reverse a fix."""
@@ -36,10 +37,11 @@ def classify_change(was: str, now: str) -> str:
 @dataclasses.dataclass
 class Run:
     """One backend's results in one input: test outcomes and clause outcomes."""
+
     versions: dict
     complete: bool
-    tests: dict[str, dict]      # nodeid -> {"outcome", "clauses", "message", "reason", "rerun"}
-    clauses: dict[str, str]     # clause id -> outcome
+    tests: dict[str, dict]  # nodeid -> {"outcome", "clauses", "message", "reason", "rerun"}
+    clauses: dict[str, str]  # clause id -> outcome
 
 
 def load_runs(path) -> dict[str, Run]:
@@ -57,20 +59,25 @@ def load_runs(path) -> dict[str, Run]:
     return runs
 
 
-def gate_problems(old: dict[str, Run], new: dict[str, Run], names=("OLD", "NEW"), *,
-                  allow_incomplete=False, allow_disjoint=False) -> list[str]:
+def gate_problems(
+    old: dict[str, Run], new: dict[str, Run], names=("OLD", "NEW"), *, allow_incomplete=False, allow_disjoint=False
+) -> list[str]:
     """Why OLD and NEW cannot be judged (a gate must not read "no regression" from them): a run
     that did not complete, no backend in common. [] when they can."""
     problems = []
     if not allow_disjoint and old and new and not set(old) & set(new):
-        problems.append(f"{names[0]} ({_list(old)}) and {names[1]} ({_list(new)}) have no backend in "
-                        "common: nothing to compare (--allow-disjoint to compare anyway)")
+        problems.append(
+            f"{names[0]} ({_list(old)}) and {names[1]} ({_list(new)}) have no backend in "
+            "common: nothing to compare (--allow-disjoint to compare anyway)"
+        )
     if not allow_incomplete:
         for name, runs in zip(names, (old, new)):
             unfinished = [b for b, run in runs.items() if not run.complete]
             if unfinished:
-                problems.append(f"{name}: the run of {_list(unfinished)} did not complete (killed, interrupted "
-                                "or still running): its outcomes prove nothing (--allow-incomplete to compare anyway)")
+                problems.append(
+                    f"{name}: the run of {_list(unfinished)} did not complete (killed, interrupted "
+                    "or still running): its outcomes prove nothing (--allow-incomplete to compare anyway)"
+                )
     return problems
 
 
@@ -113,7 +120,9 @@ def compare(old: dict[str, Run], new: dict[str, Run]) -> Diff:
                 diff.incomplete.append(f"{side} {backend}")
         changed = sorted(k for k in set(a.versions) | set(b.versions) if a.versions.get(k) != b.versions.get(k))
         if changed:
-            diff.version_changes[backend] = [f"{k} {a.versions.get(k, '-')} → {b.versions.get(k, '-')}" for k in changed]
+            diff.version_changes[backend] = [
+                f"{k} {a.versions.get(k, '-')} → {b.versions.get(k, '-')}" for k in changed
+            ]
         for nodeid in sorted(set(a.tests) & set(b.tests)):
             was, now = a.tests[nodeid]["outcome"], b.tests[nodeid]["outcome"]
             if was == now:
@@ -130,8 +139,11 @@ def compare(old: dict[str, Run], new: dict[str, Run]) -> Diff:
             diff.clauses_added[backend] = added
         if removed:
             diff.clauses_removed[backend] = removed
-        moved = [(cid, a.clauses[cid], b.clauses[cid]) for cid in a.clauses
-                 if cid in b.clauses and a.clauses[cid] != b.clauses[cid]]
+        moved = [
+            (cid, a.clauses[cid], b.clauses[cid])
+            for cid in a.clauses
+            if cid in b.clauses and a.clauses[cid] != b.clauses[cid]
+        ]
         if moved:
             diff.clause_changes[backend] = moved
     return diff
@@ -139,10 +151,16 @@ def compare(old: dict[str, Run], new: dict[str, Run]) -> Diff:
 
 def markdown(diff: Diff, old_name: str, new_name: str) -> str:
     out = [f"## layercontract diff: {md_text(old_name)} → {md_text(new_name)}", ""]
-    verdict = (f"**{len(diff.regressions)} regression{'s' * (len(diff.regressions) != 1)}**;"
-               if diff.regressions else "**No regression**;")
-    out += [f"{verdict} {len(diff.fixes)} fix{'es' * (len(diff.fixes) != 1)}, {len(diff.other)} other change"
-            f"{'s' * (len(diff.other) != 1)}.", ""]
+    verdict = (
+        f"**{len(diff.regressions)} regression{'s' * (len(diff.regressions) != 1)}**;"
+        if diff.regressions
+        else "**No regression**;"
+    )
+    out += [
+        f"{verdict} {len(diff.fixes)} fix{'es' * (len(diff.fixes) != 1)}, {len(diff.other)} other change"
+        f"{'s' * (len(diff.other) != 1)}.",
+        "",
+    ]
     for run in diff.incomplete:
         out.append(f"> ⚠️ {run}: the run is incomplete, some tests did not run")
     for name in diff.backends_added:
@@ -162,9 +180,13 @@ def markdown(diff: Diff, old_name: str, new_name: str) -> str:
             out.append(f"**{md_text(backend)}**")
             out.append("")
             for c in (c for c in items if c.backend == backend):
-                line = (f"- {md_code(c.nodeid)} ({', '.join(c.test.get('clauses', []))}): "
-                        f"{label(c.old)} → **{label(c.new)}**")
-                detail = c.test.get("reason") if c.new == "expected-deviation" else first_line(c.test.get("message", ""))
+                line = (
+                    f"- {md_code(c.nodeid)} ({', '.join(c.test.get('clauses', []))}): "
+                    f"{label(c.old)} → **{label(c.new)}**"
+                )
+                detail = (
+                    c.test.get("reason") if c.new == "expected-deviation" else first_line(c.test.get("message", ""))
+                )
                 if detail and c.new not in ("pass", "not-run"):
                     line += f" — {md_text(detail)}"
                 out.append(line)
@@ -186,12 +208,13 @@ def markdown(diff: Diff, old_name: str, new_name: str) -> str:
             clause_lines.append(f"- **{md_text(backend)}**: " + "; ".join(parts))
     if clause_lines:
         out += ["### Clauses", ""] + clause_lines + [""]
-    counts = [f"{b}: +{diff.tests_added.get(b, 0)} / -{diff.tests_removed.get(b, 0)}"
-              for b in dict.fromkeys([*diff.tests_added, *diff.tests_removed])]
+    counts = [
+        f"{b}: +{diff.tests_added.get(b, 0)} / -{diff.tests_removed.get(b, 0)}"
+        for b in dict.fromkeys([*diff.tests_added, *diff.tests_removed])
+    ]
     if counts:
         out += ["Tests added / removed: " + md_text("; ".join(counts), 500), ""]
     return "\n".join(out)
-
 
 
 # ------------------------------------------------------------- across Keras versions

@@ -7,6 +7,7 @@ links and reproducer come from the findings the deviation's expectations file ca
 built-in findings.toml, the file's own [[finding]] tables, the files its `findings` key names),
 read from this checkout; a finding no longer there is shown with what the records say.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -61,11 +62,25 @@ def build(backends: dict) -> list[dict]:
                 continue
             if dev.get("file"):
                 files.add(dev["file"])
-            item = seen.setdefault(dev["finding"], {"id": dev["finding"], "kind": dev.get("kind") or "",
-                                                    "upstream_ref": dev.get("upstream") or "", "columns": {}})
-            where = item["columns"].setdefault(column, {
-                "backend": entry.get("backend", column), "version": entry.get("version"),
-                "when": list(dev.get("when") or []), "checks": [], "outcomes": {}})
+            item = seen.setdefault(
+                dev["finding"],
+                {
+                    "id": dev["finding"],
+                    "kind": dev.get("kind") or "",
+                    "upstream_ref": dev.get("upstream") or "",
+                    "columns": {},
+                },
+            )
+            where = item["columns"].setdefault(
+                column,
+                {
+                    "backend": entry.get("backend", column),
+                    "version": entry.get("version"),
+                    "when": list(dev.get("when") or []),
+                    "checks": [],
+                    "outcomes": {},
+                },
+            )
             where["checks"].append(nodeid)
             where["outcomes"][test["outcome"]] = where["outcomes"].get(test["outcome"], 0) + 1
     known = _known(sorted(files)) if seen else {}
@@ -77,15 +92,20 @@ def build(backends: dict) -> list[dict]:
             from layercontract.reports.records import upstream_url
 
             links = [u for u in [upstream_url(item["upstream_ref"])] if u]
-        out.append({
-            "id": fid, "kind": finding.kind if finding else item["kind"],
-            "title": finding.title if finding else "", "status": finding.status if finding else "",
-            "when": list(finding.when) if finding else [], "upstream": links,
-            "reproducer": _shown_path(finding.reproducer_path) if finding else "",
-            "known": finding is not None,
-            "columns": [{"column": c, **w} for c, w in item["columns"].items()],
-            "n_checks": sum(len(w["checks"]) for w in item["columns"].values()),
-        })
+        out.append(
+            {
+                "id": fid,
+                "kind": finding.kind if finding else item["kind"],
+                "title": finding.title if finding else "",
+                "status": finding.status if finding else "",
+                "when": list(finding.when) if finding else [],
+                "upstream": links,
+                "reproducer": _shown_path(finding.reproducer_path) if finding else "",
+                "known": finding is not None,
+                "columns": [{"column": c, **w} for c, w in item["columns"].items()],
+                "n_checks": sum(len(w["checks"]) for w in item["columns"].values()),
+            }
+        )
     return sorted(out, key=lambda f: (-f["n_checks"], f["id"]))
 
 
@@ -93,16 +113,25 @@ def markdown(view: list[dict], md_text, md_link, max_items: int = 30) -> list[st
     """The Markdown summary's findings section (lines)."""
     if not view:
         return []
-    out = [f"### Findings: {len(view)} (each explains these backends' deviations)", "",
-           "| finding | kind | backend columns (checks) | upstream | reproducer |", "|---|---|---|---|---|"]
+    out = [
+        f"### Findings: {len(view)} (each explains these backends' deviations)",
+        "",
+        "| finding | kind | backend columns (checks) | upstream | reproducer |",
+        "|---|---|---|---|---|",
+    ]
     for f in view[:max_items]:
-        where = ", ".join(f"{md_text(c['column'])}"
-                          + (f" {md_text(c['version'])}" if c.get("version") and "@" not in c["column"] else "")
-                          + f" ({len(c['checks'])})" for c in f["columns"])
+        where = ", ".join(
+            f"{md_text(c['column'])}"
+            + (f" {md_text(c['version'])}" if c.get("version") and "@" not in c["column"] else "")
+            + f" ({len(c['checks'])})"
+            for c in f["columns"]
+        )
         links = " ".join(md_link(expectations.short_ref(u), u) for u in f["upstream"]) or "none"
         title = f" {md_text(f['title'], 160)}" if f["title"] else ""
-        out.append(f"| **{md_text(f['id'])}**{title} | {md_text(f['kind'])} | {where} | {links} | "
-                   f"{md_text(f['reproducer']) or 'none'} |")
+        out.append(
+            f"| **{md_text(f['id'])}**{title} | {md_text(f['kind'])} | {where} | {links} | "
+            f"{md_text(f['reproducer']) or 'none'} |"
+        )
     if len(view) > max_items:
         out.append(f"| … {len(view) - max_items} more in the HTML report | | | | |")
     out.append("")

@@ -16,6 +16,7 @@ any version.
 Everything is read and validated, and every output rendered, before anything is written;
 each output is written atomically.
 """
+
 from __future__ import annotations
 
 import collections
@@ -93,7 +94,8 @@ def _conflicts(loaded: list[Loaded]) -> list[str]:
                     b = ", ".join(f"{k} {b.get(k, '-')}" for k in changed)
                 problems.append(
                     f"{item.path}: backend {backend!r} with {field} {b}, but {other.path} has {field} {a}: "
-                    f"merge records of one {field.rstrip('s')} per (backend, {key_version(item.data)[0] or 'version'}) column")
+                    f"merge records of one {field.rstrip('s')} per (backend, {key_version(item.data)[0] or 'version'}) column"
+                )
     return problems
 
 
@@ -155,26 +157,44 @@ def _combine(items: list[Loaded]) -> dict:
     statuses = [i.data["status"] for i in items]
     status = next((s for s in ("running", "interrupted") if s in statuses), "complete")
     reasons = [f"{i.path.name}: {i.data['stop_reason']}" for i in items if i.data["stop_reason"]]
-    keep = ("edition", "capabilities", "versions", "harness", "python", "platform", "git_commit", "git_dirty",
-            "hypothesis", "options")
+    keep = (
+        "edition",
+        "capabilities",
+        "versions",
+        "harness",
+        "python",
+        "platform",
+        "git_commit",
+        "git_dirty",
+        "hypothesis",
+        "options",
+    )
     dist, version = key_version(last)
-    entry = {"backend": backend, "version": version, "version_of": dist,
-             "requested_backend": last.get("requested_backend") or backend,
-             "contract_version": last.get("contract_version"),
-             "record_schema": last["schema"]}
+    entry = {
+        "backend": backend,
+        "version": version,
+        "version_of": dist,
+        "requested_backend": last.get("requested_backend") or backend,
+        "contract_version": last.get("contract_version"),
+        "record_schema": last["schema"],
+    }
     entry.update({k: last.get(k) for k in keep})
-    entry.update({
-        "status": status,
-        "complete": status == "complete",
-        "stop_reason": "; ".join(reasons) or None,
-        "sources": [str(i.path) for i in items],
-        "git_commits": sorted({i.data["git_commit"] for i in items}),
-        "started": items[0].data["started"],
-        "finished": last["finished"],
-        "duration_s": round(sum(i.data["duration_s"] for i in items), 3),
-        "exit_status": max((i.data["exit_status"] for i in items if i.data["exit_status"] is not None), default=None),
-        "tests": dict(sorted(tests.items())),
-    })
+    entry.update(
+        {
+            "status": status,
+            "complete": status == "complete",
+            "stop_reason": "; ".join(reasons) or None,
+            "sources": [str(i.path) for i in items],
+            "git_commits": sorted({i.data["git_commit"] for i in items}),
+            "started": items[0].data["started"],
+            "finished": last["finished"],
+            "duration_s": round(sum(i.data["duration_s"] for i in items), 3),
+            "exit_status": max(
+                (i.data["exit_status"] for i in items if i.data["exit_status"] is not None), default=None
+            ),
+            "tests": dict(sorted(tests.items())),
+        }
+    )
     entry["counts"] = _counts(t["outcome"] for t in tests.values())
     return entry
 
@@ -232,10 +252,18 @@ def _history(backends: dict, clauses: dict) -> dict:
                 a = clause["results"].get(old, {}).get("outcome")
                 b = clause["results"].get(new, {}).get("outcome")
                 if a != b:
-                    changes.append({"from": old, "to": new, "from_version": backends[old]["version"],
-                                    "to_version": backends[new]["version"], "clause": cid, "old": a, "new": b})
-        history[backend] = {"columns": names, "versions": [backends[n]["version"] for n in names],
-                            "changes": changes}
+                    changes.append(
+                        {
+                            "from": old,
+                            "to": new,
+                            "from_version": backends[old]["version"],
+                            "to_version": backends[new]["version"],
+                            "clause": cid,
+                            "old": a,
+                            "new": b,
+                        }
+                    )
+        history[backend] = {"columns": names, "versions": [backends[n]["version"] for n in names], "changes": changes}
     return history
 
 
@@ -253,7 +281,9 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
     ids = list(spec_clauses) + sorted(set(per_backend) - set(spec_clauses))
     unknown = [cid for cid in ids if cid not in spec_clauses]
     if unknown and spec_clauses:
-        warnings.append(f"{len(unknown)} clause(s) in the records are not in this checkout's spec: {', '.join(unknown)}")
+        warnings.append(
+            f"{len(unknown)} clause(s) in the records are not in this checkout's spec: {', '.join(unknown)}"
+        )
     clauses = {}
     for cid in ids:
         clause = spec_clauses.get(cid)
@@ -273,12 +303,15 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
             "results": {name: results[name] for name in backends if name in results},
         }
     for name, entry in backends.items():
-        entry["clause_counts"] = _counts(c["results"][name]["outcome"] for c in clauses.values()
-                                         if name in c["results"])
+        entry["clause_counts"] = _counts(
+            c["results"][name]["outcome"] for c in clauses.values() if name in c["results"]
+        )
 
     commits = sorted({c for e in backends.values() for c in e["git_commits"]})
     if len(commits) > 1:
-        warnings.append(f"the records come from {len(commits)} suite versions (git commits {', '.join(c[:10] for c in commits)})")
+        warnings.append(
+            f"the records come from {len(commits)} suite versions (git commits {', '.join(c[:10] for c in commits)})"
+        )
     for name, entry in backends.items():
         if not entry["complete"]:
             warnings.append(f"{name}: the run is {entry['status']} ({entry['stop_reason']})")
@@ -289,8 +322,13 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
         faults = {n: {**f, "first_message": f.get("first_message")} for n, f in kill_matrix["faults"].items()}
         survivors = sorted(n for n, f in faults.items() if not f["killed_by"])
         kills = collections.Counter(cid for f in faults.values() for cid in set(f["killed_by"]))
-        killed = {"source": kill_matrix["source"], "faults": faults, "killed": len(faults) - len(survivors),
-                  "survivors": survivors, "kills_per_clause": dict(sorted(kills.items()))}
+        killed = {
+            "source": kill_matrix["source"],
+            "faults": faults,
+            "killed": len(faults) - len(survivors),
+            "survivors": survivors,
+            "kills_per_clause": dict(sorted(kills.items())),
+        }
 
     spec_ids = list(spec_clauses)
     return {
@@ -305,8 +343,7 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
             "clauses": len(clauses),
             "cells": _counts(r["outcome"] for c in clauses.values() for r in c["results"].values()),
             "tests": _counts(t["outcome"] for e in backends.values() for t in e["tests"].values()),
-            "unexpected": sum(1 for e in backends.values() for t in e["tests"].values()
-                              if t["outcome"] in UNEXPECTED),
+            "unexpected": sum(1 for e in backends.values() for t in e["tests"].values() if t["outcome"] in UNEXPECTED),
         },
         "coverage": {
             "spec_clauses": len(spec_ids),
@@ -324,8 +361,11 @@ def build(loaded: list[Loaded], kill_matrix: dict | None = None, generated: str 
 
 # ------------------------------------------------------------------- writing
 def render_all(matrix: dict, report_name: str = "index.html") -> dict[str, str]:
-    return {"index.html": render.html(matrix), "summary.md": render.markdown(matrix, report_name=report_name),
-            "matrix.json": json.dumps(matrix, indent=1, allow_nan=False) + "\n"}
+    return {
+        "index.html": render.html(matrix),
+        "summary.md": render.markdown(matrix, report_name=report_name),
+        "matrix.json": json.dumps(matrix, indent=1, allow_nan=False) + "\n",
+    }
 
 
 def write_reports(record_paths, out_dir, kill_matrix_path=None, names=None) -> dict[str, pathlib.Path]:

@@ -12,6 +12,7 @@ records (load, merge, diff, synthesize), gives them the v3 fields.
     finish(record, rows, status=..., stop_reason=..., ...)                 # tests, counts, clauses
     write(path, record)                                                     # atomically
 """
+
 from __future__ import annotations
 
 import collections
@@ -34,11 +35,10 @@ from layercontract.reports.schema import unicode_only
 from layercontract.spec.harness import check_ids, outcomes
 from layercontract.spec.harness.adapter_contract import CONTRACT_VERSION
 
-SCHEMA = schema.RUN_SCHEMA          # "layercontract-run/3"
-READABLE = schema.RUN_SCHEMAS       # every run-record version load() accepts
+SCHEMA = schema.RUN_SCHEMA  # "layercontract-run/3"
+READABLE = schema.RUN_SCHEMAS  # every run-record version load() accepts
 NOT_RUN = outcomes.NOT_RUN
-RUNNING_REASON = ("the session has not finished: if no pytest process is writing this record, "
-                  "the run was killed")
+RUNNING_REASON = "the session has not finished: if no pytest process is writing this record, the run was killed"
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MESSAGE_HEAD, MESSAGE_TAIL = 1000, 3000  # a long message keeps its start and its end (the error)
@@ -48,8 +48,10 @@ FALSIFYING = re.compile(r"(Falsifying (explicit )?example|Failing test case)[^:\
 TRACEBACK_MARGIN = re.compile(r"(E\s*)?[\s|]*")
 REPRODUCE = re.compile(r"@reproduce_failure\([^)]*\)")
 # Lines of a traceback that never say what went wrong (frames, separators, markers)...
-_TRACEBACK_NOISE = re.compile(r"^(_{3,}|_ _ |[\w.]+:\d+: |File \"|Traceback \(most recent call last\)|"
-                              r"\[XPASS\(strict\)\]|\[\.\.\. \d+ characters cut)")
+_TRACEBACK_NOISE = re.compile(
+    r"^(_{3,}|_ _ |[\w.]+:\d+: |File \"|Traceback \(most recent call last\)|"
+    r"\[XPASS\(strict\)\]|\[\.\.\. \d+ characters cut)"
+)
 # ...and the ones that do, in a Python traceback: "ValueError: ...", "KeyboardInterrupt".
 _HYPOTHESIS_GROUP = re.compile(r"(?:\w+\.)*\w*ExceptionGroup: Hypothesis found (\d+) distinct failures")
 _GROUP_MEMBER = re.compile(r"^[\s+|]*\| (\S.*)$")  # a line of an exception group's member traceback
@@ -67,8 +69,9 @@ def now() -> dt.datetime:
 
 def _git(*args) -> str | None:
     try:  # read-only; --no-optional-locks: never touch the index
-        result = subprocess.run(["git", "--no-optional-locks", *args], cwd=PACKAGE_ROOT, capture_output=True,
-                                text=True, timeout=5)
+        result = subprocess.run(
+            ["git", "--no-optional-locks", *args], cwd=PACKAGE_ROOT, capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout if result.returncode == 0 else None
@@ -117,21 +120,29 @@ def first_line(message: str | None, limit: int = FIRST_LINE_LIMIT, *, crash: str
             line, after = e_lines[0], e_lines[1:]
         else:
             exc = [i for i, ln in enumerate(lines) if _EXCEPTION.match(ln.strip())]
-            plain = [i for i, ln in enumerate(lines) if not _TRACEBACK_NOISE.match(ln.strip())
-                     and not re.match(r"^\w+ = ", ln) and not ln.startswith((" ", ">"))]
+            plain = [
+                i
+                for i, ln in enumerate(lines)
+                if not _TRACEBACK_NOISE.match(ln.strip())
+                and not re.match(r"^\w+ = ", ln)
+                and not ln.startswith((" ", ">"))
+            ]
             at = (exc[-1:] or plain[:1] or [0])[0]
-            line, after = lines[at].strip(), [ln.strip() for ln in lines[at + 1:]]
+            line, after = lines[at].strip(), [ln.strip() for ln in lines[at + 1 :]]
         group = _HYPOTHESIS_GROUP.match(line)
         if group:  # say what the failures were: the first one's exception line, from the traceback
-            inner = [m.group(1).strip() for m in map(_GROUP_MEMBER.match, ANSI.sub("", message or "").splitlines())
-                     if m and _EXCEPTION.match(m.group(1).strip())]
+            inner = [
+                m.group(1).strip()
+                for m in map(_GROUP_MEMBER.match, ANSI.sub("", message or "").splitlines())
+                if m and _EXCEPTION.match(m.group(1).strip())
+            ]
             if inner:
                 line = f"{inner[0]} (the first of {group.group(1)} distinct failures hypothesis found)"
         elif _BARE_EXCEPTION.fullmatch(line) and after:
             # numpy's testing asserts put their text on the next lines ("AssertionError: \nArrays
             # are not equal\n<err_msg>"): the name alone says nothing, so two more lines join it
             line = f"{line} {' · '.join(after[:2])}"
-        return line if len(line) <= limit else line[:limit - 1] + "…"
+        return line if len(line) <= limit else line[: limit - 1] + "…"
     return ""
 
 
@@ -145,12 +156,12 @@ def falsifying_example(*texts: str) -> str | None:
         lines = ANSI.sub("", text or "").splitlines()
         for i, line in enumerate(lines):
             match = FALSIFYING.search(line)
-            if not match or not TRACEBACK_MARGIN.fullmatch(line[:match.start()]):
+            if not match or not TRACEBACK_MARGIN.fullmatch(line[: match.start()]):
                 continue
-            prefix = line[:match.start()]
-            block = [line[match.start():].rstrip()]
-            for following in lines[i + 1:]:
-                body = following[len(prefix):] if following.startswith(prefix) else ""
+            prefix = line[: match.start()]
+            block = [line[match.start() :].rstrip()]
+            for following in lines[i + 1 :]:
+                body = following[len(prefix) :] if following.startswith(prefix) else ""
                 if not body.strip() or not (body[0].isspace() or body.startswith(")")):
                     break  # a blank line or the next statement ("Explanation:", "You can ...")
                 block.append(body.rstrip())
@@ -164,7 +175,7 @@ def falsifying_example(*texts: str) -> str | None:
 
 
 def upstream_url(upstream: str | None) -> str | None:
-    """"owner/repo#123" -> its GitHub issue address (GitHub redirects a pull request's);
+    """ "owner/repo#123" -> its GitHub issue address (GitHub redirects a pull request's);
     a URL is kept; anything else has none."""
     upstream = (upstream or "").strip()
     match = _UPSTREAM.match(upstream)
@@ -177,12 +188,19 @@ def deviation_fields(deviation) -> dict | None:
     """The structured `deviation` of a test row, from an expectations.Deviation (or None)."""
     if deviation is None:
         return None
-    return {"kind": deviation.kind, "observed": deviation.observed, "reason": deviation.reason,
-            "upstream": deviation.upstream or "", "upstream_url": upstream_url(deviation.upstream),
-            "when": list(deviation.when), "file": str(getattr(deviation, "file", "") or ""),
-            "entry": int(getattr(deviation, "entry", 0) or 0), "test": deviation.test,
-            "match": getattr(deviation, "match", "") or "",
-            "finding": getattr(deviation, "finding", "") or ""}
+    return {
+        "kind": deviation.kind,
+        "observed": deviation.observed,
+        "reason": deviation.reason,
+        "upstream": deviation.upstream or "",
+        "upstream_url": upstream_url(deviation.upstream),
+        "when": list(deviation.when),
+        "file": str(getattr(deviation, "file", "") or ""),
+        "entry": int(getattr(deviation, "entry", 0) or 0),
+        "test": deviation.test,
+        "match": getattr(deviation, "match", "") or "",
+        "finding": getattr(deviation, "finding", "") or "",
+    }
 
 
 def rerun_command(check: str, options: str = "") -> str:
@@ -217,44 +235,90 @@ def rerun_options(backend: str, *, fault=None, expectations=None, profile=None, 
 
 
 # -------------------------------------------------------------------- test rows
-def test_row(nodeid: str, clauses, outcome: str, message: str = "", *, duration: float = 0.0,
-             reason: str | None = None, deviation: dict | None = None, example: str | None = None,
-             crash: str | None = None, rerun: str = "") -> dict:
+def test_row(
+    nodeid: str,
+    clauses,
+    outcome: str,
+    message: str = "",
+    *,
+    duration: float = 0.0,
+    reason: str | None = None,
+    deviation: dict | None = None,
+    example: str | None = None,
+    crash: str | None = None,
+    rerun: str = "",
+) -> dict:
     """One test of a record. `nodeid` is normalised to its check id ("suites/test_x.py::t[p]")."""
     check = check_ids.check_id(nodeid)
     line = first_line(message, crash=crash)  # from the whole message: clean_message shortens long ones
     message = clean_message(message)
-    return {"nodeid": check, "clauses": list(clauses), "outcome": outcome, "duration_s": round(duration, 4),
-            "message": message, "first_line": line, "reason": reason,
-            "deviation": deviation, "falsifying_example": example, "rerun": rerun_command(check, rerun)}
+    return {
+        "nodeid": check,
+        "clauses": list(clauses),
+        "outcome": outcome,
+        "duration_s": round(duration, 4),
+        "message": message,
+        "first_line": line,
+        "reason": reason,
+        "deviation": deviation,
+        "falsifying_example": example,
+        "rerun": rerun_command(check, rerun),
+    }
 
 
 # ---------------------------------------------------------------------- records
-def new_record(*, backend: str, requested_backend: str | None = None, edition: str = "unknown",
-               capabilities=(), versions=None, invocation=(), started: dt.datetime | None = None,
-               hypothesis: dict | None = None, options: dict | None = None, git: tuple | None = None) -> dict:
+def new_record(
+    *,
+    backend: str,
+    requested_backend: str | None = None,
+    edition: str = "unknown",
+    capabilities=(),
+    versions=None,
+    invocation=(),
+    started: dt.datetime | None = None,
+    hypothesis: dict | None = None,
+    options: dict | None = None,
+    git: tuple | None = None,
+) -> dict:
     """A record with the run's fields and no tests yet (status "running"); `finish` fills the rest.
     Also the skeleton of a process that stopped before writing its own record."""
     started = started or now()
     commit, dirty = git if git is not None else (git_commit(), git_dirty())
     return {
-        "schema": SCHEMA, "status": "running", "complete": False, "stop_reason": RUNNING_REASON,
+        "schema": SCHEMA,
+        "status": "running",
+        "complete": False,
+        "stop_reason": RUNNING_REASON,
         "contract_version": CONTRACT_VERSION,
-        "backend": backend, "requested_backend": requested_backend or backend,
-        "edition": edition, "capabilities": sorted(capabilities),
+        "backend": backend,
+        "requested_backend": requested_backend or backend,
+        "edition": edition,
+        "capabilities": sorted(capabilities),
         "versions": {str(k): str(v) for k, v in (versions or {}).items()},
-        "harness": harness_versions(), "python": sys.version.split()[0], "platform": platform.platform(),
-        "git_commit": commit, "git_dirty": dirty,
+        "harness": harness_versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "git_commit": commit,
+        "git_dirty": dirty,
         "hypothesis": hypothesis or {"profile": None, "seed": None, "derandomize": None, "max_examples": None},
         "options": options or {},
-        "invocation": [str(a) for a in invocation], "started": started.isoformat(), "finished": None,
-        "duration_s": 0.0, "exit_status": None, "selected": 0, "counts": {}, "clauses": {}, "tests": [],
+        "invocation": [str(a) for a in invocation],
+        "started": started.isoformat(),
+        "finished": None,
+        "duration_s": 0.0,
+        "exit_status": None,
+        "selected": 0,
+        "counts": {},
+        "clauses": {},
+        "tests": [],
     }
 
 
 def counts(rows) -> dict:
     found = collections.Counter(t["outcome"] for t in rows)
-    return {o: found[o] for o in outcomes.NAMES if found[o]} | {o: n for o, n in found.items() if o not in outcomes.BY_NAME}
+    return {o: found[o] for o in outcomes.NAMES if found[o]} | {
+        o: n for o, n in found.items() if o not in outcomes.BY_NAME
+    }
 
 
 def clause_rows(rows, order=()) -> dict:
@@ -264,21 +328,38 @@ def clause_rows(rows, order=()) -> dict:
         for cid in t["clauses"]:
             per_clause.setdefault(cid, []).append(t["outcome"])
     order = {cid: i for i, cid in enumerate(order)}
-    return {cid: {"outcome": outcomes.worst(per_clause[cid]), "tests": len(per_clause[cid])}
-            for cid in sorted(per_clause, key=lambda c: (order.get(c, len(order)), c))}
+    return {
+        cid: {"outcome": outcomes.worst(per_clause[cid]), "tests": len(per_clause[cid])}
+        for cid in sorted(per_clause, key=lambda c: (order.get(c, len(order)), c))
+    }
 
 
-def finish(record: dict, rows, *, status: str, stop_reason: str | None, finished: dt.datetime | None = None,
-           exit_status: int | None = None, clause_order=()) -> dict:
+def finish(
+    record: dict,
+    rows,
+    *,
+    status: str,
+    stop_reason: str | None,
+    finished: dt.datetime | None = None,
+    exit_status: int | None = None,
+    clause_order=(),
+) -> dict:
     """`record` with these test rows (sorted by check id) and everything derived from them."""
     rows = sorted(rows, key=lambda t: t["nodeid"])
     started = dt.datetime.fromisoformat(record["started"])
     end = finished or now()
-    record.update(status=status, complete=status == "complete", stop_reason=stop_reason,
-                  finished=finished.isoformat() if finished else None,
-                  duration_s=round(max(0.0, (end - started).total_seconds()), 3),
-                  exit_status=exit_status, selected=len(rows), counts=counts(rows),
-                  clauses=clause_rows(rows, clause_order), tests=rows)
+    record.update(
+        status=status,
+        complete=status == "complete",
+        stop_reason=stop_reason,
+        finished=finished.isoformat() if finished else None,
+        duration_s=round(max(0.0, (end - started).total_seconds()), 3),
+        exit_status=exit_status,
+        selected=len(rows),
+        counts=counts(rows),
+        clauses=clause_rows(rows, clause_order),
+        tests=rows,
+    )
     return record
 
 
@@ -311,8 +392,10 @@ def upgrade(record: dict) -> dict:
     return out
 
 
-_DESCRIBED = re.compile(r"(?s)(?P<kind>[\w-]+)(?: \(when (?P<when>[^)]*)\))?: (?P<observed>.*?) \u2014 "
-                        r"(?P<reason>.*?)(?: \[(?P<upstream>[^\]\s]+)\])?")
+_DESCRIBED = re.compile(
+    r"(?s)(?P<kind>[\w-]+)(?: \(when (?P<when>[^)]*)\))?: (?P<observed>.*?) \u2014 "
+    r"(?P<reason>.*?)(?: \[(?P<upstream>[^\]\s]+)\])?"
+)
 
 
 def _expectations_entries(backend: str) -> tuple[str, list[dict]]:
@@ -341,24 +424,37 @@ def deviation_from_reason(reason: str | None, nodeid: str, backend: str, entries
         return None
     text = reason.removeprefix("[XPASS(strict)] ").strip()
     half = len(text) // 2  # pytest repeats a strict xfail's reason: "R R"
-    if len(text) % 2 == 1 and text[:half] == text[half + 1:]:
+    if len(text) % 2 == 1 and text[:half] == text[half + 1 :]:
         text = text[:half]
     file, found = entries if entries is not None else _expectations_entries(backend)
     base = nodeid.split("[", 1)[0]
     for index, entry in enumerate(found, start=1):
         if entry.get("test") in (nodeid, base) and _describe(entry) == text:
             when = entry.get("when") or []
-            return {"kind": entry["kind"], "observed": entry["observed"], "reason": entry["reason"],
-                    "upstream": entry.get("upstream", ""), "upstream_url": upstream_url(entry.get("upstream")),
-                    "when": [when] if isinstance(when, str) else list(when),
-                    "file": file, "entry": index, "test": entry["test"]}
+            return {
+                "kind": entry["kind"],
+                "observed": entry["observed"],
+                "reason": entry["reason"],
+                "upstream": entry.get("upstream", ""),
+                "upstream_url": upstream_url(entry.get("upstream")),
+                "when": [when] if isinstance(when, str) else list(when),
+                "file": file,
+                "entry": index,
+                "test": entry["test"],
+            }
     match = _DESCRIBED.fullmatch(text)
-    parts = match.groupdict() if match else {"kind": "", "observed": "", "reason": text, "upstream": None,
-                                              "when": None}
-    return {"kind": parts["kind"], "observed": parts["observed"], "reason": parts["reason"],
-            "upstream": parts["upstream"] or "", "upstream_url": upstream_url(parts["upstream"]),
-            "when": [w.strip() for w in (parts["when"] or "").split(";") if w.strip()],
-            "file": None, "entry": None, "test": None}
+    parts = match.groupdict() if match else {"kind": "", "observed": "", "reason": text, "upstream": None, "when": None}
+    return {
+        "kind": parts["kind"],
+        "observed": parts["observed"],
+        "reason": parts["reason"],
+        "upstream": parts["upstream"] or "",
+        "upstream_url": upstream_url(parts["upstream"]),
+        "when": [w.strip() for w in (parts["when"] or "").split(";") if w.strip()],
+        "file": None,
+        "entry": None,
+        "test": None,
+    }
 
 
 def _upgrade_test(test: dict, backend: str, entries) -> dict:
@@ -374,6 +470,8 @@ def _upgrade_test(test: dict, backend: str, entries) -> dict:
     if not row.get("first_line"):
         row["first_line"] = first_line(row.get("message")) if row["outcome"] not in ("pass", NOT_RUN) else ""
     return row
+
+
 def load(path) -> dict:
     """A run record of any readable version, validated, as the current version
     (schema.ReportError naming the file if it is not one)."""
@@ -424,8 +522,23 @@ def _signal_name(returncode: int) -> str:
         return f"signal {-returncode}"
 
 
-def synthesize(backend, events, record, *, returncode, killed="", log_tail="", stack="", collected=None,
-               started=None, finished=None, rerun_options="", invocation=(), requested_backend=None, reason=""):
+def synthesize(
+    backend,
+    events,
+    record,
+    *,
+    returncode,
+    killed="",
+    log_tail="",
+    stack="",
+    collected=None,
+    started=None,
+    finished=None,
+    rerun_options="",
+    invocation=(),
+    requested_backend=None,
+    reason="",
+):
     """The run record of a process that did not finish its run normally (run-many).
 
     Starts from the record the run left (spec/harness/recorder.py writes it as it goes), or a new
@@ -455,10 +568,16 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
         out.setdefault("contract_version", CONTRACT_VERSION)
         out.setdefault("requested_backend", requested_backend or out.get("backend") or backend)
     else:
-        out = new_record(backend=info.get("name") or backend, requested_backend=requested_backend or backend,
-                         edition=info.get("edition") or "unknown", capabilities=info.get("capabilities") or (),
-                         versions=info.get("versions"), invocation=invocation, started=started,
-                         git=(git_commit(), None))
+        out = new_record(
+            backend=info.get("name") or backend,
+            requested_backend=requested_backend or backend,
+            edition=info.get("edition") or "unknown",
+            capabilities=info.get("capabilities") or (),
+            versions=info.get("versions"),
+            invocation=invocation,
+            started=started,
+            git=(git_commit(), None),
+        )
         out["started"] = started.isoformat()
     rows = {t["nodeid"]: dict(t) for t in out["tests"]}
     for nodeid, clauses in {**{check_ids.check_id(n): c for n, c in (collected or {}).items()}, **to_run}.items():
@@ -467,8 +586,14 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
 
     for nodeid, event in journal_results.items():  # finished after the record's last write
         if rows.get(nodeid) is None or rows[nodeid]["outcome"] == NOT_RUN:
-            rows[nodeid] = test_row(nodeid, event["clauses"], event["outcome"], event["message"],
-                                    duration=event["duration_s"], rerun=rerun_options)
+            rows[nodeid] = test_row(
+                nodeid,
+                event["clauses"],
+                event["outcome"],
+                event["message"],
+                duration=event["duration_s"],
+                rerun=rerun_options,
+            )
     done = {n for n, r in rows.items() if r is not None and r["outcome"] != NOT_RUN}
     running = [n for n in running if n not in done]
 
@@ -482,11 +607,21 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
         outcome, how = outcomes.HARNESS_ERROR, f"stopped with pytest exit status {returncode}"
     else:
         outcome, how = outcomes.CRASH, f"exited with status {returncode} without finishing the run"
-    where = f"during {running[0]}" if running else (
-        "after its last finished test" if done else "before its first test (while starting or loading the backend)")
-    detail = "\n".join(part for part in (
-        f"stack of the killed process:\n{stack.strip()}" if stack.strip() else "",
-        f"last lines of its output:\n{log_tail}" if log_tail else "") if part)
+    where = (
+        f"during {running[0]}"
+        if running
+        else (
+            "after its last finished test" if done else "before its first test (while starting or loading the backend)"
+        )
+    )
+    detail = "\n".join(
+        part
+        for part in (
+            f"stack of the killed process:\n{stack.strip()}" if stack.strip() else "",
+            f"last lines of its output:\n{log_tail}" if log_tail else "",
+        )
+        if part
+    )
     for nodeid in rows:
         if nodeid in done:
             continue
@@ -495,8 +630,10 @@ def synthesize(backend, events, record, *, returncode, killed="", log_tail="", s
             message = f"{outcome}: the backend process {how}, during this test"
         else:
             message = f"{outcome}: not run: the backend process {how}, {where}"
-        rows[nodeid] = test_row(nodeid, clauses, outcome, message + ("\n" + detail if detail else ""),
-                                rerun=rerun_options)
+        rows[nodeid] = test_row(
+            nodeid, clauses, outcome, message + ("\n" + detail if detail else ""), rerun=rerun_options
+        )
     stop_reason = f"run-many: the backend process {how}, {where}" + (f": {reason}" if reason else "")
-    return finish(out, rows.values(), status="interrupted", stop_reason=stop_reason,
-                  finished=finished, exit_status=returncode)
+    return finish(
+        out, rows.values(), status="interrupted", stop_reason=stop_reason, finished=finished, exit_status=returncode
+    )

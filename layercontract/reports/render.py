@@ -10,6 +10,7 @@ the only links it makes from record data are http(s) upstream URLs and its own f
 Units: the page counts clauses (a clause x column cell takes the worst outcome of its tests)
 and tests, and always says which.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -36,8 +37,9 @@ BAR_ORDER = list(OUTCOME_BAR_ORDER)
 
 
 def _look(outcome: str) -> Outcome:
-    return LOOKS.get(outcome) or Outcome(outcome, outcome, outcome, "?", "❔", "#000000", "#ffffff", "#8c959f",
-                                      len(LOOKS), False, None, outcome)
+    return LOOKS.get(outcome) or Outcome(
+        outcome, outcome, outcome, "?", "❔", "#000000", "#ffffff", "#8c959f", len(LOOKS), False, None, outcome
+    )
 
 
 def label(outcome: str) -> str:
@@ -60,8 +62,10 @@ def cell_label(result: dict) -> str:
 def cell_title(column: str, cid: str, result: dict) -> str:
     total = len(result["tests"])
     counts = result.get("counts") or {result["outcome"]: total}
-    parts = ", ".join(f"{n} {_look(o).verb}" for o, n in sorted(counts.items(), key=lambda i: SEVERITY.index(i[0])
-                                                                  if i[0] in SEVERITY else 99))
+    parts = ", ".join(
+        f"{n} {_look(o).verb}"
+        for o, n in sorted(counts.items(), key=lambda i: SEVERITY.index(i[0]) if i[0] in SEVERITY else 99)
+    )
     return f"{column} · {cid}: {parts} (of {total} test{'s' * (total != 1)})"
 
 
@@ -82,8 +86,11 @@ def safe_url(url) -> str | None:
 # ----------------------------------------------------------------------- views
 def bar(counts: dict, total: int | None = None) -> list[dict]:
     total = total if total is not None else sum(counts.values())
-    return [{"outcome": o, "n": counts[o], "pct": round(100 * counts[o] / total, 3) if total else 0,
-             "look": _look(o)} for o in BAR_ORDER + [o for o in counts if o not in BAR_ORDER] if counts.get(o)]
+    return [
+        {"outcome": o, "n": counts[o], "pct": round(100 * counts[o] / total, 3) if total else 0, "look": _look(o)}
+        for o in BAR_ORDER + [o for o in counts if o not in BAR_ORDER]
+        if counts.get(o)
+    ]
 
 
 def counts_text(counts: dict) -> str:
@@ -123,10 +130,15 @@ def unexpected_tests(matrix: dict) -> list[dict]:
     for column, entry in matrix["backends"].items():
         for nodeid, t in entry["tests"].items():
             if t["outcome"] in UNEXPECTED:
-                rows.append({"column": column, "nodeid": nodeid, "test": t,
-                             "clause": (t["clauses"] or ["?"])[0]})
-    return sorted(rows, key=lambda r: (SEVERITY.index(r["test"]["outcome"]) if r["test"]["outcome"] in SEVERITY
-                                       else 99, r["column"], r["nodeid"]))
+                rows.append({"column": column, "nodeid": nodeid, "test": t, "clause": (t["clauses"] or ["?"])[0]})
+    return sorted(
+        rows,
+        key=lambda r: (
+            SEVERITY.index(r["test"]["outcome"]) if r["test"]["outcome"] in SEVERITY else 99,
+            r["column"],
+            r["nodeid"],
+        ),
+    )
 
 
 def deviation_groups(matrix: dict) -> list[dict]:
@@ -138,8 +150,9 @@ def deviation_groups(matrix: dict) -> list[dict]:
             dev = t.get("deviation")
             if t["outcome"] not in DEVIATIONS or not dev:
                 continue
-            group = groups.setdefault(deviation_key(dev), {"deviation": dev, "where": {}, "outcomes": set(),
-                                                            "files": {}})
+            group = groups.setdefault(
+                deviation_key(dev), {"deviation": dev, "where": {}, "outcomes": set(), "files": {}}
+            )
             for cid in t["clauses"] or ["?"]:
                 group["where"].setdefault((column, cid), []).append((nodeid, t))
             group["outcomes"].add(t["outcome"])
@@ -155,8 +168,13 @@ def deviation_groups(matrix: dict) -> list[dict]:
 
 # ----------------------------------------------------------------------- HTML
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["label"] = label
     env.filters["glyph"] = glyph
     env.filters["look"] = _look
@@ -167,8 +185,14 @@ def _environment() -> jinja2.Environment:
     env.filters["frag"] = fragment
     env.filters["safe_url"] = safe_url
     env.filters["plural"] = lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}"
-    env.globals.update(cell_id=cell_id, cell_label=cell_label, cell_title=cell_title, bar=bar, counts_text=counts_text,
-                       cell_groups=cell_groups)
+    env.globals.update(
+        cell_id=cell_id,
+        cell_label=cell_label,
+        cell_title=cell_title,
+        bar=bar,
+        counts_text=counts_text,
+        cell_groups=cell_groups,
+    )
     return env
 
 
@@ -188,21 +212,43 @@ def _css_colours() -> str:
 
 def html(matrix: dict) -> str:
     columns = list(matrix["backends"])
-    attention = {cid for cid, c in matrix["clauses"].items()
-                 if any(r["outcome"] not in QUIET for r in c["results"].values())}
-    attention_rows = sorted(((cid, c) for cid, c in matrix["clauses"].items() if cid in attention),
-                            key=lambda item: attention_rank(item[1]))
+    attention = {
+        cid for cid, c in matrix["clauses"].items() if any(r["outcome"] not in QUIET for r in c["results"].values())
+    }
+    attention_rows = sorted(
+        ((cid, c) for cid, c in matrix["clauses"].items() if cid in attention), key=lambda item: attention_rank(item[1])
+    )
     areas = []
     for area, title in matrix["areas"].items():
         rows = [(cid, c) for cid, c in matrix["clauses"].items() if c["area"] == area]
         if rows:
-            areas.append({"id": area, "title": title, "clauses": rows,
-                          "rest": [(cid, c) for cid, c in rows if cid not in attention]})
-    return _environment().get_template("index.html.j2").render(
-        m=matrix, columns=columns, backends=columns, areas=areas, attention=attention,
-        attention_rows=attention_rows, looks=LOOKS, bar_order=BAR_ORDER, severity=SEVERITY,
-        unexpected=unexpected_tests(matrix), deviations=deviation_groups(matrix), css_colours=_css_colours(),
-        description=DESCRIPTION)
+            areas.append(
+                {
+                    "id": area,
+                    "title": title,
+                    "clauses": rows,
+                    "rest": [(cid, c) for cid, c in rows if cid not in attention],
+                }
+            )
+    return (
+        _environment()
+        .get_template("index.html.j2")
+        .render(
+            m=matrix,
+            columns=columns,
+            backends=columns,
+            areas=areas,
+            attention=attention,
+            attention_rows=attention_rows,
+            looks=LOOKS,
+            bar_order=BAR_ORDER,
+            severity=SEVERITY,
+            unexpected=unexpected_tests(matrix),
+            deviations=deviation_groups(matrix),
+            css_colours=_css_colours(),
+            description=DESCRIPTION,
+        )
+    )
 
 
 # ------------------------------------------------------------------- Markdown
@@ -217,7 +263,7 @@ def md_text(text, limit: int | None = None) -> str:
     code spans or table breaks; shown exactly as written."""
     text = " ".join(str(text or "").split())
     if limit is not None and len(text) > limit:
-        text = text[:limit - 1] + "…"
+        text = text[: limit - 1] + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 
@@ -252,12 +298,18 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
     backends = matrix["backends"]
     totals = matrix["totals"]
     names = list(backends)
-    out = [f"## layercontract conformance: {len(names)} backend column{'s' * (len(names) != 1)}, "
-           f"{totals['clauses']} clauses", ""]
+    out = [
+        f"## layercontract conformance: {len(names)} backend column{'s' * (len(names) != 1)}, "
+        f"{totals['clauses']} clauses",
+        "",
+    ]
     commits = ", ".join(md_code(c[:10]) for c in matrix["git_commits"]) or "unknown"
     unexpected = totals["unexpected"]
-    verdict = (f"**{unexpected} unexpected test outcome{'s' * (unexpected != 1)}** (they fail the run)."
-               if unexpected else "**No unexpected test outcome.**")
+    verdict = (
+        f"**{unexpected} unexpected test outcome{'s' * (unexpected != 1)}** (they fail the run)."
+        if unexpected
+        else "**No unexpected test outcome.**"
+    )
     out += [f"{verdict} Suite {commits}; generated {md_text(matrix['generated'])}.", ""]
     for warning in matrix["warnings"]:
         out.append(f"> ⚠️ {md_text(warning, 600)}")
@@ -265,32 +317,45 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
         out.append("")
 
     columns = ["pass", "expected-deviation", "unexpected", "unsupported", "not-applicable", "not-run"]
-    out += ["Clauses per outcome (a clause takes the worst outcome of its tests):", "",
-            "| backend | version | status | " + " | ".join(
-                "❌ unexpected" if c == "unexpected" else f"{LOOKS[c].emoji} {label(c)}" for c in columns)
-            + " | tests | time | versions |",
-            "|---|---|---|" + "---:|" * (len(columns) + 2) + "---|"]
+    out += [
+        "Clauses per outcome (a clause takes the worst outcome of its tests):",
+        "",
+        "| backend | version | status | "
+        + " | ".join("❌ unexpected" if c == "unexpected" else f"{LOOKS[c].emoji} {label(c)}" for c in columns)
+        + " | tests | time | versions |",
+        "|---|---|---|" + "---:|" * (len(columns) + 2) + "---|",
+    ]
     for name, b in backends.items():
         cc = dict(b["clause_counts"])
         cc["unexpected"] = sum(n for o, n in cc.items() if o in UNEXPECTED)
         status = "complete" if b["complete"] else f"⚠️ {md_text(b['status'])}"
         versions = ", ".join(f"{k} {v}" for k, v in sorted(b["versions"].items()))
         key = b.get("version")
-        out.append(f"| **{md_text(b.get('backend', name))}** | {md_text(key) if key else '?'} | {status} | "
-                   + " | ".join(str(cc.get(c, 0)) for c in columns)
-                   + f" | {len(b['tests'])} | {b['duration_s']:.1f} s | {md_text(versions, 200)} |")
+        out.append(
+            f"| **{md_text(b.get('backend', name))}** | {md_text(key) if key else '?'} | {status} | "
+            + " | ".join(str(cc.get(c, 0)) for c in columns)
+            + f" | {len(b['tests'])} | {b['duration_s']:.1f} s | {md_text(versions, 200)} |"
+        )
     out.append("")
 
     header = "| clause | " + " | ".join(md_text(n) for n in names) + " |"
     rule = "|---|" + ":-:|" * len(names)
 
     def row(cid, clause):
-        return (f"| {md_code(cid, in_table=True)} | "
-                + " | ".join(_cell(clause["results"].get(n, {}).get("outcome")) for n in names) + " |")
+        return (
+            f"| {md_code(cid, in_table=True)} | "
+            + " | ".join(_cell(clause["results"].get(n, {}).get("outcome")) for n in names)
+            + " |"
+        )
 
-    attention = sorted(((cid, c) for cid, c in matrix["clauses"].items()
-                        if any(r["outcome"] not in QUIET for r in c["results"].values())),
-                       key=lambda item: attention_rank(item[1]))
+    attention = sorted(
+        (
+            (cid, c)
+            for cid, c in matrix["clauses"].items()
+            if any(r["outcome"] not in QUIET for r in c["results"].values())
+        ),
+        key=lambda item: attention_rank(item[1]),
+    )
     if attention:
         out += [f"### Clauses that need attention ({len(attention)})", "", header, rule]
         out += [row(cid, c) for cid, c in attention] + [""]
@@ -301,8 +366,10 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
         for p in problems[:max_items]:
             t = p["test"]
             clauses = ", ".join(md_code(c) for c in t["clauses"])
-            out.append(f"- {_cell(t['outcome'])} **{md_text(p['column'])}** {clauses} {md_code(p['nodeid'])} "
-                       f"({md_text(label(t['outcome']))}): {md_text(t.get('first_line') or first_line(t['message']))}")
+            out.append(
+                f"- {_cell(t['outcome'])} **{md_text(p['column'])}** {clauses} {md_code(p['nodeid'])} "
+                f"({md_text(label(t['outcome']))}): {md_text(t.get('first_line') or first_line(t['message']))}"
+            )
             dev = t.get("deviation")
             if dev:
                 out.append(f"  stale expectation: {_md_deviation(dev)}")
@@ -316,16 +383,21 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
     groups = deviation_groups(matrix)
     if groups:
         n_tests = sum(g["n_tests"] for g in groups)
-        out += [f"<details><summary>Expected deviations: {n_tests} test{'s' * (n_tests != 1)}, "
-                f"{len(groups)} reason{'s' * (len(groups) != 1)}</summary>", ""]
+        out += [
+            f"<details><summary>Expected deviations: {n_tests} test{'s' * (n_tests != 1)}, "
+            f"{len(groups)} reason{'s' * (len(groups) != 1)}</summary>",
+            "",
+        ]
         for g in groups[:max_items]:
             out.append(f"- {_md_deviation(g['deviation'])}")
             for w in g["where"]:
                 first = w["tests"][0][1]
                 tests = ", ".join(md_code(nodeid) for nodeid, _ in w["tests"])
-                out.append(f"  - **{md_text(w['column'])}** {md_code(w['clause'])}: "
-                           f"{len(w['tests'])} test{'s' * (len(w['tests']) != 1)} ({tests}); "
-                           f"rerun: {md_code(first['rerun'])}")
+                out.append(
+                    f"  - **{md_text(w['column'])}** {md_code(w['clause'])}: "
+                    f"{len(w['tests'])} test{'s' * (len(w['tests']) != 1)} ({tests}); "
+                    f"rerun: {md_code(first['rerun'])}"
+                )
         if len(groups) > max_items:
             out.append(f"- … and {len(groups) - max_items} more in {md_text(report_name)}")
         out += ["", "</details>", ""]
@@ -334,14 +406,19 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
 
     history = matrix.get("history") or {}
     for backend, h in history.items():
-        out += [f"### History of {md_text(backend)} ({len(h['columns'])} versions: "
-                f"{md_text(', '.join(str(v) for v in h['versions']))})", ""]
+        out += [
+            f"### History of {md_text(backend)} ({len(h['columns'])} versions: "
+            f"{md_text(', '.join(str(v) for v in h['versions']))})",
+            "",
+        ]
         if not h["changes"]:
             out += ["No clause changed its outcome between consecutive versions.", ""]
         for c in h["changes"][:max_items]:
-            out.append(f"- {md_text(c['from_version'])} → {md_text(c['to_version'])}: {md_code(c['clause'])} "
-                       f"{md_text(label(c['old']) if c['old'] else 'not run')} → "
-                       f"{md_text(label(c['new']) if c['new'] else 'not run')}")
+            out.append(
+                f"- {md_text(c['from_version'])} → {md_text(c['to_version'])}: {md_code(c['clause'])} "
+                f"{md_text(label(c['old']) if c['old'] else 'not run')} → "
+                f"{md_text(label(c['new']) if c['new'] else 'not run')}"
+            )
         if len(h["changes"]) > max_items:
             out.append(f"- … and {len(h['changes']) - max_items} more in {md_text(report_name)}")
         out.append("")
@@ -357,30 +434,39 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
     cov = matrix["coverage"]
     q = cov.get("questions")
     if q:
-        out.append(f"**Users' questions:** {q['settled']} of {q['in_scope']} in scope settled by a clause, "
-                   f"{q['partial']} partly, {q['open']} open ({q['out-of-scope']} out of scope; spec/questions.toml).")
+        out.append(
+            f"**Users' questions:** {q['settled']} of {q['in_scope']} in scope settled by a clause, "
+            f"{q['partial']} partly, {q['open']} open ({q['out-of-scope']} out of scope; spec/questions.toml)."
+        )
         out.append("")
     if cov["without_tests"] or cov["not_run_anywhere"]:
-        out.append(f"**Spec coverage:** {cov['spec_clauses']} clauses; without tests: "
-                   f"{', '.join(md_code(c) for c in cov['without_tests']) or 'none'}; run on no backend: "
-                   f"{', '.join(md_code(c) for c in cov['not_run_anywhere']) or 'none'}.")
+        out.append(
+            f"**Spec coverage:** {cov['spec_clauses']} clauses; without tests: "
+            f"{', '.join(md_code(c) for c in cov['without_tests']) or 'none'}; run on no backend: "
+            f"{', '.join(md_code(c) for c in cov['not_run_anywhere']) or 'none'}."
+        )
         out.append("")
-    out.append("Legend: " + " · ".join(f"{LOOKS[o].emoji} {o}" for o in SEVERITY if o in LOOKS)
-               + f". Full report: {md_text(report_name)}; data: matrix.json.")
+    out.append(
+        "Legend: "
+        + " · ".join(f"{LOOKS[o].emoji} {o}" for o in SEVERITY if o in LOOKS)
+        + f". Full report: {md_text(report_name)}; data: matrix.json."
+    )
     return "\n".join(out) + "\n"
 
 
 def _md_deviation(dev: dict) -> str:
     parts = []
     if dev.get("kind"):
-        parts.append(f"**{md_text(dev['kind'])}**" + (f" (when {md_text('; '.join(dev['when']))})"
-                                                      if dev.get("when") else "") + ":")
+        parts.append(
+            f"**{md_text(dev['kind'])}**"
+            + (f" (when {md_text('; '.join(dev['when']))})" if dev.get("when") else "")
+            + ":"
+        )
     if dev.get("observed"):
         parts.append(f"{md_text(dev['observed'])} —")
     parts.append(md_text(dev.get("reason") or ""))
     if dev.get("upstream"):
         parts.append(f"({md_link(dev['upstream'], dev.get('upstream_url'))})")
     if dev.get("file"):
-        parts.append(f"— expectations: {md_code(dev['file'])}"
-                     + (f" entry {dev['entry']}" if dev.get("entry") else ""))
+        parts.append(f"— expectations: {md_code(dev['file'])}" + (f" entry {dev['entry']}" if dev.get("entry") else ""))
     return " ".join(parts)

@@ -11,6 +11,7 @@ subset of JSON Schema 2020-12 the schema files use: type, const, enum, pattern, 
 required, properties, additionalProperties, items, $ref to #/$defs), so that a malformed,
 truncated or foreign file is one error naming the file, never a traceback.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,8 +27,11 @@ RUN_SCHEMA = "layercontract-run/3"
 RUN_SCHEMA_V2 = "layercontract-run/2"
 RUN_SCHEMAS = (RUN_SCHEMA, RUN_SCHEMA_V2)  # the run-record versions readers accept (records.load upgrades)
 MATRIX_SCHEMA = "layercontract-matrix/2"
-SCHEMA_FILES = {RUN_SCHEMA: HERE / "run-record.schema.json", RUN_SCHEMA_V2: HERE / "run-record.v2.schema.json",
-                MATRIX_SCHEMA: HERE / "matrix.schema.json"}
+SCHEMA_FILES = {
+    RUN_SCHEMA: HERE / "run-record.schema.json",
+    RUN_SCHEMA_V2: HERE / "run-record.v2.schema.json",
+    MATRIX_SCHEMA: HERE / "matrix.schema.json",
+}
 KILL_MATRIX = "kill-matrix"  # unversioned: {"faults": {...}} (reference_impl/faults/'s mutation runs)
 
 
@@ -45,12 +49,20 @@ def json_schema(schema_id: str) -> dict:
 KILL_MATRIX_SCHEMA = {
     "type": "object",
     "required": ["faults"],
-    "properties": {"faults": {"type": "object", "additionalProperties": {
-        "type": "object",
-        "required": ["description", "killed_by"],
-        "properties": {"description": {"type": "string"},
-                       "killed_by": {"type": "array", "items": {"type": "string"}},
-                       "first_message": {"type": ["string", "null"]}}}}},
+    "properties": {
+        "faults": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["description", "killed_by"],
+                "properties": {
+                    "description": {"type": "string"},
+                    "killed_by": {"type": "array", "items": {"type": "string"}},
+                    "first_message": {"type": ["string", "null"]},
+                },
+            },
+        }
+    },
 }
 
 
@@ -111,7 +123,8 @@ def _describe(value) -> str:
     if value is None:
         return "null"
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )
 
 
 # --------------------------------------------------------------------- reading
@@ -145,8 +158,10 @@ def read_json(path) -> object:
     try:  # "\ud800" is valid JSON but no character: it could be neither written nor printed
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as e:
-        raise ReportError(f"{path}: holds a lone surrogate ({e.object[e.start:e.end]!a}), which is no "
-                          "Unicode character: not a layercontract file") from None
+        raise ReportError(
+            f"{path}: holds a lone surrogate ({e.object[e.start : e.end]!a}), which is no "
+            "Unicode character: not a layercontract file"
+        ) from None
     return data
 
 
@@ -216,7 +231,7 @@ def load(path, expected: str | tuple[str, ...]) -> dict:
     else:
         names = " or ".join(repr(e) for e in expected if e != KILL_MATRIX) or "a kill matrix"
         if found is None:
-            raise ReportError(f"{path}: not a layercontract file (no \"schema\" field); expected {names}")
+            raise ReportError(f'{path}: not a layercontract file (no "schema" field); expected {names}')
         hint = ""
         if isinstance(found, str) and found.split("/")[0] in {s.split("/")[0] for s in expected}:
             hint = " (another version of the format: regenerate it with this version of layercontract)"
@@ -229,13 +244,18 @@ def load(path, expected: str | tuple[str, ...]) -> dict:
 
 
 def cut(text: str, limit: int = MAX_FIELD_CHARS) -> str:
-    return text if len(text) <= limit else f"{text[:limit]} [... cut by layercontract: {len(text) - limit} more characters]"
+    return (
+        text
+        if len(text) <= limit
+        else f"{text[:limit]} [... cut by layercontract: {len(text) - limit} more characters]"
+    )
 
 
 def bounded(data, path):
     """`data` with no name or key longer than a file name or table cell can hold (a ReportError
     naming the field) and every other string cut to MAX_FIELD_CHARS with a note: what a report
     renders is bounded by its inputs' number of tests, never by one field's length."""
+
     def walk(value, where):
         if isinstance(value, str):
             return cut(value)
@@ -245,11 +265,15 @@ def bounded(data, path):
             out = {}
             for key, v in value.items():
                 if len(key) > MAX_KEY_CHARS:
-                    raise ReportError(f"{path}: {where} has a key of {len(key)} characters ({key[:40]!r}...): "
-                                      f"at most {MAX_KEY_CHARS}; not a layercontract file")
+                    raise ReportError(
+                        f"{path}: {where} has a key of {len(key)} characters ({key[:40]!r}...): "
+                        f"at most {MAX_KEY_CHARS}; not a layercontract file"
+                    )
                 if key in ("backend", "requested_backend") and isinstance(v, str) and len(v) > MAX_NAME_CHARS:
-                    raise ReportError(f"{path}: {where}.{key} is {len(v)} characters long ({v[:40]!r}...): a backend "
-                                      f"name has at most {MAX_NAME_CHARS}; not a layercontract file")
+                    raise ReportError(
+                        f"{path}: {where}.{key} is {len(v)} characters long ({v[:40]!r}...): a backend "
+                        f"name has at most {MAX_NAME_CHARS}; not a layercontract file"
+                    )
                 out[key] = walk(v, f"{where}.{key}" if len(key) < 40 else f"{where}[...]")
             return out
         return value
@@ -335,7 +359,8 @@ def unicode_only(value):
             value.encode("utf-8")
         except UnicodeEncodeError:
             return value.encode("utf-8", "surrogateescape" if _escapes_only(value) else "replace").decode(
-                "utf-8", "replace")
+                "utf-8", "replace"
+            )
         return value
     if isinstance(value, dict):
         return {unicode_only(k): unicode_only(v) for k, v in value.items()}

@@ -1,4 +1,5 @@
 """The clauses of the layer contract, loaded from spec/clauses.toml and validated."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,8 +25,10 @@ EDITIONS = {"keras3", "keras2"}
 ID_PATTERN = re.compile(r"^[A-Z]+(\.[A-Z0-9_]+)+$")
 # A user question a clause settles, as the thread's `source` in the questions list (issue 19):
 # "keras-team/keras#23258", "tensorflow/tensorflow#42443".
-QUESTION_PATTERN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*#[1-9][0-9]*"
-                              r"|[a-z][a-z0-9.-]*:[1-9][0-9]*)$")  # a GitHub thread, or site:id (Q&A)
+QUESTION_PATTERN = re.compile(
+    r"^([A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*#[1-9][0-9]*"
+    r"|[a-z][a-z0-9.-]*:[1-9][0-9]*)$"
+)  # a GitHub thread, or site:id (Q&A)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,8 +67,9 @@ def parse(text: str, source: str = "clauses.toml") -> dict[str, Clause]:
             problems.append(f"{cid}: unknown fields {sorted(unknown)}")
             continue
         try:
-            clause = Clause(**{**raw, "editions": tuple(raw.get("editions", ())),
-                               "questions": tuple(raw.get("questions", ()))})
+            clause = Clause(
+                **{**raw, "editions": tuple(raw.get("editions", ())), "questions": tuple(raw.get("questions", ()))}
+            )
         except TypeError as e:
             problems.append(f"{cid}: {e}")
             continue
@@ -79,7 +83,9 @@ def parse(text: str, source: str = "clauses.toml") -> dict[str, Clause]:
             problems.append(f"{cid}: editions must be a non-empty subset of {sorted(EDITIONS)}")
         bad = [q for q in clause.questions if not (isinstance(q, str) and QUESTION_PATTERN.match(q))]
         if bad or len(set(clause.questions)) != len(clause.questions):
-            problems.append(f"{cid}: questions must be distinct thread sources like 'keras-team/keras#123'; got {bad or list(clause.questions)}")
+            problems.append(
+                f"{cid}: questions must be distinct thread sources like 'keras-team/keras#123'; got {bad or list(clause.questions)}"
+            )
         if cid in clauses:
             problems.append(f"{cid}: duplicate id")
         clauses[cid] = clause

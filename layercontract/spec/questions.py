@@ -1,5 +1,6 @@
 """The users' questions the spec answers: real upstream threads, loaded from spec/questions.toml
 and checked against the clauses (a question settled or touched by a clause names existing clauses)."""
+
 from __future__ import annotations
 
 import collections
@@ -14,8 +15,14 @@ from layercontract.spec import clauses as spec_clauses
 QUESTIONS_FILE = pathlib.Path(__file__).with_name("questions.toml")
 STATUSES = ("settled", "partial", "open", "out-of-scope")
 AREAS = {"build", "input", "training", "multi", "dtype"}
-CLUSTERS = {0: "core", 1: "a model's inputs", 2: "building composites and models",
-            3: "the training flag through other entry points", 4: "dtype policies", 5: "older releases"}
+CLUSTERS = {
+    0: "core",
+    1: "a model's inputs",
+    2: "building composites and models",
+    3: "the training flag through other entry points",
+    4: "dtype policies",
+    5: "older releases",
+}
 SOURCE = re.compile(r"^([\w.-]+/[\w.-]+#\d+|stackoverflow:\d+|[\w.-]+:[\w./-]+)$")
 
 
@@ -75,8 +82,9 @@ def parse(text: str, known_clauses, source: str = "questions.toml") -> list[Ques
         if unknown_clauses:
             problems.append(f"{qid}: unknown clauses {unknown_clauses}")
         if (q.status == "settled") != bool(q.settled_by):
-            problems.append(f"{qid}: a settled question names the clauses that settle it (settled_by), "
-                            "and only a settled one does")
+            problems.append(
+                f"{qid}: a settled question names the clauses that settle it (settled_by), and only a settled one does"
+            )
         if q.status == "partial" and not q.touched_by:
             problems.append(f"{qid}: a partial question names the clauses that touch it (touched_by)")
         if q.status == "out-of-scope" and not q.why:

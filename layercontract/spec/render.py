@@ -6,6 +6,7 @@
 The output is deterministic (no dates, no machine details), so --check can run in CI.
 The template lives here rather than in a separate file so it ships with the package.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -151,11 +152,22 @@ def render(clauses=None, citations=None) -> str:
     areas = []
     for name, description in spec_clauses.AREAS.items():
         members = [c for c in clauses.values() if c.area == name]
-        areas.append({"name": name, "description": description, "clauses": members,
-                      "levels": {lvl: sum(c.level == lvl for c in members) for lvl in levels}})
+        areas.append(
+            {
+                "name": name,
+                "description": description,
+                "clauses": members,
+                "levels": {lvl: sum(c.level == lvl for c in members) for lvl in levels},
+            }
+        )
     totals = {lvl: sum(c.level == lvl for c in clauses.values()) for lvl in levels}
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
     env.filters["tolerance"] = _tolerance
     env.filters["md"] = _markdown
     env.filters["question_link"] = _question_link
@@ -169,8 +181,7 @@ def is_up_to_date(path: pathlib.Path = SPEC_MD) -> bool:
 
 def main(argv=None, spec_md: pathlib.Path = SPEC_MD) -> int:
     parser = argparse.ArgumentParser(prog="python -m layercontract.spec.render", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if spec/SPEC.md is out of date")
+    parser.add_argument("--check", action="store_true", help="do not write; exit 1 if spec/SPEC.md is out of date")
     args = parser.parse_args(argv)
     try:
         text = render()
@@ -185,11 +196,22 @@ def main(argv=None, spec_md: pathlib.Path = SPEC_MD) -> int:
         if current is None:
             print(f"{spec_md} does not exist; generate it with `python -m layercontract.spec.render`", file=sys.stderr)
             return 1
-        diff = list(difflib.unified_diff(current.splitlines(), text.splitlines(), f"{spec_md} (current)",
-                                         f"{spec_md} (rendered)", n=1, lineterm=""))
+        diff = list(
+            difflib.unified_diff(
+                current.splitlines(),
+                text.splitlines(),
+                f"{spec_md} (current)",
+                f"{spec_md} (rendered)",
+                n=1,
+                lineterm="",
+            )
+        )
         shown = "\n".join(diff[:DIFF_LINES]) + ("\n..." if len(diff) > DIFF_LINES else "")
-        print(f"{spec_md} is out of date with spec/clauses.toml and the @clause citations in suites/; "
-              f"regenerate it with `python -m layercontract.spec.render`.\n{shown}", file=sys.stderr)
+        print(
+            f"{spec_md} is out of date with spec/clauses.toml and the @clause citations in suites/; "
+            f"regenerate it with `python -m layercontract.spec.render`.\n{shown}",
+            file=sys.stderr,
+        )
         return 1
     spec_md.write_text(text, encoding="utf-8")
     print(f"wrote {spec_md} ({len(spec_clauses.load())} clauses)")

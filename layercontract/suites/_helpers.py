@@ -50,6 +50,7 @@ by the union bound the whole check fails a correct implementation with probabili
 For 1000 positions over 50 calls at rate 0.5 the per-position interval is [2, 48]: a position
 dropped never or always (a frozen mask) fails it.
 """
+
 from __future__ import annotations
 
 import re
@@ -85,7 +86,9 @@ def clean_message(exc: BaseException) -> str:
 # it establishes what the rejection itself says, never what a generic wrapper adds.
 _CALL_WRAPPER = re.compile(
     r"^Exception encountered when calling (?P<who>.+?)\.\s+(?P<own>.*?)\s*(?:Call arguments|Arguments) "
-    r"received by (?P=who):.*$", re.DOTALL)
+    r"received by (?P=who):.*$",
+    re.DOTALL,
+)
 _ARGUMENT_ECHO = re.compile(r"\s*\b(?:Call arguments|Arguments) received by .*$", re.DOTALL)
 
 
@@ -140,8 +143,10 @@ def mentions_shape(message: str, shape) -> bool:
 def names_input_index(message: str, index: int) -> bool:
     """True if the message names input number `index`: "input 1", "Input #1", "inputs[1]",
     "input at index 1", "input index 1"."""
-    return re.search(rf"\binputs?\s*(?:\[|#|(?:at\s+)?(?:index|position)\s*)?{index}\b", message,
-                     re.IGNORECASE) is not None
+    return (
+        re.search(rf"\binputs?\s*(?:\[|#|(?:at\s+)?(?:index|position)\s*)?{index}\b", message, re.IGNORECASE)
+        is not None
+    )
 
 
 def names_value(message: str, value, *, ignore: str = "") -> bool:
@@ -161,8 +166,7 @@ def names_value(message: str, value, *, ignore: str = "") -> bool:
     return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", message) is not None
 
 
-def assert_message_names(message: str, *, layer: str, index: int, prop: str, expected, received,
-                         full_shape=None):
+def assert_message_names(message: str, *, layer: str, index: int, prop: str, expected, received, full_shape=None):
     """The content a Keras input-compatibility error must carry (clause INPUT.ERROR_MESSAGE), in
     any wording: the layer's name, the input index ("input 0"), the violated property (the
     InputSpec argument's name), the expected and the received value (see `names_value`).
@@ -229,8 +233,9 @@ def assert_binomial_each(counts, n: int, p: float, what: str):
 
 
 def close(actual, expected, *, rtol, atol, what=""):
-    np.testing.assert_allclose(np.asarray(actual, dtype="float64"), np.asarray(expected, dtype="float64"),
-                               rtol=rtol, atol=atol, err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype="float64"), np.asarray(expected, dtype="float64"), rtol=rtol, atol=atol, err_msg=what
+    )
 
 
 def tolerance(clause_id: str) -> dict:

@@ -17,6 +17,7 @@ Contents
     InputSpec     input_spec_cases(kind) -> SpecCase (ndim, min_ndim, max_ndim, axes, shape, dtype)
     multi-input   concat_shapes(compatible), concat_rank_mismatch, multi_input_cases(kind)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -118,10 +119,12 @@ def batchnorm_cases(draw, with_weights=False):
 @st.composite
 def batchnorm_weights(draw, channels):
     """gamma, beta, moving mean, moving variance (> 0) for `channels` channels."""
-    return [draw(float_arrays((channels,), 0.5, 2.0, label="gamma")),
-            draw(float_arrays((channels,), -1.0, 1.0, label="beta")),
-            draw(float_arrays((channels,), -2.0, 2.0, label="moving mean")),
-            draw(float_arrays((channels,), 0.5, 3.0, label="moving variance"))]
+    return [
+        draw(float_arrays((channels,), 0.5, 2.0, label="gamma")),
+        draw(float_arrays((channels,), -1.0, 1.0, label="beta")),
+        draw(float_arrays((channels,), -2.0, 2.0, label="moving mean")),
+        draw(float_arrays((channels,), 0.5, 3.0, label="moving variance")),
+    ]
 
 
 @st.composite
@@ -130,8 +133,7 @@ def moving_statistics_cases(draw):
     shape = _bn_shape(draw)
     steps = draw(st.integers(1, 4), label="training calls")
     xs = [draw(well_conditioned_batches(shape, label=f"x{i}")) for i in range(steps)]
-    return (xs, draw(momenta, label="momentum"), draw(epsilons, label="epsilon"),
-            draw(batchnorm_weights(shape[-1])))
+    return (xs, draw(momenta, label="momentum"), draw(epsilons, label="epsilon"), draw(batchnorm_weights(shape[-1])))
 
 
 @st.composite
@@ -149,6 +151,7 @@ def dropout_identity_cases(draw):
 class SpecCase:
     """An InputSpec (as keyword arguments), an input shape that meets it and one that does
     not; for dtype cases the shapes agree and `invalid_dtype` is the violation."""
+
     kind: str
     spec: dict
     valid_shape: tuple
@@ -172,34 +175,54 @@ def input_spec_cases(draw, kind):
     if kind == "ndim":
         n = draw(st.integers(1, 4), label="ndim")
         bad = draw(st.integers(1, 5).filter(lambda r: r != n), label="invalid rank")
-        return SpecCase(kind, {"ndim": n}, _shape_of_rank(draw, n, "valid"), _shape_of_rank(draw, bad, "invalid"),
-                        how=f"rank {bad}")
+        return SpecCase(
+            kind, {"ndim": n}, _shape_of_rank(draw, n, "valid"), _shape_of_rank(draw, bad, "invalid"), how=f"rank {bad}"
+        )
     if kind == "min_ndim":
         n = draw(st.integers(2, 4), label="min_ndim")
         good = draw(st.integers(n, 5), label="valid rank")
         bad = draw(st.integers(1, n - 1), label="invalid rank")
-        return SpecCase(kind, {"min_ndim": n}, _shape_of_rank(draw, good, "valid"),
-                        _shape_of_rank(draw, bad, "invalid"), how=f"rank {bad}")
+        return SpecCase(
+            kind,
+            {"min_ndim": n},
+            _shape_of_rank(draw, good, "valid"),
+            _shape_of_rank(draw, bad, "invalid"),
+            how=f"rank {bad}",
+        )
     if kind == "max_ndim":
         n = draw(st.integers(1, 3), label="max_ndim")
         good = draw(st.integers(1, n), label="valid rank")
         bad = draw(st.integers(n + 1, 5), label="invalid rank")
-        return SpecCase(kind, {"max_ndim": n}, _shape_of_rank(draw, good, "valid"),
-                        _shape_of_rank(draw, bad, "invalid"), how=f"rank {bad}")
+        return SpecCase(
+            kind,
+            {"max_ndim": n},
+            _shape_of_rank(draw, good, "valid"),
+            _shape_of_rank(draw, bad, "invalid"),
+            how=f"rank {bad}",
+        )
     if kind == "axes":
         # axes come with ndim or min_ndim (as Dense does), and index inside that rank
         rank = draw(st.integers(1, 4), label="rank")
         rank_key = draw(st.sampled_from(["ndim", "min_ndim"]), label="rank property")
-        axes = draw(st.dictionaries(st.integers(-rank, rank - 1), _side, min_size=1, max_size=2)
-                    .filter(lambda d: len({a % rank for a in d}) == len(d)), label="axes")
+        axes = draw(
+            st.dictionaries(st.integers(-rank, rank - 1), _side, min_size=1, max_size=2).filter(
+                lambda d: len({a % rank for a in d}) == len(d)
+            ),
+            label="axes",
+        )
         valid = list(_shape_of_rank(draw, rank, "valid"))
         for axis, value in axes.items():
             valid[axis] = value
         axis = draw(st.sampled_from(sorted(axes)), label="violated axis")
         invalid = list(valid)
         invalid[axis] = draw(_side.filter(lambda v: v != axes[axis]), label="invalid size")
-        return SpecCase(kind, {rank_key: rank, "axes": axes}, tuple(valid), tuple(invalid),
-                        how=f"axis {axis} has size {invalid[axis]}")
+        return SpecCase(
+            kind,
+            {rank_key: rank, "axes": axes},
+            tuple(valid),
+            tuple(invalid),
+            how=f"axis {axis} has size {invalid[axis]}",
+        )
     if kind == "shape":
         rank = draw(st.integers(1, 4), label="rank")
         spec = tuple(draw(st.one_of(st.none(), _side), label=f"spec dim{i}") for i in range(rank))
@@ -221,8 +244,15 @@ def input_spec_cases(draw, kind):
         bad = draw(st.sampled_from(REJECTED_DTYPES[spec_dtype]), label="invalid dtype")
         rank = draw(st.integers(1, 3), label="rank")
         shape = _shape_of_rank(draw, rank, "input")
-        return SpecCase(kind, {"dtype": spec_dtype, "ndim": rank}, shape, shape, valid_dtype=spec_dtype,
-                        invalid_dtype=bad, how=f"dtype {bad}")
+        return SpecCase(
+            kind,
+            {"dtype": spec_dtype, "ndim": rank},
+            shape,
+            shape,
+            valid_dtype=spec_dtype,
+            invalid_dtype=bad,
+            how=f"dtype {bad}",
+        )
     raise ValueError(f"unknown InputSpec kind {kind!r}; one of {SPEC_KINDS}")
 
 
@@ -248,8 +278,9 @@ def concat_shapes(draw, compatible=True):
         shapes_.append(tuple(s))
     if not compatible:
         others = [a for a in range(rank) if a != axis % rank]
-        bad_axes = draw(st.lists(st.sampled_from(others), min_size=1, max_size=len(others), unique=True),
-                        label="mismatched axes")
+        bad_axes = draw(
+            st.lists(st.sampled_from(others), min_size=1, max_size=len(others), unique=True), label="mismatched axes"
+        )
         victim = draw(st.integers(0, count - 1), label="mismatched input")
         s = list(shapes_[victim])
         for a in bad_axes:
@@ -277,6 +308,7 @@ def concat_rank_mismatch(draw):
 class MultiInputCase:
     """A list of InputSpecs (as keyword arguments), a valid list of input shapes, and an
     invalid list: a different number of inputs, or one input violating its own spec."""
+
     kind: str  # "count" or "one_input"
     specs: tuple
     valid_shapes: tuple

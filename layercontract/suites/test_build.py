@@ -1,4 +1,5 @@
 """BUILD: the first call builds lazily, exactly once; weights keep their identity."""
+
 import numpy as np
 
 from layercontract.spec.harness import clause
@@ -18,8 +19,9 @@ def _simple_dense_class(K):
         def build(self, input_shape):
             self.events.append("build")
             self.build_shapes.append(input_shape)
-            self.w = self.add_weight(shape=(int(input_shape[-1]), self.units), initializer="random_normal",
-                                     trainable=True, name="w")
+            self.w = self.add_weight(
+                shape=(int(input_shape[-1]), self.units), initializer="random_normal", trainable=True, name="w"
+            )
             self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True, name="b")
 
         def call(self, x):

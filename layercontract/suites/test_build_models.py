@@ -1,6 +1,7 @@
 """BUILD (building composites and models): `Model.build(shape)` on subclassed models, composite
 layers without `build`, sub-layers created in `build()`, `compute_output_shape` and the
 `add_weight` signature (issue 19, cluster 2)."""
+
 import re
 
 import numpy as np
@@ -48,8 +49,9 @@ def test_model_build_without_own_build_marks_built_and_creates_no_weights(K, bac
     assert (model.d1.built, model.d2.built) == (False, False), "Model.build(shape) built the sub-layers"
     assert len(model.weights) == 0, f"Model.build(shape) created {len(model.weights)} weights"
     model(X)
-    assert len(model.weights) == 4 and _weight_count(model) == 32, \
+    assert len(model.weights) == 4 and _weight_count(model) == 32, (
         f"after the first call: {len(model.weights)} weights, {_weight_count(model)} parameters (not 4, 32)"
+    )
 
 
 @clause("BUILD.MODEL_BUILD_TRACES_CALL.K2")
@@ -57,24 +59,29 @@ def test_model_build_without_own_build_marks_built_and_creates_no_weights(K, bac
 def test_model_build_without_own_build_traces_call_and_creates_every_weight(K, shape):
     model = _two_dense_model(K)
     model.build(shape)
-    assert model.built and model.d1.built and model.d2.built, \
+    assert model.built and model.d1.built and model.d2.built, (
         f"built: model {model.built}, d1 {model.d1.built}, d2 {model.d2.built}"
-    assert len(model.weights) == 4 and _weight_count(model) == 32, \
+    )
+    assert len(model.weights) == 4 and _weight_count(model) == 32, (
         f"after build: {len(model.weights)} weights, {_weight_count(model)} parameters (not 4, 32)"
+    )
 
 
 @clause("BUILD.MODEL_OWN_BUILD")
 def test_model_with_own_build_has_every_weight_after_build_and_keeps_them(K, backend):
     model = _two_dense_model(K, own_build=True)
     model.build((None, 3))
-    assert model.built and model.d1.built and model.d2.built, \
+    assert model.built and model.d1.built and model.d2.built, (
         f"built: model {model.built}, d1 {model.d1.built}, d2 {model.d2.built}"
+    )
     weights = list(model.weights)
-    assert len(weights) == 4 and _weight_count(model) == 32, \
+    assert len(weights) == 4 and _weight_count(model) == 32, (
         f"after build: {len(weights)} weights, {_weight_count(model)} parameters (not 4, 32)"
+    )
     model(X)
-    assert len(model.weights) == 4 and all(a is b for a, b in zip(model.weights, weights)), \
+    assert len(model.weights) == 4 and all(a is b for a, b in zip(model.weights, weights)), (
         "the first call replaced or added weights"
+    )
 
 
 # ------------------------------------------------------------------ composites
@@ -101,11 +108,13 @@ def _composite(K, backend, traceable=True):
 
 
 def _assert_composite_built(layer, when):
-    assert layer.built and layer.d1.built and layer.d2.built, \
+    assert layer.built and layer.d1.built and layer.d2.built, (
         f"{when}: built: composite {layer.built}, d1 {layer.d1.built}, d2 {layer.d2.built}"
+    )
     own = [*layer.d1.weights, *layer.d2.weights]
-    assert len(layer.weights) == 4 and all(any(w is o for o in own) for w in layer.weights), \
+    assert len(layer.weights) == 4 and all(any(w is o for o in own) for w in layer.weights), (
         f"{when}: the composite lists {len(layer.weights)} weights, not its sub-layers' 4"
+    )
 
 
 @clause("BUILD.COMPOSITE_BUILT_BY_FIRST_CALL")
@@ -151,8 +160,9 @@ def test_sublayer_created_in_build_is_tracked(K, how):
     assert shapes == [(3,), (3, 3)], f"inner weights {shapes}, not kernel (3, 3) and bias (3,)"
     for listing in ("weights", "trainable_weights"):
         listed = getattr(layer, listing)
-        assert len(listed) == 2 and all(any(w is o for o in inner.weights) for w in listed), \
+        assert len(listed) == 2 and all(any(w is o for o in inner.weights) for w in listed), (
             f"the parent's {listing} ({len(listed)}) are not the sub-layer's 2 weights"
+        )
 
 
 @clause("BUILD.SUBLAYER_CREATED_IN_BUILD")
@@ -199,8 +209,9 @@ def _custom_layers(K):
 def test_compute_output_shape_does_not_build(K, which):
     layer = K.layers.Dense(2) if which == "Dense" else _custom_layers(K)[0]()
     assert shape_tuple(layer.compute_output_shape((None, 3))) == (None, 2)
-    assert not layer.built and len(layer.weights) == 0, \
+    assert not layer.built and len(layer.weights) == 0, (
         f"compute_output_shape left {which} built={layer.built} with {len(layer.weights)} weights"
+    )
 
 
 @clause("BUILD.OUTPUT_SHAPE_DOES_NOT_BUILD.K3")
@@ -215,8 +226,9 @@ def test_compute_output_shape_is_not_implemented_by_default(K):
 def test_default_compute_output_shape_builds_the_layer(K):
     layer = _custom_layers(K)[1]()
     assert shape_tuple(layer.compute_output_shape((None, 3))) == (None, 2)
-    assert layer.built and len(layer.weights) == 1, \
+    assert layer.built and len(layer.weights) == 1, (
         f"the default compute_output_shape left built={layer.built} with {len(layer.weights)} weights"
+    )
 
 
 @clause("BUILD.OUTPUT_SHAPE_BUILDS.K2")
@@ -263,8 +275,9 @@ def test_add_weight_without_initializer_is_glorot_uniform(K, backend):
     value = backend.to_numpy(layer.w)
     limit = np.sqrt(6.0 / 100)
     # 2500 independent uniform draws on [-limit, limit] span less than half of it with probability < 1e-300
-    assert np.all(np.abs(value) <= limit * (1 + 1e-6)) and np.ptp(value) > limit, \
+    assert np.all(np.abs(value) <= limit * (1 + 1e-6)) and np.ptp(value) > limit, (
         f"values in [{value.min():.3f}, {value.max():.3f}], not glorot-uniform on [-{limit:.3f}, {limit:.3f}]"
+    )
 
 
 @clause("BUILD.ADD_WEIGHT_POSITIONAL.K3")
@@ -280,8 +293,9 @@ def test_add_weight_rejects_a_positional_name(K):
     with pytest.raises(ValueError) as info:
         layer.build((None, 3))
     message = clean_message(info.value)
-    assert re.search(r"\bname\b", message) and re.search(r"keyword", message, re.IGNORECASE), \
+    assert re.search(r"\bname\b", message) and re.search(r"keyword", message, re.IGNORECASE), (
         f"the error does not say to pass `name` as a keyword: {message}"
+    )
     assert len(layer.weights) == 0
 
 

@@ -1,4 +1,5 @@
 """BUILD (state after build): new variables and sub-layers once a layer is built."""
+
 import re
 
 import numpy as np

@@ -1,4 +1,5 @@
 """CALL: layer(x) runs __call__, which converts, autocasts and runs call."""
+
 import numpy as np
 from hypothesis import given
 

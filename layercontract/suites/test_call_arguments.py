@@ -1,5 +1,6 @@
 """CALL (arguments that are not tensors): Python values as keyword and positional arguments of
 `call`, and numpy scalars (issue 19, cluster 1)."""
+
 import re
 
 import numpy as np
@@ -51,8 +52,9 @@ def test_python_values_passed_as_keywords_reach_call_unchanged(K, kind, base):
     value = PYTHON_VALUES[kind]
     layer = _recording_layer(K, base)
     layer(X, value=value)
-    assert layer.seen and all(_same(seen, value) for seen in layer.seen), \
+    assert layer.seen and all(_same(seen, value) for seen in layer.seen), (
         f"{base} call got {layer.seen!r} for value={value!r} ({type(value).__name__})"
+    )
     assert layer.builds == [(2, 3)], f"build got {layer.builds}, not the input's shape (2, 3) once"
 
 
@@ -68,7 +70,8 @@ def test_python_values_passed_positionally_are_rejected_before_build_and_call(K,
     message = clean_message(info.value)
     assert re.search(r"keyword", message, re.IGNORECASE), f"the error does not say to pass it as a keyword: {message}"
     assert layer.builds == [] and layer.seen == [] and not layer.built, (
-        f"the rejected call ran build {layer.builds} / call {layer.seen!r}, built={layer.built}")
+        f"the rejected call ran build {layer.builds} / call {layer.seen!r}, built={layer.built}"
+    )
     layer(X, value=value)  # the same value as a keyword is fine
     assert all(_same(seen, value) for seen in layer.seen), layer.seen
 
@@ -88,8 +91,9 @@ def test_a_numpy_float64_scalar_reaches_call_as_a_0d_float32_tensor(K, how):
     layer(X, value) if how == "positional" else layer(X, value=value)
     seen = layer.seen[0]
     assert K.ops.is_tensor(seen), f"call got {type(seen).__name__}, not a backend tensor"
-    assert shape_tuple(seen.shape) == () and dtype_name(seen.dtype) == "float32", \
+    assert shape_tuple(seen.shape) == () and dtype_name(seen.dtype) == "float32", (
         f"call got shape {shape_tuple(seen.shape)} dtype {dtype_name(seen.dtype)}, not a 0-d float32 tensor"
+    )
 
 
 # ------------------------------------------------------------------ positional: tf-keras passes
@@ -100,8 +104,9 @@ def test_python_values_passed_positionally_reach_call_unchanged(K, kind, base):
     value = PYTHON_VALUES[kind]
     layer = _recording_layer(K, base)
     layer(X, value)
-    assert layer.seen and all(_same(seen, value) for seen in layer.seen), \
+    assert layer.seen and all(_same(seen, value) for seen in layer.seen), (
         f"{base} call got {layer.seen!r} for positional {value!r} ({type(value).__name__})"
+    )
     assert layer.builds == [(2, 3)], f"build got {layer.builds}, not the input's shape (2, 3) once"
 
 

@@ -1,5 +1,6 @@
 """DIFF: with identical weights and inputs, the backend agrees with the reference
 implementation. Weights are copied from the backend's layers into the reference's."""
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -66,14 +67,15 @@ def test_moving_statistics_after_several_training_calls_agree_with_reference(K, 
 def test_concatenate_agrees_with_reference(K, reference_K, backend):
     parts = [X[:, :2], X[:, 2:]]
     # exact: concatenation moves values, it computes none
-    np.testing.assert_array_equal(backend.to_numpy(K.layers.Concatenate()(parts)), reference_K.layers.Concatenate()(parts))
+    np.testing.assert_array_equal(
+        backend.to_numpy(K.layers.Concatenate()(parts)), reference_K.layers.Concatenate()(parts)
+    )
 
 
 @clause("DIFF.TUTORIAL_MODELS")
 def test_dense_batchnorm_dropout_model_in_inference_agrees_with_reference(K, reference_K, backend):
     ours, theirs = _pair(K, reference_K, backend, _dense_bn_model, X)
-    close(backend.to_numpy(ours(X, training=False)), theirs(X, training=False),
-          **tolerance("DIFF.TUTORIAL_MODELS"))
+    close(backend.to_numpy(ours(X, training=False)), theirs(X, training=False), **tolerance("DIFF.TUTORIAL_MODELS"))
 
 
 @clause("DIFF.FIT_STEP")
@@ -132,8 +134,12 @@ def test_batchnorm_agrees_with_reference_in_inference_then_training(K, reference
     x, momentum, epsilon, weights = case
     ours, theirs = _batchnorm_pair(K, reference_K, backend, x, momentum, epsilon, weights)
     for training in (False, True):
-        close(backend.to_numpy(ours(x, training=training)), theirs(x, training=training),
-              **tolerance("DIFF.BATCHNORM"), what=f"training={training}")
+        close(
+            backend.to_numpy(ours(x, training=training)),
+            theirs(x, training=training),
+            **tolerance("DIFF.BATCHNORM"),
+            what=f"training={training}",
+        )
 
 
 @clause("DIFF.MOVING_STATISTICS")
@@ -146,5 +152,9 @@ def test_moving_statistics_after_k_training_calls_agree_with_reference(K, refere
         theirs(x, training=True)
     names = ("gamma", "beta", "moving_mean", "moving_variance")
     for name, mine, ref in zip(names, ours.weights, theirs.weights):
-        close(backend.to_numpy(mine), ref.numpy(), **tolerance("DIFF.MOVING_STATISTICS"),
-              what=f"{name} after {len(xs)} training calls")
+        close(
+            backend.to_numpy(mine),
+            ref.numpy(),
+            **tolerance("DIFF.MOVING_STATISTICS"),
+            what=f"{name} after {len(xs)} training calls",
+        )

@@ -1,5 +1,6 @@
 """DTYPE: the dtypes a layer holds, computes in, receives in `call` and returns under a
 non-default dtype policy (issue 19, cluster 4; probes evidence/probes/dtype_*.py)."""
+
 import warnings
 
 import numpy as np
@@ -48,12 +49,18 @@ def test_float64_dense_holds_computes_and_returns_float64(K, backend, input_dtyp
     layer = K.layers.Dense(1, dtype="float64", kernel_initializer="ones", bias_initializer="zeros")
     x = TINY.astype(input_dtype)
     y = backend.to_numpy(layer(x))
-    assert _held(backend, layer.kernel) == "float64", \
+    assert _held(backend, layer.kernel) == "float64", (
         f"Dense(dtype='float64') holds its kernel as {_held(backend, layer.kernel)}"
-    assert dtype_name(y.dtype) == "float64", \
+    )
+    assert dtype_name(y.dtype) == "float64", (
         f"Dense(dtype='float64') returned {dtype_name(y.dtype)} for a {input_dtype} input"
-    close(y, x.astype("float64"), **tolerance("DTYPE.LAYER_DTYPE_HONOURED"),
-          what=f"Dense(dtype='float64'), kernel 1, bias 0, on {x[0, 0]!r} ({input_dtype}): not computed in float64")
+    )
+    close(
+        y,
+        x.astype("float64"),
+        **tolerance("DTYPE.LAYER_DTYPE_HONOURED"),
+        what=f"Dense(dtype='float64'), kernel 1, bias 0, on {x[0, 0]!r} ({input_dtype}): not computed in float64",
+    )
 
 
 @clause("DTYPE.LAYER_DTYPE_HONOURED")
@@ -62,12 +69,19 @@ def test_float64_custom_layer_receives_and_returns_float64(K, backend, input_dty
     layer = _probe_class(K, backend)(dtype="float64")
     x = TINY.astype(input_dtype)
     y = backend.to_numpy(layer(x))
-    assert _held(backend, layer.w) == "float64", f"a layer with dtype='float64' holds its weight as {_held(backend, layer.w)}"
-    assert layer.seen[-1] == "float64", \
+    assert _held(backend, layer.w) == "float64", (
+        f"a layer with dtype='float64' holds its weight as {_held(backend, layer.w)}"
+    )
+    assert layer.seen[-1] == "float64", (
         f"a layer with dtype='float64' received a {input_dtype} input as {layer.seen[-1]} in call"
+    )
     assert dtype_name(y.dtype) == "float64", f"a layer with dtype='float64' returned {dtype_name(y.dtype)}"
-    close(y, x.astype("float64"), **tolerance("DTYPE.LAYER_DTYPE_HONOURED"),
-          what=f"x * w (w = 1) in a dtype='float64' layer on {x[0, 0]!r} ({input_dtype}): not computed in float64")
+    close(
+        y,
+        x.astype("float64"),
+        **tolerance("DTYPE.LAYER_DTYPE_HONOURED"),
+        what=f"x * w (w = 1) in a dtype='float64' layer on {x[0, 0]!r} ({input_dtype}): not computed in float64",
+    )
 
 
 @clause("DTYPE.UNHONOURED_DTYPE_SAYS_SO")
@@ -86,7 +100,9 @@ def test_a_float64_layer_that_is_not_float64_says_so(K, backend):
     said = [str(w.message) for w in caught if "float64" in str(w.message)]
     assert honoured or said, (
         f"Dense(dtype='float64') silently holds its kernel as {held} and returns {dtype_name(y.dtype)} "
-        f"{float(y[0, 0])!r} for 1 + 1e-12, with no warning naming float64")
+        f"{float(y[0, 0])!r} for 1 + 1e-12, with no warning naming float64"
+    )
+
 
 @clause("DTYPE.MIXED_POLICY")
 @pytest.mark.parametrize("input_dtype", ["float32", "float64"])
@@ -97,18 +113,23 @@ def test_mixed_float16_layer_keeps_float32_variables_and_computes_in_float16(K, 
     y = mixed(x)
     assert _held(backend, mixed.w) == "float32", f"a mixed_float16 layer holds its weight as {_held(backend, mixed.w)}"
     assert mixed.seen[-1] == "float16", f"a mixed_float16 layer received a {input_dtype} input as {mixed.seen[-1]}"
-    assert mixed.products[-1] == "float16", \
+    assert mixed.products[-1] == "float16", (
         f"x * w in a mixed_float16 layer's call is {mixed.products[-1]}: the weight was not read as float16"
-    assert dtype_name(backend.to_numpy(y).dtype) == "float16", \
+    )
+    assert dtype_name(backend.to_numpy(y).dtype) == "float16", (
         f"a mixed_float16 layer returned {dtype_name(backend.to_numpy(y).dtype)}"
+    )
     dense = K.layers.Dense(2, dtype="mixed_float16")
     out = dense(x)
-    assert _held(backend, dense.kernel) == "float32", \
+    assert _held(backend, dense.kernel) == "float32", (
         f"Dense(dtype='mixed_float16') holds its kernel as {_held(backend, dense.kernel)}"
-    assert _held(backend, dense.bias) == "float32", \
+    )
+    assert _held(backend, dense.bias) == "float32", (
         f"Dense(dtype='mixed_float16') holds its bias as {_held(backend, dense.bias)}"
-    assert dtype_name(backend.to_numpy(out).dtype) == "float16", \
+    )
+    assert dtype_name(backend.to_numpy(out).dtype) == "float16", (
         f"Dense(dtype='mixed_float16') returned {dtype_name(backend.to_numpy(out).dtype)}"
+    )
     after(out)
     assert after.seen[-1] == "float32", f"a float32 layer received a mixed_float16 layer's output as {after.seen[-1]}"
 
@@ -119,19 +140,31 @@ def test_mixed_float16_batchnorm_keeps_float32_statistics_and_returns_float16(K,
     x = (np.random.default_rng(0).standard_normal((64, 3)) * 3 + 2).astype("float32")
     trained = backend.to_numpy(bn(x, training=True))
     for name in ("gamma", "beta", "moving_mean", "moving_variance"):
-        assert _held(backend, getattr(bn, name)) == "float32", \
+        assert _held(backend, getattr(bn, name)) == "float32", (
             f"BatchNormalization(dtype='mixed_float16') holds {name} as {_held(backend, getattr(bn, name))}"
+        )
     # what the layer sees: the input autocast to float16, then normalised in float32
     seen = x.astype("float16").astype("float64")
     tol = tolerance("DTYPE.MIXED_BATCHNORM")
-    close(backend.to_numpy(bn.moving_mean), (1 - MOMENTUM) * seen.mean(axis=0), **tol,
-          what="moving mean after one training call under mixed_float16")
-    close(backend.to_numpy(bn.moving_variance), MOMENTUM + (1 - MOMENTUM) * seen.var(axis=0), **tol,
-          what="moving variance after one training call under mixed_float16")
+    close(
+        backend.to_numpy(bn.moving_mean),
+        (1 - MOMENTUM) * seen.mean(axis=0),
+        **tol,
+        what="moving mean after one training call under mixed_float16",
+    )
+    close(
+        backend.to_numpy(bn.moving_variance),
+        MOMENTUM + (1 - MOMENTUM) * seen.var(axis=0),
+        **tol,
+        what="moving variance after one training call under mixed_float16",
+    )
     inferred = backend.to_numpy(bn(x, training=False))
-    assert dtype_name(trained.dtype) == "float16", f"mixed_float16 BatchNormalization returned {trained.dtype} in training"
-    assert dtype_name(inferred.dtype) == "float16", \
+    assert dtype_name(trained.dtype) == "float16", (
+        f"mixed_float16 BatchNormalization returned {trained.dtype} in training"
+    )
+    assert dtype_name(inferred.dtype) == "float16", (
         f"mixed_float16 BatchNormalization returned {inferred.dtype} in inference"
+    )
 
 
 @clause("DTYPE.MIXED_DROPOUT")
@@ -145,5 +178,9 @@ def test_mixed_float16_dropout_drops_at_its_rate_in_float16(K, backend):
     assert dtype_name(trained.dtype) == "float16", f"mixed_float16 Dropout returned {trained.dtype} in training"
     assert dtype_name(inferred.dtype) == "float16", f"mixed_float16 Dropout returned {inferred.dtype} in inference"
     assert_binomial(int((trained == 0).sum()), trained.size, rate, "zeros of mixed_float16 Dropout(0.3)")
-    close(trained[trained != 0], np.full(int((trained != 0).sum()), 1 / (1 - rate)),
-          **tolerance("DTYPE.MIXED_DROPOUT"), what="kept values of mixed_float16 Dropout(0.3): not 1/(1 - rate)")
+    close(
+        trained[trained != 0],
+        np.full(int((trained != 0).sum()), 1 / (1 - rate)),
+        **tolerance("DTYPE.MIXED_DROPOUT"),
+        what="kept values of mixed_float16 Dropout(0.3): not 1/(1 - rate)",
+    )

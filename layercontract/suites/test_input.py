@@ -1,4 +1,5 @@
 """INPUT: InputSpec checks run before build and call, raise a clear ValueError, change nothing."""
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -29,8 +30,13 @@ VIOLATIONS = {
     "axes": ({"axes": {-1: 5}}, (10, 4), "axis -1", 5, [4, (10, 4)], (10, 5)),
     "shape": ({"shape": (None, 3)}, (2, 4), "shape", (None, 3), (2, 4), (7, 3)),
 }
-CLAUSE_OF = {"ndim": "INPUT.NDIM", "min_ndim": "INPUT.MIN_NDIM", "max_ndim": "INPUT.MAX_NDIM",
-             "axes": "INPUT.AXIS_VALUE", "shape": "INPUT.SHAPE"}
+CLAUSE_OF = {
+    "ndim": "INPUT.NDIM",
+    "min_ndim": "INPUT.MIN_NDIM",
+    "max_ndim": "INPUT.MAX_NDIM",
+    "axes": "INPUT.AXIS_VALUE",
+    "shape": "INPUT.SHAPE",
+}
 
 
 def _rejects(K, kind):
@@ -82,8 +88,9 @@ def test_dtype_violation_raises_value_error(K):
     layer = _spec_layer(K, dtype="float32")
     with pytest.raises(ValueError) as info:
         layer(np.ones((2, 3), dtype="int32"))
-    assert_message_names(own_message(info.value), layer=layer.name, index=0, prop="dtype",
-                         expected="float32", received="int32")
+    assert_message_names(
+        own_message(info.value), layer=layer.name, index=0, prop="dtype", expected="float32", received="int32"
+    )
 
 
 @clause("INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3")
@@ -120,8 +127,15 @@ def test_every_input_of_a_list_is_checked_against_its_spec(K, bad_index):
     inputs[bad_index] = np.ones((2, 4, 1), dtype="float32")
     with pytest.raises(ValueError) as info:
         layer(inputs)
-    assert_message_names(own_message(info.value), layer=layer.name, index=bad_index, prop="ndim",
-                         expected=2, received=3, full_shape=(2, 4, 1))
+    assert_message_names(
+        own_message(info.value),
+        layer=layer.name,
+        index=bad_index,
+        prop="ndim",
+        expected=2,
+        received=3,
+        full_shape=(2, 4, 1),
+    )
 
 
 @clause("INPUT.BEFORE_BUILD_AND_CALL")
@@ -145,8 +159,7 @@ def test_error_names_layer_index_property_expected_and_received(K, kind):
 def test_error_shows_the_full_received_shape(K, kind):
     _spec, bad, *_ = VIOLATIONS[kind]
     _layer, message, _good = _rejects(K, kind)
-    assert_message_names(message, layer=_layer.name, index=0, prop="", expected="", received="",
-                         full_shape=bad)
+    assert_message_names(message, layer=_layer.name, index=0, prop="", expected="", received="", full_shape=bad)
 
 
 @clause("INPUT.DENSE_LAST_AXIS", "INPUT.ERROR_MESSAGE")
@@ -155,8 +168,15 @@ def test_built_dense_rejects_a_different_last_axis_naming_both_sizes(K):
     dense(np.ones((10, 5), dtype="float32"))
     with pytest.raises(ValueError) as info:
         dense(np.ones((10, 4), dtype="float32"))
-    assert_message_names(own_message(info.value), layer=dense.name, index=0, prop="axis -1",
-                         expected=5, received=[4, (10, 4)], full_shape=(10, 4))
+    assert_message_names(
+        own_message(info.value),
+        layer=dense.name,
+        index=0,
+        prop="axis -1",
+        expected=5,
+        received=[4, (10, 4)],
+        full_shape=(10, 4),
+    )
 
 
 @clause("INPUT.REJECTED_CALL_CHANGES_NOTHING")
@@ -192,8 +212,15 @@ def test_symbolic_input_with_none_batch_is_checked_too(K):
     dense(K.Input(shape=(5,)))
     with pytest.raises(ValueError) as info:
         dense(K.Input(shape=(4,)))
-    assert_message_names(own_message(info.value), layer=dense.name, index=0, prop="axis -1",
-                         expected=5, received=[4, (None, 4)], full_shape=(None, 4))
+    assert_message_names(
+        own_message(info.value),
+        layer=dense.name,
+        index=0,
+        prop="axis -1",
+        expected=5,
+        received=[4, (None, 4)],
+        full_shape=(None, 4),
+    )
     layer = _spec_layer(K, ndim=2)
     with pytest.raises(ValueError):
         layer(K.Input(shape=(3, 4)))

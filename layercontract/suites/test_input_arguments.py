@@ -1,4 +1,5 @@
 """INPUT (which call arguments `input_spec` checks): only the first positional one, flattened."""
+
 import numpy as np
 import pytest
 

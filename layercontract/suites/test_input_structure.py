@@ -3,6 +3,7 @@ models; dict inputs routed by name, extra keys ignored, missing keys and wrong c
 
 The two-input model computes a + 10 b from two same-shaped inputs, so an input routed to the
 wrong place gives a wrong value, never a shape error (issue 19, cluster 1)."""
+
 import re
 
 import numpy as np
@@ -60,8 +61,12 @@ def test_dict_input_is_routed_by_name_in_any_key_order(K, backend, built_from, o
     model = _two_input_model(K, built_from)
     x = {"a": A, "b": B} if order == "declared" else {"b": B, "a": A}
     out = _run(backend, model, x, how)
-    close(out, A_PLUS_10B, **tolerance("INPUT.DICT_ROUTED_BY_NAME"),
-          what=f"{built_from}-built model fed {list(x)}: not a + 10 b (an input was routed to the wrong place)")
+    close(
+        out,
+        A_PLUS_10B,
+        **tolerance("INPUT.DICT_ROUTED_BY_NAME"),
+        what=f"{built_from}-built model fed {list(x)}: not a + 10 b (an input was routed to the wrong place)",
+    )
 
 
 @clause("INPUT.DICT_ROUTED_BY_NAME")
@@ -73,8 +78,12 @@ def test_dict_input_is_routed_by_name_in_evaluate(K, backend, built_from):
     loss = model.evaluate({"b": B, "a": A}, A_PLUS_10B, batch_size=len(A), verbose=0)
     loss = float(loss[0] if isinstance(loss, (list, tuple)) else loss)
     # exact routing gives 0 (up to float32 rounding); a swap gives a mean square error of about 80
-    close(loss, 0.0, **tolerance("INPUT.DICT_ROUTED_BY_NAME"),
-          what="mse of evaluate on the dict {'b': B, 'a': A} against a + 10 b")
+    close(
+        loss,
+        0.0,
+        **tolerance("INPUT.DICT_ROUTED_BY_NAME"),
+        what="mse of evaluate on the dict {'b': B, 'a': A} against a + 10 b",
+    )
 
 
 # ------------------------------------------------------------------ extra keys
@@ -106,11 +115,17 @@ def test_an_extra_dict_key_sorting_before_a_declared_one_never_takes_its_place(K
     sorts before one of them."""
     x = {"a": A, "b": B, EXTRA_KEYS[sorts]: C}
     out = _run(backend, _two_input_model(K, "dict"), x, how)
-    replaced = {"a + 10 c (the extra value took b's place)": A + 10 * C,
-                "c + 10 a (the inputs shifted by one)": C + 10 * A}
+    replaced = {
+        "a + 10 c (the extra value took b's place)": A + 10 * C,
+        "c + 10 a (the inputs shifted by one)": C + 10 * A,
+    }
     seen = next((name for name, value in replaced.items() if np.allclose(out, value)), "another value")
-    close(out, A_PLUS_10B, **tolerance("INPUT.DICT_EXTRA_KEYS_IGNORED"),
-          what=f"dict-built model fed {sorted(x)}: got {seen}, not a + 10 b")
+    close(
+        out,
+        A_PLUS_10B,
+        **tolerance("INPUT.DICT_EXTRA_KEYS_IGNORED"),
+        what=f"dict-built model fed {sorted(x)}: got {seen}, not a + 10 b",
+    )
 
 
 # ------------------------------------------------------------------ missing keys, wrong counts
@@ -129,7 +144,9 @@ def test_a_dict_missing_a_declared_key_is_rejected_naming_it(K, built_from, case
     with pytest.raises(ValueError) as info:
         model(x)
     message = clean_message(info.value)
-    assert re.search(rf"[\"']{missing}[\"']", message), f"the error does not name the missing key {missing!r}: {message}"
+    assert re.search(rf"[\"']{missing}[\"']", message), (
+        f"the error does not name the missing key {missing!r}: {message}"
+    )
 
 
 @clause("INPUT.DICT_MISSING_KEY_REJECTED")
@@ -148,8 +165,9 @@ def test_a_list_of_the_wrong_length_is_rejected_naming_both_counts(K, container,
     with pytest.raises(ValueError) as info:
         _two_input_model(K, "list")(x)
     message = clean_message(info.value)
-    assert re.search(rf"\b2\b.*\binput.*\breceived {count}\b", message), \
+    assert re.search(rf"\b2\b.*\binput.*\breceived {count}\b", message), (
         f"the error does not give the expected (2) and received ({count}) counts: {message}"
+    )
 
 
 @clause("INPUT.MODEL_INPUT_COUNT")
@@ -158,8 +176,9 @@ def test_a_single_tensor_into_a_two_input_dict_built_model_is_rejected(K, x):
     with pytest.raises(ValueError) as info:
         _two_input_model(K, "dict")(A if x == "bare" else [A])
     message = clean_message(info.value)
-    assert re.search(r"\b2\b.*\binput.*\breceived 1\b", message), \
+    assert re.search(r"\b2\b.*\binput.*\breceived 1\b", message), (
         f"the error does not give the expected (2) and received (1) counts: {message}"
+    )
 
 
 # ------------------------------------------------------------------ a list into a dict-built model
@@ -186,9 +205,13 @@ def test_a_list_into_a_dict_built_model_follows_sorted_keys_or_is_rejected(K, ba
         return  # rejected: allowed
     written_order = "b + 10 a (the order the dict was written in)" if keys == "ba" else "another value"
     seen = written_order if np.allclose(out, B + 10 * A) else "another value"
-    close(out, A_PLUS_10B, **tolerance("INPUT.LIST_INTO_DICT_BUILT_MODEL"),
-          what=f"[A, B] into a model built from a dict with keys {list(keys)}: got {seen}, not a + 10 b "
-               "(sorted key order)")
+    close(
+        out,
+        A_PLUS_10B,
+        **tolerance("INPUT.LIST_INTO_DICT_BUILT_MODEL"),
+        what=f"[A, B] into a model built from a dict with keys {list(keys)}: got {seen}, not a + 10 b "
+        "(sorted key order)",
+    )
 
 
 # ------------------------------------------------------------------ one input, any wrapping
@@ -202,8 +225,12 @@ def _wrap(x, how):
 @pytest.mark.parametrize("built_from", ["bare", "list"])
 def test_a_one_input_model_takes_a_bare_tensor_a_one_element_list_or_a_dict(K, backend, built_from, wrapping, how):
     out = _run(backend, _one_input_model(K, built_from), _wrap(A, wrapping), how)
-    close(out, 2 * A, **tolerance("INPUT.SINGLE_INPUT_ANY_WRAPPING"),
-          what=f"Model({built_from} input) fed a {wrapping} tensor: not 2 a")
+    close(
+        out,
+        2 * A,
+        **tolerance("INPUT.SINGLE_INPUT_ANY_WRAPPING"),
+        what=f"Model({built_from} input) fed a {wrapping} tensor: not 2 a",
+    )
 
 
 # ------------------------------------------------------------------ subclassed models: any structure
@@ -256,5 +283,9 @@ def test_a_subclassed_model_receives_its_input_structure_intact(K, backend, stru
     if how == "predict" and structure != "dict":  # tf-keras's data adapter turns a list into a tuple
         expected = (model.seen[-1][0] if model.seen[-1][0] in ("list", "tuple") else "list or tuple", 2)
     assert model.seen[-1] == expected, f"call received {model.seen[-1]}, not {expected}"
-    close(out, AI @ KA + BA + DI @ KB + BB, **tolerance("INPUT.SUBCLASSED_MODEL_STRUCTURES"),
-          what=f"{how} on a {structure}: not Dense_a(a) + Dense_b(b)")
+    close(
+        out,
+        AI @ KA + BA + DI @ KB + BB,
+        **tolerance("INPUT.SUBCLASSED_MODEL_STRUCTURES"),
+        what=f"{how} on a {structure}: not Dense_a(a) + Dense_b(b)",
+    )

@@ -1,5 +1,6 @@
 """MODE: compiled execution (tf.function, jax.jit of stateless_call) keeps the eager contract:
 build once, and Dropout/BatchNormalization honour `training`."""
+
 import numpy as np
 import pytest
 
@@ -17,8 +18,7 @@ def _counting_dense_class(K):
 
         def build(self, input_shape):
             self.builds += 1
-            self.kernel = self.add_weight(shape=(int(input_shape[-1]), 2), initializer="random_normal",
-                                          name="kernel")
+            self.kernel = self.add_weight(shape=(int(input_shape[-1]), 2), initializer="random_normal", name="kernel")
 
         def call(self, x):
             return K.ops.matmul(x, self.kernel)

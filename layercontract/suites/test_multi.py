@@ -1,4 +1,5 @@
 """MULTI: call(self, a, b), list inputs, shared layers, Concatenate."""
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -79,16 +80,22 @@ def test_two_inputs_through_one_shared_dense_then_concatenate(K, backend):
     out = backend.to_numpy(model([left, right]))
     assert len(model.weights) == 2
     kernel, bias = (backend.to_numpy(w) for w in model.shared.weights)
-    close(out, np.concatenate([left @ kernel + bias, right @ kernel + bias], axis=-1),
-          **tolerance("CALL.MODEL_SHARED_CONCAT"))
+    close(
+        out,
+        np.concatenate([left @ kernel + bias, right @ kernel + bias], axis=-1),
+        **tolerance("CALL.MODEL_SHARED_CONCAT"),
+    )
 
 
 @clause("MULTI.CONCAT_BUILD")
-@pytest.mark.parametrize("axis,shapes,expected", [
-    (-1, [(2, 3), (2, 4)], (2, 7)),
-    (1, [(2, 3, 5), (2, 1, 5), (2, 2, 5)], (2, 6, 5)),
-    (0, [(1, 3), (4, 3)], (5, 3)),
-])
+@pytest.mark.parametrize(
+    "axis,shapes,expected",
+    [
+        (-1, [(2, 3), (2, 4)], (2, 7)),
+        (1, [(2, 3, 5), (2, 1, 5), (2, 2, 5)], (2, 6, 5)),
+        (0, [(1, 3), (4, 3)], (5, 3)),
+    ],
+)
 def test_concatenate_builds_from_a_list_of_shapes_and_joins_on_its_axis(K, backend, axis, shapes, expected):
     arrays = [np.full(s, i, dtype="float32") for i, s in enumerate(shapes)]
     layer = K.layers.Concatenate(axis=axis)
@@ -99,14 +106,16 @@ def test_concatenate_builds_from_a_list_of_shapes_and_joins_on_its_axis(K, backe
 
 
 @clause("MULTI.CONCAT_SHAPE_MISMATCH")
-@pytest.mark.parametrize("shapes", [[(2, 3), (3, 3)], [(2, 3, 4), (2, 5, 5)], [(2, 3), (2, 3, 1)]],
-                         ids=["batch", "inner-axis", "rank"])
+@pytest.mark.parametrize(
+    "shapes", [[(2, 3), (3, 3)], [(2, 3, 4), (2, 5, 5)], [(2, 3), (2, 3, 1)]], ids=["batch", "inner-axis", "rank"]
+)
 def test_concatenate_rejects_mismatched_non_concat_axes_naming_the_shapes(K, shapes):
     with pytest.raises(ValueError) as info:
         K.layers.Concatenate(axis=-1)([np.ones(s, dtype="float32") for s in shapes])
     message = own_message(info.value)
-    assert all(mentions_shape(message, s) for s in shapes), \
+    assert all(mentions_shape(message, s) for s in shapes), (
         f"error message does not show the received shapes {shapes}: {message!r}"
+    )
 
 
 @clause("MULTI.CONCAT_SINGLE_TENSOR")
@@ -132,8 +141,9 @@ def _assert_concat_rejects(ns, axis, shapes):
     with pytest.raises(ValueError) as info:
         ns.layers.Concatenate(axis=axis)([np.ones(s, dtype="float32") for s in shapes])
     message = own_message(info.value)
-    assert all(mentions_shape(message, s) for s in shapes), \
+    assert all(mentions_shape(message, s) for s in shapes), (
         f"error message does not show the received shapes {shapes}: {message!r}"
+    )
 
 
 @clause("MULTI.CONCAT_SHAPE_MISMATCH", "DIFF.CONCATENATE")
@@ -153,11 +163,15 @@ def test_concatenate_rejects_generated_inputs_of_different_rank(K, reference_K, 
 
 
 @clause("MULTI.CONCAT_SHAPE_MISMATCH")
-@pytest.mark.parametrize("axis,shapes", [
-    (2, [(2, 3), (2, 3, 5)]),
-    (2, [(2, 3, 5), (2, 3)]),
-    (3, [(2, 3, 4), (2, 3, 4, 1)]),
-], ids=["lower-rank-first", "lower-rank-second", "rank3-rank4"])
+@pytest.mark.parametrize(
+    "axis,shapes",
+    [
+        (2, [(2, 3), (2, 3, 5)]),
+        (2, [(2, 3, 5), (2, 3)]),
+        (3, [(2, 3, 4), (2, 3, 4, 1)]),
+    ],
+    ids=["lower-rank-first", "lower-rank-second", "rank3-rank4"],
+)
 def test_concatenate_rejects_rank_mismatch_on_an_axis_only_the_higher_rank_input_has(K, axis, shapes):
     # Found by the generated cases: the same rank mismatch as above, but with a positive axis
     # that exists only in the higher-rank input (a pattern strategies.concat_rank_mismatch

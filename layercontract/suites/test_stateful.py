@@ -6,6 +6,7 @@ checks the build-once and input-compatibility invariants after every step.
 The machine class is built inside the test (a closure over the `K` and `backend` fixtures)
 and run with `run_state_machine_as_test`: the active profile's max_examples, a short
 sequence of steps (STEPS)."""
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -48,8 +49,7 @@ def _counting_dense_class(K):
             features = int(input_shape[-1])
             self.w = self.add_weight(shape=(features, self.units), initializer="random_normal", name="w")
             self.b = self.add_weight(shape=(self.units,), initializer="random_normal", name="b")
-            self.running = self.add_weight(shape=(1, features), initializer="zeros", trainable=False,
-                                           name="running")
+            self.running = self.add_weight(shape=(1, features), initializer="zeros", trainable=False, name="running")
             self.input_spec = K.InputSpec(ndim=2, dtype="float32", axes={-1: features})
             super().build(input_shape)
 
@@ -58,8 +58,9 @@ def _counting_dense_class(K):
             batch = x.shape[0]
             if training and isinstance(batch, int):  # symbolic tensors may have no concrete batch size
                 mean = K.ops.matmul(np.full((1, batch), 1.0 / batch, dtype="float32"), x)  # (1, features)
-                self.running.assign(K.ops.add(K.ops.multiply(self.running, self.momentum),
-                                              K.ops.multiply(mean, 1.0 - self.momentum)))
+                self.running.assign(
+                    K.ops.add(K.ops.multiply(self.running, self.momentum), K.ops.multiply(mean, 1.0 - self.momentum))
+                )
             return K.ops.add(K.ops.matmul(x, self.w), self.b)
 
     return CountingDense
@@ -100,8 +101,9 @@ def test_build_once_and_input_compatibility_hold_over_generated_call_sequences(K
         """Model: the feature size the layer is built for, the weight objects and the values
         recorded when it built, and the running mean the training calls so far imply."""
 
-        @initialize(features=strategies.feature_sizes, units=strategies.units,
-                    momentum=st.sampled_from([0.0, 0.5, 0.9]))
+        @initialize(
+            features=strategies.feature_sizes, units=strategies.units, momentum=st.sampled_from([0.0, 0.5, 0.9])
+        )
         def make_layer(self, features, units, momentum):
             self.features, self.units, self.momentum = features, units, momentum
             self.layer = CountingDense(units, momentum)
@@ -161,8 +163,9 @@ def test_build_once_and_input_compatibility_hold_over_generated_call_sequences(K
         @precondition(lambda self: self.layer.built)
         @rule(batch=strategies.batch_sizes, data=st.data())
         def reject_wrong_last_axis(self, batch, data):
-            features = data.draw(strategies.feature_sizes.filter(lambda f: f != self.features),
-                                 label="wrong feature size")
+            features = data.draw(
+                strategies.feature_sizes.filter(lambda f: f != self.features), label="wrong feature size"
+            )
             self._rejected(self._x(data, batch, features))
 
         @rule(batch=strategies.batch_sizes, rank=st.sampled_from([1, 3]))

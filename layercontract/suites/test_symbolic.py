@@ -1,4 +1,5 @@
 """SYMBOLIC: calling layers on Input() tensors propagates shapes with a None batch, builds, needs no data."""
+
 import numpy as np
 
 from layercontract.spec.harness import clause, requires

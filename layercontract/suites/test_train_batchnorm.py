@@ -1,5 +1,6 @@
 """TRAIN (BatchNormalization): batch statistics and moving-average updates in training,
 moving statistics in inference, inference whenever trainable=False."""
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -126,5 +127,4 @@ def test_batchnorm_training_step_for_generated_inputs_and_hyperparameters(K, bac
     mean, var = x.mean(axes), x.var(axes)
     close(y, (x - mean) / np.sqrt(var + epsilon), **tolerance("TRAIN.BN_TRAINING_BATCH_STATS"))
     close(backend.to_numpy(bn.moving_mean), (1 - momentum) * mean, **tolerance("TRAIN.BN_MOVING_UPDATE"))
-    close(backend.to_numpy(bn.moving_variance), momentum + (1 - momentum) * var,
-          **tolerance("TRAIN.BN_MOVING_UPDATE"))
+    close(backend.to_numpy(bn.moving_variance), momentum + (1 - momentum) * var, **tolerance("TRAIN.BN_MOVING_UPDATE"))

@@ -4,6 +4,7 @@ same rate; seeds reproduce masks. Statistical checks use exact binomial bounds w
 false-failure probability <= 1e-9 per check (arithmetic and power: suites/_helpers.py) and
 fixed seeds. No check compares one backend's masks with another backend's (or the
 reference's): each backend is compared only with itself and with the binomial law."""
+
 import re
 
 import numpy as np
@@ -108,8 +109,9 @@ POSITIONS = (20, 50)  # 1000 positions, each a Binomial(calls, rate) count
 
 
 @clause("TRAIN.DROPOUT_PER_POSITION_RATE")
-@pytest.mark.parametrize("rate,calls,seed", [(0.5, 50, None), (0.25, 100, None), (0.5, 50, 7)],
-                         ids=["rate0.5", "rate0.25", "rate0.5-seeded"])
+@pytest.mark.parametrize(
+    "rate,calls,seed", [(0.5, 50, None), (0.25, 100, None), (0.5, 50, 7)], ids=["rate0.5", "rate0.25", "rate0.5-seeded"]
+)
 def test_each_position_is_dropped_at_rate_across_training_calls(K, backend, rate, calls, seed):
     # With this many calls a position dropped never or always lies outside the per-position
     # interval, so a frozen or partly frozen mask cannot pass.
@@ -160,8 +162,8 @@ def test_same_global_and_layer_seed_give_the_same_masks(K, backend):
 
 @clause("TRAIN.DROPOUT_SEEDED")
 def test_different_layer_seeds_give_independent_masks(K, backend):
-    a, = _masks(K, backend, 5, seed=11, calls=1)
-    b, = _masks(K, backend, 5, seed=12, calls=1)
+    (a,) = _masks(K, backend, 5, seed=11, calls=1)
+    (b,) = _masks(K, backend, 5, seed=12, calls=1)
     _assert_independent(a, b, "the masks of seeds 11 and 12")
 
 
@@ -176,27 +178,27 @@ def test_global_seed_reproduces_the_masks_of_an_unseeded_dropout(K, backend):
 
 @clause("TRAIN.DROPOUT_GLOBAL_SEED")
 def test_different_global_seeds_give_independent_masks_of_an_unseeded_dropout(K, backend):
-    a, = _masks(K, backend, 21, calls=1)
-    b, = _masks(K, backend, 22, calls=1)
+    (a,) = _masks(K, backend, 21, calls=1)
+    (b,) = _masks(K, backend, 22, calls=1)
     _assert_independent(a, b, "the masks after global seeds 21 and 22")
 
 
 @clause("TRAIN.DROPOUT_SEED_ALONE.K3")
 def test_seeded_dropout_masks_depend_on_the_layer_seed_alone_keras3(K, backend):
-    a, = _masks(K, backend, 5, seed=11, calls=1)
+    (a,) = _masks(K, backend, 5, seed=11, calls=1)
     _assert_dropout_mask(a)
-    b, = _masks(K, backend, 6, seed=11, calls=1)
+    (b,) = _masks(K, backend, 6, seed=11, calls=1)
     np.testing.assert_array_equal(a, b, err_msg="same layer seed, other global seed")
-    c, = _masks(K, backend, None, seed=11, calls=1, fresh_global=False)  # global state moved on
+    (c,) = _masks(K, backend, None, seed=11, calls=1, fresh_global=False)  # global state moved on
     np.testing.assert_array_equal(b, c, err_msg="a second layer with the same seed, no reseeding")
 
 
 @clause("TRAIN.DROPOUT_SEED_WITH_GLOBAL.K2")
 def test_seeded_dropout_masks_depend_on_the_global_seed_too_keras2(K, backend):
-    a, = _masks(K, backend, 5, seed=11, calls=1)
-    b, = _masks(K, backend, 6, seed=11, calls=1)
+    (a,) = _masks(K, backend, 5, seed=11, calls=1)
+    (b,) = _masks(K, backend, 6, seed=11, calls=1)
     _assert_independent(a, b, "the masks of layer seed 11 after global seeds 5 and 6")
-    c, = _masks(K, backend, None, seed=11, calls=1, fresh_global=False)  # global state moved on
+    (c,) = _masks(K, backend, None, seed=11, calls=1, fresh_global=False)  # global state moved on
     _assert_independent(b, c, "the masks of two layers with seed 11 made one after the other")
 
 

@@ -1,5 +1,6 @@
 """TRAIN (entry points): the training flag through `Sequential`, `stateless_call` and a recompile
 after a `trainable` change (issue 19, cluster 3; probes evidence/probes/train_*.py)."""
+
 import numpy as np
 import pytest
 
@@ -40,8 +41,9 @@ def _assert_sequential_follows(backend, model, first, tap, bn, training):
     """After `model(ONES, training=...)`: every layer saw the value; Dropout and BN trained iff True."""
     _call(model, ONES, training)
     expected = None if training == "omitted" else training
-    assert first.seen and first.seen[-1] is expected, \
+    assert first.seen and first.seen[-1] is expected, (
         f"the Sequential's first layer received training={first.seen[-1:]} from model(x, training={training})"
+    )
     # (the layer after Dropout is not asked for `training`: Keras 3 before 3.16 leaks Dropout's signature
     # default False to later layers, TRAIN.SIGNATURE_DEFAULT_LOCAL; here it only shows Dropout's output)
     dropped = backend.to_numpy(tap.inputs[-1])
@@ -50,7 +52,9 @@ def _assert_sequential_follows(backend, model, first, tap, bn, training):
         assert_binomial(int((dropped == 0).sum()), dropped.size, 0.5, "zeros after Dropout(0.5) in the Sequential")
         assert np.any(moving_mean != 0), "BatchNormalization in the Sequential did not update its moving mean"
     else:
-        np.testing.assert_array_equal(dropped, ONES, err_msg=f"Dropout in the Sequential dropped with training={training}")
+        np.testing.assert_array_equal(
+            dropped, ONES, err_msg=f"Dropout in the Sequential dropped with training={training}"
+        )
         np.testing.assert_array_equal(moving_mean, 0, err_msg=f"BatchNormalization updated with training={training}")
 
 
@@ -93,8 +97,9 @@ def test_sequential_train_on_batch_trains_its_layers(K, backend):
     model.train_on_batch(x, np.zeros_like(x))
     # The last value is the training step's; a build or tracing pass before it may record None.
     assert rec.seen and rec.seen[-1] is True, f"a layer of the Sequential received {rec.seen} under train_on_batch"
-    assert np.any(backend.to_numpy(bn.moving_mean) != 0), \
+    assert np.any(backend.to_numpy(bn.moving_mean) != 0), (
         "BatchNormalization in the Sequential did not update its moving mean under train_on_batch"
+    )
 
 
 @clause("TRAIN.SEQUENTIAL_FORWARDS_TRAINING")
@@ -123,24 +128,35 @@ def test_stateless_call_of_batchnorm_returns_its_updated_statistics(K, backend, 
     x = _x()
     bn = K.layers.BatchNormalization()
     bn(x, training=False)  # built; nothing updated
-    outputs, returned = bn.stateless_call([GIVEN_GAMMA, GIVEN_BETA], [GIVEN_MEAN, GIVEN_VARIANCE],
-                                          _tensor(K, x), training=training)
+    outputs, returned = bn.stateless_call(
+        [GIVEN_GAMMA, GIVEN_BETA], [GIVEN_MEAN, GIVEN_VARIANCE], _tensor(K, x), training=training
+    )
     tol = tolerance("TRAIN.STATELESS_CALL_RETURNS_UPDATED_STATS")
     assert len(returned) == 2, f"stateless_call returned {len(returned)} non-trainable values, not BN's 2"
     returned = [backend.to_numpy(v) for v in returned]
     if training:
         mean, variance = x.mean(axis=0), x.var(axis=0)
-        expected = [MOMENTUM * GIVEN_MEAN + (1 - MOMENTUM) * mean, MOMENTUM * GIVEN_VARIANCE + (1 - MOMENTUM) * variance]
+        expected = [
+            MOMENTUM * GIVEN_MEAN + (1 - MOMENTUM) * mean,
+            MOMENTUM * GIVEN_VARIANCE + (1 - MOMENTUM) * variance,
+        ]
     else:
         mean, variance = GIVEN_MEAN, GIVEN_VARIANCE
         expected = [GIVEN_MEAN, GIVEN_VARIANCE]
     close(returned[0], expected[0], **tol, what=f"returned moving mean, training={training}")
     close(returned[1], expected[1], **tol, what=f"returned moving variance, training={training}")
-    close(backend.to_numpy(outputs), (x - mean) / np.sqrt(variance + EPS) * GIVEN_GAMMA + GIVEN_BETA, **tol,
-          what=f"output of stateless_call, training={training}")
-    np.testing.assert_array_equal(backend.to_numpy(bn.moving_mean), 0, err_msg="stateless_call wrote the layer's moving mean")
-    np.testing.assert_array_equal(backend.to_numpy(bn.moving_variance), 1,
-                                  err_msg="stateless_call wrote the layer's moving variance")
+    close(
+        backend.to_numpy(outputs),
+        (x - mean) / np.sqrt(variance + EPS) * GIVEN_GAMMA + GIVEN_BETA,
+        **tol,
+        what=f"output of stateless_call, training={training}",
+    )
+    np.testing.assert_array_equal(
+        backend.to_numpy(bn.moving_mean), 0, err_msg="stateless_call wrote the layer's moving mean"
+    )
+    np.testing.assert_array_equal(
+        backend.to_numpy(bn.moving_variance), 1, err_msg="stateless_call wrote the layer's moving variance"
+    )
     np.testing.assert_array_equal(backend.to_numpy(bn.gamma), 1, err_msg="stateless_call wrote the layer's gamma")
 
 
@@ -156,10 +172,12 @@ def test_stateless_call_of_a_model_gives_training_to_nested_layers(K, backend, c
             self.bn = K.layers.BatchNormalization()
 
     if call_takes_training:
+
         class Model(Net):
             def call(self, x, training=None):  # does not forward `training`: nested layers inherit it
                 return self.bn(self.rec(x))
     else:
+
         class Model(Net):
             def call(self, x):
                 return self.bn(self.rec(x))
@@ -170,11 +188,16 @@ def test_stateless_call_of_a_model_gives_training_to_nested_layers(K, backend, c
     trainable = [backend.to_numpy(v) for v in model.trainable_variables]
     non_trainable = [backend.to_numpy(v) for v in model.non_trainable_variables]
     _outputs, returned = model.stateless_call(trainable, non_trainable, _tensor(K, x), training=True)
-    assert model.rec.seen[-1] is True, \
+    assert model.rec.seen[-1] is True, (
         f"a nested layer received training={model.rec.seen[-1]!r} from model.stateless_call(..., training=True)"
+    )
     means = [backend.to_numpy(v) for v in returned if np.shape(v) == (3,)]
-    close(means[0], (1 - MOMENTUM) * x.mean(axis=0), **tolerance("TRAIN.STATELESS_CALL_PROPAGATES"),
-          what="returned moving mean of the nested BatchNormalization")
+    close(
+        means[0],
+        (1 - MOMENTUM) * x.mean(axis=0),
+        **tolerance("TRAIN.STATELESS_CALL_PROPAGATES"),
+        what="returned moving mean of the nested BatchNormalization",
+    )
 
 
 # ----------------------------------------------------------------- trainable, recompile
@@ -199,8 +222,9 @@ def test_recompiling_after_a_trainable_change_makes_fit_honour_it(K, backend):
     compile_and_fit()
     after_kernel, after_mean = state()
     np.testing.assert_array_equal(after_kernel, kernel, err_msg="fit after freezing and recompiling updated the Dense")
-    np.testing.assert_array_equal(after_mean, mean,
-                                  err_msg="fit after freezing and recompiling updated BatchNormalization's moving mean")
+    np.testing.assert_array_equal(
+        after_mean, mean, err_msg="fit after freezing and recompiling updated BatchNormalization's moving mean"
+    )
     dense.trainable = True
     compile_and_fit()
     assert np.any(state()[0] != kernel), "fit after unfreezing and recompiling did not update the Dense"

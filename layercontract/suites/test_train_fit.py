@@ -1,4 +1,5 @@
 """TRAIN (fit vs inference methods): which mode layers run in under each Model method."""
+
 import numpy as np
 import pytest
 

@@ -1,5 +1,6 @@
 """TRAIN (functional graphs): a `training=` given at functional construction, against the value the
 outer call brings (Monte-Carlo dropout, frozen BatchNormalization, transfer learning)."""
+
 import numpy as np
 import pytest
 
@@ -63,8 +64,12 @@ def test_dropout_pinned_to_training_at_construction_stays_active_in_evaluate(K, 
     # Dropout(0.5) of ones gives 0 or 2, so its mse against ones is exactly 1; inactive gives 0.
     loss = DROPOUT_LOSSES_INFERENCE[how](_mc_dropout(K), ONES)
     loss = float(np.ravel(loss)[0]) if np.ndim(loss) else float(loss)
-    close(loss, 1.0, **tolerance("TRAIN.FUNCTIONAL_PINNED_WINS"),
-          what="mse against ones (0 means the pinned Dropout did not run)")
+    close(
+        loss,
+        1.0,
+        **tolerance("TRAIN.FUNCTIONAL_PINNED_WINS"),
+        what="mse against ones (0 means the pinned Dropout did not run)",
+    )
 
 
 # ---------------------------------------------------------------- pinned BatchNormalization
@@ -93,8 +98,12 @@ def test_batchnorm_pinned_to_inference_at_construction_ignores_training_true(K, 
     model, bn = _pinned_bn(K, False)
     out = backend.to_numpy(model(SHIFTED, training=True))
     _assert_not_trained(backend, bn)
-    close(out, SHIFTED / np.sqrt(1 + 1e-3), **tolerance("TRAIN.FUNCTIONAL_PINNED_WINS"),
-          what="output not normalized with the moving statistics")
+    close(
+        out,
+        SHIFTED / np.sqrt(1 + 1e-3),
+        **tolerance("TRAIN.FUNCTIONAL_PINNED_WINS"),
+        what="output not normalized with the moving statistics",
+    )
 
 
 FIT_RUNS = {
@@ -229,6 +238,7 @@ def test_head_after_base_called_with_training_false_trains_under_fit(K, backend,
 def test_frozen_base_has_no_trainable_weights_and_does_not_train_under_fit(K, backend, base_training):
     model, bn, _head = _transfer(K, backend, base_training=base_training, trainable=False)
     assert len(model.trainable_weights) == 2, [w.name for w in model.trainable_weights]
-    model.fit(SHIFTED, np.zeros((len(SHIFTED), 1), "float32"), batch_size=len(SHIFTED), epochs=1,
-              shuffle=False, verbose=0)
+    model.fit(
+        SHIFTED, np.zeros((len(SHIFTED), 1), "float32"), batch_size=len(SHIFTED), epochs=1, shuffle=False, verbose=0
+    )
     _assert_not_trained(backend, bn)

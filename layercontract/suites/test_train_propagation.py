@@ -1,4 +1,5 @@
 """TRAIN (propagation): how a `training` value reaches nested layers."""
+
 import numpy as np
 import pytest
 
@@ -37,10 +38,12 @@ def _nested(K, backend):
 def test_training_given_to_outer_layer_reaches_nested_layers_at_any_depth(K, backend, training):
     outer = _nested(K, backend)
     outer(X, training=training)
-    assert outer.direct.seen[-1] is training, \
+    assert outer.direct.seen[-1] is training, (
         f"the direct child received training={outer.direct.seen[-1]!r} from outer(x, training={training})"
-    assert outer.middle.leaf.seen[-1] is training, \
+    )
+    assert outer.middle.leaf.seen[-1] is training, (
         f"the grandchild received training={outer.middle.leaf.seen[-1]!r} from outer(x, training={training})"
+    )
 
 
 @clause("TRAIN.PROPAGATES_TO_NESTED")
@@ -58,8 +61,9 @@ def test_training_given_to_a_model_reaches_its_layers(K, backend, training):
 
     model = Plain()
     model(X, training=training)
-    assert model.rec.seen[-1] is training, \
+    assert model.rec.seen[-1] is training, (
         f"the model's layer received training={model.rec.seen[-1]!r} from model(x, training={training})"
+    )
 
 
 @clause("TRAIN.OMITTED_IS_NONE")
@@ -109,10 +113,12 @@ def _siblings(K, backend):
 def test_explicit_training_on_an_inner_call_wins_over_the_outer_value(K, backend):
     outer = _siblings(K, backend)
     outer(X, training=True)
-    assert outer.before.seen[-1] is True, \
+    assert outer.before.seen[-1] is True, (
         f"the child before the pinned one received training={outer.before.seen[-1]!r} from outer(x, training=True)"
-    assert outer.pinned.seen[-1] is False, \
+    )
+    assert outer.pinned.seen[-1] is False, (
         f"the child called with training=False received training={outer.pinned.seen[-1]!r}"
+    )
 
 
 @clause("TRAIN.INNER_EXPLICIT_SCOPE.K3")

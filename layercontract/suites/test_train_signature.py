@@ -1,5 +1,6 @@
 """TRAIN (signature defaults): a layer's own `call(..., training=<default>)` against what the
 outer call gives."""
+
 import numpy as np
 import pytest
 
@@ -17,12 +18,15 @@ def _recorder_with_default(K, backend, default):
             self.seen = []
 
         if default is True:
+
             def call(self, x, training=True):
                 return self._record(x, training)
         elif default is False:
+
             def call(self, x, training=False):
                 return self._record(x, training)
         else:
+
             def call(self, x, training=None):
                 return self._record(x, training)
 
@@ -70,14 +74,18 @@ def test_layer_receives_its_signature_default_unless_a_value_is_given(K, backend
 
 
 @clause("TRAIN.SIGNATURE_DEFAULT_LOCAL")
-@pytest.mark.parametrize("first,second", [(True, None), (False, None), (True, False), (False, True)],
-                         ids=["true-then-none", "false-then-none", "true-then-false", "false-then-true"])
+@pytest.mark.parametrize(
+    "first,second",
+    [(True, None), (False, None), (True, False), (False, True)],
+    ids=["true-then-none", "false-then-none", "true-then-false", "false-then-true"],
+)
 def test_signature_default_does_not_reach_later_siblings(K, backend, first, second):
     a = _recorder_with_default(K, backend, first)
     b = _recorder_with_default(K, backend, second)
     _outer(K, a, b)(X)
     assert (a.seen[-1], b.seen[-1]) == (first, second), (
-        f"siblings with defaults {first}, {second} received {a.seen}, {b.seen}")
+        f"siblings with defaults {first}, {second} received {a.seen}, {b.seen}"
+    )
 
 
 @clause("TRAIN.SIGNATURE_DEFAULT", "TRAIN.PROPAGATES_TO_NESTED")

@@ -1,4 +1,5 @@
 """The scenarios tutorials use, checked against the clauses they illustrate."""
+
 import numpy as np
 import pytest
 
@@ -35,13 +36,20 @@ def _models(K):
 
         def __init__(self):
             super().__init__()
-            self.blocks = [K.layers.Dense(8), K.layers.BatchNormalization(), K.layers.Dropout(0.5, seed=2),
-                           K.layers.Dense(1)]
+            self.blocks = [
+                K.layers.Dense(8),
+                K.layers.BatchNormalization(),
+                K.layers.Dropout(0.5, seed=2),
+                K.layers.Dense(1),
+            ]
 
         def call(self, x, training=None):
             for layer in self.blocks:
-                x = layer(x, training=training) if isinstance(
-                    layer, (K.layers.BatchNormalization, K.layers.Dropout)) else layer(x)
+                x = (
+                    layer(x, training=training)
+                    if isinstance(layer, (K.layers.BatchNormalization, K.layers.Dropout))
+                    else layer(x)
+                )
             return x
 
     return {"BadModel": BadModel, "GoodModel": GoodModel, "ComplexModel": ComplexModel}
@@ -70,8 +78,14 @@ def test_tutorial_model_in_inference_is_deterministic_and_matches_the_formula(K,
     model(X)
     bn = _inner(model)[1]
     # Non-trivial BatchNormalization weights, so the formula exercises gamma, beta and statistics.
-    bn.set_weights([np.linspace(0.5, 2.0, 8, dtype="float32"), np.linspace(-1, 1, 8, dtype="float32"),
-                    np.linspace(-0.5, 0.5, 8, dtype="float32"), np.linspace(0.5, 3.0, 8, dtype="float32")])
+    bn.set_weights(
+        [
+            np.linspace(0.5, 2.0, 8, dtype="float32"),
+            np.linspace(-1, 1, 8, dtype="float32"),
+            np.linspace(-0.5, 0.5, 8, dtype="float32"),
+            np.linspace(0.5, 3.0, 8, dtype="float32"),
+        ]
+    )
     first = backend.to_numpy(model(X, training=False))
     second = backend.to_numpy(model(X))
     np.testing.assert_array_equal(first, second)

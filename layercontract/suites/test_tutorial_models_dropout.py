@@ -4,6 +4,7 @@ Dense(64, relu) -> Dropout(0.5) -> Dense(1), with weights that make every hidden
 and the output their mean: the inference output is exactly 1 (the target), so the inference loss
 is 0, and the training loss with SGD(0) is 0 only when Dropout is inactive (or when all 64 rows keep
 exactly 32 units: probability 0.099**64)."""
+
 import numpy as np
 import pytest
 

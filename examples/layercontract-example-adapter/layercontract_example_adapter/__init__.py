@@ -14,6 +14,7 @@ expectations file next to this module. It uses nothing of layercontract but the 
     PYTHONPATH=examples/layercontract-example-adapter \
         layercontract run --backend layercontract_example_adapter:ExampleKerasNumpy
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,10 @@ class ExampleKeras(Backend):
     def load(self):
         # Keras reads KERAS_BACKEND once, at its first import: one Keras backend per process.
         if "keras" in sys.modules and sys.modules["keras"].backend.backend() != self.keras_backend:
-            raise RuntimeError(f"Keras is already imported with another backend in this process "
-                               f"({sys.modules['keras'].backend.backend()}, not {self.keras_backend})")
+            raise RuntimeError(
+                f"Keras is already imported with another backend in this process "
+                f"({sys.modules['keras'].backend.backend()}, not {self.keras_backend})"
+            )
         os.environ["KERAS_BACKEND"] = self.keras_backend
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras

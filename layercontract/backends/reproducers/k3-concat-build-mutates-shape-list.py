@@ -11,6 +11,7 @@ Backends: keras-numpy (recorded), keras-tensorflow, keras-torch (backend-indepen
 Holds:    keras < 3.7
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -27,6 +28,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -49,9 +51,15 @@ keras = _keras({"tensorflow", "jax", "torch", "numpy", "openvino"})
 x = np.arange(5, dtype="float32").reshape(1, 1, 1, 1, 5)
 try:
     out = keras.layers.Concatenate()([x, x])
-    observed, holds = f"output shape {tuple(out.shape)} (expected (1, 1, 1, 1, 10))", tuple(out.shape) != (1, 1, 1, 1, 10)
+    observed, holds = (
+        f"output shape {tuple(out.shape)} (expected (1, 1, 1, 1, 10))",
+        tuple(out.shape) != (1, 1, 1, 1, 10),
+    )
 except Exception as e:  # noqa: BLE001 - the finding: build raises
     observed, holds = f"{type(e).__name__}: {e}", True
-_verdict("MULTI.CONCAT_BUILD (MUST)",
-         "Concatenate builds from the list of input shapes and joins the inputs on its axis.",
-         [f"Concatenate()([x, x]) with x of shape (1, 1, 1, 1, 5): {observed}"], holds)
+_verdict(
+    "MULTI.CONCAT_BUILD (MUST)",
+    "Concatenate builds from the list of input shapes and joins the inputs on its axis.",
+    [f"Concatenate()([x, x]) with x of shape (1, 1, 1, 1, 5): {observed}"],
+    holds,
+)

@@ -16,6 +16,7 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino 
 Holds:    every Keras 3 release from 3.7.0 and keras-nightly 3.16.0.dev2026102704 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import re
 import sys
@@ -33,6 +34,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -52,8 +54,11 @@ def _verdict(clause, statement, observations, holds):
 
 
 # A call wrapper's frame: "Exception encountered when calling X. <own message> Arguments received by X: ..."
-_WRAPPER = re.compile(r"^Exception encountered when calling (?P<who>.+?)\.\s+(?P<own>.*?)\s*"
-                      r"(?:Call arguments|Arguments) received by (?P=who):.*$", re.DOTALL)
+_WRAPPER = re.compile(
+    r"^Exception encountered when calling (?P<who>.+?)\.\s+(?P<own>.*?)\s*"
+    r"(?:Call arguments|Arguments) received by (?P=who):.*$",
+    re.DOTALL,
+)
 
 
 def own_message(e):
@@ -88,6 +93,10 @@ for axis, shapes in [(2, [(2, 3), (2, 3, 5)]), (2, [(2, 3, 5), (2, 3)]), (3, [(2
     if got is not None:
         holds = True
         observations.append(f"axis={axis}, shapes {shapes}: {got} (expected ValueError naming the shapes)")
-_verdict("MULTI.CONCAT_SHAPE_MISMATCH (MUST)",
-         "Concatenate raises ValueError naming the received shapes when inputs differ on an axis other "
-         "than the concatenation axis, or in rank.", observations, holds)
+_verdict(
+    "MULTI.CONCAT_SHAPE_MISMATCH (MUST)",
+    "Concatenate raises ValueError naming the received shapes when inputs differ on an axis other "
+    "than the concatenation axis, or in rank.",
+    observations,
+    holds,
+)

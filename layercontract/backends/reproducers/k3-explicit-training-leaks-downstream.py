@@ -12,6 +12,7 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino 
 Holds:    every Keras 3 release and keras-nightly 3.16.0.dev2026102704 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -28,6 +29,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -55,11 +57,16 @@ shifted = (np.random.default_rng(0).standard_normal((16, 3)) + 3.0).astype("floa
 model(shifted)  # no training value
 moving_mean = keras.ops.convert_to_numpy(bn.moving_mean)
 holds = bool(np.any(moving_mean != 0))
-_verdict("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL (SHOULD)",
-         "A construction-time `training=` affects only the layer it was given to: downstream layers of "
-         "the graph called without `training` receive the outer call's value (None when omitted), so "
-         "`predict` and `evaluate` of a model with a pinned `Dropout(training=True)` still run a later "
-         "BatchNormalization in inference.",
-         [f"Input -> Dropout(0.5)(x, training=True) -> BatchNormalization, model(x): BatchNormalization "
-          f"moving mean {np.round(moving_mean, 4).tolist()} (expected [0, 0, 0])"
-          f"{' -> the pinned True reached the downstream layer' if holds else ''}"], holds)
+_verdict(
+    "TRAIN.FUNCTIONAL_PINNED_IS_LOCAL (SHOULD)",
+    "A construction-time `training=` affects only the layer it was given to: downstream layers of "
+    "the graph called without `training` receive the outer call's value (None when omitted), so "
+    "`predict` and `evaluate` of a model with a pinned `Dropout(training=True)` still run a later "
+    "BatchNormalization in inference.",
+    [
+        f"Input -> Dropout(0.5)(x, training=True) -> BatchNormalization, model(x): BatchNormalization "
+        f"moving mean {np.round(moving_mean, 4).tolist()} (expected [0, 0, 0])"
+        f"{' -> the pinned True reached the downstream layer' if holds else ''}"
+    ],
+    holds,
+)

@@ -12,6 +12,7 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino 
 Holds:    keras < 3.16.0.dev0
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 import warnings
@@ -19,6 +20,7 @@ import warnings
 import numpy as np
 
 FINDING = "k3-functional-dict-extra-key-takes-declared-slot"
+
 
 def _keras(backends):
     """Import Keras 3 on the backend KERAS_BACKEND names; exit 2 where this reproducer cannot run."""
@@ -28,6 +30,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -61,8 +64,14 @@ for name, feed in (("called", lambda x: model(x)), ("predict", lambda x: model.p
             got = float(np.asarray(feed(x)).reshape(-1)[0])
         ok = abs(got - expected) < 1e-4
         holds = holds or not ok
-        observations.append(f"{name} with keys {sorted(x)}: {got:g} (a + 10 b = {expected:g})"
-                            + ("" if ok else ": the extra value took a declared input's place"))
-_verdict("INPUT.DICT_EXTRA_KEYS_IGNORED (MUST)",
-         "A model built from a dict of inputs ignores keys it did not declare; each declared input gets "
-         "the value of its own key.", observations, holds)
+        observations.append(
+            f"{name} with keys {sorted(x)}: {got:g} (a + 10 b = {expected:g})"
+            + ("" if ok else ": the extra value took a declared input's place")
+        )
+_verdict(
+    "INPUT.DICT_EXTRA_KEYS_IGNORED (MUST)",
+    "A model built from a dict of inputs ignores keys it did not declare; each declared input gets "
+    "the value of its own key.",
+    observations,
+    holds,
+)

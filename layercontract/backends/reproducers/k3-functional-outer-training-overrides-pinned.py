@@ -11,6 +11,7 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino 
 Holds:    keras < 3.16.0.dev0 (fixed by keras-team/keras#23364 in keras-nightly 3.16.0.dev)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -27,6 +28,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -56,8 +58,10 @@ ones = np.ones((200, 100), dtype="float32")
 zeros = int(np.sum(keras.ops.convert_to_numpy(mc(ones, training=False)) == 0))
 dropout_off = zeros == 0
 holds |= dropout_off
-observations.append(f"Dropout(0.5)(x, training=True) under model(x, training=False): {zeros} of "
-                    f"{ones.size} zeros (about half expected){' -> the pinned Dropout did not run' if dropout_off else ''}")
+observations.append(
+    f"Dropout(0.5)(x, training=True) under model(x, training=False): {zeros} of "
+    f"{ones.size} zeros (about half expected){' -> the pinned Dropout did not run' if dropout_off else ''}"
+)
 
 # 2. BatchNormalization(x, training=False) at construction, model called with training=True.
 inputs = keras.Input((3,))
@@ -68,12 +72,18 @@ frozen(shifted, training=True)
 moving_mean = keras.ops.convert_to_numpy(bn.moving_mean)
 bn_trained = bool(np.any(moving_mean != 0))
 holds |= bn_trained
-observations.append(f"BatchNormalization(x, training=False) under model(x, training=True): moving mean "
-                    f"{np.round(moving_mean, 4).tolist()} (expected [0, 0, 0])"
-                    f"{' -> the pinned BatchNormalization trained' if bn_trained else ''}")
+observations.append(
+    f"BatchNormalization(x, training=False) under model(x, training=True): moving mean "
+    f"{np.round(moving_mean, 4).tolist()} (expected [0, 0, 0])"
+    f"{' -> the pinned BatchNormalization trained' if bn_trained else ''}"
+)
 
-_verdict("TRAIN.FUNCTIONAL_PINNED_WINS (MUST)",
-         "A `training=` given when a layer is called on a symbolic tensor during functional-model "
-         "construction is used for that layer in every later execution of the model: `model(x)`, "
-         "`model(x, training=...)`, `predict`, `evaluate`, `fit` and the `*_on_batch` methods, whatever "
-         "value the outer call brings.", observations, holds)
+_verdict(
+    "TRAIN.FUNCTIONAL_PINNED_WINS (MUST)",
+    "A `training=` given when a layer is called on a symbolic tensor during functional-model "
+    "construction is used for that layer in every later execution of the model: `model(x)`, "
+    "`model(x, training=...)`, `predict`, `evaluate`, `fit` and the `*_on_batch` methods, whatever "
+    "value the outer call brings.",
+    observations,
+    holds,
+)

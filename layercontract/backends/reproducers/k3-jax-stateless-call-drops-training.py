@@ -11,6 +11,7 @@ Backends: keras-jax (KERAS_BACKEND=jax)
 Holds:    keras < 3.16.0.dev0 (3.10.0-3.15.1; fixed by keras-team/keras#23364 in keras-nightly 3.16.0.dev)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -27,6 +28,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -80,13 +82,17 @@ model.predict(shifted, verbose=0)
 predict_seen = list(model.rec.seen)
 not_training = bool(np.all(moving_mean == 0))
 not_false = False not in predict_seen
-_verdict("TRAIN.FIT_IS_TRAINING (MUST)",
-         "`fit` and `train_on_batch` call a model whose `call` has a `training` parameter (every "
-         "functional model does) with `training=True`, so layers nested in it and called without "
-         "`training` receive True and Dropout and BatchNormalization train. [and "
-         "TRAIN.INFERENCE_METHODS_PASS_FALSE: `predict`, `evaluate`, ... layers nested in it called "
-         "without `training` receive False]",
-         [f"fit: nested layer received {fit_seen}; BatchNormalization moving mean "
-          f"{np.round(moving_mean, 4).tolist()} (expected to move towards ~3)",
-          f"predict: nested layer received {predict_seen} (expected False)"],
-         not_training or not_false)
+_verdict(
+    "TRAIN.FIT_IS_TRAINING (MUST)",
+    "`fit` and `train_on_batch` call a model whose `call` has a `training` parameter (every "
+    "functional model does) with `training=True`, so layers nested in it and called without "
+    "`training` receive True and Dropout and BatchNormalization train. [and "
+    "TRAIN.INFERENCE_METHODS_PASS_FALSE: `predict`, `evaluate`, ... layers nested in it called "
+    "without `training` receive False]",
+    [
+        f"fit: nested layer received {fit_seen}; BatchNormalization moving mean "
+        f"{np.round(moving_mean, 4).tolist()} (expected to move towards ~3)",
+        f"predict: nested layer received {predict_seen} (expected False)",
+    ],
+    not_training or not_false,
+)

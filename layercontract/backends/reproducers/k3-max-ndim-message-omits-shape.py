@@ -9,6 +9,7 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino 
 Holds:    every Keras 3 release and keras-nightly 3.16.0.dev2026102704 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -25,6 +26,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -64,6 +66,9 @@ for kind, spec, shape in [("ndim", {"ndim": 2}, (2, 3, 1)), ("max_ndim", {"max_n
         messages[kind] = (shape, str(e))
 shape, message = messages["max_ndim"]
 holds = str(shape) not in message
-_verdict("INPUT.ERROR_FULL_SHAPE (SHOULD)",
-         "The ValueError also shows the full received shape, for every kind of InputSpec violation.",
-         [f"{kind} violation on {s}: {m!r}" for kind, (s, m) in messages.items()], holds)
+_verdict(
+    "INPUT.ERROR_FULL_SHAPE (SHOULD)",
+    "The ValueError also shows the full received shape, for every kind of InputSpec violation.",
+    [f"{kind} violation on {s}: {m!r}" for kind, (s, m) in messages.items()],
+    holds,
+)

@@ -13,6 +13,7 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy (KERAS_BACKEND)
 Holds:    keras >= 3.16.0.dev0 (3.15.1 passes)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -29,6 +30,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -75,8 +77,10 @@ x = (np.random.default_rng(1).standard_normal((64, 3)) + 3.0).astype("float32")
 model(x, training=True)
 head_not_training = head.seen[-1] is not True
 holds |= head_not_training
-observations.append(f"head after base(inputs, training=False), model(x, training=True): head received "
-                    f"{head.seen[-1]!r} (expected True){' -> the head Dropout would not train' if head_not_training else ''}")
+observations.append(
+    f"head after base(inputs, training=False), model(x, training=True): head received "
+    f"{head.seen[-1]!r} (expected True){' -> the head Dropout would not train' if head_not_training else ''}"
+)
 
 # 2. MC dropout then BatchNormalization, model(x, training=False).
 inputs = keras.Input((3,))
@@ -86,12 +90,18 @@ mc(x, training=False)
 moving_mean = keras.ops.convert_to_numpy(bn.moving_mean)
 bn_trained = bool(np.any(moving_mean != 0))
 holds |= bn_trained
-observations.append(f"Dropout(0.5)(x, training=True) -> BatchNormalization, model(x, training=False): "
-                    f"moving mean {np.round(moving_mean, 4).tolist()} (expected [0, 0, 0])"
-                    f"{' -> the pinned True leaked downstream over the outer False' if bn_trained else ''}")
+observations.append(
+    f"Dropout(0.5)(x, training=True) -> BatchNormalization, model(x, training=False): "
+    f"moving mean {np.round(moving_mean, 4).tolist()} (expected [0, 0, 0])"
+    f"{' -> the pinned True leaked downstream over the outer False' if bn_trained else ''}"
+)
 
-_verdict("TRAIN.TRANSFER_HEAD_TRAINS (MUST)",
-         "Layers downstream of `base(inputs, training=False)` that were called without `training` run in "
-         "training mode under `fit` and `model(x, training=True)`: the head's Dropout is active. "
-         "[and TRAIN.FUNCTIONAL_PINNED_IS_LOCAL (SHOULD): downstream layers called without `training` "
-         "receive the outer call's value]", observations, holds)
+_verdict(
+    "TRAIN.TRANSFER_HEAD_TRAINS (MUST)",
+    "Layers downstream of `base(inputs, training=False)` that were called without `training` run in "
+    "training mode under `fit` and `model(x, training=True)`: the head's Dropout is active. "
+    "[and TRAIN.FUNCTIONAL_PINNED_IS_LOCAL (SHOULD): downstream layers called without `training` "
+    "receive the outer call's value]",
+    observations,
+    holds,
+)

@@ -11,6 +11,7 @@ Backends: keras-openvino (KERAS_BACKEND=openvino; Keras >= 3.16 moves it to the 
 Holds:    Keras releases with keras-team/keras#22293 (3.15.1 verified), no `when` recorded
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -27,6 +28,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -54,7 +56,10 @@ for seed in (11, None):
     masks = [keras.ops.convert_to_numpy(layer(ones, training=True)) == 0 for _ in range(3)]
     d12, d23 = int(np.sum(masks[0] != masks[1])), int(np.sum(masks[1] != masks[2]))
     holds |= d12 == 0
-    observations.append(f"Dropout(0.5, seed={seed}): positions whose mask changed, call 1->2: {d12} of "
-                        f"{ones.size}, call 2->3: {d23} (about half expected for each)")
-_verdict("TRAIN.DROPOUT_FRESH_MASK (MUST)",
-         "Each training call of one Dropout layer draws a new mask.", observations, holds)
+    observations.append(
+        f"Dropout(0.5, seed={seed}): positions whose mask changed, call 1->2: {d12} of "
+        f"{ones.size}, call 2->3: {d23} (about half expected for each)"
+    )
+_verdict(
+    "TRAIN.DROPOUT_FRESH_MASK (MUST)", "Each training call of one Dropout layer draws a new mask.", observations, holds
+)

@@ -11,6 +11,7 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino 
 Holds:    keras < 3.16.0.dev0 (keras-team/keras#23166, merged 2026-07-16, in keras-nightly 3.16.0.dev)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -27,6 +28,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -55,10 +57,12 @@ def recorder(default):
             self.seen = []
 
         if default is True:
+
             def call(self, x, training=True):
                 self.seen.append(training)
                 return x
         else:
+
             def call(self, x, training=None):
                 self.seen.append(training)
                 return x
@@ -85,10 +89,15 @@ class Outer(keras.layers.Layer):
 a, b = recorder(True), recorder(None)
 Outer([a, b])(np.ones((2, 3), dtype="float32"))
 holds = b.seen[-1] is not None
-_verdict("TRAIN.SIGNATURE_DEFAULT_LOCAL (MUST)",
-         "A layer's own `training` signature default is not propagated: sibling and downstream layers "
-         "called without `training` receive their own default (None if they have none), not the first "
-         "layer's default.",
-         [f"outer(x) without training; sibling 1 (default True) received {a.seen[-1]!r}, sibling 2 "
-          f"(default None) received {b.seen[-1]!r} (expected None)"
-          f"{' -> the first sibling default leaked' if holds else ''}"], holds)
+_verdict(
+    "TRAIN.SIGNATURE_DEFAULT_LOCAL (MUST)",
+    "A layer's own `training` signature default is not propagated: sibling and downstream layers "
+    "called without `training` receive their own default (None if they have none), not the first "
+    "layer's default.",
+    [
+        f"outer(x) without training; sibling 1 (default True) received {a.seen[-1]!r}, sibling 2 "
+        f"(default None) received {b.seen[-1]!r} (expected None)"
+        f"{' -> the first sibling default leaked' if holds else ''}"
+    ],
+    holds,
+)

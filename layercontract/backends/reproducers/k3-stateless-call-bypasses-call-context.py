@@ -10,6 +10,7 @@ Backends: keras-tensorflow, keras-jax, keras-torch, keras-numpy, keras-openvino
 Holds:    keras < 3.16.0.dev0 (fixed by keras-team/keras#23364 in keras-nightly 3.16.0.dev)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -26,6 +27,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -68,8 +70,7 @@ class NoTraining(keras.Model):
 x = (np.random.default_rng(0).standard_normal((16, 3)) + 3.0).astype("float32")
 model = Net()
 model(x)
-_, non_trainable = model.stateless_call(model.trainable_variables, model.non_trainable_variables, x,
-                                        training=True)
+_, non_trainable = model.stateless_call(model.trainable_variables, model.non_trainable_variables, x, training=True)
 moving_mean = keras.ops.convert_to_numpy(non_trainable[0])
 nested_trained = not np.allclose(moving_mean, 0.0)
 plain = NoTraining()
@@ -79,9 +80,13 @@ try:
     no_param = "accepted"
 except TypeError as e:
     no_param = f"TypeError: {e}"
-_verdict("TRAIN.STATELESS_CALL_PROPAGATES",
-         "model.stateless_call(..., x, training=t) treats the training flag as model(x, training=t) does",
-         [f"returned BatchNormalization moving mean after training=True: {np.round(moving_mean, 3).tolist()}"
-          f" ({'updated' if nested_trained else 'not updated: the nested layer ran in inference'})",
-          f"a model whose call() has no training parameter: {no_param}"],
-         holds=not nested_trained or no_param != "accepted")
+_verdict(
+    "TRAIN.STATELESS_CALL_PROPAGATES",
+    "model.stateless_call(..., x, training=t) treats the training flag as model(x, training=t) does",
+    [
+        f"returned BatchNormalization moving mean after training=True: {np.round(moving_mean, 3).tolist()}"
+        f" ({'updated' if nested_trained else 'not updated: the nested layer ran in inference'})",
+        f"a model whose call() has no training parameter: {no_param}",
+    ],
+    holds=not nested_trained or no_param != "accepted",
+)

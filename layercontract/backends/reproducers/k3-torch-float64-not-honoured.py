@@ -9,6 +9,7 @@ Backends: keras-torch
 Holds:    always (3.15.1 and keras-nightly 3.16.0.dev2026102704)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 import warnings
@@ -26,6 +27,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -44,7 +46,7 @@ def _verdict(clause, statement, observations, holds):
     sys.exit(1 if holds else 0)
 
 
-keras = _keras({'torch'})
+keras = _keras({"torch"})
 
 layer = keras.layers.Dense(1, use_bias=False, kernel_initializer="ones", dtype="float64")
 x = np.array([[1.0 + 1e-12]], dtype="float64")
@@ -56,9 +58,13 @@ out_dtype = keras.backend.standardize_dtype(y.dtype)
 value = float(keras.ops.convert_to_numpy(y)[0, 0])
 held = str(keras.ops.convert_to_numpy(layer.kernel).dtype)
 honoured = out_dtype == "float64" and held == "float64" and value == 1.0 + 1e-12
-_verdict("DTYPE.LAYER_DTYPE_HONOURED",
-         "a layer constructed with dtype='float64' holds, computes and returns float64: "
-         "Dense(1, dtype='float64') with kernel 1 maps 1 + 1e-12 to 1 + 1e-12",
-         [f"kernel held as {held} (reported {layer.kernel.dtype}), output {out_dtype} {value!r}",
-          f"warnings naming float64: {said or 'none'}"],
-         holds=not honoured)
+_verdict(
+    "DTYPE.LAYER_DTYPE_HONOURED",
+    "a layer constructed with dtype='float64' holds, computes and returns float64: "
+    "Dense(1, dtype='float64') with kernel 1 maps 1 + 1e-12 to 1 + 1e-12",
+    [
+        f"kernel held as {held} (reported {layer.kernel.dtype}), output {out_dtype} {value!r}",
+        f"warnings naming float64: {said or 'none'}",
+    ],
+    holds=not honoured,
+)

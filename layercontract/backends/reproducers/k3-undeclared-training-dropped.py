@@ -10,6 +10,7 @@ Backends: keras-numpy (recorded), keras-tensorflow, keras-torch (backend-indepen
 Holds:    keras < 3.10
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -26,6 +27,7 @@ def _keras(backends):
         sys.exit(2)
     try:
         import keras
+
         if keras.backend.backend() != name:
             raise RuntimeError(f"keras loaded backend {keras.backend.backend()!r}")
     except Exception as e:  # noqa: BLE001 - any import failure means: cannot run here
@@ -74,8 +76,13 @@ class Outer(keras.layers.Layer):
 inner = Inner()
 Outer(inner)(np.ones((2, 3), dtype="float32"), training=True)
 holds = inner.seen[-1] is not True
-_verdict("TRAIN.PROPAGATES_TO_NESTED (MUST)",
-         "A `training` value given to an outer layer or model reaches nested layers called without one, "
-         "at any depth, also when the outer `call` has no `training` parameter.",
-         [f"outer(x, training=True), outer call() without `training`: nested layer received "
-          f"{inner.seen[-1]!r} (expected True)"], holds)
+_verdict(
+    "TRAIN.PROPAGATES_TO_NESTED (MUST)",
+    "A `training` value given to an outer layer or model reaches nested layers called without one, "
+    "at any depth, also when the outer `call` has no `training` parameter.",
+    [
+        f"outer(x, training=True), outer call() without `training`: nested layer received "
+        f"{inner.seen[-1]!r} (expected True)"
+    ],
+    holds,
+)

@@ -9,6 +9,7 @@ Backends: tf-keras (import tf_keras; KERAS_BACKEND is ignored)
 Holds:    tf-keras 2.21.0 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -26,6 +27,7 @@ def _tf_keras():
         print(f"cannot run: tf_keras does not import: {type(e).__name__}: {e}")
         sys.exit(2)
     import tensorflow as tf
+
     print(f"tf-keras {tf_keras.__version__}, tensorflow {tf.__version__}")
     return tf_keras
 
@@ -53,6 +55,10 @@ for axis, shapes in [(2, [(2, 3), (2, 3, 5)]), (2, [(2, 3, 5), (2, 3)]), (3, [(2
     if got is not None:
         holds = True
         observations.append(f"axis={axis}, shapes {shapes}: {got} (expected ValueError naming the shapes)")
-_verdict("MULTI.CONCAT_SHAPE_MISMATCH (MUST)",
-         "Concatenate raises ValueError naming the received shapes when inputs differ on an axis other "
-         "than the concatenation axis, or in rank.", observations, holds)
+_verdict(
+    "MULTI.CONCAT_SHAPE_MISMATCH (MUST)",
+    "Concatenate raises ValueError naming the received shapes when inputs differ on an axis other "
+    "than the concatenation axis, or in rank.",
+    observations,
+    holds,
+)

@@ -11,6 +11,7 @@ Backends: tf-keras (import tf_keras; KERAS_BACKEND is ignored)
 Holds:    tf-keras 2.21.0 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -28,6 +29,7 @@ def _tf_keras():
         print(f"cannot run: tf_keras does not import: {type(e).__name__}: {e}")
         sys.exit(2)
     import tensorflow as tf
+
     print(f"tf-keras {tf_keras.__version__}, tensorflow {tf.__version__}")
     return tf_keras
 
@@ -51,9 +53,14 @@ n = 30
 expected = 0.99 * 1.0 + 0.01 * biased
 unbiased = 0.99 * 1.0 + 0.01 * biased * n / (n - 1)
 holds = not np.allclose(moving, expected, rtol=1e-5, atol=1e-6)
-_verdict("TRAIN.BN_MOVING_UPDATE (MUST)",
-         "Each training call updates moving = momentum * moving + (1 - momentum) * batch for the mean "
-         "and the biased variance.",
-         [f"rank-4 input (2, 3, 5, 2), one training call: moving variance {moving.round(6).tolist()}; "
-          f"with the biased variance {expected.round(6).tolist()}, with the unbiased (x {n}/{n - 1}) "
-          f"{unbiased.round(6).tolist()}"], holds)
+_verdict(
+    "TRAIN.BN_MOVING_UPDATE (MUST)",
+    "Each training call updates moving = momentum * moving + (1 - momentum) * batch for the mean "
+    "and the biased variance.",
+    [
+        f"rank-4 input (2, 3, 5, 2), one training call: moving variance {moving.round(6).tolist()}; "
+        f"with the biased variance {expected.round(6).tolist()}, with the unbiased (x {n}/{n - 1}) "
+        f"{unbiased.round(6).tolist()}"
+    ],
+    holds,
+)

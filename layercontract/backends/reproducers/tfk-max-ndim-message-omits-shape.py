@@ -8,6 +8,7 @@ Backends: tf-keras (import tf_keras; KERAS_BACKEND is ignored)
 Holds:    tf-keras 2.21.0 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -25,6 +26,7 @@ def _tf_keras():
         print(f"cannot run: tf_keras does not import: {type(e).__name__}: {e}")
         sys.exit(2)
     import tensorflow as tf
+
     print(f"tf-keras {tf_keras.__version__}, tensorflow {tf.__version__}")
     return tf_keras
 
@@ -59,6 +61,9 @@ for kind, spec, shape in [("ndim", {"ndim": 2}, (2, 3, 1)), ("max_ndim", {"max_n
         messages[kind] = (shape, str(e))
 shape, message = messages["max_ndim"]
 holds = str(shape) not in message
-_verdict("INPUT.ERROR_FULL_SHAPE (SHOULD)",
-         "The ValueError also shows the full received shape, for every kind of InputSpec violation.",
-         [f"{kind} violation on {s}: {m!r}" for kind, (s, m) in messages.items()], holds)
+_verdict(
+    "INPUT.ERROR_FULL_SHAPE (SHOULD)",
+    "The ValueError also shows the full received shape, for every kind of InputSpec violation.",
+    [f"{kind} violation on {s}: {m!r}" for kind, (s, m) in messages.items()],
+    holds,
+)

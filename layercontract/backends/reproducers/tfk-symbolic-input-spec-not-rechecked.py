@@ -11,6 +11,7 @@ Backends: tf-keras (import tf_keras; KERAS_BACKEND is ignored)
 Holds:    tf-keras 2.21.0 (no `when`)
 Exit:     1 while the finding holds, 0 once fixed, 2 if it cannot run here.
 """
+
 import os
 import sys
 
@@ -28,6 +29,7 @@ def _tf_keras():
         print(f"cannot run: tf_keras does not import: {type(e).__name__}: {e}")
         sys.exit(2)
     import tensorflow as tf
+
     print(f"tf-keras {tf_keras.__version__}, tensorflow {tf.__version__}")
     return tf_keras
 
@@ -51,8 +53,12 @@ except ValueError as e:
     message = str(e)
 first = " ".join(message.split())[:240]
 holds = "axis -1" not in message
-_verdict("INPUT.SYMBOLIC_CHECKED (MUST)",
-         "The same checks apply to symbolic inputs (`Input`) with a None batch, and the message shows "
-         "the shape with None.",
-         [f"Dense built on (1, 5), called on Input(shape=(4,)): {first!r} "
-          f"(expected the InputSpec message: input 0, axis -1, value 5, shape (None, 4))"], holds)
+_verdict(
+    "INPUT.SYMBOLIC_CHECKED (MUST)",
+    "The same checks apply to symbolic inputs (`Input`) with a None batch, and the message shows the shape with None.",
+    [
+        f"Dense built on (1, 5), called on Input(shape=(4,)): {first!r} "
+        f"(expected the InputSpec message: input 0, axis -1, value 5, shape (None, 4))"
+    ],
+    holds,
+)

@@ -19,14 +19,33 @@ runs the suites, by `FaultyReference.load()`. `reset()` undoes the active fault.
 spec/clauses.toml is the target of at least one fault. `KNOWN_SURVIVORS` are realistic
 faults the suites do not catch yet: each names the check that is too weak.
 """
+
 from layercontract.reference_impl.faults._machinery import (  # noqa: F401  (the public API)
-    FAULTS, KNOWN_SURVIVORS, NO_FAULT_APPLIES, Fault, FaultSiteError, FaultyReference, UnknownFault, active, fault,
-    get, reset,
+    FAULTS,
+    KNOWN_SURVIVORS,
+    NO_FAULT_APPLIES,
+    Fault,
+    FaultSiteError,
+    FaultyReference,
+    UnknownFault,
+    active,
+    fault,
+    get,
+    reset,
 )
 
 # One module per area; importing them registers their faults in FAULTS / KNOWN_SURVIVORS.
 from layercontract.reference_impl.faults import (  # noqa: E402,F401
-    call, build, input, train_dropout, train_batchnorm, train_propagation, train_fit, train_functional, multi,
-    symbolic, dtype, train_entry_points,
+    call,
+    build,
+    input,
+    train_dropout,
+    train_batchnorm,
+    train_propagation,
+    train_fit,
+    train_functional,
+    multi,
+    symbolic,
+    dtype,
+    train_entry_points,
 )
-

@@ -1,5 +1,6 @@
 """The fault machinery: the Fault record, the @fault registry, FaultyReference and the
 patch helpers every area module uses (see the package docstring)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,23 +55,30 @@ class Fault:
 FAULTS: dict[str, Fault] = {}
 KNOWN_SURVIVORS: dict[str, Fault] = {}
 
-_K2_ONLY = ("keras2-only clause: the faulty reference runs as edition keras3, where this clause's "
-            "checks are not applicable, so no fault of the reference can make them fail; "
-            "tests/test_checks_can_fail.py shows its checks fail on the reference claiming keras2")
-_NEEDS_COMPILED = ("the check needs backend capability 'compiled', which the reference backend lacks: "
-                   "it is reported unsupported under every fault; tests/test_checks_can_fail.py shows "
-                   "it fails on an adapter with a broken compiled mode")
-_DIFFERENTIAL = ("differential check of the backend against reference_impl: under a fault the `reference_K` "
-                 "side is the same patched reference_impl (one module per process), so both sides carry "
-                 "the fault and agree; tests/test_checks_can_fail.py shows it fails on adapters with one "
-                 "skewed layer")
+_K2_ONLY = (
+    "keras2-only clause: the faulty reference runs as edition keras3, where this clause's "
+    "checks are not applicable, so no fault of the reference can make them fail; "
+    "tests/test_checks_can_fail.py shows its checks fail on the reference claiming keras2"
+)
+_NEEDS_COMPILED = (
+    "the check needs backend capability 'compiled', which the reference backend lacks: "
+    "it is reported unsupported under every fault; tests/test_checks_can_fail.py shows "
+    "it fails on an adapter with a broken compiled mode"
+)
+_DIFFERENTIAL = (
+    "differential check of the backend against reference_impl: under a fault the `reference_K` "
+    "side is the same patched reference_impl (one module per process), so both sides carry "
+    "the fault and agree; tests/test_checks_can_fail.py shows it fails on adapters with one "
+    "skewed layer"
+)
 NO_FAULT_APPLIES: dict[str, str] = {
     "CALL.CONVERTS_NUMPY": (
         "the reference's backend tensor type is numpy.ndarray itself: a numpy input that skipped "
         "conversion already is a 'backend tensor', so no conversion mistake in __call__ is "
         "observable through ops.is_tensor (the rule is vacuous on numpy-typed backends: reference, "
         "keras-numpy). Its check can still fail through another rule: call_traced_before_build "
-        "makes the probe record two calls"),
+        "makes the probe record two calls"
+    ),
     "INPUT.DTYPE_CHECKED_BEFORE_AUTOCAST.K2": _K2_ONLY,
     "TRAIN.INNER_EXPLICIT_SCOPE.K2": _K2_ONLY,
     "TRAIN.DROPOUT_SEED_WITH_GLOBAL.K2": _K2_ONLY,
@@ -102,8 +110,7 @@ def fault(*targets, upstream="", survives=""):
         registry = KNOWN_SURVIVORS if survives else FAULTS
         if patch.__name__ in FAULTS or patch.__name__ in KNOWN_SURVIVORS:
             raise ValueError(f"duplicate fault {patch.__name__}")
-        registry[patch.__name__] = Fault(patch.__name__, description, tuple(targets), patch, upstream,
-                                         survives)
+        registry[patch.__name__] = Fault(patch.__name__, description, tuple(targets), patch, upstream, survives)
         return patch
 
     return register
@@ -117,7 +124,8 @@ def get(name: str) -> Fault:
         return KNOWN_SURVIVORS[name]
     raise UnknownFault(
         f"unknown fault {name!r}. Known faults: {', '.join(FAULTS)}"
-        + (f"; known survivors: {', '.join(KNOWN_SURVIVORS)}" if KNOWN_SURVIVORS else ""))
+        + (f"; known survivors: {', '.join(KNOWN_SURVIVORS)}" if KNOWN_SURVIVORS else "")
+    )
 
 
 class FaultyReference(ReferenceBackend):
@@ -187,7 +195,9 @@ def _rebind(old, new):
     """Replace `old` by `new` wherever a reference_impl module binds it: module attributes
     (`from x import f`) and module-level dicts (name -> function registries)."""
     for module_name, module in list(sys.modules.items()):
-        if module is None or not (module_name == "layercontract.reference_impl" or module_name.startswith("layercontract.reference_impl.")):
+        if module is None or not (
+            module_name == "layercontract.reference_impl" or module_name.startswith("layercontract.reference_impl.")
+        ):
             continue
         for key, value in list(vars(module).items()):
             if value is old:
@@ -208,8 +218,10 @@ def _edited(func, edits, owner=None):
     for old, new in edits:
         found = source.count(old)
         if found != 1:
-            raise FaultSiteError(f"{target.__module__}.{target.__qualname__}: expected {old!r} exactly once "
-                                 f"in its source, found it {found} times")
+            raise FaultSiteError(
+                f"{target.__module__}.{target.__qualname__}: expected {old!r} exactly once "
+                f"in its source, found it {found} times"
+            )
         source = source.replace(old, new)
     freevars = set(target.__code__.co_freevars)
     if freevars - {"__class__"}:

@@ -1,4 +1,5 @@
 """Faults of the Build area (suites/test_build.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,11 @@ from layercontract.reference_impl.faults._machinery import (
 )
 
 
-@fault("BUILD.LAZY", upstream="keras/src/layers/layer.py Layer._build_at_init: built=True at "
-                              "construction only if `build` is not overridden (utils.is_default)")
+@fault(
+    "BUILD.LAZY",
+    upstream="keras/src/layers/layer.py Layer._build_at_init: built=True at "
+    "construction only if `build` is not overridden (utils.is_default)",
+)
 def built_at_construction():
     """`Layer.__init__` marks every layer built, so the first call never runs `build`.
 
@@ -50,11 +54,12 @@ def build_again_for_new_batch_size():
     Like a retrace keyed on the whole shape. Breaks: a call with a new batch size rebuilds the
     layer and re-creates its weights (BUILD.NOT_FOR_NEW_BATCH).
     """
-    _rewrite(R.layer.Layer, "_maybe_build",
-             ("if self.built:",
-              "if self.built and getattr(self, '_fault_build_shape', None) == _shape_of(first_input):"),
-             ("self.built = True",
-              "self.built = True; self._fault_build_shape = _shape_of(first_input)  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "_maybe_build",
+        ("if self.built:", "if self.built and getattr(self, '_fault_build_shape', None) == _shape_of(first_input):"),
+        ("self.built = True", "self.built = True; self._fault_build_shape = _shape_of(first_input)  # FAULT"),
+    )
 
 
 @fault("BUILD.INPUT_SHAPE", "BUILD.LIST_SHAPES", "BUILD.MULTI_ARG_FIRST_SHAPE")
@@ -83,9 +88,14 @@ def multi_input_build_receives_only_first_shape():
     `build` of a layer called on `[a, b]` must get both shapes (BUILD.LIST_SHAPES); Concatenate
     cannot validate its inputs.
     """
-    _rewrite(R.layer.Layer, "_maybe_build",
-             ("self.build(*([_shape_of(first_input)] if params else []))",
-              "self.build(*([_shape_of(_flatten_all([first_input], {})[0])] if params else []))  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "_maybe_build",
+        (
+            "self.build(*([_shape_of(first_input)] if params else []))",
+            "self.build(*([_shape_of(_flatten_all([first_input], {})[0])] if params else []))  # FAULT",
+        ),
+    )
 
 
 @fault("BUILD.MULTI_ARG_FIRST_SHAPE")
@@ -95,10 +105,14 @@ def multi_arg_build_receives_all_shapes():
     Breaks: Keras gives a single-argument `build` the first tensor's shape
     (BUILD.MULTI_ARG_FIRST_SHAPE); `input_shape[-1]` then indexes the wrong thing.
     """
-    _rewrite(R.layer.Layer, "_maybe_build",
-             ("self.build(*([_shape_of(first_input)] if params else []))",
-              "self.build(*([_shape_of(first_input if len(args) < 2 else list(args))] if params else []))"
-              "  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "_maybe_build",
+        (
+            "self.build(*([_shape_of(first_input)] if params else []))",
+            "self.build(*([_shape_of(first_input if len(args) < 2 else list(args))] if params else []))  # FAULT",
+        ),
+    )
 
 
 @fault("BUILD.BUILT_FLAG", "BUILD.STATELESS_BUILT")
@@ -108,14 +122,19 @@ def built_flag_not_set():
     Builds still happen once. Breaks: callers use `built` to know whether weights exist
     (BUILD.BUILT_FLAG, BUILD.STATELESS_BUILT, BUILD.EXPLICIT_BUILD.K3, SYMBOLIC.BUILDS).
     """
-    _rewrite(R.layer.Layer, "_maybe_build",
-             ("if self.built:", "if self.__dict__.get('_fault_built'):  # FAULT"))
-    _set(R.layer.Layer, "built", property(lambda self: False,
-                                          lambda self, value: self.__dict__.__setitem__("_fault_built", value)))
+    _rewrite(R.layer.Layer, "_maybe_build", ("if self.built:", "if self.__dict__.get('_fault_built'):  # FAULT"))
+    _set(
+        R.layer.Layer,
+        "built",
+        property(lambda self: False, lambda self, value: self.__dict__.__setitem__("_fault_built", value)),
+    )
 
 
-@fault("BUILD.EXPLICIT_BUILD.K3", upstream="tf-keras: only Layer.build sets `built`; overrides must call "
-                                           "super().build() (clause BUILD.EXPLICIT_BUILD_NEEDS_SUPER.K2)")
+@fault(
+    "BUILD.EXPLICIT_BUILD.K3",
+    upstream="tf-keras: only Layer.build sets `built`; overrides must call "
+    "super().build() (clause BUILD.EXPLICIT_BUILD_NEEDS_SUPER.K2)",
+)
 def explicit_build_reinitializes():
     """An explicit `layer.build(shape)` does not set `built` unless `build` calls super().build().
 
@@ -153,9 +172,14 @@ def weights_returns_copies():
     access, so optimizers and checkpoints hold stale copies (BUILD.WEIGHT_IDENTITY,
     BUILD.EXPLICIT_BUILD.K3).
     """
-    _rewrite(R.layer.Layer, "weights",
-             ("return _unique(ordered)",
-              "return [Variable(w.numpy(), w.name, w.trainable) for w in _unique(ordered)]  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "weights",
+        (
+            "return _unique(ordered)",
+            "return [Variable(w.numpy(), w.name, w.trainable) for w in _unique(ordered)]  # FAULT",
+        ),
+    )
 
 
 @fault("BUILD.NON_TRAINABLE_WEIGHTS", "BUILD.TRACKS_SUBLAYERS")
@@ -165,8 +189,7 @@ def non_trainable_weight_listed_as_trainable():
     Breaks: BatchNormalization's moving statistics land in `trainable_weights`
     (BUILD.NON_TRAINABLE_WEIGHTS, BUILD.TRACKS_SUBLAYERS).
     """
-    _rewrite(R.layer.Layer, "add_weight",
-             ("trainable=trainable)", "trainable=True)  # FAULT: flag not forwarded"))
+    _rewrite(R.layer.Layer, "add_weight", ("trainable=trainable,", "trainable=True,  # FAULT: flag not forwarded"))
 
 
 @fault("BUILD.NON_TRAINABLE_WEIGHTS")
@@ -176,14 +199,21 @@ def weights_in_creation_order():
     Breaks: created a, n1, b, n2 -> `weights` must be [a, b, n1, n2], which get_weights /
     set_weights rely on (BUILD.NON_TRAINABLE_WEIGHTS).
     """
-    _rewrite(R.layer.Layer, "weights",
-             ("ordered = [w for w in self._own_weights if w.trainable] + [",
-              "ordered = list(self._own_weights) + [  # FAULT: creation order"))
+    _rewrite(
+        R.layer.Layer,
+        "weights",
+        (
+            "ordered = [w for w in self._own_weights if w.trainable] + [w for w in self._own_weights if not w.trainable]",
+            "ordered = list(self._own_weights)  # FAULT: creation order",
+        ),
+    )
 
 
-@fault("BUILD.WEIGHTS_ORDER_BY_LAYER.K3",
-       upstream="tf-keras Layer.weights = trainable_weights + non_trainable_weights "
-                "(clause BUILD.WEIGHTS_ORDER_TRAINABLE_FIRST.K2)")
+@fault(
+    "BUILD.WEIGHTS_ORDER_BY_LAYER.K3",
+    upstream="tf-keras Layer.weights = trainable_weights + non_trainable_weights "
+    "(clause BUILD.WEIGHTS_ORDER_TRAINABLE_FIRST.K2)",
+)
 def weights_trainable_first_across_layers():
     """A composite's `weights` lists all trainable weights of all sub-layers, then all non-trainable.
 
@@ -201,16 +231,18 @@ def weights_trainable_first_across_layers():
     _wrap(R.layer.Layer, "weights", make)
 
 
-@fault("BUILD.TRACKS_SUBLAYERS", upstream="PyTorch registers no module held in a plain list "
-                                          "(hence nn.ModuleList)")
+@fault("BUILD.TRACKS_SUBLAYERS", upstream="PyTorch registers no module held in a plain list (hence nn.ModuleList)")
 def sublayers_in_lists_not_tracked():
     """Sub-layers held in lists (or tuples) are not tracked; only direct attributes are.
 
     Breaks: the weights of `self.blocks = [Dense(3), Dense(2)]` are missing from the parent's
     `weights` and `trainable_weights`, so fit never trains them (BUILD.TRACKS_SUBLAYERS).
     """
-    _rewrite(R.layer.Layer, "_sublayers",
-             ("elif isinstance(value, (list, tuple)):", "elif isinstance(value, ()):  # FAULT: lists ignored"))
+    _rewrite(
+        R.layer.Layer,
+        "_sublayers",
+        ("elif isinstance(value, (list, tuple)):", "elif isinstance(value, ()):  # FAULT: lists ignored"),
+    )
 
 
 @fault("BUILD.SHARED_LAYER_ONE_SET", "CALL.MODEL_SHARED_CONCAT")
@@ -258,16 +290,19 @@ def dense_kernel_transposed():
     The PyTorch layout. Outputs are right. Breaks: the kernel must be (input_dim, units) for
     weight transfer and set_weights (BUILD.DENSE_WEIGHT_SHAPES).
     """
-    _rewrite(R.layers.Dense, "build",
-             ("shape=(input_dim, self.units)", "shape=(self.units, input_dim)"))
+    _rewrite(R.layers.Dense, "build", ("shape=(input_dim, self.units)", "shape=(self.units, input_dim)"))
     autodiff = R.autodiff
 
     def call(self, inputs):
         kernel = self.kernel.value
         outputs = autodiff.record(
-            np.matmul(inputs, kernel.T), [inputs, self.kernel],
-            lambda g: [np.matmul(g, kernel),
-                       np.matmul(g.reshape(-1, g.shape[-1]).T, np.reshape(inputs, (-1, inputs.shape[-1])))])
+            np.matmul(inputs, kernel.T),
+            [inputs, self.kernel],
+            lambda g: [
+                np.matmul(g, kernel),
+                np.matmul(g.reshape(-1, g.shape[-1]).T, np.reshape(inputs, (-1, inputs.shape[-1]))),
+            ],
+        )
         if self.use_bias:
             outputs = R.ops.add(outputs, self.bias)
         return R.layers.ACTIVATIONS[self.activation](outputs)
@@ -275,8 +310,10 @@ def dense_kernel_transposed():
     _set(R.layers.Dense, "call", call)
 
 
-@fault("BUILD.STATE_LOCKED_AFTER_BUILD.K3", upstream="tf-keras base_layer has no state lock "
-                                                     "(clause BUILD.STATE_AFTER_BUILD_TRACKED.K2)")
+@fault(
+    "BUILD.STATE_LOCKED_AFTER_BUILD.K3",
+    upstream="tf-keras base_layer has no state lock (clause BUILD.STATE_AFTER_BUILD_TRACKED.K2)",
+)
 def state_not_locked_after_build():
     """A built layer still accepts new weights and sub-layers.
 
@@ -325,8 +362,7 @@ def symbolic_call_assumes_the_input_shape():
     Breaks: a composite called first on `Input` never calls its sub-layers, which stay unbuilt
     without weights (BUILD.COMPOSITE_BUILT_BY_FIRST_CALL).
     """
-    _rewrite(R.layer.Layer, "compute_output_spec",
-             ("return self.call(*args, **kwargs)", "return args[0]  # FAULT"))
+    _rewrite(R.layer.Layer, "compute_output_spec", ("return self.call(*args, **kwargs)", "return args[0]  # FAULT"))
 
 
 @fault("BUILD.SUBLAYER_CREATED_IN_BUILD")
@@ -336,9 +372,11 @@ def state_locked_before_build_runs():
     Breaks: a sub-layer assigned in `build()` is refused ('cannot add new elements of state')
     (BUILD.SUBLAYER_CREATED_IN_BUILD).
     """
-    _rewrite(R.layer, "_marks_built",
-             ("result = build(self, *args, **kwargs)",
-              "self._lock_state(); result = build(self, *args, **kwargs)  # FAULT"))
+    _rewrite(
+        R.layer,
+        "_marks_built",
+        ("result = build(self, *args, **kwargs)", "self._lock_state(); result = build(self, *args, **kwargs)  # FAULT"),
+    )
 
 
 @fault("BUILD.OUTPUT_SHAPE_DOES_NOT_BUILD.K3")
@@ -366,8 +404,11 @@ def add_weight_default_initializer_zeros():
 
     Breaks: a weight created without an initializer is all zeros (BUILD.ADD_WEIGHT_KEYWORDS).
     """
-    _rewrite(R.layer.Layer, "add_weight",
-             ('initializer = initializer or "glorot_uniform"', 'initializer = initializer or "zeros"  # FAULT'))
+    _rewrite(
+        R.layer.Layer,
+        "add_weight",
+        ('initializer = initializer or "glorot_uniform"', 'initializer = initializer or "zeros"  # FAULT'),
+    )
 
 
 @fault("BUILD.ADD_WEIGHT_POSITIONAL.K3", upstream="keras-team/keras#22253")
@@ -378,8 +419,7 @@ def add_weight_positional_name_not_detected():
     instead of telling to pass `name` as a keyword (BUILD.ADD_WEIGHT_POSITIONAL.K3); Keras 3
     before keras-team/keras#22265 failed this way with 'got multiple values for argument shape'.
     """
-    _rewrite(R.layer.Layer, "add_weight",
-             ("if args and isinstance(args[0], str):", "if False:  # FAULT"))
+    _rewrite(R.layer.Layer, "add_weight", ("if args and isinstance(args[0], str):", "if False:  # FAULT"))
 
 
 NO_FAULT_APPLIES["BUILD.MODEL_BUILD_TRACES_CALL.K2"] = _K2_ONLY

@@ -1,4 +1,5 @@
 """Faults of the Call area (suites/test_call.py)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -6,10 +7,13 @@ import contextlib
 from layercontract.reference_impl.faults._machinery import _K2_ONLY, NO_FAULT_APPLIES, R, _rewrite, _wrap, fault
 
 
-@fault("CALL.INVOKES_CALL", "BUILD.BEFORE_CALL",
-       upstream="keras/src/layers/layer.py Layer._maybe_build: for a layer without build() that may "
-                "have unbuilt state, traces call with backend.compute_output_spec (symbolically), "
-                "ignoring errors when eager")
+@fault(
+    "CALL.INVOKES_CALL",
+    "BUILD.BEFORE_CALL",
+    upstream="keras/src/layers/layer.py Layer._maybe_build: for a layer without build() that may "
+    "have unbuilt state, traces call with backend.compute_output_spec (symbolically), "
+    "ignoring errors when eager",
+)
 def call_traced_before_build():
     """Before the first build, `call` is traced once on the real inputs (errors swallowed).
 
@@ -37,8 +41,7 @@ def float64_not_autocast():
     Breaks: float64 data reaches `call` as float64 and promotes the layer's outputs
     (CALL.AUTOCAST_FLOAT), and fails a float32 InputSpec (INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3).
     """
-    _rewrite(R.layer.Layer, "_convert_inputs",
-             ("x = x.astype(self.compute_dtype)", "pass  # FAULT: no autocast"))
+    _rewrite(R.layer.Layer, "_convert_inputs", ("x = x.astype(self.compute_dtype)", "pass  # FAULT: no autocast"))
 
 
 @fault("CALL.INTEGER_NOT_CAST")
@@ -47,9 +50,14 @@ def integers_autocast_to_float():
 
     Breaks: integer ids and indices arrive in `call` as float32 (CALL.INTEGER_NOT_CAST).
     """
-    _rewrite(R.layer.Layer, "_convert_inputs",
-             ("if np.issubdtype(x.dtype, np.floating) and x.dtype != self.compute_dtype:",
-              "if np.issubdtype(x.dtype, np.number) and x.dtype != self.compute_dtype:  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "_convert_inputs",
+        (
+            "if np.issubdtype(x.dtype, np.floating) and x.dtype != self.compute_dtype:",
+            "if np.issubdtype(x.dtype, np.number) and x.dtype != self.compute_dtype:  # FAULT",
+        ),
+    )
 
 
 @fault("CALL.MODEL_SEQUENTIAL")
@@ -59,8 +67,11 @@ def dense_activation_ignored():
     Breaks: Dense(4, activation="relu") is linear, so a model chaining Dense layers no longer
     computes relu(x W1 + b1) W2 + b2 (CALL.MODEL_SEQUENTIAL).
     """
-    _rewrite(R.layers.Dense, "call",
-             ("return ACTIVATIONS[self.activation](outputs)", "return outputs  # FAULT: activation dropped"))
+    _rewrite(
+        R.layers.Dense,
+        "call",
+        ("return ACTIVATIONS[self.activation](outputs)", "return outputs  # FAULT: activation dropped"),
+    )
 
 
 @fault("MULTI.POSITIONAL_AND_KEYWORD")
@@ -89,8 +100,7 @@ def call_converts_every_argument():
     Breaks: `layer(x, n=3)` gives `call` a 0-d int array and `mode='x'` a 0-d string array, so
     Python control flow on them changes (CALL.NON_TENSOR_KEYWORD_UNCHANGED).
     """
-    _rewrite(R.layer.Layer, "_convert_inputs",
-             ("if not _is_array_like(x):", "if x is None:  # FAULT"))
+    _rewrite(R.layer.Layer, "_convert_inputs", ("if not _is_array_like(x):", "if x is None:  # FAULT"))
 
 
 @fault("CALL.NON_TENSOR_POSITIONAL_REJECTED.K3")
@@ -99,9 +109,7 @@ def call_accepts_non_tensor_positional_arguments():
 
     Breaks: Keras 3 rejects `layer(x, 2)` before build and call (CALL.NON_TENSOR_POSITIONAL_REJECTED.K3).
     """
-    _rewrite(R.layer.Layer, "__call__",
-             ("if leaf is not None and not _is_array_like(leaf):",
-              "if False:  # FAULT"))
+    _rewrite(R.layer.Layer, "__call__", ("if leaf is not None and not _is_array_like(leaf):", "if False:  # FAULT"))
 
 
 NO_FAULT_APPLIES["CALL.NON_TENSOR_POSITIONAL_PASSED.K2"] = _K2_ONLY
@@ -113,7 +121,12 @@ def dense_activation_before_bias():
 
     Breaks: CALL.MODEL_SEQUENTIAL (relu(x W1 + b1) W2 + b2) as soon as the bias is not zero.
     """
-    _rewrite(R.layers.Dense, "call",
-             ("outputs = ops.matmul(inputs, self.kernel)",
-              "outputs = ACTIVATIONS[self.activation](ops.matmul(inputs, self.kernel))  # FAULT"),
-             ("return ACTIVATIONS[self.activation](outputs)", "return outputs"))
+    _rewrite(
+        R.layers.Dense,
+        "call",
+        (
+            "outputs = ops.matmul(inputs, self.kernel)",
+            "outputs = ACTIVATIONS[self.activation](ops.matmul(inputs, self.kernel))  # FAULT",
+        ),
+        ("return ACTIVATIONS[self.activation](outputs)", "return outputs"),
+    )

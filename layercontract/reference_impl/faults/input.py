@@ -1,4 +1,5 @@
 """Faults of the Input area (suites/test_input.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +7,19 @@ import numpy as np
 from layercontract.reference_impl.faults._machinery import R, _is_symbolic, _leaves, _rewrite, _wrap, fault
 
 
-@fault("INPUT.NDIM", "INPUT.MIN_NDIM", "INPUT.MAX_NDIM", "INPUT.AXIS_VALUE", "INPUT.SHAPE", "INPUT.DTYPE",
-       "INPUT.DENSE_LAST_AXIS", "INPUT.NUMBER_OF_INPUTS", "INPUT.EACH_INPUT_CHECKED",
-       "INPUT.BEFORE_BUILD_AND_CALL", "INPUT.SYMBOLIC_CHECKED")
+@fault(
+    "INPUT.NDIM",
+    "INPUT.MIN_NDIM",
+    "INPUT.MAX_NDIM",
+    "INPUT.AXIS_VALUE",
+    "INPUT.SHAPE",
+    "INPUT.DTYPE",
+    "INPUT.DENSE_LAST_AXIS",
+    "INPUT.NUMBER_OF_INPUTS",
+    "INPUT.EACH_INPUT_CHECKED",
+    "INPUT.BEFORE_BUILD_AND_CALL",
+    "INPUT.SYMBOLIC_CHECKED",
+)
 def input_spec_not_checked():
     """`__call__` never checks `input_spec`.
 
@@ -30,9 +41,11 @@ def ndim_treated_as_min_ndim():
 
     Breaks: an input of higher rank than `ndim` must be rejected too (INPUT.NDIM).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("if spec.ndim is not None and ndim != spec.ndim:",
-              "if spec.ndim is not None and ndim < spec.ndim:  # FAULT"))
+    _rewrite(
+        R.input_spec,
+        "assert_input_compatibility",
+        ("if spec.ndim is not None and ndim != spec.ndim:", "if spec.ndim is not None and ndim < spec.ndim:  # FAULT"),
+    )
 
 
 @fault("INPUT.MIN_NDIM", "INPUT.MAX_NDIM")
@@ -42,9 +55,12 @@ def min_max_ndim_swapped():
     Breaks: inputs below `min_ndim` and above `max_ndim` are accepted (INPUT.MIN_NDIM,
     INPUT.MAX_NDIM), and valid ones may be rejected.
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("ndim > spec.max_ndim:", "ndim < spec.max_ndim:  # FAULT"),
-             ("ndim < spec.min_ndim:", "ndim > spec.min_ndim:  # FAULT"))
+    _rewrite(
+        R.input_spec,
+        "assert_input_compatibility",
+        ("ndim > spec.max_ndim:", "ndim < spec.max_ndim:  # FAULT"),
+        ("ndim < spec.min_ndim:", "ndim > spec.min_ndim:  # FAULT"),
+    )
 
 
 @fault("INPUT.SPEC_ACCEPTS_VALID")
@@ -53,8 +69,7 @@ def max_ndim_off_by_one():
 
     Breaks: inputs meeting the spec must be accepted (INPUT.SPEC_ACCEPTS_VALID).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("ndim > spec.max_ndim:", "ndim >= spec.max_ndim:  # FAULT"))
+    _rewrite(R.input_spec, "assert_input_compatibility", ("ndim > spec.max_ndim:", "ndim >= spec.max_ndim:  # FAULT"))
 
 
 @fault("INPUT.AXIS_VALUE", "INPUT.DENSE_LAST_AXIS", "INPUT.SYMBOLIC_CHECKED")
@@ -64,9 +79,14 @@ def negative_axis_not_checked():
     Breaks: `InputSpec(axes={-1: 5})`, which Dense sets in build, accepts any last-axis size
     (INPUT.AXIS_VALUE, INPUT.DENSE_LAST_AXIS, INPUT.SYMBOLIC_CHECKED).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("if value is not None and shape[axis] not in (value, None):",
-              "if value is not None and 0 <= axis < ndim and shape[axis] not in (value, None):  # FAULT"))
+    _rewrite(
+        R.input_spec,
+        "assert_input_compatibility",
+        (
+            "if value is not None and shape[axis] not in (value, None):",
+            "if value is not None and 0 <= axis < ndim and shape[axis] not in (value, None):  # FAULT",
+        ),
+    )
 
 
 @fault("INPUT.SPEC_ACCEPTS_VALID")
@@ -76,10 +96,14 @@ def axis_check_reads_wrong_axis():
     Breaks: an input whose last axis matches is rejected because its batch size does not
     (INPUT.SPEC_ACCEPTS_VALID); Dense rejects most inputs after its first call.
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("if value is not None and shape[axis] not in (value, None):",
-              "if value is not None and shape[axis + ndim - 1 if axis < 0 else axis] not in (value, None):"
-              "  # FAULT"))
+    _rewrite(
+        R.input_spec,
+        "assert_input_compatibility",
+        (
+            "if value is not None and shape[axis] not in (value, None):",
+            "if value is not None and shape[axis + ndim - 1 if axis < 0 else axis] not in (value, None):  # FAULT",
+        ),
+    )
 
 
 @fault("INPUT.SHAPE", "INPUT.SPEC_ACCEPTS_VALID")
@@ -88,9 +112,14 @@ def shape_none_not_wildcard():
 
     Breaks: `shape=(None, 3)` must accept (11, 3) (INPUT.SHAPE, INPUT.SPEC_ACCEPTS_VALID).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("if spec_dim is not None and dim is not None and spec_dim != dim:",
-              "if dim is not None and spec_dim != dim:  # FAULT"))
+    _rewrite(
+        R.input_spec,
+        "assert_input_compatibility",
+        (
+            "if spec_dim is not None and dim is not None and spec_dim != dim:",
+            "if dim is not None and spec_dim != dim:  # FAULT",
+        ),
+    )
 
 
 @fault("INPUT.DTYPE")
@@ -99,13 +128,18 @@ def dtype_not_checked():
 
     Breaks: an int32 input passes a float32 spec (INPUT.DTYPE).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("if spec.dtype is not None and str(np.dtype(x.dtype)) != spec.dtype:", "if False:  # FAULT"))
+    _rewrite(
+        R.input_spec,
+        "assert_input_compatibility",
+        ("if spec.dtype is not None and str(np.dtype(x.dtype)) != spec.dtype:", "if False:  # FAULT"),
+    )
 
 
-@fault("INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3",
-       upstream="tf-keras base_layer.__call__ checks input compatibility before casting "
-                "(clause INPUT.DTYPE_CHECKED_BEFORE_AUTOCAST.K2)")
+@fault(
+    "INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3",
+    upstream="tf-keras base_layer.__call__ checks input compatibility before casting "
+    "(clause INPUT.DTYPE_CHECKED_BEFORE_AUTOCAST.K2)",
+)
 def spec_checked_before_autocast():
     """The InputSpec is checked on the inputs as given, before autocasting (the tf-keras order).
 
@@ -134,8 +168,7 @@ def input_count_not_checked():
 
     Breaks: three inputs against two specs must be rejected (INPUT.NUMBER_OF_INPUTS).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("if len(tensors) != len(specs):", "if False:  # FAULT"))
+    _rewrite(R.input_spec, "assert_input_compatibility", ("if len(tensors) != len(specs):", "if False:  # FAULT"))
 
 
 @fault("INPUT.EACH_INPUT_CHECKED")
@@ -144,8 +177,7 @@ def only_first_input_checked():
 
     Breaks: every input must be checked against its own spec (INPUT.EACH_INPUT_CHECKED).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("zip(tensors, specs)", "zip(tensors[:1], specs[:1])"))
+    _rewrite(R.input_spec, "assert_input_compatibility", ("zip(tensors, specs)", "zip(tensors[:1], specs[:1])"))
 
 
 @fault("INPUT.BEFORE_BUILD_AND_CALL", "INPUT.REJECTED_CALL_CHANGES_NOTHING")
@@ -155,11 +187,16 @@ def spec_checked_after_build():
     Breaks: a rejected first call has already run `build`, created weights and marked the
     layer built (INPUT.BEFORE_BUILD_AND_CALL, INPUT.REJECTED_CALL_CHANGES_NOTHING).
     """
-    _rewrite(R.layer.Layer, "__call__",
-             ("assert_input_compatibility(self.input_spec, first_input, self.name)\n"
-              "    self._maybe_build(args, kwargs, first_input)",
-              "self._maybe_build(args, kwargs, first_input)  # FAULT: build first\n"
-              "    assert_input_compatibility(self.input_spec, first_input, self.name)"))
+    _rewrite(
+        R.layer.Layer,
+        "__call__",
+        (
+            "assert_input_compatibility(self.input_spec, first_input, self.name)\n"
+            "    self._maybe_build(args, kwargs, first_input)",
+            "self._maybe_build(args, kwargs, first_input)  # FAULT: build first\n"
+            "    assert_input_compatibility(self.input_spec, first_input, self.name)",
+        ),
+    )
 
 
 @fault("INPUT.ERROR_MESSAGE")
@@ -168,8 +205,11 @@ def error_message_without_layer_name():
 
     Breaks: the user cannot tell which layer rejected the input (INPUT.ERROR_MESSAGE).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("f\"Input {index} of layer '{layer_name}' is incompatible", "f\"Input {index} is incompatible"))
+    _rewrite(
+        R.input_spec,
+        "assert_input_compatibility",
+        ("f\"Input {index} of layer '{layer_name}' is incompatible", 'f"Input {index} is incompatible'),
+    )
 
 
 @fault("INPUT.ERROR_FULL_SHAPE")
@@ -178,9 +218,14 @@ def error_message_without_full_shape():
 
     Breaks: INPUT.ERROR_FULL_SHAPE (e.g. 'expected ndim=2, found ndim=3' alone).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ('f"expected {expected}, found {found}. Full shape received: {shape}"',
-              'f"expected {expected}, found {found}."  # FAULT'))
+    _rewrite(
+        R.input_spec,
+        "assert_input_compatibility",
+        (
+            'f"expected {expected}, found {found}. Full shape received: {shape}"',
+            'f"expected {expected}, found {found}."  # FAULT',
+        ),
+    )
 
 
 @fault("INPUT.DENSE_LAST_AXIS", "INPUT.SYMBOLIC_CHECKED")
@@ -191,8 +236,9 @@ def dense_input_spec_not_refined_in_build():
     neither the layer nor axis -1 (INPUT.DENSE_LAST_AXIS), and not at all symbolically
     (INPUT.SYMBOLIC_CHECKED).
     """
-    _rewrite(R.layers.Dense, "build",
-             ("self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})", "pass  # FAULT"))
+    _rewrite(
+        R.layers.Dense, "build", ("self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})", "pass  # FAULT")
+    )
 
 
 @fault("INPUT.SYMBOLIC_CHECKED")
@@ -220,10 +266,15 @@ def input_spec_checks_every_positional_argument():
     Breaks: Keras checks the first positional argument only, so `call(a, b)` with a one-tensor
     spec must accept any `b` (INPUT.FIRST_ARGUMENT_ONLY).
     """
-    _rewrite(R.layer.Layer, "__call__",
-             ("assert_input_compatibility(self.input_spec, first_input, self.name)",
-              "assert_input_compatibility(self.input_spec, list(args) if len(args) > 1 else first_input, "
-              "self.name)  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "__call__",
+        (
+            "assert_input_compatibility(self.input_spec, first_input, self.name)",
+            "assert_input_compatibility(self.input_spec, list(args) if len(args) > 1 else first_input, "
+            "self.name)  # FAULT",
+        ),
+    )
 
 
 # ------------------------------------------------ issue 19, cluster 1: a model's inputs
@@ -233,9 +284,11 @@ def model_dict_fed_in_insertion_order():
 
     Breaks: `{'b': B, 'a': A}` feeds B to input a and A to input b (INPUT.DICT_ROUTED_BY_NAME).
     """
-    _rewrite(R.model.Model, "_route_inputs",
-             ("given = [inputs[name] for name in names]",
-              "given = list(inputs.values())[:len(names)]  # FAULT"))
+    _rewrite(
+        R.model.Model,
+        "_route_inputs",
+        ("given = [inputs[name] for name in names]", "given = list(inputs.values())[:len(names)]  # FAULT"),
+    )
 
 
 @fault("INPUT.DICT_EXTRA_KEYS_IGNORED", upstream="keras-team/keras#23258")
@@ -246,9 +299,14 @@ def model_dict_flattened_by_sorted_key():
     feeds 'aa' to b (INPUT.DICT_EXTRA_KEYS_IGNORED). Keras 3.15.1's Functional did this
     (keras-team/keras#23258, fixed by #23261).
     """
-    _rewrite(R.model.Model, "_route_inputs",
-             ("given = [inputs[name] for name in names]",
-              "given = [inputs[k] for k in (sorted(inputs) if isinstance(graph_inputs, dict) else names)]  # FAULT"))
+    _rewrite(
+        R.model.Model,
+        "_route_inputs",
+        (
+            "given = [inputs[name] for name in names]",
+            "given = [inputs[k] for k in (sorted(inputs) if isinstance(graph_inputs, dict) else names)]  # FAULT",
+        ),
+    )
 
 
 @fault("INPUT.DICT_MISSING_KEY_REJECTED")
@@ -258,8 +316,11 @@ def model_dict_missing_key_not_checked():
     Breaks: a missing or misnamed key surfaces as a bare KeyError from the lookup, not a
     ValueError naming it (INPUT.DICT_MISSING_KEY_REJECTED).
     """
-    _rewrite(R.model.Model, "_route_inputs",
-             ("missing = [name for name in names if name not in inputs]", "missing = []  # FAULT"))
+    _rewrite(
+        R.model.Model,
+        "_route_inputs",
+        ("missing = [name for name in names if name not in inputs]", "missing = []  # FAULT"),
+    )
 
 
 @fault("INPUT.MODEL_INPUT_COUNT")
@@ -268,8 +329,9 @@ def model_extra_inputs_dropped():
 
     Breaks: `[A, B, C]` into a two-input model runs on A and B (INPUT.MODEL_INPUT_COUNT).
     """
-    _rewrite(R.model.Model, "_route_inputs",
-             ("if len(given) != len(declared):", "if len(given) < len(declared):  # FAULT"))
+    _rewrite(
+        R.model.Model, "_route_inputs", ("if len(given) != len(declared):", "if len(given) < len(declared):  # FAULT")
+    )
 
 
 @fault("INPUT.SINGLE_INPUT_ANY_WRAPPING")
@@ -279,9 +341,14 @@ def model_one_element_list_read_as_a_batch():
     Breaks: `[A]` becomes an array with a leading axis of 1, so the output has shape (1, 4, 3)
     instead of A's (INPUT.SINGLE_INPUT_ANY_WRAPPING).
     """
-    _rewrite(R.model.Model, "_route_inputs",
-             ("given = _flatten_all([inputs], {})",
-              "given = [np.asarray(inputs)] if len(declared) == 1 else _flatten_all([inputs], {})  # FAULT"))
+    _rewrite(
+        R.model.Model,
+        "_route_inputs",
+        (
+            "given = _flatten_all([inputs], {})",
+            "given = [np.asarray(inputs)] if len(declared) == 1 else _flatten_all([inputs], {})  # FAULT",
+        ),
+    )
 
 
 @fault("INPUT.SUBCLASSED_MODEL_STRUCTURES")
@@ -291,9 +358,14 @@ def tuples_converted_to_lists():
     Breaks: a subclassed model called on `(a, b)` receives `[a, b]` in `call`
     (INPUT.SUBCLASSED_MODEL_STRUCTURES).
     """
-    _rewrite(R.layer, "_map_structure",
-             ("return type(x)(_map_structure(fn, item) for item in x)",
-              "return [_map_structure(fn, item) for item in x]  # FAULT"))
+    _rewrite(
+        R.layer,
+        "_map_structure",
+        (
+            "return type(x)(_map_structure(fn, item) for item in x)",
+            "return [_map_structure(fn, item) for item in x]  # FAULT",
+        ),
+    )
 
 
 @fault("INPUT.LIST_INTO_DICT_BUILT_MODEL")
@@ -303,9 +375,11 @@ def list_into_dict_model_in_written_order():
     Breaks: a model built from {'b': b, 'a': a} fed [A, B] silently feeds A to b
     (INPUT.LIST_INTO_DICT_BUILT_MODEL).
     """
-    _rewrite(R.model.Model, "_route_inputs",
-             ("if isinstance(graph_inputs, dict) and list(graph_inputs) != sorted(graph_inputs):",
-              "if False:  # FAULT"))
+    _rewrite(
+        R.model.Model,
+        "_route_inputs",
+        ("if isinstance(graph_inputs, dict) and list(graph_inputs) != sorted(graph_inputs):", "if False:  # FAULT"),
+    )
 
 
 @fault("INPUT.EACH_INPUT_CHECKED")
@@ -314,6 +388,11 @@ def only_last_input_checked():
 
     Breaks: every input must be checked against its own spec (INPUT.EACH_INPUT_CHECKED).
     """
-    _rewrite(R.input_spec, "assert_input_compatibility",
-             ("for index, (x, spec) in enumerate(zip(tensors, specs)):",
-              "for index, (x, spec) in list(enumerate(zip(tensors, specs)))[-1:]:  # FAULT"))
+    _rewrite(
+        R.input_spec,
+        "assert_input_compatibility",
+        (
+            "for index, (x, spec) in enumerate(zip(tensors, specs)):",
+            "for index, (x, spec) in list(enumerate(zip(tensors, specs)))[-1:]:  # FAULT",
+        ),
+    )

@@ -1,4 +1,5 @@
 """Faults of the Multi area (suites/test_multi.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,11 @@ def concatenate_axis_ignored():
 
     Breaks: Concatenate(axis=1) and axis=0 (MULTI.CONCAT_BUILD).
     """
-    _rewrite(R.layers.Concatenate, "call",
-             ("ops.concatenate(list(inputs), axis=self.axis)", "ops.concatenate(list(inputs))  # FAULT"))
+    _rewrite(
+        R.layers.Concatenate,
+        "call",
+        ("ops.concatenate(list(inputs), axis=self.axis)", "ops.concatenate(list(inputs))  # FAULT"),
+    )
 
 
 @fault("MULTI.CONCAT_SHAPE_MISMATCH")
@@ -56,9 +60,15 @@ def concatenate_single_tensor_not_rejected():
     Breaks: a single tensor must be rejected with a ValueError showing its shape, not fail
     with a TypeError deeper down (MULTI.CONCAT_SINGLE_TENSOR).
     """
-    _rewrite(R.layers.Concatenate, "build",
-             ("if not isinstance(input_shape, (list, tuple)) or not input_shape or not isinstance(input_shape[0], "
-              "tuple):", "if not input_shape:  # FAULT"))
+    _rewrite(
+        R.layers.Concatenate,
+        "build",
+        (
+            "if not isinstance(input_shape, (list, tuple)) or not input_shape or not isinstance(input_shape[0], "
+            "tuple):",
+            "if not input_shape:  # FAULT",
+        ),
+    )
 
 
 @fault("MULTI.CONCAT_SHAPE_MISMATCH")
@@ -72,8 +82,9 @@ def concatenate_unchecked_behind_a_call_wrapper():
     exception Keras 3 sees in a `call` (MULTI.CONCAT_SHAPE_MISMATCH). An oracle reading the whole
     message, wrapper included, accepts it; suites/_helpers.own_message reads the rejection alone.
     """
-    _rewrite(R.layers.Concatenate, "build",
-             ("ranks = {len(s) for s in input_shape}", "return  # FAULT: no shape checks"))
+    _rewrite(
+        R.layers.Concatenate, "build", ("ranks = {len(s) for s in input_shape}", "return  # FAULT: no shape checks")
+    )
 
     def make(original):
         def call(self, inputs):
@@ -81,9 +92,11 @@ def concatenate_unchecked_behind_a_call_wrapper():
                 return original(self, inputs)
             except Exception as e:  # FAULT's wrapper, worded as keras/src/utils/traceback_utils.py
                 echo = [f"np.ndarray(shape={tuple(np.shape(x))}, dtype={np.asarray(x).dtype})" for x in inputs]
-                raise type(e)("Exception encountered when calling Concatenate.call().\n\n"
-                              f"\x1b[1m{e}\x1b[0m\n\nArguments received by Concatenate.call():\n"
-                              f"  • inputs={echo}") from None
+                raise type(e)(
+                    "Exception encountered when calling Concatenate.call().\n\n"
+                    f"\x1b[1m{e}\x1b[0m\n\nArguments received by Concatenate.call():\n"
+                    f"  • inputs={echo}"
+                ) from None
 
         return call
 

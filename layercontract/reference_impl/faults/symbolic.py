@@ -1,4 +1,5 @@
 """Faults of the Symbolic area (suites/test_symbolic.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,13 @@ def symbolic_none_batch_replaced():
         def compute_output_spec(self, *args, **kwargs):
             out = original(self, *args, **kwargs)
             return R.layer._map_structure(
-                lambda t: symbolic.SymbolicTensor(tuple(1 if d is None else d for d in t.shape), t.dtype)
-                if _is_symbolic(t) else t, out)  # FAULT
+                lambda t: (
+                    symbolic.SymbolicTensor(tuple(1 if d is None else d for d in t.shape), t.dtype)
+                    if _is_symbolic(t)
+                    else t
+                ),
+                out,
+            )  # FAULT
 
         return compute_output_spec
 
@@ -40,10 +46,15 @@ def symbolic_call_does_not_build():
     Breaks: a layer called on `Input` must have its weights (SYMBOLIC.BUILDS), and Dense's
     input spec is not pinned (INPUT.SYMBOLIC_CHECKED).
     """
-    _rewrite(R.layer.Layer, "__call__",
-             ("self._maybe_build(args, kwargs, first_input)",
-              "if not any(is_symbolic(x) for x in _flatten_all(args, kwargs)):  # FAULT\n"
-              "        self._maybe_build(args, kwargs, first_input)"))
+    _rewrite(
+        R.layer.Layer,
+        "__call__",
+        (
+            "self._maybe_build(args, kwargs, first_input)",
+            "if not any(is_symbolic(x) for x in _flatten_all(args, kwargs)):  # FAULT\n"
+            "        self._maybe_build(args, kwargs, first_input)",
+        ),
+    )
 
 
 @fault("SYMBOLIC.NO_DATA")
@@ -57,10 +68,12 @@ def symbolic_call_updates_bn_state():
     layer = R.layer
 
     def compute_output_spec(self, *args, **kwargs):
-        outputs = self.call(*layer._map_structure(_concrete, args),
-                            **{k: layer._map_structure(_concrete, v) for k, v in kwargs.items()})  # FAULT
+        outputs = self.call(
+            *layer._map_structure(_concrete, args), **{k: layer._map_structure(_concrete, v) for k, v in kwargs.items()}
+        )  # FAULT
         return layer._map_structure(
-            lambda t: symbolic.SymbolicTensor((None, *np.shape(t)[1:]), np.asarray(t).dtype), outputs)
+            lambda t: symbolic.SymbolicTensor((None, *np.shape(t)[1:]), np.asarray(t).dtype), outputs
+        )
 
     _set(layer.Layer, "compute_output_spec", compute_output_spec)
 

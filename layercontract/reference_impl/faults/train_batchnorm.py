@@ -1,4 +1,5 @@
 """Faults of the Batchnormalization area (suites/test_train_batchnorm.py)."""
+
 from __future__ import annotations
 
 from layercontract.reference_impl.faults._machinery import R, _rewrite, fault
@@ -20,22 +21,31 @@ def bn_unbiased_variance():
     Breaks: Keras normalizes with, and averages, the biased variance
     (TRAIN.BN_TRAINING_BATCH_STATS, TRAIN.BN_MOVING_UPDATE).
     """
-    _rewrite(R.layers.BatchNormalization, "call",
-             ("variance = x.var(axis=reduce_axes)  # biased (divides by n)",
-              "variance = x.var(axis=reduce_axes, ddof=1)  # FAULT: unbiased"))
+    _rewrite(
+        R.layers.BatchNormalization,
+        "call",
+        (
+            "variance = x.var(axis=reduce_axes)  # biased (divides by n)",
+            "variance = x.var(axis=reduce_axes, ddof=1)  # FAULT: unbiased",
+        ),
+    )
 
 
-@fault("TRAIN.BN_MOVING_UPDATE",
-       upstream="torch.nn.BatchNorm: running = (1 - momentum) * running + momentum * batch")
+@fault("TRAIN.BN_MOVING_UPDATE", upstream="torch.nn.BatchNorm: running = (1 - momentum) * running + momentum * batch")
 def bn_pytorch_momentum():
     """The moving average uses the PyTorch convention: moving = (1-m) * moving + m * batch.
 
     Breaks: with Keras's momentum 0.99 the moving statistics jump to the batch statistics
     (TRAIN.BN_MOVING_UPDATE).
     """
-    _rewrite(R.layers.BatchNormalization, "call",
-             ("moving.assign(self.momentum * moving.value + (1.0 - self.momentum) * batch)",
-              "moving.assign((1.0 - self.momentum) * moving.value + self.momentum * batch)  # FAULT"))
+    _rewrite(
+        R.layers.BatchNormalization,
+        "call",
+        (
+            "moving.assign(self.momentum * moving.value + (1.0 - self.momentum) * batch)",
+            "moving.assign((1.0 - self.momentum) * moving.value + self.momentum * batch)  # FAULT",
+        ),
+    )
 
 
 @fault("TRAIN.BN_MOVING_UPDATE", upstream="torch.nn.BatchNorm updates running_var with the unbiased variance")
@@ -44,9 +54,11 @@ def bn_moving_variance_unbiased():
 
     Breaks: Keras averages the biased variance (TRAIN.BN_MOVING_UPDATE).
     """
-    _rewrite(R.layers.BatchNormalization, "call",
-             ("(self.moving_variance, variance)",
-              "(self.moving_variance, x.var(axis=reduce_axes, ddof=1))"))
+    _rewrite(
+        R.layers.BatchNormalization,
+        "call",
+        ("(self.moving_variance, variance)", "(self.moving_variance, x.var(axis=reduce_axes, ddof=1))"),
+    )
 
 
 @fault("TRAIN.BN_TRAINING_BATCH_STATS", "TRAIN.BN_INFERENCE")
@@ -55,9 +67,14 @@ def bn_epsilon_outside_sqrt():
 
     Breaks: the normalization formula (TRAIN.BN_TRAINING_BATCH_STATS, TRAIN.BN_INFERENCE).
     """
-    _rewrite(R.layers.BatchNormalization, "call",
-             ("inv_std = 1.0 / np.sqrt(variance + self.epsilon)",
-              "inv_std = 1.0 / (np.sqrt(variance) + self.epsilon)  # FAULT"))
+    _rewrite(
+        R.layers.BatchNormalization,
+        "call",
+        (
+            "inv_std = 1.0 / np.sqrt(variance + self.epsilon)",
+            "inv_std = 1.0 / (np.sqrt(variance) + self.epsilon)  # FAULT",
+        ),
+    )
 
 
 @fault("TRAIN.BN_INFERENCE")
@@ -67,9 +84,14 @@ def bn_batch_stats_in_inference():
     Breaks: inference must use the moving statistics, so outputs do not depend on the rest of
     the batch (TRAIN.BN_INFERENCE).
     """
-    _rewrite(R.layers.BatchNormalization, "call",
-             ("mean, variance = self.moving_mean.value, self.moving_variance.value",
-              "mean, variance = x.mean(axis=reduce_axes), x.var(axis=reduce_axes)  # FAULT"))
+    _rewrite(
+        R.layers.BatchNormalization,
+        "call",
+        (
+            "mean, variance = self.moving_mean.value, self.moving_variance.value",
+            "mean, variance = x.mean(axis=reduce_axes), x.var(axis=reduce_axes)  # FAULT",
+        ),
+    )
 
 
 @fault("TRAIN.BN_INFERENCE", "TRAIN.INFERENCE_METHODS", "TRAIN.FIT_NO_TRAINING_PARAM.K3")
@@ -79,12 +101,17 @@ def bn_updates_in_inference():
     Like TF 1.x update ops run unconditionally. Breaks: inference must not change the model
     (TRAIN.BN_INFERENCE, TRAIN.INFERENCE_METHODS, TRAIN.FIT_NO_TRAINING_PARAM.K3).
     """
-    _rewrite(R.layers.BatchNormalization, "call",
-             ("mean, variance = self.moving_mean.value, self.moving_variance.value",
-              "mean, variance = self.moving_mean.value, self.moving_variance.value\n"
-              "        for moving, batch in ((self.moving_mean, x.mean(axis=reduce_axes)),  # FAULT\n"
-              "                              (self.moving_variance, x.var(axis=reduce_axes))):\n"
-              "            moving.assign(self.momentum * moving.value + (1.0 - self.momentum) * batch)"))
+    _rewrite(
+        R.layers.BatchNormalization,
+        "call",
+        (
+            "mean, variance = self.moving_mean.value, self.moving_variance.value",
+            "mean, variance = self.moving_mean.value, self.moving_variance.value\n"
+            "        for moving, batch in ((self.moving_mean, x.mean(axis=reduce_axes)),  # FAULT\n"
+            "                              (self.moving_variance, x.var(axis=reduce_axes))):\n"
+            "            moving.assign(self.momentum * moving.value + (1.0 - self.momentum) * batch)",
+        ),
+    )
 
 
 @fault("TRAIN.BN_FROZEN_IS_INFERENCE")
@@ -94,9 +121,12 @@ def bn_trainable_false_ignored():
     The pre-TF-2.0 behaviour. Breaks: a frozen BN must run in inference mode
     (TRAIN.BN_FROZEN_IS_INFERENCE), the basis of fine-tuning.
     """
-    _rewrite(R.layers.BatchNormalization, "call",
-             ("if training and self.trainable:", "if training:  # FAULT"),
-             ("batch_stats = bool(training and self.trainable)", "batch_stats = bool(training)  # FAULT"))
+    _rewrite(
+        R.layers.BatchNormalization,
+        "call",
+        ("if training and self.trainable:", "if training:  # FAULT"),
+        ("batch_stats = bool(training and self.trainable)", "batch_stats = bool(training)  # FAULT"),
+    )
 
 
 @fault("TRAIN.BN_FROZEN_IS_INFERENCE")
@@ -126,6 +156,8 @@ def bn_scale_and_center_ignored():
     Breaks: TRAIN.BN_TRAINING_BATCH_STATS ((x - mean) / sqrt(var + eps) * gamma + beta) and
     TRAIN.BN_INFERENCE once gamma and beta are trained.
     """
-    _rewrite(R.layers.BatchNormalization, "call",
-             ("outputs = (x_hat * b(gamma) + b(beta)).astype(x.dtype)",
-              "outputs = x_hat.astype(x.dtype)  # FAULT"))
+    _rewrite(
+        R.layers.BatchNormalization,
+        "call",
+        ("outputs = (x_hat * b(gamma) + b(beta)).astype(x.dtype)", "outputs = x_hat.astype(x.dtype)  # FAULT"),
+    )

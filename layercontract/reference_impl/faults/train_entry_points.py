@@ -1,5 +1,6 @@
 """Faults of the training flag through other entry points (suites/test_train_entry_points.py):
 Sequential, stateless_call, recompiling after a `trainable` change."""
+
 from __future__ import annotations
 
 from layercontract.reference_impl.faults._machinery import R, _rewrite, fault
@@ -13,9 +14,12 @@ def sequential_call_without_training():
     `train_on_batch` the Sequential's Dropout and BatchNormalization run in inference
     (TRAIN.SEQUENTIAL_FORWARDS_TRAINING).
     """
-    _rewrite(R.model.Sequential, "call",
-             ("def call(self, inputs, training=None):", "def call(self, inputs):  # FAULT"),
-             ("x = layer(x, training=training) if", "x = layer(x) if"))
+    _rewrite(
+        R.model.Sequential,
+        "call",
+        ("def call(self, inputs, training=None):", "def call(self, inputs):  # FAULT"),
+        ("x = layer(x, training=training) if", "x = layer(x) if"),
+    )
 
 
 @fault("TRAIN.STATELESS_CALL_RETURNS_UPDATED_STATS")
@@ -25,8 +29,11 @@ def stateless_call_returns_given_state():
     Breaks: a jax-style loop never sees BatchNormalization's updated moving statistics
     (TRAIN.STATELESS_CALL_RETURNS_UPDATED_STATS).
     """
-    _rewrite(R.layer.Layer, "stateless_call",
-             ("updated = [v.numpy() for v in non_trainable]", "updated = list(non_trainable_variables)  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "stateless_call",
+        ("updated = [v.numpy() for v in non_trainable]", "updated = list(non_trainable_variables)  # FAULT"),
+    )
 
 
 @fault("TRAIN.STATELESS_CALL_PROPAGATES", upstream="keras-team/keras#23364 (Keras 3 before 3.16)")
@@ -36,12 +43,17 @@ def stateless_call_bypasses_call_context():
     The Keras 3.15 bug. Breaks: nested layers get training=None (BatchNormalization does not
     update) and a model whose call lacks `training` raises TypeError (TRAIN.STATELESS_CALL_PROPAGATES).
     """
-    _rewrite(R.layer.Layer, "stateless_call",
-             ("outputs = self(*args, **kwargs)", "outputs = self.call(*args, **kwargs)  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "stateless_call",
+        ("outputs = self(*args, **kwargs)", "outputs = self.call(*args, **kwargs)  # FAULT"),
+    )
 
 
-@fault("TRAIN.TRAINABLE_RECOMPILE", upstream="keras-tensorflow: the traced train step keeps the "
-                                             "trainable variables of its first fit")
+@fault(
+    "TRAIN.TRAINABLE_RECOMPILE",
+    upstream="keras-tensorflow: the traced train step keeps the trainable variables of its first fit",
+)
 def compile_keeps_first_trainable_variables():
     """`compile` keeps the trainable variables the first `fit` used instead of taking them afresh.
 

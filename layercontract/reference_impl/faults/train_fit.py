@@ -1,4 +1,5 @@
 """Faults of the Fit area (suites/test_train_fit.py)."""
+
 from __future__ import annotations
 
 from layercontract.reference_impl.faults._machinery import R, _rewrite, fault
@@ -11,12 +12,13 @@ def fit_never_passes_training():
     Breaks: fit must train nested Dropout/BN of a model whose call accepts `training`
     (TRAIN.FIT_IS_TRAINING), and GoodModel's Dropout must be active (TRAIN.TUTORIAL_DROPOUT_FIT).
     """
-    _rewrite(R.model.Model, "train_on_batch",
-             ("y_pred = self._forward(x, training=True)", "y_pred = self(x)  # FAULT"))
+    _rewrite(R.model.Model, "train_on_batch", ("y_pred = self._forward(x, training=True)", "y_pred = self(x)  # FAULT"))
 
 
-@fault("TRAIN.FIT_NO_TRAINING_PARAM.K3",
-       upstream="tf-keras Model.train_step: self(x, training=True) (clause TRAIN.FIT_NO_TRAINING_PARAM.K2)")
+@fault(
+    "TRAIN.FIT_NO_TRAINING_PARAM.K3",
+    upstream="tf-keras Model.train_step: self(x, training=True) (clause TRAIN.FIT_NO_TRAINING_PARAM.K2)",
+)
 def fit_passes_training_true_always():
     """The train and inference steps pass `training=` even when the model's call has no such parameter.
 
@@ -26,8 +28,7 @@ def fit_passes_training_true_always():
     _rewrite(R.model.Model, "_forward", ("if self._call_has_training_arg():", "if True:  # FAULT"))
 
 
-@fault("TRAIN.INFERENCE_METHODS", upstream="PyTorch: inference without model.eval() runs Dropout/BN "
-                                           "in training mode")
+@fault("TRAIN.INFERENCE_METHODS", upstream="PyTorch: inference without model.eval() runs Dropout/BN in training mode")
 def predict_runs_training():
     """`predict` / `predict_on_batch` run the model with `training=True`.
 
@@ -51,8 +52,11 @@ def sgd_wrong_sign():
 
     Breaks: gradient ascent (TRAIN.FIT_SGD_STEP).
     """
-    _rewrite(R.optimizers.SGD, "apply",
-             ("variable.value - self.learning_rate * grad", "variable.value + self.learning_rate * grad"))
+    _rewrite(
+        R.optimizers.SGD,
+        "apply",
+        ("variable.value - self.learning_rate * grad", "variable.value + self.learning_rate * grad"),
+    )
 
 
 @fault("TRAIN.FIT_SGD_STEP")
@@ -61,8 +65,7 @@ def mse_gradient_not_averaged():
 
     A reduction mismatch. Breaks: the step is batch-size times too large (TRAIN.FIT_SGD_STEP).
     """
-    _rewrite(R.losses, "mean_squared_error",
-             ("(2.0 * diff / diff.size)", "(2.0 * diff)"))
+    _rewrite(R.losses, "mean_squared_error", ("(2.0 * diff / diff.size)", "(2.0 * diff)"))
 
 
 @fault("TRAIN.INFERENCE_METHODS_PASS_FALSE")
@@ -73,5 +76,8 @@ def inference_steps_pass_no_training():
     a model with a `training` parameter and its nested layers must receive False
     (TRAIN.INFERENCE_METHODS_PASS_FALSE).
     """
-    _rewrite(R.model.Model, "_forward",
-             ("if self._call_has_training_arg():", "if self._call_has_training_arg() and training:  # FAULT"))
+    _rewrite(
+        R.model.Model,
+        "_forward",
+        ("if self._call_has_training_arg():", "if self._call_has_training_arg() and training:  # FAULT"),
+    )

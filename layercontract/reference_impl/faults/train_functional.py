@@ -1,5 +1,6 @@
 """Faults of the Functional area (suites/test_train_functional.py): construction-time `training`,
 transfer learning."""
+
 from __future__ import annotations
 
 import inspect
@@ -7,20 +8,25 @@ import inspect
 from layercontract.reference_impl.faults._machinery import R, _rewrite, _set, fault
 
 
-@fault("TRAIN.FUNCTIONAL_PINNED_WINS", "TRAIN.TRANSFER_BASE_INFERENCE",
-       upstream="keras 3.15.1 Functional re-injects the outer value into each op; fixed by keras-team/keras#23364")
+@fault(
+    "TRAIN.FUNCTIONAL_PINNED_WINS",
+    "TRAIN.TRANSFER_BASE_INFERENCE",
+    upstream="keras 3.15.1 Functional re-injects the outer value into each op; fixed by keras-team/keras#23364",
+)
 def outer_training_overrides_pinned():
     """A functional model uses a node's construction-time `training` only when the outer value is None.
 
     The Keras 3.15.1 behaviour. Breaks: MC dropout under predict and `base(x, training=False)`
     under fit (TRAIN.FUNCTIONAL_PINNED_WINS, TRAIN.TRANSFER_BASE_INFERENCE).
     """
-    _rewrite(R.model.Model, "_run_graph",
-             ("**node.pinned)", "**(node.pinned if training is None else {}))  # FAULT"))
+    _rewrite(R.model.Model, "_run_graph", ("**node.pinned,", "**(node.pinned if training is None else {}),  # FAULT"))
 
 
-@fault("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "TRAIN.TRANSFER_HEAD_TRAINS",
-       upstream="keras-nightly 3.16.0.dev: #23364 removed Functional's per-op re-injection")
+@fault(
+    "TRAIN.FUNCTIONAL_PINNED_IS_LOCAL",
+    "TRAIN.TRANSFER_HEAD_TRAINS",
+    upstream="keras-nightly 3.16.0.dev: #23364 removed Functional's per-op re-injection",
+)
 def pinned_training_leaks_downstream():
     """A functional model does not reset the call context before each node.
 
@@ -29,8 +35,9 @@ def pinned_training_leaks_downstream():
     (TRAIN.FUNCTIONAL_PINNED_IS_LOCAL) and the head after `base(x, training=False)` must train
     (TRAIN.TRANSFER_HEAD_TRAINS).
     """
-    _rewrite(R.model.Model, "_run_graph",
-             ("        ctx.training = training\n        outputs", "        outputs"))  # FAULT: no reset
+    _rewrite(
+        R.model.Model, "_run_graph", ("        ctx.training = training\n        outputs", "        outputs")
+    )  # FAULT: no reset
 
 
 @fault("TRAIN.TRANSFER_FROZEN_BASE")

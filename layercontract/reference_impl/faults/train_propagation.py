@@ -1,4 +1,5 @@
 """Faults of the Propagation area (suites/test_train_propagation.py)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,22 +24,34 @@ def training_dropped_by_call_without_param():
     Breaks: the value must still reach the nested layers through the call context
     (TRAIN.PROPAGATES_TO_NESTED).
     """
-    _rewrite(R.layer.Layer, "__call__",
-             ("training = context.resolve_training(ctx, explicit, default)",
-              "training = context.resolve_training(ctx, explicit if param is not None else {}, default)"
-              "  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "__call__",
+        (
+            "training = context.resolve_training(ctx, explicit, default)",
+            "training = context.resolve_training(ctx, explicit if param is not None else {}, default)  # FAULT",
+        ),
+    )
 
 
-@fault("TRAIN.OMITTED_IS_NONE", "CALL.MODEL_CONDITIONAL_TRAINING", "TRAIN.DROPOUT_INFERENCE_IDENTITY",
-       "TRAIN.BN_INFERENCE", upstream="torch.nn.Module starts in train mode")
+@fault(
+    "TRAIN.OMITTED_IS_NONE",
+    "CALL.MODEL_CONDITIONAL_TRAINING",
+    "TRAIN.DROPOUT_INFERENCE_IDENTITY",
+    "TRAIN.BN_INFERENCE",
+    upstream="torch.nn.Module starts in train mode",
+)
 def omitted_training_treated_as_true():
     """When `training` is omitted everywhere, layers run in training mode.
 
     Breaks: eager calls default to inference (TRAIN.OMITTED_IS_NONE,
     CALL.MODEL_CONDITIONAL_TRAINING, TRAIN.DROPOUT_INFERENCE_IDENTITY, TRAIN.BN_INFERENCE).
     """
-    _rewrite(R.context, "resolve_training",
-             ("return signature_default", "return True if signature_default is None else signature_default  # FAULT"))
+    _rewrite(
+        R.context,
+        "resolve_training",
+        ("return signature_default", "return True if signature_default is None else signature_default  # FAULT"),
+    )
 
 
 @fault("TRAIN.OMITTED_IS_NONE")
@@ -47,8 +60,11 @@ def omitted_training_becomes_false():
 
     Breaks: TRAIN.OMITTED_IS_NONE (code that tells 'not given' from 'inference' sees False).
     """
-    _rewrite(R.context, "resolve_training",
-             ("return signature_default", "return False if signature_default is None else signature_default  # FAULT"))
+    _rewrite(
+        R.context,
+        "resolve_training",
+        ("return signature_default", "return False if signature_default is None else signature_default  # FAULT"),
+    )
 
 
 @fault("TRAIN.OMITTED_IS_NONE")
@@ -58,9 +74,12 @@ def training_context_leaks_across_calls():
     Like a global learning phase left set. Breaks: a top-level call without `training` must
     start from None (TRAIN.OMITTED_IS_NONE).
     """
-    _rewrite(R.context, "call_context",
-             ("if created:\n            _current = None", "pass  # FAULT: context kept"),
-             decorate=contextlib.contextmanager)
+    _rewrite(
+        R.context,
+        "call_context",
+        ("if created:\n            _current = None", "pass  # FAULT: context kept"),
+        decorate=contextlib.contextmanager,
+    )
 
 
 @fault("TRAIN.INNER_EXPLICIT_WINS", "TRAIN.INNER_EXPLICIT_SCOPE.K3")
@@ -69,14 +88,17 @@ def inner_explicit_training_overridden_by_outer():
 
     Breaks: the explicit value must win for that call (TRAIN.INNER_EXPLICIT_WINS).
     """
-    _rewrite(R.context, "resolve_training",
-             ('if "training" in explicit_kwargs:',
-              'if "training" in explicit_kwargs and ctx.training is None:  # FAULT'))
+    _rewrite(
+        R.context,
+        "resolve_training",
+        ('if "training" in explicit_kwargs:', 'if "training" in explicit_kwargs and ctx.training is None:  # FAULT'),
+    )
 
 
-@fault("TRAIN.INNER_EXPLICIT_SCOPE.K3",
-       upstream="tf-keras restores the call-context training value on exit "
-                "(clause TRAIN.INNER_EXPLICIT_SCOPE.K2)")
+@fault(
+    "TRAIN.INNER_EXPLICIT_SCOPE.K3",
+    upstream="tf-keras restores the call-context training value on exit (clause TRAIN.INNER_EXPLICIT_SCOPE.K2)",
+)
 def inner_explicit_training_scoped_to_call():
     """An inner explicit `training=` applies to that call only; later siblings get the outer value.
 
@@ -109,19 +131,28 @@ def signature_default_overridden_by_none():
     Breaks: a layer declaring `training=True` (or False) must receive its own default when
     nothing is given (TRAIN.SIGNATURE_DEFAULT).
     """
-    _rewrite(R.layer.Layer, "__call__",
-             ("default = None if param is None or param.default is inspect.Parameter.empty else param.default",
-              "default = None  # FAULT: signature default ignored"),
-             ("if param is not None and training is not None:", "if param is not None:  # FAULT"))
+    _rewrite(
+        R.layer.Layer,
+        "__call__",
+        (
+            "default = None if param is None or param.default is inspect.Parameter.empty else param.default",
+            "default = None  # FAULT: signature default ignored",
+        ),
+        ("if param is not None and training is not None:", "if param is not None:  # FAULT"),
+    )
 
 
-@fault("TRAIN.SIGNATURE_DEFAULT_LOCAL", upstream="keras 3.15.1 _resolve_and_populate_arg, fixed by "
-                                                 "keras-team/keras#23166")
+@fault(
+    "TRAIN.SIGNATURE_DEFAULT_LOCAL", upstream="keras 3.15.1 _resolve_and_populate_arg, fixed by keras-team/keras#23166"
+)
 def signature_default_written_to_context():
     """A layer's signature default is written to the shared call context, like an explicit value.
 
     The Keras 3.15.1 behaviour. Breaks: siblings called later without `training` must get their
     own default, not the first layer's (TRAIN.SIGNATURE_DEFAULT_LOCAL).
     """
-    _rewrite(R.context, "resolve_training",
-             ("    return signature_default", "    ctx.training = signature_default  # FAULT\n    return signature_default"))
+    _rewrite(
+        R.context,
+        "resolve_training",
+        ("    return signature_default", "    ctx.training = signature_default  # FAULT\n    return signature_default"),
+    )

@@ -34,6 +34,7 @@ Methods
     free_memory()   -> drop caches that only save time (jax's compiled executables); called
                        after each test module. Backend's default does nothing.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -48,9 +49,21 @@ EDITIONS = ("keras3", "keras2")
 # list equal to what suites/ actually uses. CLASSES must be classes (the suites subclass them
 # or check isinstance); every other name must be callable.
 NAMESPACE = (
-    "Layer", "Model", "Sequential", "InputSpec", "Input",
-    "layers.Dense", "layers.Dropout", "layers.BatchNormalization", "layers.Concatenate",
-    "ops.add", "ops.concatenate", "ops.is_tensor", "ops.matmul", "ops.multiply", "ops.relu",
+    "Layer",
+    "Model",
+    "Sequential",
+    "InputSpec",
+    "Input",
+    "layers.Dense",
+    "layers.Dropout",
+    "layers.BatchNormalization",
+    "layers.Concatenate",
+    "ops.add",
+    "ops.concatenate",
+    "ops.is_tensor",
+    "ops.matmul",
+    "ops.multiply",
+    "ops.relu",
     "optimizers.SGD",
 )
 CLASSES = ("Layer", "Model", "InputSpec")
@@ -68,8 +81,13 @@ CAPABILITIES = {
 }
 CAPABILITY_NEEDS = {
     "fit": ("namespace:Model.compile", "namespace:Model.fit", "namespace:Model.train_on_batch"),
-    "inference": ("namespace:Model.compile", "namespace:Model.predict", "namespace:Model.evaluate",
-                  "namespace:Model.predict_on_batch", "namespace:Model.test_on_batch"),
+    "inference": (
+        "namespace:Model.compile",
+        "namespace:Model.predict",
+        "namespace:Model.evaluate",
+        "namespace:Model.predict_on_batch",
+        "namespace:Model.test_on_batch",
+    ),
     "symbolic": (),
     "functional": ("namespace:Input",),
     "compiled": ("compiled_call",),
@@ -122,6 +140,11 @@ def provides_compiled_call(adapter) -> bool:
 def contract_problem(adapter) -> str | None:
     """Why the adapter cannot run under this CONTRACT_VERSION, or None."""
     declared = getattr(adapter, "contract_version", CONTRACT_VERSION)
-    return None if declared == CONTRACT_VERSION else (
-        f"adapter {getattr(adapter, 'name', adapter)!r} was written for adapter contract version {declared!r}; "
-        f"this layercontract implements version {CONTRACT_VERSION} (see docs/WRITING_AN_ADAPTER.md)")
+    return (
+        None
+        if declared == CONTRACT_VERSION
+        else (
+            f"adapter {getattr(adapter, 'name', adapter)!r} was written for adapter contract version {declared!r}; "
+            f"this layercontract implements version {CONTRACT_VERSION} (see docs/WRITING_AN_ADAPTER.md)"
+        )
+    )

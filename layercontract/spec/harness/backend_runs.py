@@ -3,6 +3,7 @@ process group, dead with its parent), following its progress journal (spec/harne
 killing it past its time limits, and its record when it ends - its own, or one built by
 reports.records.synthesize for a process that crashed, was killed or could not start.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,8 +36,11 @@ def child_env(out: pathlib.Path) -> dict:
 
 
 def backend_ok(record) -> bool:
-    return (record.get("complete") is True and record.get("exit_status") == 0
-            and not any(t["outcome"] in outcomes.UNEXPECTED for t in record["tests"]))
+    return (
+        record.get("complete") is True
+        and record.get("exit_status") == 0
+        and not any(t["outcome"] in outcomes.UNEXPECTED for t in record["tests"])
+    )
 
 
 def label(record) -> str:
@@ -133,12 +137,23 @@ class Job:
 
 
 def pytest_command(job, args) -> list[str]:
-    return [sys.executable, "-m", "pytest", *(args.select or [str(check_ids.SUITES_DIR)]),
-            *check_ids.pytest_location_args(),
-            f"--backend={job.backend}", f"--record={job.out / '{backend}.json'}", f"--journal={job.journal}",
-            f"--test-timeout={args.test_timeout:g}", "-q", "-p", "no:cacheprovider",
-            "-p", "layercontract.spec.harness.usage",  # OUT/<backend>.usage, for `layercontract bench`
-            *args.pytest_arg]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        *(args.select or [str(check_ids.SUITES_DIR)]),
+        *check_ids.pytest_location_args(),
+        f"--backend={job.backend}",
+        f"--record={job.out / '{backend}.json'}",
+        f"--journal={job.journal}",
+        f"--test-timeout={args.test_timeout:g}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "layercontract.spec.harness.usage",  # OUT/<backend>.usage, for `layercontract bench`
+        *args.pytest_arg,
+    ]
 
 
 def start(job, args, supervisor: processes.Supervisor):
@@ -147,11 +162,10 @@ def start(job, args, supervisor: processes.Supervisor):
     env = child_env(job.out)
     env.pop(overlay.ENV_OVERLAY, None)
     for key, value in job.env.items():  # a Keras overlay goes first, before the caller's directory
-        env[key] = (os.pathsep.join(p for p in (value, env.get(key, "")) if p) if key == "PYTHONPATH" else value)
+        env[key] = os.pathsep.join(p for p in (value, env.get(key, "")) if p) if key == "PYTHONPATH" else value
     job._log_file = open(job.log, "w", encoding="utf-8")
     job.started, job.started_at = time.monotonic(), records.now()
-    job.proc = supervisor.spawn(pytest_command(job, args), env=env, stdout=job._log_file,
-                                stderr=subprocess.STDOUT)
+    job.proc = supervisor.spawn(pytest_command(job, args), env=env, stdout=job._log_file, stderr=subprocess.STDOUT)
 
 
 def kill(job, reason):
@@ -171,8 +185,11 @@ def watch(job, args):
         limit = args.test_timeout + args.grace
         for _check, since in job.running.items():
             if now - since > limit:
-                kill(job, f"the test ran more than {limit:g} s and did not respond to the per-test "
-                          f"timeout of {args.test_timeout:g} s")
+                kill(
+                    job,
+                    f"the test ran more than {limit:g} s and did not respond to the per-test "
+                    f"timeout of {args.test_timeout:g} s",
+                )
                 return
 
 
@@ -196,8 +213,8 @@ def usage_error(log_text) -> str:
     lines = log_text.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("ERROR: "):
-            found = [line[len("ERROR: "):].strip()]
-            found += [ln.strip() for ln in lines[i + 1:] if ln.startswith("  ") and ln.strip()]
+            found = [line[len("ERROR: ") :].strip()]
+            found += [ln.strip() for ln in lines[i + 1 :] if ln.startswith("  ") and ln.strip()]
             return " ".join(found)
     return ""
 
@@ -215,9 +232,22 @@ def collect_ids(args) -> dict:
         found = {}
         try:
             journal.unlink(missing_ok=True)
-            processes.run([sys.executable, "-m", "pytest", *(args.select or [str(check_ids.SUITES_DIR)]),
-                           *check_ids.pytest_location_args(), "--collect-only", "-q",
-                           "--backend=reference", f"--journal={journal}", "-p", "no:cacheprovider"], timeout=300)
+            processes.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    *(args.select or [str(check_ids.SUITES_DIR)]),
+                    *check_ids.pytest_location_args(),
+                    "--collect-only",
+                    "-q",
+                    "--backend=reference",
+                    f"--journal={journal}",
+                    "-p",
+                    "no:cacheprovider",
+                ],
+                timeout=300,
+            )
             if journal.exists():
                 for line in journal.read_text(encoding="utf-8").splitlines():
                     event = json.loads(line)
@@ -233,8 +263,10 @@ def collect_ids(args) -> dict:
 def adapter_name(spec: str, out) -> str | None:
     """The `name` of the adapter a 'module:Class' spec makes, from a fresh process (so that a
     run killed before it said the name is recorded under the same name), or None."""
-    code = ("import json, sys\nfrom layercontract.spec.harness import registry\n"
-            "print(json.dumps(registry.resolve(sys.argv[1]).name))")
+    code = (
+        "import json, sys\nfrom layercontract.spec.harness import registry\n"
+        "print(json.dumps(registry.resolve(sys.argv[1]).name))"
+    )
     try:
         result = processes.run([sys.executable, "-c", code, spec], env=child_env(pathlib.Path(out)), timeout=120)
         name = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
@@ -255,8 +287,13 @@ def finish(job, args) -> dict:
             job.events.append({"event": "adapter", "name": name})
     returncode = job.proc.returncode
     record = records.load_partial(job.record)
-    if (record is not None and record.get("complete") is True and returncode in (0, 1) and not job.killed
-            and any(e.get("event") == "finished" for e in job.events)):
+    if (
+        record is not None
+        and record.get("complete") is True
+        and returncode in (0, 1)
+        and not job.killed
+        and any(e.get("event") == "finished" for e in job.events)
+    ):
         job.cleanup()  # kept only when it was needed: a run that did not finish
         return record
     collected = None
@@ -264,10 +301,20 @@ def finish(job, args) -> dict:
         collected = collect_ids(args)
     stack = job.stack.read_text(encoding="utf-8", errors="replace") if job.stack.exists() else ""
     record = records.synthesize(
-        registry_base(job.backend), job.events, record, returncode=returncode, killed=job.killed,
-        log_tail=tail(job.log), stack=stack[:2500], collected=collected, started=job.started_at,
-        finished=records.now(), rerun_options=records.rerun_options(job.backend), requested_backend=job.backend,
+        registry_base(job.backend),
+        job.events,
+        record,
+        returncode=returncode,
+        killed=job.killed,
+        log_tail=tail(job.log),
+        stack=stack[:2500],
+        collected=collected,
+        started=job.started_at,
+        finished=records.now(),
+        rerun_options=records.rerun_options(job.backend),
+        requested_backend=job.backend,
         reason=usage_error(tail(job.log, 200)) if returncode in (2, 4) else "",
-        invocation=pytest_command(job, args)[3:])
+        invocation=pytest_command(job, args)[3:],
+    )
     records.write(job.record, record)
     return record

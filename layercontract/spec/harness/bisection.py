@@ -20,6 +20,7 @@ middle untested build, and stops when no testable build is left between them; sk
 inside the final interval are reported (the change is in one of them or at the first bad).
 Good may be newer than bad (bisecting a fix): the same search runs on the reversed order.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -105,14 +106,17 @@ def resolve(text: str, available: list[Build]) -> Build:
         that_day = [b for b in nightlies if b.date == day]
         if not that_day:
             near = sorted(nightlies, key=lambda b: abs(((b.date or day) - day).days))[:3]
-            raise BisectError(f"no keras-nightly build dated {day} on the index"
-                              + (f" (nearest: {', '.join(b.text for b in sorted(near))})" if near else ""))
+            raise BisectError(
+                f"no keras-nightly build dated {day} on the index"
+                + (f" (nearest: {', '.join(b.text for b in sorted(near))})" if near else "")
+            )
         return min(that_day)  # the first build of that day
     try:
         version = Version(text)
     except InvalidVersion:
-        raise BisectError(f"{text!r} is not a Keras version (3.15.1, 3.16.0.dev2026101504), "
-                          "'nightly' or a date (2026-10-15)") from None
+        raise BisectError(
+            f"{text!r} is not a Keras version (3.15.1, 3.16.0.dev2026101504), 'nightly' or a date (2026-10-15)"
+        ) from None
     for build in available:
         if build.version == version:
             return build
@@ -122,6 +126,7 @@ def resolve(text: str, available: list[Build]) -> Build:
 
 def compare_url(older: Build, newer: Build) -> str:
     """The upstream commits between two builds: nightlies by date on master, releases by tag."""
+
     def ref(build: Build) -> str:
         return f"master@{{{build.date.isoformat()}}}" if build.date else f"v{build.text}"
 
@@ -130,8 +135,8 @@ def compare_url(older: Build, newer: Build) -> str:
 
 @dataclasses.dataclass
 class Observation:
-    state: dict | None       # what was looked at -> verdict; None: the build cannot be tested
-    note: str = ""           # one line: what failed, or why the build was skipped
+    state: dict | None  # what was looked at -> verdict; None: the build cannot be tested
+    note: str = ""  # one line: what failed, or why the build was skipped
     seconds: float = 0.0
 
 
@@ -139,20 +144,20 @@ class Observation:
 class Step:
     number: int
     build: Build
-    verdict: str             # "good" | "bad" | "skip"
+    verdict: str  # "good" | "bad" | "skip"
     observation: Observation
-    remaining: int           # untested builds strictly between last good and first bad after it
+    remaining: int  # untested builds strictly between last good and first bad after it
 
 
 @dataclasses.dataclass
 class Result:
-    good: Build                 # the endpoint given as --good
-    bad: Build                  # the endpoint given as --bad
+    good: Build  # the endpoint given as --good
+    bad: Build  # the endpoint given as --bad
     last_good: Build | None = None
     first_bad: Build | None = None
     skipped: list = dataclasses.field(default_factory=list)  # skipped builds between the two
     steps: list = dataclasses.field(default_factory=list)
-    problem: str = ""           # why there is no result (endpoints equal, an endpoint untestable)
+    problem: str = ""  # why there is no result (endpoints equal, an endpoint untestable)
 
     @property
     def found(self) -> bool:
@@ -175,8 +180,14 @@ def differs(state: dict, reference: dict) -> list[str]:
     return sorted(k for k in state.keys() & reference.keys() if state[k] != reference[k])
 
 
-def bisect(good: Build, bad: Build, available: list[Build], test: Callable[[Build], Observation],
-           report: Callable[[Step], None] = lambda step: None, jobs: int = 1) -> Result:
+def bisect(
+    good: Build,
+    bad: Build,
+    available: list[Build],
+    test: Callable[[Build], Observation],
+    report: Callable[[Step], None] = lambda step: None,
+    jobs: int = 1,
+) -> Result:
     """Search for the adjacent (last good, first bad) pair between the endpoints. With jobs > 1
     each round tests that many builds at once, splitting the interval into jobs + 1 parts (the
     endpoints are tested together too): fewer rounds, for more builds tested in all."""
@@ -230,11 +241,12 @@ def bisect(good: Build, bad: Build, available: list[Build], test: Callable[[Buil
         result.problem = f"the bad endpoint {bad} cannot be tested: {end.note}"
         return result
     if verdict == "good":
-        result.problem = (f"no difference: {bad} gives the same results as {good} on what was run "
-                          f"({len(reference.state)} verdict(s))")
+        result.problem = (
+            f"no difference: {bad} gives the same results as {good} on what was run ({len(reference.state)} verdict(s))"
+        )
         return result
 
-    lo, hi = 0, len(span) - 1        # span[lo] good, span[hi] bad
+    lo, hi = 0, len(span) - 1  # span[lo] good, span[hi] bad
     skipped: set[int] = set()
     while True:
         candidates = [i for i in range(lo + 1, hi) if i not in skipped]
@@ -288,8 +300,17 @@ def index_versions(distribution: str) -> list[str]:
     from layercontract.spec.harness import overlay
 
     try:
-        proc = overlay._pip("index", "versions", distribution, "--pre", "--timeout", "10", "--retries", "1",
-                            timeout=overlay.INDEX_TIMEOUT_S * 3)
+        proc = overlay._pip(
+            "index",
+            "versions",
+            distribution,
+            "--pre",
+            "--timeout",
+            "10",
+            "--retries",
+            "1",
+            timeout=overlay.INDEX_TIMEOUT_S * 3,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise BisectError(f"could not ask the package index for {distribution}: {e}") from None
     found = re.search(r"^Available versions: (.*)$", proc.stdout, re.MULTILINE)
@@ -317,8 +338,14 @@ def observe_record(record: dict | None, why: str = "") -> Observation:
     tests = record.get("tests") or []
     state = {t["nodeid"]: RAW[t["outcome"]] for t in tests if t.get("outcome") in RAW}
     if not state:
-        first = next((t.get("first_line") or t.get("message", "")[:200] for t in tests
-                      if t.get("outcome") not in ("pass", "unsupported", "not-applicable")), "")
+        first = next(
+            (
+                t.get("first_line") or t.get("message", "")[:200]
+                for t in tests
+                if t.get("outcome") not in ("pass", "unsupported", "not-applicable")
+            ),
+            "",
+        )
         return Observation(None, f"no check gave a verdict: {first or record.get('stop_reason') or why}")
     failing = sorted(k for k, v in state.items() if v == "fail")
     note = f"{len(state) - len(failing)} pass, {len(failing)} fail"
@@ -332,8 +359,7 @@ class SuiteTester:
     """Runs the selected checks on `base@<build>` (a Keras 3 backend name) in one pytest process
     per build, on a cached overlay, with an empty expectations file; judges by its record."""
 
-    def __init__(self, base: str, targets: list[str], workdir, *, test_timeout: float = 120,
-                 timeout: float = 900):
+    def __init__(self, base: str, targets: list[str], workdir, *, test_timeout: float = 120, timeout: float = 900):
         import pathlib
 
         self.base, self.targets, self.workdir = base, list(targets), pathlib.Path(workdir)
@@ -347,10 +373,22 @@ class SuiteTester:
 
         from layercontract.spec.harness import check_ids
 
-        return [sys.executable, "-m", "pytest", *self.targets, *check_ids.pytest_location_args(),
-                f"--backend={self.base}@{build.text}", f"--record={record}",
-                f"--expectations={self.empty}", f"--test-timeout={self.test_timeout:g}", "-q",
-                "-p", "no:cacheprovider", "-p", "no:xdist"]
+        return [
+            sys.executable,
+            "-m",
+            "pytest",
+            *self.targets,
+            *check_ids.pytest_location_args(),
+            f"--backend={self.base}@{build.text}",
+            f"--record={record}",
+            f"--expectations={self.empty}",
+            f"--test-timeout={self.test_timeout:g}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+        ]
 
     def __call__(self, build: Build) -> Observation:
         import subprocess

@@ -1,6 +1,7 @@
 """Check ids: a suite test's one name, "suites/<module>.py::<test>[params]", wherever pytest's
 rootdir is (expectations entries, run records, journals and diffs use it), its `--pyargs`
 spelling, and where the suites are (SUITES_DIR)."""
+
 from __future__ import annotations
 
 import importlib.resources
@@ -31,7 +32,7 @@ def check_id(nodeid: str) -> str:
     file, sep, rest = nodeid.partition("::")
     file = file.replace("\\", "/")
     cut = file.rfind("suites/")
-    return f"suites/{file[cut + len('suites/'):] if cut >= 0 else file}{sep}{rest}"
+    return f"suites/{file[cut + len('suites/') :] if cut >= 0 else file}{sep}{rest}"
 
 
 def item_check_id(item) -> str:

@@ -1,6 +1,7 @@
 """The clauses the suites cite, read statically (AST) from suites/*.py, so that what is known is
 complete whatever subset of tests a run selects: every clause has a check, every check cites
 existing clauses (problems)."""
+
 from __future__ import annotations
 
 import ast
@@ -36,9 +37,15 @@ def _file_citations(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, s
             if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 continue
             for deco in node.decorator_list:
-                if isinstance(deco, ast.Call) and getattr(deco.func, "id", getattr(deco.func, "attr", None)) == "clause":
-                    found.extend((arg.value, f"{name}::{node.name}") for arg in deco.args
-                                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+                if (
+                    isinstance(deco, ast.Call)
+                    and getattr(deco.func, "id", getattr(deco.func, "attr", None)) == "clause"
+                ):
+                    found.extend(
+                        (arg.value, f"{name}::{node.name}")
+                        for arg in deco.args
+                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                    )
 
     visit(ast.parse(pathlib.Path(path).read_text(encoding="utf-8"), path).body)
     return tuple(found)

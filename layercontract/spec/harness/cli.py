@@ -1,4 +1,5 @@
 """layercontract's command line: `layercontract COMMAND ...` (see spec/harness/commands/)."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,9 @@ def safe_streams() -> None:
 
 def main(argv=None) -> int:
     safe_streams()
-    parser = argparse.ArgumentParser(prog="layercontract",
-                                     description="Conformance checks of the Keras layer/model contract.")
+    parser = argparse.ArgumentParser(
+        prog="layercontract", description="Conformance checks of the Keras layer/model contract."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"layercontract.spec.harness.commands.{name.replace('-', '_')}")

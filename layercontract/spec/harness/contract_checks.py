@@ -8,6 +8,7 @@
 
 `report` collects (ok, text) pairs; `problems(...)` gives the failed ones only.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -60,8 +61,9 @@ def adapter_versions(adapter) -> dict:
 
 
 def versions_problem_free(versions) -> dict:
-    if not isinstance(versions, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                 for k, v in versions.items()):
+    if not isinstance(versions, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in versions.items()
+    ):
         raise AdapterFault(f"versions() must return a dict of str to str, got {repr(versions)[:200]}")
     return versions
 
@@ -92,8 +94,10 @@ def _get(adapter, name):
 def check_attributes(adapter, report):
     name = _get(adapter, "name")
     if isinstance(name, str) and name.strip() and len(name) > MAX_NAME_CHARS:
-        report.problem(f"name must be at most {MAX_NAME_CHARS} characters (it names the record's files), "
-                       f"got {len(name)}: {name[:40]!r}...")
+        report.problem(
+            f"name must be at most {MAX_NAME_CHARS} characters (it names the record's files), "
+            f"got {len(name)}: {name[:40]!r}..."
+        )
     elif isinstance(name, str) and name.strip():
         report.ok(f"name {name!r}")
     else:
@@ -112,29 +116,35 @@ def check_attributes(adapter, report):
         caps = set()
     unknown = sorted(set(caps) - set(contract.CAPABILITIES))
     if unknown:
-        report.problem(f"unknown capabilities {', '.join(map(repr, unknown))}; "
-                       f"known: {', '.join(contract.CAPABILITIES)}")
+        report.problem(
+            f"unknown capabilities {', '.join(map(repr, unknown))}; known: {', '.join(contract.CAPABILITIES)}"
+        )
     report.ok(f"capabilities: {', '.join(sorted(set(caps) & set(contract.CAPABILITIES))) or 'none'}")
     missing = [m for m in contract.METHODS if m not in contract.OPTIONAL_METHODS and not callable(_get(adapter, m))]
     if missing:
         report.problem(f"methods missing or not callable: {', '.join(missing)}")
     else:
         report.ok("methods load, to_numpy, is_symbolic, set_seed, versions")
-    not_callable = [m for m in contract.OPTIONAL_METHODS
-                    if _get(adapter, m) is not None and not callable(_get(adapter, m))]
+    not_callable = [
+        m for m in contract.OPTIONAL_METHODS if _get(adapter, m) is not None and not callable(_get(adapter, m))
+    ]
     if not_callable:
         report.problem(f"optional methods present but not callable: {', '.join(not_callable)}")
     if "compiled" in caps and not contract.provides_compiled_call(adapter):
-        report.problem("capability 'compiled' is declared but the adapter has no compiled_call "
-                       "(declare it only with a compiled_call method)")
+        report.problem(
+            "capability 'compiled' is declared but the adapter has no compiled_call "
+            "(declare it only with a compiled_call method)"
+        )
     return set(caps) & set(contract.CAPABILITIES), not missing
 
 
 def check_namespace(namespace, caps, report) -> bool:
     """The names the suites use, and their kinds. True when the smoke case can run."""
     if namespace is None:
-        report.problem("load() returned None: it must return the Keras-shaped namespace "
-                       "(a module or an object with the names the suites use)")
+        report.problem(
+            "load() returned None: it must return the Keras-shaped namespace "
+            "(a module or an object with the names the suites use)"
+        )
         return False
     missing, wrong = [], []
     for dotted in contract.NAMESPACE:
@@ -165,8 +175,6 @@ def check_namespace(namespace, caps, report) -> bool:
     return all(f"K.{n}" not in missing for n in smoke_needs)
 
 
-
-
 def attribute_problems(adapter) -> list[str]:
     report = Report()
     check_attributes(adapter, report)
@@ -184,29 +192,29 @@ def namespace_problems(namespace, caps) -> list[str]:
 # whatever the backend's layers return and accept: `adapter.to_numpy` turns it into numpy.
 NAMESPACE_MEANING = {
     "Layer": "the layer base class: the suites subclass it (`__init__(**kwargs)`, `build(input_shape)`, "
-             "`call(x, training=None)`, `add_weight(shape=, initializer=, trainable=, name=)`) and call instances "
-             "on numpy arrays, tensors, lists of them and Input tensors",
+    "`call(x, training=None)`, `add_weight(shape=, initializer=, trainable=, name=)`) and call instances "
+    "on numpy arrays, tensors, lists of them and Input tensors",
     "Model": "the model base class: subclassed like Layer; `Model(inputs, outputs)` with `functional`; "
-             "`compile(optimizer=, loss=)` and the fit / inference methods with those capabilities",
+    "`compile(optimizer=, loss=)` and the fit / inference methods with those capabilities",
     "Sequential": "`Sequential([layer, ...])`, optionally with an `Input(shape=...)` first (with `functional`) -> a "
-                  "model calling each layer on the previous one's output; `compile` / fit / inference as `Model`",
+    "model calling each layer on the previous one's output; `compile` / fit / inference as `Model`",
     "InputSpec": "class: `InputSpec(dtype=, shape=, ndim=, max_ndim=, min_ndim=, axes={axis: size})`, all keywords "
-                 "optional; assigned to `layer.input_spec`, alone or as a list",
+    "optional; assigned to `layer.input_spec`, alone or as a list",
     "Input": "`Input(shape=(3,))` (batch dimension left out) -> a symbolic tensor: `is_symbolic` is True for it "
-             "and for what layers return on it",
+    "and for what layers return on it",
     "layers.Dense": "`Dense(units, activation=None | 'relu')` -> a layer; called on a (batch, n) tensor -> a "
-                    "(batch, units) tensor; weights `kernel` (n, units) and `bias`",
+    "(batch, units) tensor; weights `kernel` (n, units) and `bias`",
     "layers.Dropout": "`Dropout(rate, seed=None)` -> a layer; ValueError for a rate outside [0, 1]; called with "
-                      "`training=True/False/None` -> a tensor of the input's shape",
+    "`training=True/False/None` -> a tensor of the input's shape",
     "layers.BatchNormalization": "`BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3)` -> a layer with "
-                                 "`moving_mean`, `moving_variance`, `gamma`, `beta`; called with `training=` -> a "
-                                 "tensor of the input's shape",
+    "`moving_mean`, `moving_variance`, `gamma`, `beta`; called with `training=` -> a "
+    "tensor of the input's shape",
     "layers.Concatenate": "`Concatenate(axis=-1)` -> a layer called on a list of tensors -> their concatenation",
     "ops.add": "`add(a, b)`: tensors, weights (variables) or numpy arrays, broadcasting -> a tensor",
     "ops.concatenate": "`concatenate([a, b], axis=-1)` -> a tensor",
     "ops.is_tensor": "`is_tensor(x)` -> True for the backend's tensors (what `call` receives for a numpy input, "
-                     "what ops and layers return); False for Python numbers and lists. A numpy array may be "
-                     "either (it is the numpy backend's tensor)",
+    "what ops and layers return); False for Python numbers and lists. A numpy array may be "
+    "either (it is the numpy backend's tensor)",
     "ops.matmul": "`matmul(a, b)`: 2-D tensors, weights or numpy arrays -> a tensor",
     "ops.multiply": "`multiply(a, b)`: as add; b may be a Python float -> a tensor",
     "ops.relu": "`relu(x)` -> a tensor, max(x, 0) elementwise",
@@ -228,14 +236,18 @@ def check_namespace_behaviour(adapter, K, caps, report, step) -> None:
         if np.shape(out) == np.shape(expected) and np.allclose(out, expected, rtol=1e-5, atol=1e-6):
             report.ok(f"{what} is right")
         else:
-            report.problem(f"{what} must equal numpy's {np.shape(expected)} result "
-                           f"{np.round(expected, 4).tolist()}, got {np.round(np.asarray(out, dtype=float), 4).tolist()}")
+            report.problem(
+                f"{what} must equal numpy's {np.shape(expected)} result "
+                f"{np.round(expected, 4).tolist()}, got {np.round(np.asarray(out, dtype=float), 4).tolist()}"
+            )
 
     # Ops: each on numpy arrays (as the suites call them on data and on the tensors `call` gets).
     same("ops.add(a, a)", lambda: K.ops.add(a, a), a + a)
     same("ops.multiply(a, 2.0)", lambda: K.ops.multiply(a, 2.0), a * 2.0)
     same("ops.relu(a - 2.5)", lambda: K.ops.relu(a - 2.5), np.maximum(a - 2.5, 0))
-    same("ops.concatenate([a, a], axis=-1)", lambda: K.ops.concatenate([a, a], axis=-1), np.concatenate([a, a], axis=-1))
+    same(
+        "ops.concatenate([a, a], axis=-1)", lambda: K.ops.concatenate([a, a], axis=-1), np.concatenate([a, a], axis=-1)
+    )
     ok, tensor = step(report, "ops.multiply(a, 1.0)", lambda: K.ops.multiply(a, 1.0))
     if ok:
         ok_t, flag = step(report, "ops.is_tensor(a tensor)", lambda: bool(K.ops.is_tensor(tensor)))
@@ -248,6 +260,7 @@ def check_namespace_behaviour(adapter, K, caps, report, step) -> None:
         if ok_o and flag is not False:
             report.problem(f"ops.is_tensor({other!r}) must be False, got True")
     same("ops.matmul(a, b)", lambda: K.ops.matmul(a, b), a @ b)
+
     # Layers: only what a call accepts and the shape it returns. What they compute is the clauses'
     # business (a deviation there is an expectations entry, not a broken adapter).
     def shaped(what, func, shape):
@@ -257,15 +270,26 @@ def check_namespace_behaviour(adapter, K, caps, report, step) -> None:
         elif ok:
             report.problem(f"{what} must return a tensor of shape {shape}, got shape {np.shape(out)}")
 
-    shaped("layers.Dense(2, activation='relu') on a (2, 3) array", lambda: K.layers.Dense(2, activation="relu")(a), (2, 2))
+    shaped(
+        "layers.Dense(2, activation='relu') on a (2, 3) array", lambda: K.layers.Dense(2, activation="relu")(a), (2, 2)
+    )
     shaped("Sequential([layers.Dense(2)]) on a (2, 3) array", lambda: K.Sequential([K.layers.Dense(2)])(a), (2, 2))
     shaped("layers.Concatenate(axis=-1) on [a, a]", lambda: K.layers.Concatenate(axis=-1)([a, a]), (2, 6))
-    shaped("layers.Dropout(0.5, seed=1) with training=False", lambda: K.layers.Dropout(0.5, seed=1)(a, training=False),
-           (2, 3))
-    shaped("layers.BatchNormalization(momentum=0.9, epsilon=1e-3) with training=True",
-           lambda: K.layers.BatchNormalization(momentum=0.9, epsilon=1e-3)(a, training=True), (2, 3))
-    ok, _spec = step(report, "InputSpec(ndim=2, axes={-1: 3}, dtype='float32')",
-                    lambda: K.InputSpec(ndim=2, axes={-1: 3}, dtype="float32"))
+    shaped(
+        "layers.Dropout(0.5, seed=1) with training=False",
+        lambda: K.layers.Dropout(0.5, seed=1)(a, training=False),
+        (2, 3),
+    )
+    shaped(
+        "layers.BatchNormalization(momentum=0.9, epsilon=1e-3) with training=True",
+        lambda: K.layers.BatchNormalization(momentum=0.9, epsilon=1e-3)(a, training=True),
+        (2, 3),
+    )
+    ok, _spec = step(
+        report,
+        "InputSpec(ndim=2, axes={-1: 3}, dtype='float32')",
+        lambda: K.InputSpec(ndim=2, axes={-1: 3}, dtype="float32"),
+    )
     if ok:
         report.ok("InputSpec takes ndim, axes and dtype keywords")
     ok, _ = step(report, "optimizers.SGD(learning_rate=0.01)", lambda: K.optimizers.SGD(learning_rate=0.01))

@@ -48,6 +48,7 @@ test counts (kept for adapters' own files; every entry of the built-in files has
 hide a new, unrelated failure behind a reviewed entry: a Keras release that cannot run `fit` at all
 still "failed as expected" on the fit clauses.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -85,6 +86,7 @@ class ExpectationsError(Exception):
 @dataclasses.dataclass(frozen=True)
 class Finding:
     """One upstream behaviour, described once; expectations entries refer to it by id."""
+
     id: str
     kind: str
     title: str
@@ -104,7 +106,7 @@ class Finding:
         """The reproducer script (absolute), or None when the finding names none."""
         if not self.reproducer:
             return None
-        return (pathlib.Path(self.file).resolve().parent / self.reproducer)
+        return pathlib.Path(self.file).resolve().parent / self.reproducer
 
     @property
     def upstream_ref(self) -> str:
@@ -142,12 +144,15 @@ class Deviation:
                 raise ExpectationsError(
                     f"expectations entry for {self.test!r}: its condition {text!r} names "
                     f"{requirement.name!r}, which the backend does not record (it records: "
-                    f"{', '.join(sorted(versions)) or 'nothing'})")
+                    f"{', '.join(sorted(versions)) or 'nothing'})"
+                )
             try:
                 version = Version(recorded)
             except InvalidVersion:
-                raise ExpectationsError(f"expectations entry for {self.test!r}: the backend records "
-                                        f"{requirement.name} {recorded!r}, not a PEP 440 version") from None
+                raise ExpectationsError(
+                    f"expectations entry for {self.test!r}: the backend records "
+                    f"{requirement.name} {recorded!r}, not a PEP 440 version"
+                ) from None
             if not requirement.specifier.contains(version, prereleases=True):
                 return False
         return True
@@ -163,8 +168,10 @@ class Deviation:
     def mismatch(self, first_line: str) -> str:
         """The first line of a failure this entry does not explain."""
         undecided = " (the match did not decide in time)" if safe_regex.search(self.match, first_line) is None else ""
-        return (f"not the expected deviation: {self.file} deviation #{self.entry} expects a failure "
-                f"matching {self.match!r}{undecided}; this failure: {first_line}")
+        return (
+            f"not the expected deviation: {self.file} deviation #{self.entry} expects a failure "
+            f"matching {self.match!r}{undecided}; this failure: {first_line}"
+        )
 
     def describe(self) -> str:
         ref = f" [{self.upstream}]" if self.upstream else ""
@@ -192,8 +199,10 @@ def _overlaps(path, deviations: list[Deviation]) -> list[str]:
             if a.when and b.when and a.when != b.when:
                 continue  # conditioned on different versions: may be disjoint ranges
             what = "duplicates" if a.test == b.test else "overlaps"
-            problems.append(f"{path}: deviation #{a.entry} ({a.test!r}) {what} deviation "
-                            f"#{b.entry} ({b.test!r}): keep one entry per test")
+            problems.append(
+                f"{path}: deviation #{a.entry} ({a.test!r}) {what} deviation "
+                f"#{b.entry} ({b.test!r}): keep one entry per test"
+            )
     return problems
 
 
@@ -206,14 +215,17 @@ def static_problems(deviations: list[Deviation], known_tests: set[str]) -> list[
         base = d.test.split("[", 1)[0]
         file = base.split("::", 1)[0]
         if file in check_ids.RENAMED_FILES and file not in files:
-            problems.append(f"expectations entry for {d.test!r}: {file} was renamed to "
-                            f"{check_ids.RENAMED_FILES[file]} (write that file in the entry's test)")
+            problems.append(
+                f"expectations entry for {d.test!r}: {file} was renamed to "
+                f"{check_ids.RENAMED_FILES[file]} (write that file in the entry's test)"
+            )
         elif file not in files:
-            problems.append(f"expectations entry for {d.test!r}: no suite file {file} "
-                            "(fix or remove the entry)")
+            problems.append(f"expectations entry for {d.test!r}: no suite file {file} (fix or remove the entry)")
         elif base not in known_tests:
-            problems.append(f"expectations entry for {d.test!r}: {file} has no test "
-                            f"{base.split('::', 1)[1]!r} (fix or remove the entry)")
+            problems.append(
+                f"expectations entry for {d.test!r}: {file} has no test "
+                f"{base.split('::', 1)[1]!r} (fix or remove the entry)"
+            )
     return problems
 
 
@@ -221,8 +233,11 @@ def unmatched(deviations: list[Deviation], check_ids) -> list[str]:
     """Entries matching none of `check_ids` (every test of the whole suite): a parameter that
     does not exist. Only meaningful against the complete collection."""
     check_ids = list(check_ids)
-    return [f"expectations entry for {d.test!r} matches no test (no such parameter; fix or remove "
-            "the entry)" for d in deviations if not any(d.matches(c) for c in check_ids)]
+    return [
+        f"expectations entry for {d.test!r} matches no test (no such parameter; fix or remove the entry)"
+        for d in deviations
+        if not any(d.matches(c) for c in check_ids)
+    ]
 
 
 def _read_toml(path: pathlib.Path) -> dict:
@@ -240,8 +255,11 @@ def _when(where: str, entry: dict, problems: list[str]) -> tuple[str, ...]:
     """An entry's or finding's `when` as a tuple of requirements (problems appended)."""
     when = entry.get("when", ())
     when = (when,) if isinstance(when, str) else when
-    if (not isinstance(when, (list, tuple)) or ("when" in entry and not when)
-            or not all(isinstance(w, str) and w.strip() for w in when)):
+    if (
+        not isinstance(when, (list, tuple))
+        or ("when" in entry and not when)
+        or not all(isinstance(w, str) and w.strip() for w in when)
+    ):
         problems.append(f"{where}: when must be a requirement string or a list of them")
         return ()
     for text in when:
@@ -254,8 +272,7 @@ def _when(where: str, entry: dict, problems: list[str]) -> tuple[str, ...]:
             problems.append(f"{where}: when {text[:80]!r} is not a PEP 440 requirement: {e}"[:400])
             continue
         if requirement.marker or requirement.extras or requirement.url or not requirement.specifier:
-            problems.append(f"{where}: when {text!r} must be '<distribution> <specifiers>', "
-                            "e.g. 'keras < 3.16'")
+            problems.append(f"{where}: when {text!r} must be '<distribution> <specifiers>', e.g. 'keras < 3.16'")
     return tuple(when)
 
 
@@ -289,8 +306,11 @@ def _findings(path: pathlib.Path, tables, problems: list[str]) -> dict[str, Find
         unknown = sorted(set(table) - set(FINDING_REQUIRED) - set(FINDING_OPTIONAL))
         if unknown:
             problems.append(f"{where}: unknown fields {', '.join(unknown)}")
-        single = [k for k in (*FINDING_REQUIRED, "cause", "status", "reproducer", "last_good", "first_bad")
-                  if k in table and not isinstance(table[k], str)]
+        single = [
+            k
+            for k in (*FINDING_REQUIRED, "cause", "status", "reproducer", "last_good", "first_bad")
+            if k in table and not isinstance(table[k], str)
+        ]
         for k in single:
             problems.append(f"{where}: {k} must be a string, got {table[k]!r}")
         if len(problems) > before:
@@ -298,18 +318,22 @@ def _findings(path: pathlib.Path, tables, problems: list[str]) -> dict[str, Find
         if not _FINDING_ID.fullmatch(table["id"]):
             problems.append(f"{where}: id must be lower-case kebab-case (letters, digits, '-', '.')")
         if table["kind"] not in KINDS:
-            hint = (f" (the old name of {LEGACY_KINDS[table['kind']]!r}: write that)"
-                    if table["kind"] in LEGACY_KINDS else "")
+            hint = (
+                f" (the old name of {LEGACY_KINDS[table['kind']]!r}: write that)"
+                if table["kind"] in LEGACY_KINDS
+                else ""
+            )
             problems.append(f"{where}: kind {table['kind']!r} is not one of {list(KINDS)}{hint}")
         upstream = _strings(where, table, "upstream", problems)
         backends = _strings(where, table, "backends", problems)
         when = _when(where, table, problems)
-        finding = Finding(**{**table, "upstream": upstream, "backends": backends, "when": when},
-                          file=str(path))
+        finding = Finding(**{**table, "upstream": upstream, "backends": backends, "when": when}, file=str(path))
         script = finding.reproducer_path
         if script is not None and not script.is_file():
-            problems.append(f"{where}: reproducer {finding.reproducer} does not exist "
-                            f"(looked for {script}; the path is relative to {path.name})")
+            problems.append(
+                f"{where}: reproducer {finding.reproducer} does not exist "
+                f"(looked for {script}; the path is relative to {path.name})"
+            )
         if finding.id in found:
             problems.append(f"{where}: duplicate id (a finding is described once)")
             continue
@@ -348,7 +372,7 @@ def available_findings(path: pathlib.Path, data: dict, findings_file, problems) 
         problems.append(f"{path}: findings must be a path or a list of paths (relative to {path.name})")
         linked = ()
     for name in linked:
-        other = (path.resolve().parent / name)
+        other = path.resolve().parent / name
         if findings_file is not None and other.resolve() == pathlib.Path(findings_file).resolve():
             continue  # the built-in findings, already there
         try:
@@ -361,15 +385,18 @@ def available_findings(path: pathlib.Path, data: dict, findings_file, problems) 
     for source in sources:
         for fid, finding in source.items():
             if fid in available:
-                problems.append(f"{finding.file}: finding {fid!r} is already declared in "
-                                f"{available[fid].file} (a finding is described once; use another id)")
+                problems.append(
+                    f"{finding.file}: finding {fid!r} is already declared in "
+                    f"{available[fid].file} (a finding is described once; use another id)"
+                )
                 continue
             available[fid] = finding
     return available
 
 
-def load_with_findings(path: pathlib.Path | None, known_clauses, findings_file=FINDINGS_FILE
-                       ) -> tuple[list[Deviation], dict[str, Finding]]:
+def load_with_findings(
+    path: pathlib.Path | None, known_clauses, findings_file=FINDINGS_FILE
+) -> tuple[list[Deviation], dict[str, Finding]]:
     """The entries of an expectations file and the findings it can name (see the module doc)."""
     if path is None or not pathlib.Path(path).exists():
         return [], {}
@@ -406,16 +433,20 @@ def load_with_findings(path: pathlib.Path | None, known_clauses, findings_file=F
             continue
         test = entry.get("test") or ""
         if test and not _TEST_ID.fullmatch(test):
-            problems.append(f"{where}: test {test!r} is not a check id like "
-                            "'suites/test_x.py::test_name' or 'suites/test_x.py::test_name[param]'")
+            problems.append(
+                f"{where}: test {test!r} is not a check id like "
+                "'suites/test_x.py::test_name' or 'suites/test_x.py::test_name[param]'"
+            )
             continue
         if missing:
             problems.append(f"{where}: missing {', '.join(missing)}")
         if unknown:
             problems.append(f"{where}: unknown fields {', '.join(unknown)}")
         if inherited:
-            problems.append(f"{where}: {', '.join(inherited)} come(s) from finding {entry['finding']!r}: "
-                            "remove it from the entry (or correct the finding)")
+            problems.append(
+                f"{where}: {', '.join(inherited)} come(s) from finding {entry['finding']!r}: "
+                "remove it from the entry (or correct the finding)"
+            )
         finding = None
         if entry.get("finding"):
             finding = findings.get(entry["finding"])
@@ -423,9 +454,14 @@ def load_with_findings(path: pathlib.Path | None, known_clauses, findings_file=F
                 import difflib
 
                 close = difflib.get_close_matches(entry["finding"], list(findings), n=3, cutoff=0.5)
-                problems.append(f"{where}: unknown finding {entry['finding']!r}"
-                                + (f" (did you mean {', '.join(close)}?)" if close else
-                                   " (declare it in a [[finding]] table, or name its file in `findings`)"))
+                problems.append(
+                    f"{where}: unknown finding {entry['finding']!r}"
+                    + (
+                        f" (did you mean {', '.join(close)}?)"
+                        if close
+                        else " (declare it in a [[finding]] table, or name its file in `findings`)"
+                    )
+                )
         kind = entry.get("kind")
         if kind and kind not in KINDS and kind not in LEGACY_KINDS:
             problems.append(f"{where}: kind {kind!r} is not one of {list(KINDS)}")
@@ -441,13 +477,31 @@ def load_with_findings(path: pathlib.Path | None, known_clauses, findings_file=F
             continue
         fields: dict[str, Any]
         if finding is not None:
-            fields = {"kind": finding.kind, "reason": finding.reason, "upstream": finding.upstream_ref,
-                      "when": when if "when" in entry else finding.when, "finding": finding.id}
+            fields = {
+                "kind": finding.kind,
+                "reason": finding.reason,
+                "upstream": finding.upstream_ref,
+                "when": when if "when" in entry else finding.when,
+                "finding": finding.id,
+            }
         else:
-            fields = {"kind": LEGACY_KINDS.get(kind, kind) if kind else kind, "reason": entry["reason"],
-                      "upstream": entry.get("upstream", ""), "when": when}
-        deviations.append(Deviation(test=entry["test"], clause=entry["clause"], observed=entry["observed"],
-                                    match=entry.get("match", ""), **fields, file=str(path), entry=i + 1))
+            fields = {
+                "kind": LEGACY_KINDS.get(kind, kind) if kind else kind,
+                "reason": entry["reason"],
+                "upstream": entry.get("upstream", ""),
+                "when": when,
+            }
+        deviations.append(
+            Deviation(
+                test=entry["test"],
+                clause=entry["clause"],
+                observed=entry["observed"],
+                match=entry.get("match", ""),
+                **fields,
+                file=str(path),
+                entry=i + 1,
+            )
+        )
     problems += _overlaps(path, deviations)
     if problems:
         raise ExpectationsError("\n".join(problems))

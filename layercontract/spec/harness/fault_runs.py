@@ -17,6 +17,7 @@ The processes are spec/harness/processes.py's: the zygote leads its own process 
 with the process that started it, each forked run dies with the zygote, so no run outlives a
 killed pytest or kill-matrix.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,8 +36,11 @@ RUN_TIMEOUT_S = 240  # one run of the suites takes ~1.5 s
 
 
 def _env():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_XDIST_WORKER")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_XDIST_WORKER")
+    }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices; one run per CPU already
     return env
@@ -44,11 +48,25 @@ def _env():
 
 def suites_args(name: str, record: pathlib.Path, checks=None, profile=None) -> list[str]:
     targets = [str(check_ids.SUITES_DIR / c) for c in checks] if checks else [str(check_ids.SUITES_DIR)]
-    return [*targets, *check_ids.pytest_location_args(), "-q", "-p", "no:cacheprovider",
-            "-p", "no:xdist", "--backend", "reference", "--fault", name, "--record", str(record),
-            # the zygote imported hypothesis before pytest could mark it for assertion rewriting
-            "-W", "ignore::pytest.PytestAssertRewriteWarning",
-            *(["--hypothesis-profile", profile] if profile else [])]
+    return [
+        *targets,
+        *check_ids.pytest_location_args(),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "--backend",
+        "reference",
+        "--fault",
+        name,
+        "--record",
+        str(record),
+        # the zygote imported hypothesis before pytest could mark it for assertion rewriting
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        *(["--hypothesis-profile", profile] if profile else []),
+    ]
 
 
 @dataclasses.dataclass
@@ -74,8 +92,9 @@ class Run:
 def run_suites_with_fault(name: str, workdir: pathlib.Path, checks=None, profile=None) -> Run:
     """One run in a fresh interpreter."""
     record = workdir / f"{name}.json"
-    result = processes.run([sys.executable, "-m", "pytest", *suites_args(name, record, checks, profile)], env=_env(),
-                           timeout=RUN_TIMEOUT_S)
+    result = processes.run(
+        [sys.executable, "-m", "pytest", *suites_args(name, record, checks, profile)], env=_env(), timeout=RUN_TIMEOUT_S
+    )
     return Run.load(name, result.returncode, result.stdout + result.stderr, record)
 
 
@@ -149,13 +168,18 @@ class ForkedRuns:
         self._zygote = None
 
     def _start(self):
-        plan = {name: suites_args(name, self._workdir / f"{name}.json", self._checks.get(name), self._profile)
-                for name in self._names}
+        plan = {
+            name: suites_args(name, self._workdir / f"{name}.json", self._checks.get(name), self._profile)
+            for name in self._names
+        }
         (self._workdir / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
-        code = f"import layercontract.spec.harness.fault_runs as t; t.zygote_main({str(self._workdir)!r}, {self._workers})"
+        code = (
+            f"import layercontract.spec.harness.fault_runs as t; t.zygote_main({str(self._workdir)!r}, {self._workers})"
+        )
         self._log = open(self._workdir / "zygote.log", "w")
-        self._zygote = processes.spawn([sys.executable, "-c", code], env=_env(), stdout=self._log,
-                                       stderr=subprocess.STDOUT)  # its own group; dies with us
+        self._zygote = processes.spawn(
+            [sys.executable, "-c", code], env=_env(), stdout=self._log, stderr=subprocess.STDOUT
+        )  # its own group; dies with us
         self._deadline = time.monotonic() + RUN_TIMEOUT_S + 10 * len(self._names)
 
     def get(self, name: str) -> Run:
@@ -166,8 +190,10 @@ class ForkedRuns:
         rc_file, log = self._workdir / f"{name}.rc", self._workdir / f"{name}.log"
         while not rc_file.is_file():
             if zygote.poll() is not None and not rc_file.is_file():
-                raise FaultRunError(f"the zygote exited ({zygote.returncode}) before running {name}:\n"
-                                    + (self._workdir / "zygote.log").read_text())
+                raise FaultRunError(
+                    f"the zygote exited ({zygote.returncode}) before running {name}:\n"
+                    + (self._workdir / "zygote.log").read_text()
+                )
             if time.monotonic() > self._deadline:
                 raise FaultRunError(f"timed out waiting for the run of {name}")
             time.sleep(0.05)
@@ -204,8 +230,9 @@ def runs_for(names, workdir: pathlib.Path, workers: int | None = None, checks=No
     every check); profile: the hypothesis profile (default: ci)."""
     if not hasattr(os, "fork"):
         return DirectRuns(workdir, checks, profile)
-    return ForkedRuns(list(names), workdir, workers=workers or max(2, os.cpu_count() or 1),
-                      checks=checks, profile=profile)
+    return ForkedRuns(
+        list(names), workdir, workers=workers or max(2, os.cpu_count() or 1), checks=checks, profile=profile
+    )
 
 
 def first_failure_message(run: Run) -> str:
@@ -220,7 +247,9 @@ def kill_matrix(faults_by_name, runs) -> dict:
     matrix = {}
     for name, fault in faults_by_name.items():
         run = runs.get(name)
-        matrix[name] = {"description": fault.description,
-                        "killed_by": sorted(run.clauses_with("fail")),
-                        "first_message": first_failure_message(run)}
+        matrix[name] = {
+            "description": fault.description,
+            "killed_by": sorted(run.clauses_with("fail")),
+            "first_message": first_failure_message(run),
+        }
     return {"faults": matrix}

@@ -20,6 +20,7 @@ names (tf-keras reproducers import tf_keras) and exits 1 while the finding holds
 fixed, 2 when it cannot run there. The findings file is FINDINGS_FILE in the package (one
 constant); the commands take --findings PATH for another one.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,8 +39,13 @@ HOLDS, FIXED, CANNOT_RUN, TIMED_OUT = 1, 0, 2, 124
 VERDICTS = {HOLDS: "holds", FIXED: "fixed", CANNOT_RUN: "cannot run"}
 REPRODUCER_TIMEOUT_S = 600
 # Keras 3 backend names -> KERAS_BACKEND
-KERAS_BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax", "keras-torch": "torch",
-                  "keras-numpy": "numpy", "keras-openvino": "openvino"}
+KERAS_BACKENDS = {
+    "keras-tensorflow": "tensorflow",
+    "keras-jax": "jax",
+    "keras-torch": "torch",
+    "keras-numpy": "numpy",
+    "keras-openvino": "openvino",
+}
 
 
 class FindingsError(Exception):
@@ -111,9 +117,10 @@ def get(finding_id: str, path=None) -> Finding:
         import difflib
 
         close = difflib.get_close_matches(finding_id, findings, n=3, cutoff=0.4)
-        raise FindingsError(f"no finding {finding_id!r} in {pathlib.Path(path or FINDINGS_FILE)}"
-                            + (f" (did you mean {', '.join(close)}?)" if close else
-                               f"; known: {', '.join(findings) or 'none'}"))
+        raise FindingsError(
+            f"no finding {finding_id!r} in {pathlib.Path(path or FINDINGS_FILE)}"
+            + (f" (did you mean {', '.join(close)}?)" if close else f"; known: {', '.join(findings) or 'none'}")
+        )
     return findings[finding_id]
 
 
@@ -131,8 +138,11 @@ def environment(backend: str, overlay=None, env: dict | None = None) -> dict:
     and, for NAME@VERSION, the Keras overlay first on PYTHONPATH."""
     from layercontract.spec.harness import overlay as overlay_mod
 
-    env = {k: v for k, v in (os.environ if env is None else env).items()
-           if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", overlay_mod.ENV_OVERLAY)}
+    env = {
+        k: v
+        for k, v in (os.environ if env is None else env).items()
+        if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", overlay_mod.ENV_OVERLAY)
+    }
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if backend in KERAS_BACKENDS:
@@ -145,25 +155,28 @@ def environment(backend: str, overlay=None, env: dict | None = None) -> dict:
 @dataclasses.dataclass
 class ReproResult:
     returncode: int
-    output: str          # the reproducer's stdout: what it observed and its verdict
+    output: str  # the reproducer's stdout: what it observed and its verdict
     seconds: float
-    errors: str = ""     # its stderr (framework logs; the traceback when it could not run)
+    errors: str = ""  # its stderr (framework logs; the traceback when it could not run)
 
     @property
     def verdict(self) -> str:
         return VERDICTS.get(self.returncode, f"cannot run (exit status {self.returncode})")
 
 
-def run_reproducer(script: pathlib.Path, backend: str, overlay=None,
-                   timeout: float = REPRODUCER_TIMEOUT_S) -> ReproResult:
+def run_reproducer(
+    script: pathlib.Path, backend: str, overlay=None, timeout: float = REPRODUCER_TIMEOUT_S
+) -> ReproResult:
     """Run a reproducer script in a child process (stdout and stderr together)."""
     from layercontract.spec.harness import processes
 
     started = time.monotonic()
     try:
-        proc = processes.run([sys.executable, str(script)], timeout=timeout, cwd=str(script.parent),
-                             env=environment(backend, overlay))
+        proc = processes.run(
+            [sys.executable, str(script)], timeout=timeout, cwd=str(script.parent), env=environment(backend, overlay)
+        )
     except subprocess.TimeoutExpired:
-        return ReproResult(TIMED_OUT, f"the reproducer ran past {timeout:g} s and was killed\n",
-                           round(time.monotonic() - started, 2))
+        return ReproResult(
+            TIMED_OUT, f"the reproducer ran past {timeout:g} s and was killed\n", round(time.monotonic() - started, 2)
+        )
     return ReproResult(proc.returncode, proc.stdout, round(time.monotonic() - started, 2), proc.stderr)

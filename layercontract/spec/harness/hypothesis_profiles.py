@@ -1,5 +1,6 @@
 """The hypothesis profiles of layercontract runs, registered at import so that
 `--hypothesis-profile` finds them."""
+
 from hypothesis import HealthCheck, Phase, settings
 
 DEFAULT_HYPOTHESIS_PROFILE = "ci"
@@ -16,12 +17,27 @@ DEFAULT_HYPOTHESIS_PROFILE = "ci"
 # All: no deadline (framework warm-up is slow), print_blob to reproduce a failure.
 CI_EXAMPLES = 25
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.differing_executors]
-settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, database=None, deadline=None,
-                          print_blob=True, suppress_health_check=_SUPPRESSED)
+settings.register_profile(
+    "ci",
+    max_examples=CI_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_SUPPRESSED,
+)
 # derandomize=False is explicit: hypothesis defaults it to True when it detects CI (CI=true).
-settings.register_profile("dev", max_examples=10, derandomize=False, deadline=None, print_blob=True,
-                          suppress_health_check=_SUPPRESSED)
-settings.register_profile("thorough", max_examples=10 * CI_EXAMPLES, derandomize=False, deadline=None,
-                          print_blob=True, suppress_health_check=_SUPPRESSED)
-settings.register_profile("faults", settings.get_profile("ci"),
-                          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
+settings.register_profile(
+    "dev", max_examples=10, derandomize=False, deadline=None, print_blob=True, suppress_health_check=_SUPPRESSED
+)
+settings.register_profile(
+    "thorough",
+    max_examples=10 * CI_EXAMPLES,
+    derandomize=False,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_SUPPRESSED,
+)
+settings.register_profile(
+    "faults", settings.get_profile("ci"), phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+)

@@ -3,6 +3,7 @@ read only when they are regular files no larger than a limit. A FIFO (which woul
 reader forever), a device (/dev/zero: endless), a directory or a file past the limit is one
 InputError naming it, before anything is parsed or written.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,13 +26,22 @@ def read_bytes(path, limit: int, what: str = "file") -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
-                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket"
-                    if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+            kind = (
+                "a directory"
+                if stat.S_ISDIR(st.st_mode)
+                else "a FIFO"
+                if stat.S_ISFIFO(st.st_mode)
+                else "a device"
+                if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a socket"
+                if stat.S_ISSOCK(st.st_mode)
+                else "not a regular file"
+            )
             raise InputError(f"{path}: {kind}, not a regular file: give a {what} file")
         if st.st_size > limit:
-            raise InputError(f"{path}: {_size(st.st_size)}, larger than any {what} "
-                             f"(at most {_size(limit)}): not a {what} file")
+            raise InputError(
+                f"{path}: {_size(st.st_size)}, larger than any {what} (at most {_size(limit)}): not a {what} file"
+            )
         chunks, total = [], 0
         while total <= limit:
             chunk = os.read(fd, min(1 * MiB, limit + 1 - total))

@@ -8,6 +8,7 @@ this table; `python -m layercontract.spec.harness.outcomes` prints the SCHEMA.md
 
 This module imports nothing from pytest: a report is only read through its attributes.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,42 +24,150 @@ class Outcome:
     without colour, a Markdown emoji, cell text/background colours and a bar colour (neighbouring
     outcomes differ in lightness, not only in hue: greyscale and deuteranopia safe, with the
     glyph), its place in the stacked bars, whether it fails a run, and its conformance level."""
+
     name: str
-    label: str          # short, for tables, cells and terminal lines
-    verb: str           # "3/4 deviate"
-    glyph: str          # one character, readable without colour
-    emoji: str          # for Markdown
-    fg: str             # cell text colour (HTML)
-    bg: str             # cell background (HTML)
-    bar: str            # colour in the stacked bars (HTML)
-    bar_position: int   # left to right in the stacked bars: passes first, the neutral ones last
-    fails_run: bool     # an unexpected outcome: the run (run-many, merge's verdict) fails
+    label: str  # short, for tables, cells and terminal lines
+    verb: str  # "3/4 deviate"
+    glyph: str  # one character, readable without colour
+    emoji: str  # for Markdown
+    fg: str  # cell text colour (HTML)
+    bg: str  # cell background (HTML)
+    bar: str  # colour in the stacked bars (HTML)
+    bar_position: int  # left to right in the stacked bars: passes first, the neutral ones last
+    fails_run: bool  # an unexpected outcome: the run (run-many, merge's verdict) fails
     conformance: int | None  # diff: 0 conforms, 1 deviates as reviewed, 2 does not; None: no level
     description: str
 
 
 # Worst first: a clause takes the worst outcome among its tests.
 OUTCOMES = (
-    Outcome("harness-error", "ERROR", "error", "⚠", "⚠️", "#ffffff", "#24292f", "#24292f", 4, True, 2,
-            "the check could not run properly: a set-up or tear-down error, or a skip layercontract did not make"),
-    Outcome("crash", "CRASH", "crash", "↯", "💥", "#ffffff", "#6e0a17", "#6e0a17", 5, True, 2,
-            "the process running the check died (an xdist worker, or a backend process under run-many)"),
-    Outcome("timeout", "TIMEOUT", "time out", "◷", "⏱️", "#ffffff", "#953800", "#953800", 6, True, 2,
-            "the check ran past its time limit (--test-timeout, or run-many killed its process)"),
-    Outcome("fail", "FAIL", "fail", "✗", "❌", "#ffffff", "#a40e26", "#a40e26", 2, True, 2,
-            "the check fails and no expectation explains it"),
-    Outcome("unexpected-pass", "unexpected pass", "unexpected pass", "!", "🟣", "#ffffff", "#6b3bc4", "#6b3bc4", 3,
-            True, 0, "an expected deviation that no longer happens: its expectations entry is stale"),
-    Outcome("expected-deviation", "deviation", "deviate", "≠", "🟡", "#3b2600", "#f2bb2c", "#f7c948", 1, False, 1,
-            "the check fails as the backend's reviewed expectations say (kind, reason, upstream reference given)"),
-    Outcome("not-run", "not run", "not run", "○", "⏸️", "#424a53", "#ffffff", "#ffffff", 7, False, None,
-            "selected but never run: the run was interrupted or killed first"),
-    Outcome("pass", "pass", "pass", "✓", "✅", "#0b4a1e", "#d3f2dc", "#1f883d", 0, False, 0,
-            "the check holds"),
-    Outcome("unsupported", "unsupported", "unsupported", "⊘", "🚫", "#0a3069", "#c3dbf7", "#6a9fd8", 8, False, None,
-            "the backend lacks a capability the check needs"),
-    Outcome("not-applicable", "n/a", "n/a", "–", "➖", "#424a53", "#ffffff", "#eceff3", 9, False, None,
-            "the clause does not apply to the backend's edition"),
+    Outcome(
+        "harness-error",
+        "ERROR",
+        "error",
+        "⚠",
+        "⚠️",
+        "#ffffff",
+        "#24292f",
+        "#24292f",
+        4,
+        True,
+        2,
+        "the check could not run properly: a set-up or tear-down error, or a skip layercontract did not make",
+    ),
+    Outcome(
+        "crash",
+        "CRASH",
+        "crash",
+        "↯",
+        "💥",
+        "#ffffff",
+        "#6e0a17",
+        "#6e0a17",
+        5,
+        True,
+        2,
+        "the process running the check died (an xdist worker, or a backend process under run-many)",
+    ),
+    Outcome(
+        "timeout",
+        "TIMEOUT",
+        "time out",
+        "◷",
+        "⏱️",
+        "#ffffff",
+        "#953800",
+        "#953800",
+        6,
+        True,
+        2,
+        "the check ran past its time limit (--test-timeout, or run-many killed its process)",
+    ),
+    Outcome(
+        "fail",
+        "FAIL",
+        "fail",
+        "✗",
+        "❌",
+        "#ffffff",
+        "#a40e26",
+        "#a40e26",
+        2,
+        True,
+        2,
+        "the check fails and no expectation explains it",
+    ),
+    Outcome(
+        "unexpected-pass",
+        "unexpected pass",
+        "unexpected pass",
+        "!",
+        "🟣",
+        "#ffffff",
+        "#6b3bc4",
+        "#6b3bc4",
+        3,
+        True,
+        0,
+        "an expected deviation that no longer happens: its expectations entry is stale",
+    ),
+    Outcome(
+        "expected-deviation",
+        "deviation",
+        "deviate",
+        "≠",
+        "🟡",
+        "#3b2600",
+        "#f2bb2c",
+        "#f7c948",
+        1,
+        False,
+        1,
+        "the check fails as the backend's reviewed expectations say (kind, reason, upstream reference given)",
+    ),
+    Outcome(
+        "not-run",
+        "not run",
+        "not run",
+        "○",
+        "⏸️",
+        "#424a53",
+        "#ffffff",
+        "#ffffff",
+        7,
+        False,
+        None,
+        "selected but never run: the run was interrupted or killed first",
+    ),
+    Outcome("pass", "pass", "pass", "✓", "✅", "#0b4a1e", "#d3f2dc", "#1f883d", 0, False, 0, "the check holds"),
+    Outcome(
+        "unsupported",
+        "unsupported",
+        "unsupported",
+        "⊘",
+        "🚫",
+        "#0a3069",
+        "#c3dbf7",
+        "#6a9fd8",
+        8,
+        False,
+        None,
+        "the backend lacks a capability the check needs",
+    ),
+    Outcome(
+        "not-applicable",
+        "n/a",
+        "n/a",
+        "–",
+        "➖",
+        "#424a53",
+        "#ffffff",
+        "#eceff3",
+        9,
+        False,
+        None,
+        "the clause does not apply to the backend's edition",
+    ),
 )
 BY_NAME = {o.name: o for o in OUTCOMES}
 NAMES = tuple(o.name for o in OUTCOMES)

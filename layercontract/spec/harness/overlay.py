@@ -39,6 +39,7 @@ The parent (run, run-many) prepares the overlay and hands its directory to the b
 process in $LAYERCONTRACT_KERAS_OVERLAY, so that `nightly` means the same build in every process
 of one run.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -73,9 +74,9 @@ class OverlayError(Exception):
 @dataclasses.dataclass(frozen=True)
 class Overlay:
     path: pathlib.Path
-    distribution: str   # "keras" or "keras-nightly"
-    version: str        # exact, e.g. "3.12.0" or "3.16.0.dev2026102704"
-    note: str = ""      # how it was found when that matters (offline fallback)
+    distribution: str  # "keras" or "keras-nightly"
+    version: str  # exact, e.g. "3.12.0" or "3.16.0.dev2026102704"
+    note: str = ""  # how it was found when that matters (offline fallback)
     seconds: float = 0.0  # time to prepare it in this process
 
     @property
@@ -89,13 +90,12 @@ def packages_dir(path: pathlib.Path) -> pathlib.Path:
 
 
 def split_name(name: str) -> tuple[str, str | None]:
-    """"keras-jax@3.12.0" -> ("keras-jax", "3.12.0"); a name without "@" -> (name, None)."""
+    """ "keras-jax@3.12.0" -> ("keras-jax", "3.12.0"); a name without "@" -> (name, None)."""
     if "@" not in name or ":" in name:  # "package.module:Class" specs never carry a version
         return name, None
     base, _, request = name.rpartition("@")
     if not base or not request:
-        raise OverlayError(f"backend name {name!r}: expected NAME@VERSION, e.g. keras-jax@3.12.0 "
-                           "or keras-jax@nightly")
+        raise OverlayError(f"backend name {name!r}: expected NAME@VERSION, e.g. keras-jax@3.12.0 or keras-jax@nightly")
     return base, request.strip()
 
 
@@ -104,16 +104,22 @@ def check_request(request: str) -> tuple[str, Version | None]:
     if request.lower() == NIGHTLY:
         return NIGHTLY_DIST, None
     if len(request) > MAX_REQUEST_CHARS:
-        raise OverlayError(f"Keras version {request[:20]!r}... is {len(request)} characters long: not a "
-                           f"Keras version (at most {MAX_REQUEST_CHARS}; e.g. 3.12.0, 3.16.0.dev2026102704, nightly)")
+        raise OverlayError(
+            f"Keras version {request[:20]!r}... is {len(request)} characters long: not a "
+            f"Keras version (at most {MAX_REQUEST_CHARS}; e.g. 3.12.0, 3.16.0.dev2026102704, nightly)"
+        )
     try:
         version = Version(request)
     except (InvalidVersion, ValueError):  # ValueError: a number past int's digit limit
-        raise OverlayError(f"Keras version {request!r} is not a PEP 440 version nor 'nightly' "
-                           "(e.g. 3.12.0, 3.16.0.dev2026102704, nightly)") from None
+        raise OverlayError(
+            f"Keras version {request!r} is not a PEP 440 version nor 'nightly' "
+            "(e.g. 3.12.0, 3.16.0.dev2026102704, nightly)"
+        ) from None
     if version.local or version.epoch or len(version.release) != 3:
-        raise OverlayError(f"Keras version {request!r}: give an exact release such as 3.12.0 "
-                           "(major.minor.micro), a nightly such as 3.16.0.dev2026102704, or 'nightly'")
+        raise OverlayError(
+            f"Keras version {request!r}: give an exact release such as 3.12.0 "
+            "(major.minor.micro), a nightly such as 3.16.0.dev2026102704, or 'nightly'"
+        )
     return (NIGHTLY_DIST if version.is_devrelease else RELEASE_DIST), version
 
 
@@ -139,8 +145,12 @@ def _read_marker(path: pathlib.Path) -> dict | None:
         if not isinstance(data, dict) or not (packages_dir(path) / "keras" / "__init__.py").is_file():
             return None
         version, distribution = data.get("version"), data.get("distribution", RELEASE_DIST)
-        if (not isinstance(version, str) or len(version) > MAX_REQUEST_CHARS or version != path.name
-                or distribution not in (RELEASE_DIST, NIGHTLY_DIST)):
+        if (
+            not isinstance(version, str)
+            or len(version) > MAX_REQUEST_CHARS
+            or version != path.name
+            or distribution not in (RELEASE_DIST, NIGHTLY_DIST)
+        ):
             return None
         Version(version)
     except (OSError, ValueError):  # ValueError: not JSON, not UTF-8, not a version
@@ -168,8 +178,7 @@ def _pip(*args, timeout=None) -> subprocess.CompletedProcess:
     # killed with its group when this process is interrupted or the timeout passes
     from layercontract.spec.harness import processes
 
-    return processes.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-                         timeout=timeout)
+    return processes.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], timeout=timeout)
 
 
 def _nearest_versions(requested: str, listed: str, count: int = 2) -> str:
@@ -195,10 +204,15 @@ def _pip_error(stderr: str, distribution: str, version: str) -> str:
     """One short line from pip's error output (which may list every version on the index)."""
     listed = re.search(r"\(from versions: ([^)]*)\)", stderr)
     if listed is not None:
-        return (f"{distribution} {version} is not on the package index; the nearest there: "
-                f"{_nearest_versions(version, listed.group(1))}")
-    lines = [ln for ln in stderr.strip().splitlines() if ln.startswith("ERROR")] or \
-        stderr.strip().splitlines()[-3:] or ["pip installed no keras package"]
+        return (
+            f"{distribution} {version} is not on the package index; the nearest there: "
+            f"{_nearest_versions(version, listed.group(1))}"
+        )
+    lines = (
+        [ln for ln in stderr.strip().splitlines() if ln.startswith("ERROR")]
+        or stderr.strip().splitlines()[-3:]
+        or ["pip installed no keras package"]
+    )
     text = " ".join(lines)
     return text if len(text) <= 300 else text[:300] + "... (cut)"
 
@@ -206,8 +220,9 @@ def _pip_error(stderr: str, distribution: str, version: str) -> str:
 def newest_on_index(distribution: str = NIGHTLY_DIST) -> str:
     """The newest version of a distribution on the configured index (pip's own configuration)."""
     try:
-        proc = _pip("index", "versions", distribution, "--pre", "--timeout", "10", "--retries", "1",
-                    timeout=INDEX_TIMEOUT_S)
+        proc = _pip(
+            "index", "versions", distribution, "--pre", "--timeout", "10", "--retries", "1", timeout=INDEX_TIMEOUT_S
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise OverlayError(f"could not ask the package index for {distribution}: {e}") from None
     found = re.search(rf"^{re.escape(distribution)} \(([^)]+)\)", proc.stdout, re.MULTILINE)
@@ -228,11 +243,14 @@ def resolve_nightly(root: pathlib.Path) -> tuple[str, str]:
             problem = str(e)
     nightlies = [o for o in cached(root) if o.distribution == NIGHTLY_DIST]
     if not nightlies:
-        raise OverlayError(f"keras@nightly: {problem}, and the Keras cache {root} holds no "
-                           "keras-nightly to fall back on")
+        raise OverlayError(
+            f"keras@nightly: {problem}, and the Keras cache {root} holds no keras-nightly to fall back on"
+        )
     newest = nightlies[-1]
-    return newest.version, (f"keras@nightly resolved offline ({problem}): using the newest cached "
-                            f"keras-nightly {newest.version}, which may not be the newest on the index")
+    return newest.version, (
+        f"keras@nightly resolved offline ({problem}): using the newest cached "
+        f"keras-nightly {newest.version}, which may not be the newest on the index"
+    )
 
 
 def _check_root(root: pathlib.Path) -> None:
@@ -320,8 +338,11 @@ def _distribution_installed(name: str, packages: pathlib.Path) -> bool:
 
 def missing_requirements(packages: pathlib.Path) -> list[str]:
     """The Keras wheel's requirements that neither this environment nor the overlay has."""
-    return [f"{req.name}{req.specifier}" for req in _keras_requirements(packages)
-            if not _distribution_installed(req.name, packages)]
+    return [
+        f"{req.name}{req.specifier}"
+        for req in _keras_requirements(packages)
+        if not _distribution_installed(req.name, packages)
+    ]
 
 
 def _install_missing(packages: pathlib.Path, scratch: pathlib.Path, what: str) -> dict:
@@ -334,17 +355,31 @@ def _install_missing(packages: pathlib.Path, scratch: pathlib.Path, what: str) -
         return {}
     shutil.rmtree(scratch, ignore_errors=True)
     try:
-        proc = _pip("install", "--no-deps", "--only-binary=:all:", "--no-compile", "--quiet",
-                    "--target", str(scratch), *wanted, timeout=600)
+        proc = _pip(
+            "install",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--no-compile",
+            "--quiet",
+            "--target",
+            str(scratch),
+            *wanted,
+            timeout=600,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         shutil.rmtree(scratch, ignore_errors=True)
         raise OverlayError(f"could not install {', '.join(wanted)}, which {what} needs: {e}") from None
     if proc.returncode != 0:
         shutil.rmtree(scratch, ignore_errors=True)
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("ERROR")] or \
-            proc.stderr.strip().splitlines()[-3:] or ["pip failed"]
-        raise OverlayError(f"could not install {', '.join(wanted)}, which {what} needs and the "
-                           f"installed frameworks lack: {' '.join(lines)}")
+        lines = (
+            [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("ERROR")]
+            or proc.stderr.strip().splitlines()[-3:]
+            or ["pip failed"]
+        )
+        raise OverlayError(
+            f"could not install {', '.join(wanted)}, which {what} needs and the "
+            f"installed frameworks lack: {' '.join(lines)}"
+        )
     added = {d.metadata["Name"]: d.version for d in importlib.metadata.distributions(path=[str(scratch)])}
     packages.mkdir(parents=True, exist_ok=True)
     for entry in scratch.iterdir():
@@ -367,8 +402,9 @@ def complete(path: pathlib.Path, root: pathlib.Path) -> dict | None:
         if marker is None or "dependencies" in marker:  # gone, or completed while we waited
             return marker
         what = f"{marker.get('distribution', RELEASE_DIST)} {marker.get('version', path.name)}"
-        marker["dependencies"] = _install_missing(packages_dir(path), root / f".tmp-deps-{path.name}-{os.getpid()}",
-                                                  what)
+        marker["dependencies"] = _install_missing(
+            packages_dir(path), root / f".tmp-deps-{path.name}-{os.getpid()}", what
+        )
         _write_marker(path, marker)
         return marker
 
@@ -385,8 +421,9 @@ def install(distribution: str, version: str, root: pathlib.Path) -> pathlib.Path
                 return target
             remove_stale_temporaries(root)
             if target.exists() and not target.is_dir():
-                raise OverlayError(f"{target} is a file where the Keras cache keeps Keras {version}: "
-                                   "remove it and run again")
+                raise OverlayError(
+                    f"{target} is a file where the Keras cache keeps Keras {version}: remove it and run again"
+                )
             tmp = root / f".tmp-{version}-{os.getpid()}"
             try:
                 _install_into(tmp, target, distribution, version)
@@ -394,8 +431,9 @@ def install(distribution: str, version: str, root: pathlib.Path) -> pathlib.Path
                 shutil.rmtree(tmp, ignore_errors=True)
     except OSError as e:  # the lock, the marker, the move: no space, read-only, name too long
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
-        raise OverlayError(f"could not install {distribution}=={version} into the Keras cache {root}: "
-                           f"{e.strerror or e}{where}") from None
+        raise OverlayError(
+            f"could not install {distribution}=={version} into the Keras cache {root}: {e.strerror or e}{where}"
+        ) from None
     return target
 
 
@@ -404,21 +442,37 @@ def _install_into(tmp: pathlib.Path, target: pathlib.Path, distribution: str, ve
     shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
     started = time.monotonic()
     try:
-        proc = _pip("install", "--no-deps", "--only-binary=:all:", "--no-compile", "--quiet",
-                    "--target", str(packages_dir(tmp)), f"{distribution}=={version}", timeout=600)
+        proc = _pip(
+            "install",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--no-compile",
+            "--quiet",
+            "--target",
+            str(packages_dir(tmp)),
+            f"{distribution}=={version}",
+            timeout=600,
+        )
     except subprocess.TimeoutExpired:
         raise OverlayError(f"could not install {distribution}=={version}: pip took more than 600 s") from None
     if proc.returncode != 0 or not (packages_dir(tmp) / "keras" / "__init__.py").is_file():
-        raise OverlayError(f"could not install {distribution}=={version} (is it on the package "
-                           f"index? offline and not cached?): {_pip_error(proc.stderr, distribution, version)}")
+        raise OverlayError(
+            f"could not install {distribution}=={version} (is it on the package "
+            f"index? offline and not cached?): {_pip_error(proc.stderr, distribution, version)}"
+        )
     scratch = tmp.parent / f".tmp-deps-{version}-{os.getpid()}"
     try:
         dependencies = _install_missing(packages_dir(tmp), scratch, f"{distribution} {version}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    marker = {"distribution": distribution, "version": version, "dependencies": dependencies,
-              "installed": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-              "install_s": round(time.monotonic() - started, 2), "python": sys.version.split()[0]}
+    marker = {
+        "distribution": distribution,
+        "version": version,
+        "dependencies": dependencies,
+        "installed": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "install_s": round(time.monotonic() - started, 2),
+        "python": sys.version.split()[0],
+    }
     (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, target)
 
@@ -429,8 +483,9 @@ def prepare(request: str, root: pathlib.Path | None = None) -> Overlay:
     root = root or cache_root()
     distribution, version = check_request(request)
     if root.exists() and not root.is_dir():
-        raise OverlayError(f"the Keras cache {root} is not a directory; give a directory to "
-                           f"--keras-cache or ${ENV_CACHE}")
+        raise OverlayError(
+            f"the Keras cache {root} is not a directory; give a directory to --keras-cache or ${ENV_CACHE}"
+        )
     note = ""
     if version is None:
         exact, note = resolve_nightly(root)
@@ -444,8 +499,9 @@ def prepare(request: str, root: pathlib.Path | None = None) -> Overlay:
         complete(path, root)
     marker = _read_marker(path)
     assert marker is not None  # install() wrote it
-    return Overlay(path, marker.get("distribution", distribution), marker["version"], note,
-                   round(time.monotonic() - started, 3))
+    return Overlay(
+        path, marker.get("distribution", distribution), marker["version"], note, round(time.monotonic() - started, 3)
+    )
 
 
 def from_environment(request: str) -> Overlay | None:
@@ -457,8 +513,9 @@ def from_environment(request: str) -> Overlay | None:
     path = pathlib.Path(given)
     marker = _read_marker(path)
     if not marker:
-        raise OverlayError(f"${ENV_OVERLAY}={given} is not a prepared Keras overlay "
-                           f"(no {MARKER} or keras package there)")
+        raise OverlayError(
+            f"${ENV_OVERLAY}={given} is not a prepared Keras overlay (no {MARKER} or keras package there)"
+        )
     distribution, version = check_request(request)
     if version is not None and Version(marker["version"]) != version:
         return None  # prepared for another request: ignore it
@@ -477,8 +534,10 @@ def activate(overlay: Overlay):
     Keras from elsewhere is already imported in this process."""
     keras = sys.modules.get("keras")
     if keras is not None and not _is_inside(getattr(keras, "__file__", None), overlay.packages):
-        raise OverlayError(f"Keras is already imported in this process from {keras.__file__}; "
-                           f"Keras {overlay.version} from {overlay.path} needs a process of its own")
+        raise OverlayError(
+            f"Keras is already imported in this process from {keras.__file__}; "
+            f"Keras {overlay.version} from {overlay.path} needs a process of its own"
+        )
     entry = str(overlay.packages)
     if sys.path[:1] != [entry]:
         with contextlib.suppress(ValueError):

@@ -20,6 +20,7 @@ Every child
 
 `spawn`, `run` and `fork` work without a Supervisor too (the death signal needs none).
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -12,6 +12,7 @@ record still "running" after its process is gone was killed.
 Outcomes per test: spec/harness/outcomes.py's table ("crash" for the test an xdist worker was
 running when it died, "not-run" for selected tests that never ran).
 """
+
 from __future__ import annotations
 
 import collections
@@ -30,9 +31,13 @@ from layercontract.spec.harness.session_state import STATE
 def pytest_addoption(parser):
     group = parser.getgroup("layercontract")
     group.addoption("--record", default=None, metavar="PATH", help="write the run record (JSON) to PATH")
-    group.addoption("--record-every", type=values.seconds, default=0.5, metavar="SECONDS",
-                    help="rewrite the record after finished tests at most every SECONDS "
-                         "(0: after every test; default 0.5)")
+    group.addoption(
+        "--record-every",
+        type=values.seconds,
+        default=0.5,
+        metavar="SECONDS",
+        help="rewrite the record after finished tests at most every SECONDS (0: after every test; default 0.5)",
+    )
 
 
 def _longrepr_text(report) -> str:
@@ -55,9 +60,9 @@ class Recorder:
         self.every = max(0.0, config.getoption("record_every", 0.5) or 0.0)
         self.started = records.now()
         self.git = (records.git_commit(), records.git_dirty())
-        self.selected: dict[str, list[str]] = {}   # check id -> clauses, in run order
-        self.rows: dict[str, dict] = {}            # check id -> row of a test that ran
-        self.seen: dict[str, tuple] = {}           # check id -> the harness's result last used
+        self.selected: dict[str, list[str]] = {}  # check id -> clauses, in run order
+        self.rows: dict[str, dict] = {}  # check id -> row of a test that ran
+        self.seen: dict[str, tuple] = {}  # check id -> the harness's result last used
         self.durations: collections.Counter = collections.Counter()
         self.stop_reason: str | None = None
         self.last_write = 0.0
@@ -93,9 +98,12 @@ class Recorder:
     def rerun_options(self) -> str:
         config = self.config
         return records.rerun_options(
-            config.getoption("backend"), fault=config.getoption("fault", None),
+            config.getoption("backend"),
+            fault=config.getoption("fault", None),
             expectations=config.getoption("expectations", None),
-            profile=config.getoption("hypothesis_profile", None), seed=config.getoption("hypothesis_seed", None))
+            profile=config.getoption("hypothesis_profile", None),
+            seed=config.getoption("hypothesis_seed", None),
+        )
 
     def hypothesis(self) -> dict:
         from hypothesis import settings
@@ -112,8 +120,12 @@ class Recorder:
             max_examples: int | None = int(current.max_examples)  # type: ignore[union-attr]
         except Exception:
             derandomize = max_examples = None
-        return {"profile": profile, "seed": None if seed is None else str(seed),
-                "derandomize": derandomize, "max_examples": max_examples}
+        return {
+            "profile": profile,
+            "seed": None if seed is None else str(seed),
+            "derandomize": derandomize,
+            "max_examples": max_examples,
+        }
 
     # -- collecting
     def select(self, check: str, clauses: list[str]):
@@ -146,8 +158,16 @@ class Recorder:
                 message = _longrepr_text(report) if not isinstance(report.longrepr, tuple) else ""
         sections = [content for _title, content in getattr(report, "sections", [])]
         example = records.falsifying_example(*sections, _longrepr_text(report)) if report.failed or reason else None
-        self.rows[check] = self.row(check, list(ids), outcome, message, reason=reason, deviation=deviation,
-                                    example=example, crash=_crash_message(report))
+        self.rows[check] = self.row(
+            check,
+            list(ids),
+            outcome,
+            message,
+            reason=reason,
+            deviation=deviation,
+            example=example,
+            crash=_crash_message(report),
+        )
 
     def row(self, check, clauses, outcome, message, **fields) -> dict:
         return records.test_row(check, clauses, outcome, message, rerun=self.rerun_options(), **fields)
@@ -167,11 +187,17 @@ class Recorder:
             stop_reason = self.stop_reason
             if stop_reason is None and session is not None:
                 stop_reason = session.shouldfail or session.shouldstop or None
-                stop_reason = None if stop_reason is None else (
-                    stop_reason if isinstance(stop_reason, str) else "the session was stopped")
+                stop_reason = (
+                    None
+                    if stop_reason is None
+                    else (stop_reason if isinstance(stop_reason, str) else "the session was stopped")
+                )
             if stop_reason is None and int(exitstatus) not in (0, 1):
-                stop_reason = f"pytest exit status {int(exitstatus)} ({pytest.ExitCode(int(exitstatus)).name})" \
-                    if int(exitstatus) in set(pytest.ExitCode) else f"pytest exit status {int(exitstatus)}"
+                stop_reason = (
+                    f"pytest exit status {int(exitstatus)} ({pytest.ExitCode(int(exitstatus)).name})"
+                    if int(exitstatus) in set(pytest.ExitCode)
+                    else f"pytest exit status {int(exitstatus)}"
+                )
             if stop_reason is None and not_run:
                 stop_reason = f"{not_run} selected test(s) did not run"
             status = "complete" if stop_reason is None else "interrupted"
@@ -185,21 +211,33 @@ class Recorder:
             edition=adapter.edition if adapter else "unknown",
             capabilities=adapter.capabilities if adapter else (),
             versions=self.versions(state) if state is not None else {},
-            invocation=config.invocation_params.args, started=self.started, hypothesis=self.hypothesis(),
-            options={"fault": config.getoption("fault", None),
-                     "expectations": config.getoption("expectations", None),
-                     "test_timeout": config.getoption("test_timeout", None) or None,
-                     "xdist_workers": None if workers in (None, 0) else str(workers)},
-            git=self.git)
-        return records.finish(record, rows, status=status, stop_reason=stop_reason, finished=finished,
-                              exit_status=None if exitstatus is None else int(exitstatus),
-                              clause_order=list(state.clauses) if state is not None else ())
+            invocation=config.invocation_params.args,
+            started=self.started,
+            hypothesis=self.hypothesis(),
+            options={
+                "fault": config.getoption("fault", None),
+                "expectations": config.getoption("expectations", None),
+                "test_timeout": config.getoption("test_timeout", None) or None,
+                "xdist_workers": None if workers in (None, 0) else str(workers),
+            },
+            git=self.git,
+        )
+        return records.finish(
+            record,
+            rows,
+            status=status,
+            stop_reason=stop_reason,
+            finished=finished,
+            exit_status=None if exitstatus is None else int(exitstatus),
+            clause_order=list(state.clauses) if state is not None else (),
+        )
 
     def write(self, **final):
         if "{backend}" in str(self.path):  # --record OUT/{backend}.json: see records.record_file_name
             state = self.state()
-            name = records.record_file_name(str(self.config.getoption("backend")),
-                                            state.adapter.name if state is not None else None)
+            name = records.record_file_name(
+                str(self.config.getoption("backend")), state.adapter.name if state is not None else None
+            )
             self.path = pathlib.Path(str(self.path).replace("{backend}", records.record_file_stem(name)))
         records.write(self.path, self.build(**final))
         self.last_write = time.monotonic()
@@ -262,12 +300,11 @@ def _seed_random_hypothesis_runs(config):
     from hypothesis import settings
 
     try:
-
         profile = settings.get_profile(config.getoption("hypothesis_profile", None) or DEFAULT_HYPOTHESIS_PROFILE)
     except Exception:
         return
     if not profile.derandomize:
-        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2 ** 32))
+        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
 
 
 @pytest.hookimpl(trylast=True)

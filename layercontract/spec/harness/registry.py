@@ -18,6 +18,7 @@ the adapter is the one of the name before "@", run on that Keras from a cached o
 
 Built-in names win over entry points of the same name (the entry point is listed as shadowed).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -93,8 +94,9 @@ def _describe(e: BaseException) -> str:
 def _check_spec(spec: str):
     module_name, _, attr = spec.partition(":")
     if not all(p.isidentifier() for p in module_name.split(".")) or not all(p.isidentifier() for p in attr.split(".")):
-        raise BackendError(f"{spec!r} is not 'package.module:AdapterClass': give a module and a class "
-                           "name separated by one colon")
+        raise BackendError(
+            f"{spec!r} is not 'package.module:AdapterClass': give a module and a class name separated by one colon"
+        )
 
 
 def _load_object(spec: str):
@@ -107,8 +109,10 @@ def _load_object(spec: str):
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # SyntaxError, any exception, even sys.exit: the adapter's own failure
-        raise BackendError(f"importing adapter module {module_name!r} failed: {_describe(e)}; "
-                           "fix the module (check it with `layercontract doctor --backend ...`)") from e
+        raise BackendError(
+            f"importing adapter module {module_name!r} failed: {_describe(e)}; "
+            "fix the module (check it with `layercontract doctor --backend ...`)"
+        ) from e
     try:
         obj = module
         for part in attr.split("."):
@@ -153,7 +157,8 @@ def spec_for(name: str) -> tuple[str, str]:
     names = [k.name for k in known if not k.problem]
     raise BackendError(
         f"unknown backend {shown(name)}. Known backends: {', '.join(names)}; "
-        "or give an adapter as 'package.module:AdapterClass'.")
+        "or give an adapter as 'package.module:AdapterClass'."
+    )
 
 
 def resolve(name: str):
@@ -196,16 +201,20 @@ def check_versioned(name: str) -> tuple[str, str | None]:
     if request is not None:
         adapter = resolve(base)
         if not takes_keras_version(adapter):
-            raise BackendError(f"backend {name!r}: only Keras 3 backends take a Keras version "
-                               f"({adapter.name!r} is edition {getattr(adapter, 'edition', '?')!r})")
+            raise BackendError(
+                f"backend {name!r}: only Keras 3 backends take a Keras version "
+                f"({adapter.name!r} is edition {getattr(adapter, 'edition', '?')!r})"
+            )
     return base, request
 
 
 def _at_version(adapter, name: str, request: str):
     """The adapter of a Keras 3 backend, run on the Keras overlay of `request`."""
     if not takes_keras_version(adapter):
-        raise BackendError(f"backend {name!r}: only Keras 3 backends take a Keras version "
-                           f"({adapter.name!r} is edition {getattr(adapter, 'edition', '?')!r})")
+        raise BackendError(
+            f"backend {name!r}: only Keras 3 backends take a Keras version "
+            f"({adapter.name!r} is edition {getattr(adapter, 'edition', '?')!r})"
+        )
     try:
         found = overlay.locate(request)
         overlay.activate(found)
@@ -221,7 +230,8 @@ def _at_version(adapter, name: str, request: str):
         except Exception as e:  # an old or new Keras that does not import with these frameworks
             raise BackendError(
                 f"{found.distribution} {found.version} (overlay {found.path}) cannot be loaded as "
-                f"backend {adapter.name!r} with the installed frameworks: {type(e).__name__}: {e}") from e
+                f"backend {adapter.name!r} with the installed frameworks: {type(e).__name__}: {e}"
+            ) from e
         overlay.verify_imported(found)
         return namespace
 

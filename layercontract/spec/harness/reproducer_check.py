@@ -12,6 +12,7 @@ backends only (tf-keras does not import keras); a reproducer that cannot run the
 not part of keras-nightly) is reported, not a disagreement. Exit status 0: every row agrees;
 1: a row disagrees (or cannot run on the pinned versions); 2: the check itself could not start.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,13 @@ from packaging.version import Version
 
 from layercontract.spec.harness import expectations, processes
 
-KERAS_BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax", "keras-torch": "torch",
-                  "keras-numpy": "numpy", "keras-openvino": "openvino"}
+KERAS_BACKENDS = {
+    "keras-tensorflow": "tensorflow",
+    "keras-jax": "jax",
+    "keras-torch": "torch",
+    "keras-numpy": "numpy",
+    "keras-openvino": "openvino",
+}
 RECORDED = ("keras", "tf-keras", "tensorflow-cpu", "tensorflow", "jax", "torch", "numpy", "openvino")
 TIMEOUT_S = 300
 HOLDS, FIXED, CANNOT_RUN = 1, 0, 2
@@ -73,8 +79,10 @@ def holds(when: tuple[str, ...], versions: dict[str, str]) -> bool:
     for text in when:
         requirement = Requirement(text)
         if requirement.name not in versions:
-            raise expectations.ExpectationsError(f"`when` {text!r} names {requirement.name!r}, which this "
-                                                 f"run does not record ({', '.join(sorted(versions))})")
+            raise expectations.ExpectationsError(
+                f"`when` {text!r} names {requirement.name!r}, which this "
+                f"run does not record ({', '.join(sorted(versions))})"
+            )
         if not requirement.specifier.contains(Version(versions[requirement.name]), prereleases=True):
             return False
     return True
@@ -98,8 +106,11 @@ def rows_for(findings, base_versions: dict[str, str], keras: str | None, only=()
                 versions = {k: v for k, v in base_versions.items() if k != "keras"}
             else:
                 continue  # not a built-in backend: nothing here knows how to run it
-            shown = (f"keras {versions.get('keras')}" if backend in KERAS_BACKENDS
-                     else f"tf-keras {versions.get('tf-keras')}")
+            shown = (
+                f"keras {versions.get('keras')}"
+                if backend in KERAS_BACKENDS
+                else f"tf-keras {versions.get('tf-keras')}"
+            )
             rows.append(Row(finding.id, backend, shown, HOLDS if holds(finding.when, versions) else FIXED))
     return rows
 
@@ -107,8 +118,11 @@ def rows_for(findings, base_versions: dict[str, str], keras: str | None, only=()
 def environment(backend: str, overlay=None) -> dict:
     from layercontract.spec.harness import overlay as overlay_mod
 
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("LAYERCONTRACT_") and k not in ("PYTEST_ADDOPTS", "PYTHONPATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LAYERCONTRACT_") and k not in ("PYTEST_ADDOPTS", "PYTHONPATH")
+    }
     env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
     if backend in KERAS_BACKENDS:
         env["KERAS_BACKEND"] = KERAS_BACKENDS[backend]
@@ -121,8 +135,12 @@ def run_row(row: Row, script: pathlib.Path | None, overlay=None) -> Row:
     assert script is not None  # rows_for makes rows only for findings with a reproducer
     started = time.monotonic()
     try:
-        proc = processes.run([sys.executable, str(script)], timeout=TIMEOUT_S, cwd=str(script.parent),
-                             env=environment(row.backend, overlay))
+        proc = processes.run(
+            [sys.executable, str(script)],
+            timeout=TIMEOUT_S,
+            cwd=str(script.parent),
+            env=environment(row.backend, overlay),
+        )
         row.returncode = proc.returncode
         lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
         row.said = lines[-1] if lines else (proc.stderr.strip().splitlines() or [""])[-1]
@@ -133,16 +151,23 @@ def run_row(row: Row, script: pathlib.Path | None, overlay=None) -> Row:
 
 
 def table(rows: list[Row], title: str) -> str:
-    lines = [f"### {title}", "", "| finding | backend | version | exit | expected by `when` | verdict | s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {title}",
+        "",
+        "| finding | backend | version | exit | expected by `when` | verdict | s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r.finding} | {r.backend} | {r.keras} | {r.returncode} | {r.expected} | {r.verdict} | {r.seconds} |")
+        lines.append(
+            f"| {r.finding} | {r.backend} | {r.keras} | {r.returncode} | {r.expected} | {r.verdict} | {r.seconds} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def add_arguments(parser):
-    parser.add_argument("--keras", default=None, help="nightly or an exact Keras version (an overlay); "
-                        "default: the installed Keras")
+    parser.add_argument(
+        "--keras", default=None, help="nightly or an exact Keras version (an overlay); default: the installed Keras"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="reproducers at once (default 2)")
     parser.add_argument("--findings", type=pathlib.Path, default=expectations.FINDINGS_FILE)
     parser.add_argument("--only", nargs="*", default=(), metavar="ID")
@@ -177,15 +202,21 @@ def check(args) -> int:
         futures = [pool.submit(run_row, row, findings[row.finding].reproducer_path, overlay) for row in rows]
         for future in concurrent.futures.as_completed(futures):
             r = future.result()
-            print(f"  {r.verdict:10} {r.finding} on {r.backend} ({r.keras}): exit {r.returncode}, "
-                  f"expected {r.expected} ({r.seconds} s){'' if r.verdict == 'agrees' else ': ' + r.said}", flush=True)
+            print(
+                f"  {r.verdict:10} {r.finding} on {r.backend} ({r.keras}): exit {r.returncode}, "
+                f"expected {r.expected} ({r.seconds} s){'' if r.verdict == 'agrees' else ': ' + r.said}",
+                flush=True,
+            )
     wall = time.monotonic() - started
     bad = [r for r in rows if r.verdict != "agrees" and not (overlay and r.verdict == "cannot run")]
     unrunnable = [r for r in rows if r.verdict == "cannot run"]
-    summary = (f"reproducer check on {what}: {len(rows)} runs, {len(rows) - len(bad) - len(unrunnable) if overlay else len(rows) - len(bad)} agree with `when`"
-               + (f", {len(unrunnable)} cannot run there" if overlay and unrunnable else "")
-               + (f", {len(bad)} do NOT" if bad else "") + f"; {wall:.0f} s of wall, "
-               f"{sum(r.seconds for r in rows):.0f} s summed over the runs")
+    summary = (
+        f"reproducer check on {what}: {len(rows)} runs, {len(rows) - len(bad) - len(unrunnable) if overlay else len(rows) - len(bad)} agree with `when`"
+        + (f", {len(unrunnable)} cannot run there" if overlay and unrunnable else "")
+        + (f", {len(bad)} do NOT" if bad else "")
+        + f"; {wall:.0f} s of wall, "
+        f"{sum(r.seconds for r in rows):.0f} s summed over the runs"
+    )
     print(summary)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ where the watchdog cannot interrupt it, nor pass `doctor`. One validator (`check
 doctor: a pattern that is not a string, empty, longer than MAX_PATTERN_CHARS, invalid, or that
 does not decide within MATCH_TIMEOUT_S on a probe text is refused before anything runs.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,8 +43,9 @@ def check(pattern) -> None:
         try:
             _compiled(pattern).search(probe, timeout=MATCH_TIMEOUT_S)
         except TimeoutError:
-            raise RegexError(f"backtracks without bound (no answer within {MATCH_TIMEOUT_S:g} s on "
-                             f"{probe[:12]!r}...): simplify it") from None
+            raise RegexError(
+                f"backtracks without bound (no answer within {MATCH_TIMEOUT_S:g} s on {probe[:12]!r}...): simplify it"
+            ) from None
 
 
 def search(pattern: str, text: str) -> bool | None:

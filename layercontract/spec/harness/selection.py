@@ -1,5 +1,6 @@
 """The tests a command line selects (`layercontract run -- ...`, `run-many -s`): paths, node ids,
 check ids or --pyargs targets, from any directory, as one absolute pytest target each."""
+
 from __future__ import annotations
 
 import pathlib
@@ -37,17 +38,22 @@ def selection_target(arg: str, cwd: pathlib.Path | None = None) -> str:
     except OSError:
         pass
     if path != SUITES_DIR and SUITES_DIR not in path.parents:
-        raise SelectionError(f"{arg!r} is not in layercontract's suites ({SUITES_DIR}): give a suite file "
-                             "or node id, e.g. suites/test_build.py or suites/test_build.py::test_name")
+        raise SelectionError(
+            f"{arg!r} is not in layercontract's suites ({SUITES_DIR}): give a suite file "
+            "or node id, e.g. suites/test_build.py or suites/test_build.py::test_name"
+        )
     if not path.exists():
-        raise SelectionError(f"{arg!r}: no such suite file {path}; the suites are: "
-                             f"{', '.join(sorted(p.name for p in SUITES_DIR.glob('test_*.py')))}")
+        raise SelectionError(
+            f"{arg!r}: no such suite file {path}; the suites are: "
+            f"{', '.join(sorted(p.name for p in SUITES_DIR.glob('test_*.py')))}"
+        )
     if sep:
         if path.is_dir() or path.suffix != ".py":
             raise SelectionError(f"{arg!r}: a node id needs a suite file before '::'")
         function = rest.split("[", 1)[0].split("::", 1)[0]
-        known = {t.split("::", 1)[1] for tests in cited_clauses().values() for t in tests
-                 if t.split("::", 1)[0] == path.name}
+        known = {
+            t.split("::", 1)[1] for tests in cited_clauses().values() for t in tests if t.split("::", 1)[0] == path.name
+        }
         if function not in known:
             raise SelectionError(f"{arg!r}: {path.name} has no test {function!r}")
     return f"{path}{sep}{rest}"
@@ -57,5 +63,10 @@ def looks_like_selection(arg: str) -> bool:
     """True for a pytest argument that selects tests (a path or node id), not an option."""
     if arg.startswith("-"):
         return False
-    return ("::" in arg or arg.endswith(".py") or arg.startswith("layercontract.suites")
-            or arg.rstrip("/").endswith("suites") or pathlib.Path(arg).exists())
+    return (
+        "::" in arg
+        or arg.endswith(".py")
+        or arg.startswith("layercontract.suites")
+        or arg.rstrip("/").endswith("suites")
+        or pathlib.Path(arg).exists()
+    )

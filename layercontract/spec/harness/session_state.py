@@ -1,5 +1,6 @@
 """The state of one layercontract pytest session, kept in the config's stash under STATE: the
 adapter and its namespace (loaded once), the clauses, the expectations entries, the results."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,11 +13,13 @@ class State:
         self.adapter = adapter
         self.clauses = clauses
         self.deviations = deviations  # every entry of the expectations file
-        self.active_deviations = []    # those whose `when` holds on the loaded backend's versions
+        self.active_deviations = []  # those whose `when` holds on the loaded backend's versions
         self._namespace = None  # (namespace,) once loaded
         self._load_error = None
         self.selected = False  # the tests are selected and the backend loaded: a run can start
-        self.results: dict[str, tuple[list[str], str, str, float]] = {}  # nodeid -> (clauses, outcome, message, duration)
+        self.results: dict[
+            str, tuple[list[str], str, str, float]
+        ] = {}  # nodeid -> (clauses, outcome, message, duration)
 
     def activate_deviations(self):
         versions = contract_checks.adapter_versions(self.adapter)  # AdapterFault: as doctor says

@@ -13,6 +13,7 @@ takes it for a record):
 
 It only observes: nothing here changes what a check sees. Without --record it does nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,9 +73,11 @@ class Usage:
                 entry["seconds"] += float(seconds)
 
         monitoring.register_event_duration_secs_listener(
-            lambda event, duration, **_: add(event, duration) if event.startswith("/jax/") else None)
+            lambda event, duration, **_: add(event, duration) if event.startswith("/jax/") else None
+        )
         monitoring.register_event_listener(
-            lambda event, **_: add(event) if event.startswith("/jax/compilation_cache/") else None)
+            lambda event, **_: add(event) if event.startswith("/jax/compilation_cache/") else None
+        )
 
     def summary(self, backend) -> dict:
         end_wall, end_cpu = time.monotonic(), _cpu()
@@ -89,18 +92,22 @@ class Usage:
         phases = {
             "startup_s": round(collected[0] - self.t0, 3) if collected else None,
             "startup_cpu_s": round(collected[1], 3) if collected else None,
-            "load_s": span("load_start", "load_end", 0), "load_cpu_s": span("load_start", "load_end", 1),
-            "tests_s": span("collected", "end", 0), "tests_cpu_s": span("collected", "end", 1),
+            "load_s": span("load_start", "load_end", 0),
+            "load_cpu_s": span("load_start", "load_end", 1),
+            "tests_s": span("collected", "end", 0),
+            "tests_cpu_s": span("collected", "end", 1),
         }
         return {
-            "schema": SCHEMA, "backend": backend,
+            "schema": SCHEMA,
+            "backend": backend,
             "wall_s": round(end_wall - self.t0, 3),
             "cpu_user_s": round(self_usage.ru_utime + children.ru_utime, 3),
             "cpu_sys_s": round(self_usage.ru_stime + children.ru_stime, 3),
             "peak_rss_kib": max(self_usage.ru_maxrss, children.ru_maxrss),  # KiB on Linux
             "phases": phases,
-            "compile": {k: {"count": v["count"], "seconds": round(v["seconds"], 3)}
-                        for k, v in sorted(self.compile.items())},
+            "compile": {
+                k: {"count": v["count"], "seconds": round(v["seconds"], 3)} for k, v in sorted(self.compile.items())
+            },
         }
 
 
@@ -110,7 +117,7 @@ USAGE = pytest.StashKey[Usage]()
 def usage_path(record_path) -> pathlib.Path:
     """OUT/<backend>.json -> OUT/<backend>.usage"""
     p = pathlib.Path(record_path)
-    return p.with_name(p.name[:-len(".json")] + SUFFIX if p.name.endswith(".json") else p.name + SUFFIX)
+    return p.with_name(p.name[: -len(".json")] + SUFFIX if p.name.endswith(".json") else p.name + SUFFIX)
 
 
 def pytest_configure(config):

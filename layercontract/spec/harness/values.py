@@ -1,5 +1,6 @@
 """Values layercontract takes on its command line and forwards to pytest, checked the same way
 in both places (a bad one is one usage error, exit 2, before anything runs)."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,6 +16,7 @@ def seconds(text: str) -> float:
     except (TypeError, ValueError):
         raise argparse.ArgumentTypeError(f"{str(text)[:40]!r} is not a number of seconds") from None
     if not math.isfinite(value) or value < 0 or value > MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"{str(text)[:40]!r}: give a finite number of seconds >= 0 and at most "
-                                         f"{MAX_SECONDS:g} (0: no limit)")
+        raise argparse.ArgumentTypeError(
+            f"{str(text)[:40]!r}: give a finite number of seconds >= 0 and at most {MAX_SECONDS:g} (0: no limit)"
+        )
     return value

@@ -14,6 +14,7 @@
                         and, on SIGUSR1, dump every thread's stack to PATH.stack (faulthandler:
                         works even while a thread is stuck in C code) before a supervisor kills it.
 """
+
 from __future__ import annotations
 
 import faulthandler
@@ -38,10 +39,16 @@ class TestTimeout(Exception):
 
 def pytest_addoption(parser):
     group = parser.getgroup("layercontract")
-    group.addoption("--test-timeout", type=values.seconds, default=0, metavar="SECONDS",
-                    help="fail a test whose call runs longer than SECONDS with outcome 'timeout' (0: none)")
-    group.addoption("--journal", default=None, metavar="PATH",
-                    help="append the run's progress as JSON lines to PATH (for run-many)")
+    group.addoption(
+        "--test-timeout",
+        type=values.seconds,
+        default=0,
+        metavar="SECONDS",
+        help="fail a test whose call runs longer than SECONDS with outcome 'timeout' (0: none)",
+    )
+    group.addoption(
+        "--journal", default=None, metavar="PATH", help="append the run's progress as JSON lines to PATH (for run-many)"
+    )
 
 
 # --------------------------------------------------------------- per-test timeout
@@ -56,8 +63,9 @@ def pytest_runtest_call(item):
         return (yield)
 
     def on_alarm(signum, frame):
-        raise TestTimeout(f"{outcomes.TIMEOUT_MARKER} the test ran longer than the per-test timeout "
-                          f"of {limit:g} s (--test-timeout)")
+        raise TestTimeout(
+            f"{outcomes.TIMEOUT_MARKER} the test ran longer than the per-test timeout of {limit:g} s (--test-timeout)"
+        )
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, limit)
@@ -110,10 +118,16 @@ class Journal:
         # Before the harness loads the backend (which may crash or hang): what is to be run.
         # Tests are named by check id ("suites/test_x.py::test[p]"), whatever pytest's node ids.
         self.checks.update((item.nodeid, check_ids.item_check_id(item)) for item in items)
-        self.write(event="collected",
-                   tests=[{"nodeid": self.checks.get(item.nodeid, item.nodeid),
-                           "clauses": [cid for mark in item.iter_markers("clause") for cid in mark.args]}
-                          for item in items])
+        self.write(
+            event="collected",
+            tests=[
+                {
+                    "nodeid": self.checks.get(item.nodeid, item.nodeid),
+                    "clauses": [cid for mark in item.iter_markers("clause") for cid in mark.args],
+                }
+                for item in items
+            ],
+        )
         return (yield)
 
     def pytest_collection_finish(self, session):
@@ -124,8 +138,13 @@ class Journal:
             versions = state.adapter.versions()
         except Exception as e:  # never lose the journal over version reporting
             versions = {"error": f"{type(e).__name__}: {e}"}
-        self.write(event="backend", name=state.adapter.name, edition=state.adapter.edition,
-                   capabilities=sorted(state.adapter.capabilities), versions=versions)
+        self.write(
+            event="backend",
+            name=state.adapter.name,
+            edition=state.adapter.edition,
+            capabilities=sorted(state.adapter.capabilities),
+            versions=versions,
+        )
 
     def pytest_runtest_logstart(self, nodeid, location):
         self.write(event="start", nodeid=self.checks.get(nodeid, nodeid))
@@ -136,8 +155,14 @@ class Journal:
         if result is None:
             return
         ids, outcome, message, duration = result
-        self.write(event="result", nodeid=self.checks.get(nodeid, nodeid), clauses=ids, outcome=outcome,
-                   duration_s=round(duration, 4), message=ANSI.sub("", message)[:4000])
+        self.write(
+            event="result",
+            nodeid=self.checks.get(nodeid, nodeid),
+            clauses=ids,
+            outcome=outcome,
+            duration_s=round(duration, 4),
+            message=ANSI.sub("", message)[:4000],
+        )
 
     @pytest.hookimpl(trylast=True)  # after the record's last write (a supervisor reads both)
     def pytest_sessionfinish(self, session, exitstatus):

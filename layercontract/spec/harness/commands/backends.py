@@ -1,5 +1,6 @@
 """layercontract backends: every known backend and where it comes from (built-in, or the
 entry point "layercontract.backends" of an installed distribution)."""
+
 from layercontract.spec.harness import registry
 
 HELP = "list the known backends and where each comes from"
@@ -16,6 +17,8 @@ def run(args) -> int:
     for k in known:
         line = f"{k.name:<{width}}{k.source:<{source_width}}{k.spec}"
         print(line + (f"  [{k.problem}]" if k.problem else ""))
-    print(f"(any other adapter: --backend package.module:AdapterClass; "
-          f"installed adapters register in the entry-point group {registry.ENTRY_POINT_GROUP!r})")
+    print(
+        f"(any other adapter: --backend package.module:AdapterClass; "
+        f"installed adapters register in the entry-point group {registry.ENTRY_POINT_GROUP!r})"
+    )
     return 0

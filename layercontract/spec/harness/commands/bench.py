@@ -16,6 +16,7 @@ time and module times.
 the result as a baseline. The benchmark never gates: exit status 0 when it could measure, 2 when
 it could not (no record, bad arguments); the run's outcomes are run-many's business.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,21 +50,44 @@ def default_baseline() -> pathlib.Path | None:
 
 
 def add_arguments(parser):
-    parser.add_argument("backends", nargs="*", metavar="BACKEND",
-                        help="backends to run (run-many names, or 'all'); not with --from-records")
-    parser.add_argument("--from-records", nargs="+", default=None, metavar="RECORD",
-                        help="read these run records (and their .usage files) instead of running")
-    parser.add_argument("--out", default=None,
-                        help="run-many's output directory (default: a new temporary directory)")
-    parser.add_argument("-j", "--jobs", type=int, default=None,
-                        help="backends run at once (default: run-many's, os.cpu_count())")
-    parser.add_argument("-s", "--select", action="append", default=[], metavar="PATH",
-                        help="suite file or node id to run instead of all of suites/ (repeatable; as run-many)")
-    parser.add_argument("--baseline", default=None, metavar="PATH",
-                        help="baseline to compare with (default: the checkout's benchmarks/baseline.json)")
+    parser.add_argument(
+        "backends",
+        nargs="*",
+        metavar="BACKEND",
+        help="backends to run (run-many names, or 'all'); not with --from-records",
+    )
+    parser.add_argument(
+        "--from-records",
+        nargs="+",
+        default=None,
+        metavar="RECORD",
+        help="read these run records (and their .usage files) instead of running",
+    )
+    parser.add_argument("--out", default=None, help="run-many's output directory (default: a new temporary directory)")
+    parser.add_argument(
+        "-j", "--jobs", type=int, default=None, help="backends run at once (default: run-many's, os.cpu_count())"
+    )
+    parser.add_argument(
+        "-s",
+        "--select",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="suite file or node id to run instead of all of suites/ (repeatable; as run-many)",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="PATH",
+        help="baseline to compare with (default: the checkout's benchmarks/baseline.json)",
+    )
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the result as JSON")
-    parser.add_argument("--save-baseline", default=None, metavar="PATH",
-                        help="write the result as a baseline file (with this machine's description)")
+    parser.add_argument(
+        "--save-baseline",
+        default=None,
+        metavar="PATH",
+        help="write the result as a baseline file (with this machine's description)",
+    )
 
 
 # ------------------------------------------------------------------ measuring
@@ -80,8 +104,13 @@ def machine() -> dict:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         load = None
-    return {"cores": os.cpu_count(), "cpu": model or platform.processor() or None,
-            "python": platform.python_version(), "platform": platform.platform(), "load_average": load}
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model or platform.processor() or None,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": load,
+    }
 
 
 def module_times(record) -> dict[str, float]:
@@ -105,8 +134,11 @@ def compile_summary(events: dict) -> dict | None:
     return {
         "compiles": get(backend, "count"),
         "compile_s": round(get(backend, "seconds"), 3),
-        "trace_lower_s": round(get("/jax/core/compile/jaxpr_trace_duration", "seconds")
-                               + get("/jax/core/compile/jaxpr_to_mlir_module_duration", "seconds"), 3),
+        "trace_lower_s": round(
+            get("/jax/core/compile/jaxpr_trace_duration", "seconds")
+            + get("/jax/core/compile/jaxpr_to_mlir_module_duration", "seconds"),
+            3,
+        ),
         "cache_hits": get("/jax/compilation_cache/cache_hits", "count"),
         "cache_misses": get("/jax/compilation_cache/cache_misses", "count"),
         "cache_saved_s": round(get("/jax/compilation_cache/compile_time_saved_sec", "seconds"), 3),
@@ -126,19 +158,32 @@ def measure(record_path) -> dict:
         pass
     name = record.get("requested_backend") or record.get("backend")
     row = {
-        "backend": name, "record": str(record_path), "complete": record.get("complete"),
+        "backend": name,
+        "record": str(record_path),
+        "complete": record.get("complete"),
         "tests": len(record.get("tests", [])),
         "session_s": round(float(record.get("duration_s") or 0.0), 3),
-        "wall_s": None, "cpu_s": None, "cpu_user_s": None, "cpu_sys_s": None, "peak_rss_mib": None,
-        "phases": None, "compile": None,
+        "wall_s": None,
+        "cpu_s": None,
+        "cpu_user_s": None,
+        "cpu_sys_s": None,
+        "peak_rss_mib": None,
+        "phases": None,
+        "compile": None,
         "modules": module_times(record),
-        "versions": record.get("versions", {}), "python": record.get("python"),
+        "versions": record.get("versions", {}),
+        "python": record.get("python"),
     }
     if usage:
-        row.update(wall_s=usage["wall_s"], cpu_user_s=usage["cpu_user_s"], cpu_sys_s=usage["cpu_sys_s"],
-                   cpu_s=round(usage["cpu_user_s"] + usage["cpu_sys_s"], 3),
-                   peak_rss_mib=round(usage["peak_rss_kib"] / 1024, 1), phases=usage.get("phases"),
-                   compile=compile_summary(usage.get("compile") or {}))
+        row.update(
+            wall_s=usage["wall_s"],
+            cpu_user_s=usage["cpu_user_s"],
+            cpu_sys_s=usage["cpu_sys_s"],
+            cpu_s=round(usage["cpu_user_s"] + usage["cpu_sys_s"], 3),
+            peak_rss_mib=round(usage["peak_rss_kib"] / 1024, 1),
+            phases=usage.get("phases"),
+            compile=compile_summary(usage.get("compile") or {}),
+        )
     else:
         row["wall_s"] = row["session_s"]
     return row
@@ -173,37 +218,49 @@ def _delta(now, before):
 
 def lines(result) -> list[str]:
     rows = result["backends"]
-    out = [f"bench: {len(rows)} backend(s); this machine: {result['machine']['cores']} cores, "
-           f"{result['machine']['cpu']}, Python {result['machine']['python']}, load average "
-           f"{result['machine']['load_average']}"]
+    out = [
+        f"bench: {len(rows)} backend(s); this machine: {result['machine']['cores']} cores, "
+        f"{result['machine']['cpu']}, Python {result['machine']['python']}, load average "
+        f"{result['machine']['load_average']}"
+    ]
     base = result.get("baseline_machine")
     if base:
-        out.append(f"bench: baseline {result.get('baseline_path')}: measured {base.get('measured', '?')} on "
-                   f"{base.get('cores')} cores, {base.get('cpu')}, Python {base.get('python')}"
-                   + (f" ({base['note']})" if base.get("note") else ""))
-    head = (f"{'backend':<20} {'tests':>5} {'wall s':>7} {'CPU s':>7} {'CPU×ref':>7} {'wall×ref':>8} "
-            f"{'RSS MiB':>8} | {'base wall':>9} {'base CPU':>8} {'base RSS':>8} {'ΔCPU':>6} {'ΔRSS':>6}")
+        out.append(
+            f"bench: baseline {result.get('baseline_path')}: measured {base.get('measured', '?')} on "
+            f"{base.get('cores')} cores, {base.get('cpu')}, Python {base.get('python')}"
+            + (f" ({base['note']})" if base.get("note") else "")
+        )
+    head = (
+        f"{'backend':<20} {'tests':>5} {'wall s':>7} {'CPU s':>7} {'CPU×ref':>7} {'wall×ref':>8} "
+        f"{'RSS MiB':>8} | {'base wall':>9} {'base CPU':>8} {'base RSS':>8} {'ΔCPU':>6} {'ΔRSS':>6}"
+    )
     out += [head, "-" * len(head)]
     for r in rows:
         b = r.get("baseline") or {}
-        out.append(f"{r['backend']:<20} {r['tests']:>5} {_num(r['wall_s']):>7} {_num(r['cpu_s']):>7} "
-                   f"{_num(r['cpu_x_ref'], '{:.2f}'):>7} {_num(r['wall_x_ref'], '{:.2f}'):>8} "
-                   f"{_num(r['peak_rss_mib'], '{:.0f}'):>8} | {_num(b.get('wall_s')):>9} {_num(b.get('cpu_s')):>8} "
-                   f"{_num(b.get('peak_rss_mib'), '{:.0f}'):>8} {_delta(r['cpu_s'], b.get('cpu_s')):>6} "
-                   f"{_delta(r['peak_rss_mib'], b.get('peak_rss_mib')):>6}")
+        out.append(
+            f"{r['backend']:<20} {r['tests']:>5} {_num(r['wall_s']):>7} {_num(r['cpu_s']):>7} "
+            f"{_num(r['cpu_x_ref'], '{:.2f}'):>7} {_num(r['wall_x_ref'], '{:.2f}'):>8} "
+            f"{_num(r['peak_rss_mib'], '{:.0f}'):>8} | {_num(b.get('wall_s')):>9} {_num(b.get('cpu_s')):>8} "
+            f"{_num(b.get('peak_rss_mib'), '{:.0f}'):>8} {_delta(r['cpu_s'], b.get('cpu_s')):>6} "
+            f"{_delta(r['peak_rss_mib'], b.get('peak_rss_mib')):>6}"
+        )
     out.append("where the time goes (s; CPU s in brackets):")
     for r in rows:
         p = r.get("phases") or {}
         parts = []
         if p:
-            parts.append(f"start-up {_num(p.get('startup_s'))} [{_num(p.get('startup_cpu_s'))}] "
-                         f"(load {_num(p.get('load_s'))} [{_num(p.get('load_cpu_s'))}])")
+            parts.append(
+                f"start-up {_num(p.get('startup_s'))} [{_num(p.get('startup_cpu_s'))}] "
+                f"(load {_num(p.get('load_s'))} [{_num(p.get('load_cpu_s'))}])"
+            )
             parts.append(f"tests {_num(p.get('tests_s'))} [{_num(p.get('tests_cpu_s'))}]")
         c = r.get("compile")
         if c:
-            parts.append(f"jax: {c['compiles']} compiles {c['compile_s']:.1f} s + trace/lower "
-                         f"{c['trace_lower_s']:.1f} s, persistent cache {c['cache_hits']} hits "
-                         f"({c['cache_saved_s']:.1f} s saved) / {c['cache_misses']} misses")
+            parts.append(
+                f"jax: {c['compiles']} compiles {c['compile_s']:.1f} s + trace/lower "
+                f"{c['trace_lower_s']:.1f} s, persistent cache {c['cache_hits']} hits "
+                f"({c['cache_saved_s']:.1f} s saved) / {c['cache_misses']} misses"
+            )
         top = ", ".join(f"{m} {s:.1f}" for m, s in list(r["modules"].items())[:TOP_MODULES])
         parts.append(f"modules: {top}")
         out.append(f"  {r['backend']:<18} " + "; ".join(parts))
@@ -239,24 +296,47 @@ def load_baseline(path) -> dict | None:
 
 
 def result_of(rows, baseline, baseline_path) -> dict:
-    return {"schema": SCHEMA, "measured": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": machine(), "baseline_path": str(baseline_path) if baseline else None,
-            "baseline_machine": (dict(baseline.get("machine", {}), measured=baseline.get("measured"),
-                                      note=baseline.get("note")) if baseline else None),
-            "backends": rows}
+    return {
+        "schema": SCHEMA,
+        "measured": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "baseline_path": str(baseline_path) if baseline else None,
+        "baseline_machine": (
+            dict(baseline.get("machine", {}), measured=baseline.get("measured"), note=baseline.get("note"))
+            if baseline
+            else None
+        ),
+        "backends": rows,
+    }
 
 
 def as_baseline(result) -> dict:
-    keep = ("wall_s", "cpu_s", "cpu_user_s", "cpu_sys_s", "peak_rss_mib", "tests", "cpu_x_ref", "wall_x_ref",
-            "phases", "compile", "modules", "versions")
-    return {"schema": SCHEMA, "measured": result["measured"], "machine": result["machine"],
-            "note": "", "backends": {r["backend"]: {k: r.get(k) for k in keep} for r in result["backends"]}}
+    keep = (
+        "wall_s",
+        "cpu_s",
+        "cpu_user_s",
+        "cpu_sys_s",
+        "peak_rss_mib",
+        "tests",
+        "cpu_x_ref",
+        "wall_x_ref",
+        "phases",
+        "compile",
+        "modules",
+        "versions",
+    )
+    return {
+        "schema": SCHEMA,
+        "measured": result["measured"],
+        "machine": result["machine"],
+        "note": "",
+        "backends": {r["backend"]: {k: r.get(k) for k in keep} for r in result["backends"]},
+    }
 
 
 def run(args) -> int:
     if bool(args.from_records) == bool(args.backends):
-        print("layercontract bench: give BACKEND... (or 'all') to run, or --from-records RECORD...",
-              file=sys.stderr)
+        print("layercontract bench: give BACKEND... (or 'all') to run, or --from-records RECORD...", file=sys.stderr)
         return EXIT_HARNESS
     if args.from_records:
         paths = [pathlib.Path(p) for p in args.from_records]
@@ -289,6 +369,5 @@ def run(args) -> int:
         pathlib.Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     if args.save_baseline:
         pathlib.Path(args.save_baseline).parent.mkdir(parents=True, exist_ok=True)
-        pathlib.Path(args.save_baseline).write_text(json.dumps(as_baseline(result), indent=1) + "\n",
-                                                    encoding="utf-8")
+        pathlib.Path(args.save_baseline).write_text(json.dumps(as_baseline(result), indent=1) + "\n", encoding="utf-8")
     return EXIT_OK

@@ -29,6 +29,7 @@ good and first bad again at the end.
 Exit status: 0 found; 1 the endpoints give the same results (or one cannot be tested, or
 --confirm did not repeat a verdict); 2 bad input (unknown clause or check, a build not on the index, a non-Keras-3 backend).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,32 +47,67 @@ _CLAUSE = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)+$")
 
 def add_arguments(parser):
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("targets", nargs="*", metavar="TARGET",
-                        help="clause id(s) (their checks run) or check id(s)")
-    parser.add_argument("--backend", default=None,
-                        help="Keras 3 backend: keras-numpy, keras-jax, keras-tensorflow, keras-torch, keras-openvino "
-                             "(default: keras-numpy; with --reproducer, the finding's first backend)")
-    parser.add_argument("--good", required=True, metavar="VERSION",
-                        help="a build where the checks behave the old way: 3.15.1, 3.16.0.dev2026101504, nightly, 2026-10-15")
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help="clause id(s) (their checks run) or check id(s)")
+    parser.add_argument(
+        "--backend",
+        default=None,
+        help="Keras 3 backend: keras-numpy, keras-jax, keras-tensorflow, keras-torch, keras-openvino "
+        "(default: keras-numpy; with --reproducer, the finding's first backend)",
+    )
+    parser.add_argument(
+        "--good",
+        required=True,
+        metavar="VERSION",
+        help="a build where the checks behave the old way: 3.15.1, 3.16.0.dev2026101504, nightly, 2026-10-15",
+    )
     parser.add_argument("--bad", required=True, metavar="VERSION", help="a build where they changed (same forms)")
-    parser.add_argument("--reproducer", metavar="FINDING", default=None,
-                        help="test with this finding's standalone reproducer instead of suite checks")
-    parser.add_argument("--findings", metavar="PATH", default=None,
-                        help="findings file for --reproducer (default: the package's backends/findings.toml)")
-    parser.add_argument("--keras-cache", default=None, metavar="DIR",
-                        help="cache of Keras overlays (default: $LAYERCONTRACT_KERAS_CACHE, else the user cache)")
-    parser.add_argument("--workdir", default=None, metavar="DIR",
-                        help="where each build's run record is kept (default: a temporary directory)")
-    parser.add_argument("--test-timeout", type=float, default=120.0, metavar="SECONDS",
-                        help="per-check timeout (default 120)")
-    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                        help="builds tested at once (default 1): N > 1 tests the endpoints together and splits "
-                             "each interval into N + 1 parts (fewer rounds, more builds tested)")
-    parser.add_argument("--json", default=None, metavar="FILE",
-                        help="also write the result as JSON (last_good / first_bad as a finding records them, "
-                             "the link, every step)")
-    parser.add_argument("--confirm", action="store_true",
-                        help="once found, test last good and first bad again; exit 1 if either verdict changes")
+    parser.add_argument(
+        "--reproducer",
+        metavar="FINDING",
+        default=None,
+        help="test with this finding's standalone reproducer instead of suite checks",
+    )
+    parser.add_argument(
+        "--findings",
+        metavar="PATH",
+        default=None,
+        help="findings file for --reproducer (default: the package's backends/findings.toml)",
+    )
+    parser.add_argument(
+        "--keras-cache",
+        default=None,
+        metavar="DIR",
+        help="cache of Keras overlays (default: $LAYERCONTRACT_KERAS_CACHE, else the user cache)",
+    )
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        metavar="DIR",
+        help="where each build's run record is kept (default: a temporary directory)",
+    )
+    parser.add_argument(
+        "--test-timeout", type=float, default=120.0, metavar="SECONDS", help="per-check timeout (default 120)"
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="builds tested at once (default 1): N > 1 tests the endpoints together and splits "
+        "each interval into N + 1 parts (fewer rounds, more builds tested)",
+    )
+    parser.add_argument(
+        "--json",
+        default=None,
+        metavar="FILE",
+        help="also write the result as JSON (last_good / first_bad as a finding records them, the link, every step)",
+    )
+    parser.add_argument(
+        "--confirm",
+        action="store_true",
+        help="once found, test last good and first bad again; exit 1 if either verdict changes",
+    )
 
 
 def _error(text) -> int:
@@ -101,8 +137,11 @@ def print_step(step):
     from layercontract.spec.harness.bisection import Step  # noqa: F401 (type)
 
     left = f", {step.remaining} build(s) left to test" if step.number > 2 else ""
-    print(f"[{step.number}] {step.build}: {step.verdict.upper()} ({step.observation.seconds:.1f} s){left}"
-          f"\n    {step.observation.note}", flush=True)
+    print(
+        f"[{step.number}] {step.build}: {step.verdict.upper()} ({step.observation.seconds:.1f} s){left}"
+        f"\n    {step.observation.note}",
+        flush=True,
+    )
 
 
 def print_result(result) -> int:
@@ -140,8 +179,11 @@ def confirm(result, tester, jobs: int = 1) -> int:
         if verdict != expected:
             problems.append(f"{build} was {expected}, now {verdict}")
     if problems:
-        print(f"layercontract bisect: NOT confirmed ({'; '.join(problems)}): the checks are not deterministic "
-              "on these builds", flush=True)
+        print(
+            f"layercontract bisect: NOT confirmed ({'; '.join(problems)}): the checks are not deterministic "
+            "on these builds",
+            flush=True,
+        )
         return EXIT_NO_CHANGE
     print("confirmed: the rerun at last good and first bad gives the same verdicts", flush=True)
     return EXIT_FOUND
@@ -160,8 +202,10 @@ def run(args, *, available=None, tester=None) -> int:
         return _error("give either clause or check ids (TARGET...) or --reproducer FINDING")
     backend = args.backend
     if backend and ("@" in backend or backend not in findings.KERAS_BACKENDS):
-        return _error(f"--backend {backend!r}: bisect runs a Keras 3 backend without a version "
-                      f"({', '.join(findings.KERAS_BACKENDS)}); the versions come from --good and --bad")
+        return _error(
+            f"--backend {backend!r}: bisect runs a Keras 3 backend without a version "
+            f"({', '.join(findings.KERAS_BACKENDS)}); the versions come from --good and --bad"
+        )
     if args.reproducer:
         try:
             finding = findings.get(args.reproducer, args.findings)
@@ -190,13 +234,19 @@ def run(args, *, available=None, tester=None) -> int:
     low, high = sorted((good.version, bad.version))
     span = [b for b in available if low <= b.version <= high]
     rounds = bisection.expected_steps(len(span), args.jobs)
-    print(f"layercontract bisect: {what}\n  good {good}, bad {bad}: {len(span)} builds in the range "
-          + (f"(about {rounds} to test)" if args.jobs == 1 else f"(about {rounds} rounds of {args.jobs})"), flush=True)
+    print(
+        f"layercontract bisect: {what}\n  good {good}, bad {bad}: {len(span)} builds in the range "
+        + (f"(about {rounds} to test)" if args.jobs == 1 else f"(about {rounds} rounds of {args.jobs})"),
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="layercontract-bisect-") as tmp:
         if tester is None:
             workdir = pathlib.Path(args.workdir).resolve() if args.workdir else pathlib.Path(tmp)
-            tester = (bisection.ReproducerTester(script, backend) if args.reproducer else
-                      bisection.SuiteTester(backend, targets, workdir, test_timeout=args.test_timeout))
+            tester = (
+                bisection.ReproducerTester(script, backend)
+                if args.reproducer
+                else bisection.SuiteTester(backend, targets, workdir, test_timeout=args.test_timeout)
+            )
         result = bisection.bisect(good, bad, available, tester, print_step, jobs=args.jobs)
         status = print_result(result)
         if status == EXIT_FOUND and args.confirm:
@@ -213,13 +263,30 @@ def write_json(path, result, status, what, backend, seconds, confirmed):
 
     from layercontract.reports import records
 
-    data = {"what": what, "backend": backend, "good": result.good.text, "bad": result.bad.text,
-            "found": result.found, "confirmed": confirmed,  # None: --confirm was not asked
-            "last_good": result.last_good.text if result.found else None,
-            "first_bad": result.first_bad.text if result.found else None,
-            "skipped": [b.text for b in result.skipped], "url": result.url if result.found else None,
-            "problem": result.problem or None, "exit_status": status, "seconds": seconds,
-            "steps": [{"build": s.build.text, "distribution": s.build.distribution, "verdict": s.verdict,
-                       "note": s.observation.note, "seconds": s.observation.seconds,
-                       "state": s.observation.state} for s in result.steps]}
+    data = {
+        "what": what,
+        "backend": backend,
+        "good": result.good.text,
+        "bad": result.bad.text,
+        "found": result.found,
+        "confirmed": confirmed,  # None: --confirm was not asked
+        "last_good": result.last_good.text if result.found else None,
+        "first_bad": result.first_bad.text if result.found else None,
+        "skipped": [b.text for b in result.skipped],
+        "url": result.url if result.found else None,
+        "problem": result.problem or None,
+        "exit_status": status,
+        "seconds": seconds,
+        "steps": [
+            {
+                "build": s.build.text,
+                "distribution": s.build.distribution,
+                "verdict": s.verdict,
+                "note": s.observation.note,
+                "seconds": s.observation.seconds,
+                "state": s.observation.state,
+            }
+            for s in result.steps
+        ],
+    }
     records.write_atomic(path, json.dumps(data, indent=1) + "\n")

@@ -8,6 +8,7 @@ not complete (killed, interrupted, still running; --allow-incomplete compares it
 inputs with no backend in common (--allow-disjoint), which a gate must never read as "no
 regression".
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -19,10 +20,14 @@ HELP = "compare two run records or matrix.json files (exit 1 on a regression)"
 def add_arguments(parser):
     parser.add_argument("old", metavar="OLD", help="the baseline: a run record or matrix.json")
     parser.add_argument("new", metavar="NEW", help="the run to compare: a run record or matrix.json")
-    parser.add_argument("--allow-incomplete", action="store_true",
-                        help="compare runs that did not complete (default: exit 2, they prove nothing)")
-    parser.add_argument("--allow-disjoint", action="store_true",
-                        help="compare inputs with no backend in common (default: exit 2)")
+    parser.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="compare runs that did not complete (default: exit 2, they prove nothing)",
+    )
+    parser.add_argument(
+        "--allow-disjoint", action="store_true", help="compare inputs with no backend in common (default: exit 2)"
+    )
 
 
 def run(args) -> int:
@@ -36,8 +41,13 @@ def run(args) -> int:
         except ReportError as e:
             problems.append(str(e))
     if not problems:
-        problems = diff.gate_problems(runs[0], runs[1], (args.old, args.new), allow_incomplete=args.allow_incomplete,
-                                      allow_disjoint=args.allow_disjoint)
+        problems = diff.gate_problems(
+            runs[0],
+            runs[1],
+            (args.old, args.new),
+            allow_incomplete=args.allow_incomplete,
+            allow_disjoint=args.allow_disjoint,
+        )
     if problems:
         for problem in problems:
             print(f"layercontract diff: error: {problem}", file=sys.stderr)

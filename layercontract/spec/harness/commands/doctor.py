@@ -8,6 +8,7 @@ parameter no test has).
 The checks run in a child process, so that an adapter that exits, crashes or hangs (even one
 that blocks SIGALRM) is a problem reported with the step it was in, after at most --timeout
 seconds. Exit status 0 when the adapter is ready, 1 when it has a problem."""
+
 from __future__ import annotations
 
 import argparse
@@ -39,13 +40,19 @@ DOCTOR_TIMEOUT_S = 300.0  # the whole check, enforced from outside (a load() may
 
 
 def add_arguments(parser):
-    parser.add_argument("--backend", default="reference",
-                        help="backend name or package.module:AdapterClass (default: reference)")
-    parser.add_argument("--expectations", default=None, metavar="PATH",
-                        help="check this expectations file instead of the adapter's own")
-    parser.add_argument("--timeout", type=seconds, default=DOCTOR_TIMEOUT_S, metavar="SECONDS",
-                        help=f"stop an adapter that has not finished every check after SECONDS "
-                             f"(default {DOCTOR_TIMEOUT_S:g}; 0: none)")
+    parser.add_argument(
+        "--backend", default="reference", help="backend name or package.module:AdapterClass (default: reference)"
+    )
+    parser.add_argument(
+        "--expectations", default=None, metavar="PATH", help="check this expectations file instead of the adapter's own"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=DOCTOR_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"stop an adapter that has not finished every check after SECONDS (default {DOCTOR_TIMEOUT_S:g}; 0: none)",
+    )
     parser.add_argument("--report-to", default=None, help=argparse.SUPPRESS)  # the child process
 
 
@@ -90,16 +97,21 @@ def check_smoke(adapter, K, caps, report):
     """A tiny Dense layer through to_numpy, is_symbolic, set_seed and compiled_call; free_memory()."""
     x = np.ones((2, 3), dtype="float32")
     ok, layer = _step(report, "smoke case: K.layers.Dense(2)", lambda: K.layers.Dense(2))
-    ok, y = _step(report, "smoke case: calling K.layers.Dense(2) on a (2, 3) float32 array",
-                  lambda: layer(x)) if ok else (False, None)
+    ok, y = (
+        _step(report, "smoke case: calling K.layers.Dense(2) on a (2, 3) float32 array", lambda: layer(x))
+        if ok
+        else (False, None)
+    )
     if ok:
         ok_np, arr = _step(report, "to_numpy(Dense output)", lambda: adapter.to_numpy(y))
         if ok_np:
             if isinstance(arr, np.ndarray) and arr.shape == (2, 2):
                 report.ok("to_numpy(Dense output) is a (2, 2) numpy.ndarray")
             else:
-                report.problem(f"to_numpy(Dense output) must be a numpy.ndarray of shape (2, 2), got "
-                               f"{type(arr).__name__} {getattr(arr, 'shape', '')}")
+                report.problem(
+                    f"to_numpy(Dense output) must be a numpy.ndarray of shape (2, 2), got "
+                    f"{type(arr).__name__} {getattr(arr, 'shape', '')}"
+                )
         ok_w, weights = _step(report, "reading layer.weights", lambda: list(layer.weights))
         if ok_w and weights:
             ok_k, kernel = _step(report, "to_numpy(a weight)", lambda: adapter.to_numpy(weights[0]))
@@ -113,8 +125,11 @@ def check_smoke(adapter, K, caps, report):
         elif ok_s:
             report.ok("is_symbolic(an eager tensor) is False")
     if "symbolic" in caps:
-        ok, z = _step(report, "symbolic smoke case: K.layers.Dense(2)(K.Input(shape=(3,)))",
-                      lambda: K.layers.Dense(2)(K.Input(shape=(3,))))
+        ok, z = _step(
+            report,
+            "symbolic smoke case: K.layers.Dense(2)(K.Input(shape=(3,)))",
+            lambda: K.layers.Dense(2)(K.Input(shape=(3,))),
+        )
         if ok:
             ok_s, sym = _step(report, "is_symbolic(a symbolic tensor)", lambda: adapter.is_symbolic(z))
             if ok_s and sym is not True:
@@ -134,11 +149,16 @@ def check_smoke(adapter, K, caps, report):
         else:
             report.problem("set_seed(7) does not make Dropout reproducible: two seeded runs differ")
     if "compiled" in caps and contract.provides_compiled_call(adapter):
-        ok, out = _step(report, "compiled_call(K.layers.Dense(2), x, training=None)",
-                        lambda: adapter.compiled_call(K.layers.Dense(2), x, training=None))
+        ok, out = _step(
+            report,
+            "compiled_call(K.layers.Dense(2), x, training=None)",
+            lambda: adapter.compiled_call(K.layers.Dense(2), x, training=None),
+        )
         if ok and not (isinstance(out, np.ndarray) and out.shape == (2, 2)):
-            report.problem(f"compiled_call must return a numpy.ndarray of shape (2, 2), got "
-                           f"{type(out).__name__} {getattr(out, 'shape', '')}")
+            report.problem(
+                f"compiled_call must return a numpy.ndarray of shape (2, 2), got "
+                f"{type(out).__name__} {getattr(out, 'shape', '')}"
+            )
         elif ok:
             report.ok("compiled_call returns a (2, 2) numpy.ndarray")
     free_memory = getattr(adapter, "free_memory", None)
@@ -193,8 +213,11 @@ def check_expectations(adapter, override, report, versions=None):
     with_params = [d for d in deviations if "[" in d.test]
     if with_params and not unmatched:  # the parameters exist only in a collection of the suites
         ids = collected_check_ids()
-        unmatched = expectations.unmatched(with_params, ids) if ids is not None else [
-            "could not collect the suites to check the entries' parameters"]
+        unmatched = (
+            expectations.unmatched(with_params, ids)
+            if ids is not None
+            else ["could not collect the suites to check the entries' parameters"]
+        )
     for d in deviations if versions is not None else ():  # conditions on what the backend records, as run
         try:
             d.holds_on(versions)
@@ -205,20 +228,25 @@ def check_expectations(adapter, override, report, versions=None):
     if not unmatched:
         loose = [f"#{d.entry}" for d in deviations if not d.match]
         named = {d.finding for d in deviations if d.finding}
-        report.ok(f"expectations file {path}: {len(deviations)} deviation(s), valid"
-                  + (f", explained by {len(named)} finding(s)" if named else "")
-                  + (f"; without `match`, so accepting any failure of their check: {', '.join(loose)}"
-                     if loose else ""))
+        report.ok(
+            f"expectations file {path}: {len(deviations)} deviation(s), valid"
+            + (f", explained by {len(named)} finding(s)" if named else "")
+            + (f"; without `match`, so accepting any failure of their check: {', '.join(loose)}" if loose else "")
+        )
         legacy = [d for d in deviations if not d.finding]
         if legacy:  # loads as before; one line says how to describe each reason once
-            report.ok(f"expectations: {len(legacy)} of {len(deviations)} entries in the legacy form (kind and "
-                      f"reason inline); they load, and `layercontract expectations convert {path}` rewrites "
-                      "them as findings, each reason written once")
+            report.ok(
+                f"expectations: {len(legacy)} of {len(deviations)} entries in the legacy form (kind and "
+                f"reason inline); they load, and `layercontract expectations convert {path}` rewrites "
+                "them as findings, each reason written once"
+            )
         own = [f for f in findings.values() if pathlib.Path(f.file).resolve() == path.resolve()]
         unused = [f.id for f in own if f.id not in named]
         if unused:  # declared in this file, named by none of its entries (a shared findings file may be)
-            report.ok(f"expectations: finding(s) {', '.join(unused)} declared in {path.name} but named by no "
-                      "entry (delete them, or record the entries they explain)")
+            report.ok(
+                f"expectations: finding(s) {', '.join(unused)} declared in {path.name} but named by no "
+                "entry (delete them, or record the entries they explain)"
+            )
 
 
 _COLLECTED: dict = {}
@@ -229,9 +257,21 @@ def collected_check_ids() -> list[str] | None:
     from layercontract.spec.harness import check_ids
 
     if "ids" not in _COLLECTED:
-        result = processes.run([sys.executable, "-m", "pytest", str(check_ids.SUITES_DIR),
-                                *check_ids.pytest_location_args(), "--collect-only", "-q",
-                                "--backend=reference", "-p", "no:cacheprovider"], timeout=600)
+        result = processes.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                str(check_ids.SUITES_DIR),
+                *check_ids.pytest_location_args(),
+                "--collect-only",
+                "-q",
+                "--backend=reference",
+                "-p",
+                "no:cacheprovider",
+            ],
+            timeout=600,
+        )
         ids = [line.strip() for line in result.stdout.splitlines() if line.startswith("suites/")]
         _COLLECTED["ids"] = ids if result.returncode == 0 and ids else None
     return _COLLECTED["ids"]
@@ -250,8 +290,10 @@ def diagnose(backend: str, expectations_path=None, report=None) -> tuple[object,
     if problem:
         report.problem(problem)
     else:
-        report.ok(f"adapter contract version {contract.CONTRACT_VERSION}"
-                  + (" (declared by the adapter)" if "contract_version" in vars(type(adapter)) else ""))
+        report.ok(
+            f"adapter contract version {contract.CONTRACT_VERSION}"
+            + (" (declared by the adapter)" if "contract_version" in vars(type(adapter)) else "")
+        )
     caps, methods_ok = check_attributes(adapter, report)
     load = getattr(adapter, "load", None)
     if callable(load):
@@ -275,8 +317,10 @@ def run(args) -> int:
         sys.path.insert(0, os.getcwd())  # as `python -m`: adapters in the working directory import
     if args.report_to:  # the child: every check as one JSON line, written as it is made
         with open(args.report_to, "a", encoding="utf-8", buffering=1) as f:
+
             def sink(ok, what):
                 f.write(json.dumps([ok, what]) + "\n")
+
             diagnose(args.backend, args.expectations, Report(sink=sink))
             f.write(json.dumps(["done"]) + "\n")
         return 0
@@ -299,11 +343,22 @@ def diagnose_in_child(args) -> Report:
     report = Report()
     with tempfile.TemporaryDirectory(prefix="layercontract-doctor-") as tmp:
         lines = pathlib.Path(tmp) / "checks.jsonl"
-        command = [sys.executable, "-m", "layercontract.spec.harness.cli", "doctor", "--backend", args.backend,
-                   "--report-to", str(lines)]
+        command = [
+            sys.executable,
+            "-m",
+            "layercontract.spec.harness.cli",
+            "doctor",
+            "--backend",
+            args.backend,
+            "--report-to",
+            str(lines),
+        ]
         if args.expectations is not None:
             command += ["--expectations", str(pathlib.Path(args.expectations).resolve())]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p),
+        }
         proc = processes.spawn(command, env=env)  # its own group, dies with this process
         timed_out = False
         try:
@@ -331,11 +386,14 @@ def diagnose_in_child(args) -> Report:
                 (report.ok if entry[0] else report.problem)(entry[1])
     last = f"after: {report.checks[-1][1]}" if report.checks else "before its first check"
     if timed_out:
-        report.problem(f"the adapter did not finish the checks within {args.timeout:g} s ({last}): a hang, "
-                       "perhaps in load(); raise --timeout if it is only slow")
+        report.problem(
+            f"the adapter did not finish the checks within {args.timeout:g} s ({last}): a hang, "
+            "perhaps in load(); raise --timeout if it is only slow"
+        )
     elif not done:
         rc = proc.returncode
         how = f"was killed by {signal.Signals(-rc).name}" if rc < 0 else f"exited with status {rc}"
-        report.problem(f"the adapter's process {how} during the checks ({last}): an adapter must "
-                       "never exit or crash the process")
+        report.problem(
+            f"the adapter's process {how} during the checks ({last}): an adapter must never exit or crash the process"
+        )
     return report

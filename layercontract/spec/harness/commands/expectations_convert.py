@@ -14,6 +14,7 @@ clause, kind, observed, reason, upstream, when, match): nothing lost. Entries th
 a finding, and comments before the first table, are kept. Exit 0: written (or nothing to
 convert); 1: the conversion would change an entry (nothing written); 2: FILE is invalid.
 """
+
 from __future__ import annotations
 
 import collections
@@ -29,8 +30,9 @@ COMPARED = ("test", "clause", "kind", "observed", "reason", "upstream", "when", 
 
 def add_arguments(parser):
     parser.add_argument("file", type=pathlib.Path, help="the expectations file (legacy form)")
-    parser.add_argument("--out", type=pathlib.Path, default=None,
-                        help="where to write the converted file (default: FILE itself)")
+    parser.add_argument(
+        "--out", type=pathlib.Path, default=None, help="where to write the converted file (default: FILE itself)"
+    )
 
 
 def toml_string(text: str) -> str:
@@ -47,12 +49,11 @@ def toml_value(value) -> str:
 
 
 def _table(name: str, fields: dict) -> list[str]:
-    return [f"[[{name}]]"] + [f"{k} = {toml_value(v)}" for k, v in fields.items()
-                              if v not in ("", (), [], None)] + [""]
+    return [f"[[{name}]]"] + [f"{k} = {toml_value(v)}" for k, v in fields.items() if v not in ("", (), [], None)] + [""]
 
 
 def upstream_link(ref: str) -> str:
-    """"owner/repo#12" -> https://github.com/owner/repo/issues/12 (GitHub redirects a pull
+    """ "owner/repo#12" -> https://github.com/owner/repo/issues/12 (GitHub redirects a pull
     request's); anything else unchanged."""
     m = re.fullmatch(r"([\w.-]+/[\w.-]+)#(\d+)", ref.strip())
     return f"https://github.com/{m.group(1)}/issues/{m.group(2)}" if m else ref.strip()
@@ -92,8 +93,16 @@ def convert_text(path: pathlib.Path, known_clauses, findings_file=None) -> tuple
         taken.add(fid)
         whens = {before[i].when for i in members}
         shared = next(iter(whens)) if len(whens) == 1 else ()
-        drafted.append({"id": fid, "kind": kind, "title": _title(reason), "reason": reason,
-                        "upstream": [upstream_link(upstream)] if upstream else [], "when": list(shared)})
+        drafted.append(
+            {
+                "id": fid,
+                "kind": kind,
+                "title": _title(reason),
+                "reason": reason,
+                "upstream": [upstream_link(upstream)] if upstream else [],
+                "when": list(shared),
+            }
+        )
         for i in members:
             ids[i] = (fid, shared)
     header = []  # the comments before the first key or table
@@ -104,8 +113,11 @@ def convert_text(path: pathlib.Path, known_clauses, findings_file=None) -> tuple
     out = header[:]
     while out and not out[-1].strip():
         out.pop()
-    out += ["# Converted by `layercontract expectations convert`: each entry names a finding (declared below,",
-            "# once); review the drafted ids and titles, and add a reproducer per finding.", ""]
+    out += [
+        "# Converted by `layercontract expectations convert`: each entry names a finding (declared below,",
+        "# once); review the drafted ids and titles, and add a reproducer per finding.",
+        "",
+    ]
     if "findings" in data:
         out += [f"findings = {toml_value(data['findings'])}", ""]
     for f in data.get("finding", []):
@@ -117,8 +129,12 @@ def convert_text(path: pathlib.Path, known_clauses, findings_file=None) -> tuple
             out += _table("deviation", entry)
             continue
         fid, shared = ids[i]
-        fields: dict[str, object] = {"test": entry["test"], "clause": entry["clause"], "finding": fid,
-                  "observed": entry["observed"]}
+        fields: dict[str, object] = {
+            "test": entry["test"],
+            "clause": entry["clause"],
+            "finding": fid,
+            "observed": entry["observed"],
+        }
         if before[i].when != shared:
             fields["when"] = list(before[i].when)
         if "match" in entry:
@@ -126,15 +142,20 @@ def convert_text(path: pathlib.Path, known_clauses, findings_file=None) -> tuple
         out += _table("deviation", fields)
     converted = "\n".join(out).rstrip("\n") + "\n"
     # read it back where the file is (relative paths resolve alike): every entry as before
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", dir=path.resolve().parent, delete=False,
-                                     encoding="utf-8") as tmp:
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".toml", dir=path.resolve().parent, delete=False, encoding="utf-8"
+    ) as tmp:
         tmp.write(converted)
     try:
         after = expectations.load(pathlib.Path(tmp.name), known_clauses, findings_file)
     finally:
         pathlib.Path(tmp.name).unlink()
-    changed = [f"entry #{d.entry} ({d.test}): {k} {getattr(d, k)!r} -> {getattr(a, k)!r}"
-               for d, a in zip(before, after) for k in COMPARED if getattr(d, k) != getattr(a, k)]
+    changed = [
+        f"entry #{d.entry} ({d.test}): {k} {getattr(d, k)!r} -> {getattr(a, k)!r}"
+        for d, a in zip(before, after)
+        for k in COMPARED
+        if getattr(d, k) != getattr(a, k)
+    ]
     if len(after) != len(before):
         changed.append(f"{len(before)} entries before, {len(after)} after")
     if changed:
@@ -156,14 +177,18 @@ def run(args) -> int:
         print(f"layercontract expectations convert: {path} is invalid:\n{e}", file=sys.stderr)
         return 2
     except ValueError as e:
-        print(f"layercontract expectations convert: the conversion would change entries (nothing written):\n{e}",
-              file=sys.stderr)
+        print(
+            f"layercontract expectations convert: the conversion would change entries (nothing written):\n{e}",
+            file=sys.stderr,
+        )
         return 1
     if not n_entries:
         print(f"{path}: every entry already names a finding; nothing to convert")
         return 0
     out = args.out or path
     out.write_text(converted, encoding="utf-8")
-    print(f"{out}: {n_entries} legacy entries -> {n_findings} findings (declared in the file); every entry "
-          "reads as before. Review the drafted ids and titles; add a reproducer per finding.")
+    print(
+        f"{out}: {n_entries} legacy entries -> {n_findings} findings (declared in the file); every entry "
+        "reads as before. Review the drafted ids and titles; add a reproducer per finding."
+    )
     return 0

@@ -27,6 +27,7 @@ unexpected passes are listed as stale entries to delete.
 
 Exit status: 0 written (or nothing to draft); 2 an unreadable record or an unwritable --out.
 """
+
 from __future__ import annotations
 
 import collections
@@ -46,19 +47,21 @@ MAX_MATCH = 240
 
 # What varies between runs or parametrizations of one failure: object reprs and addresses,
 # bracketed groups with digits (shapes, arrays, lists of numbers), numbers not part of a name.
-_VARIABLE = re.compile(r"""
+_VARIABLE = re.compile(
+    r"""
       <[^<>]*\bat\s+0x[0-9a-fA-F]+>            # <object at 0x7f...>
     | 0x[0-9a-fA-F]+                          # addresses
     | \((?:\s*(?:[-+]?\d[\w.+-]*|None|\?)\s*,?)+\)          # shapes: (2, 3, 4), (None, 3)
     | \[(?:\s*(?:[-+]?\d[\w.+-]*|None|nan|inf)\s*,?)+\]      # arrays: [0.12 0.3], [1, 2]
     | (?<=[A-Za-z])_\d+\b                      # an automatic name's number: dense_4, simple_dense_2
     | (?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])   # 3, -0.5, 1e-06 (not float32, conv2d)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _QUOTED = re.compile(r"'[^'\s]*'")  # names ('dense', 'simple_dense_2'): one upstream behaviour, any layer
 # A quoted snake_case name ('dense', 'simple_dense_2': layer and argument names) is kept in a
 # match with its automatic number optional: the number depends on what ran before in the process.
-_TOKEN = re.compile(r"(?P<name>'(?P<base>[a-z_][a-z0-9_]*?)(?:_\d+)?')|(?P<var>" + _VARIABLE.pattern + ")",
-                    re.VERBOSE)
+_TOKEN = re.compile(r"(?P<name>'(?P<base>[a-z_][a-z0-9_]*?)(?:_\d+)?')|(?P<var>" + _VARIABLE.pattern + ")", re.VERBOSE)
 SHORT = 160  # a longer first line is matched up to its first sentence's end
 _EXCEPTION = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning))\b")
 _MISMATCH = re.compile(r"^not the expected deviation: .*?; this failure: (.*)$")
@@ -94,11 +97,11 @@ def derive_match(line: str) -> str:
     text = line.split("…", 1)[0]  # a first line cut at its limit ends in "…"
     if len(text) > SHORT:
         end = re.search(r"[.!?](\s|$)", text[40:])
-        text = text[:40 + end.start() + 1] if end else text
+        text = text[: 40 + end.start() + 1] if end else text
     pieces: list[str | None] = []
     pos = 0  # regular-expression pieces; None: a gap where something varies
     for m in _TOKEN.finditer(text):
-        pieces.append(text[pos:m.start()])
+        pieces.append(text[pos : m.start()])
         pieces.append(f"'{escape(m.group('base'))}(?:_\\d+)?'" if m.group("name") else None)
         pos = m.end()
     pieces.append(text[pos:])
@@ -174,8 +177,7 @@ def draft(record: dict) -> tuple[list[Candidate], dict]:
             functions[e.test.split("[", 1)[0]].append(e)
         merged = []
         for function, entries in functions.items():
-            if (len(entries) > 1 and len(entries) == len(by_function[function])
-                    and len({e.match for e in entries}) == 1):
+            if len(entries) > 1 and len(entries) == len(by_function[function]) and len({e.match for e in entries}) == 1:
                 merged.append(dataclasses.replace(entries[0], test=function))
             else:
                 merged += entries
@@ -193,48 +195,75 @@ def toml_string(text: str) -> str:
 def render(candidates, record: dict, source: str, fmt: str) -> str:
     versions = record.get("versions") or {}
     keras = {k: v for k, v in versions.items() if k in ("keras", "tf_keras", "tf-keras", "reference_impl")}
-    lines = [f"# Drafted by `layercontract expectations draft` from {source}",
-             f"# (backend {record.get('requested_backend') or record.get('backend')}; "
-             + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ").",
-             "# Review every entry before use: reproduce each failure in isolation, replace every TODO,",
-             "# rewrite `observed` as what the backend does, narrow `match` if it says too little, and add",
-             "# `when` for a deviation bound to versions" + (f" (this run: {', '.join(f'{k} {v}' for k, v in keras.items())})"
-                                                             if keras else "") + ".",
-             ""]
+    lines = [
+        f"# Drafted by `layercontract expectations draft` from {source}",
+        f"# (backend {record.get('requested_backend') or record.get('backend')}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+        + ").",
+        "# Review every entry before use: reproduce each failure in isolation, replace every TODO,",
+        "# rewrite `observed` as what the backend does, narrow `match` if it says too little, and add",
+        "# `when` for a deviation bound to versions"
+        + (f" (this run: {', '.join(f'{k} {v}' for k, v in keras.items())})" if keras else "")
+        + ".",
+        "",
+    ]
     if not candidates:
         lines.append("# The record has no unexpected failure: nothing to draft.")
     for c in candidates:
-        head = f"candidate finding {c.number}: {len(c.entries)} entr{'y' if len(c.entries) == 1 else 'ies'}, " \
-               f"clause {c.clause}" + (f", {c.exception}" if c.exception else "")
+        head = (
+            f"candidate finding {c.number}: {len(c.entries)} entr{'y' if len(c.entries) == 1 else 'ies'}, "
+            f"clause {c.clause}" + (f", {c.exception}" if c.exception else "")
+        )
         if fmt == "findings":
-            lines += [f"# {head}", "[[finding]]", f"id = {toml_string(c.id)}  # TODO: a stable kebab-case id",
-                      f"kind = {toml_string(TODO)}  # {FINDING_KINDS}",
-                      f"title = {toml_string(f'{TODO}: one line; the failures read: {c.normal}')}",
-                      f"cause = {toml_string(f'{TODO}: where in the upstream source')}",
-                      "upstream = []  # TODO: issue / pull request links",
-                      f"status = {toml_string(f'{TODO}: reported? fixed in?')}",
-                      f"backends = [{toml_string(record.get('backend') or TODO)}]",
-                      f"reason = {toml_string(f'{TODO}: why, pointing at the code')}", ""]
+            lines += [
+                f"# {head}",
+                "[[finding]]",
+                f"id = {toml_string(c.id)}  # TODO: a stable kebab-case id",
+                f"kind = {toml_string(TODO)}  # {FINDING_KINDS}",
+                f"title = {toml_string(f'{TODO}: one line; the failures read: {c.normal}')}",
+                f"cause = {toml_string(f'{TODO}: where in the upstream source')}",
+                "upstream = []  # TODO: issue / pull request links",
+                f"status = {toml_string(f'{TODO}: reported? fixed in?')}",
+                f"backends = [{toml_string(record.get('backend') or TODO)}]",
+                f"reason = {toml_string(f'{TODO}: why, pointing at the code')}",
+                "",
+            ]
             for e in c.entries:
-                lines += ["[[deviation]]", f"test = {toml_string(e.test)}", f"clause = {toml_string(e.clause)}",
-                          f"finding = {toml_string(c.id)}", f"observed = {toml_string(e.observed)}",
-                          f"match = {toml_string(e.match)}", ""]
+                lines += [
+                    "[[deviation]]",
+                    f"test = {toml_string(e.test)}",
+                    f"clause = {toml_string(e.clause)}",
+                    f"finding = {toml_string(c.id)}",
+                    f"observed = {toml_string(e.observed)}",
+                    f"match = {toml_string(e.match)}",
+                    "",
+                ]
         else:
             lines += [f"# {head} (entries of one candidate share a reason)"]
             for e in c.entries:
-                lines += ["[[deviation]]", f"test = {toml_string(e.test)}", f"clause = {toml_string(e.clause)}",
-                          f"kind = {toml_string(TODO)}  # {LEGACY_KINDS}", f"observed = {toml_string(e.observed)}",
-                          f"reason = {toml_string(f'{TODO}: why (candidate finding {c.number})')}",
-                          f"match = {toml_string(e.match)}", ""]
+                lines += [
+                    "[[deviation]]",
+                    f"test = {toml_string(e.test)}",
+                    f"clause = {toml_string(e.clause)}",
+                    f"kind = {toml_string(TODO)}  # {LEGACY_KINDS}",
+                    f"observed = {toml_string(e.observed)}",
+                    f"reason = {toml_string(f'{TODO}: why (candidate finding {c.number})')}",
+                    f"match = {toml_string(e.match)}",
+                    "",
+                ]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def add_arguments(parser):
     parser.add_argument("record", metavar="RECORD", help="a run record (reports/out/<backend>.json)")
     parser.add_argument("--out", default=None, metavar="FILE", help="write here (default: standard output)")
-    parser.add_argument("--format", choices=("findings", "legacy"), default="findings",
-                        help="findings: [[finding]] + [[deviation]] entries referring to it (default); "
-                             "legacy: [[deviation]] entries with kind/observed/reason inline (today's loader)")
+    parser.add_argument(
+        "--format",
+        choices=("findings", "legacy"),
+        default="findings",
+        help="findings: [[finding]] + [[deviation]] entries referring to it (default); "
+        "legacy: [[deviation]] entries with kind/observed/reason inline (today's loader)",
+    )
 
 
 def run(args) -> int:
@@ -260,11 +289,17 @@ def run(args) -> int:
     else:
         sys.stdout.write(text)
     entries = sum(len(c.entries) for c in candidates)
-    print(f"layercontract expectations draft: {entries} entr{'y' if entries == 1 else 'ies'} in "
-          f"{len(candidates)} candidate finding(s)" + (f", written to {args.out}" if args.out else "")
-          + "; review every TODO", file=sys.stderr)
+    print(
+        f"layercontract expectations draft: {entries} entr{'y' if entries == 1 else 'ies'} in "
+        f"{len(candidates)} candidate finding(s)"
+        + (f", written to {args.out}" if args.out else "")
+        + "; review every TODO",
+        file=sys.stderr,
+    )
     for outcome, checks in sorted(left_out.items()):
         what = "stale entries to delete" if outcome == "unexpected-pass" else "not drafted: fix the run"
-        print(f"  {len(checks)} {outcome} ({what}): {', '.join(checks[:5])}{' ...' if len(checks) > 5 else ''}",
-              file=sys.stderr)
+        print(
+            f"  {len(checks)} {outcome} ({what}): {', '.join(checks[:5])}{' ...' if len(checks) > 5 else ''}",
+            file=sys.stderr,
+        )
     return 0

@@ -1,6 +1,7 @@
 """layercontract kill-matrix: run the suites against the reference once per fault of
 reference_impl/faults/ (several at a time) and write which clauses killed each fault, with the
 first failing message, as JSON for `layercontract merge --kill-matrix`."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,11 @@ HELP = "run every fault of the reference and write the fault x clause kill matri
 
 
 def add_arguments(parser):
-    parser.add_argument("--out", default=str(pathlib.Path("reports") / "out" / "kill-matrix.json"),
-                        help="the JSON file to write (default reports/out/kill-matrix.json)")
+    parser.add_argument(
+        "--out",
+        default=str(pathlib.Path("reports") / "out" / "kill-matrix.json"),
+        help="the JSON file to write (default reports/out/kill-matrix.json)",
+    )
     parser.add_argument("-j", "--jobs", type=int, default=None, help="runs at once (default: cores)")
 
 
@@ -36,8 +40,10 @@ def run(args) -> int:
 
     out = write_atomic(args.out, json.dumps(matrix, indent=1) + "\n")
     survivors = [name for name, row in matrix["faults"].items() if not row["killed_by"]]
-    print(f"layercontract kill-matrix: {len(matrix['faults']) - len(survivors)} of {len(matrix['faults'])} "
-          f"faults killed in {time.monotonic() - started:.1f} s -> {out}")
+    print(
+        f"layercontract kill-matrix: {len(matrix['faults']) - len(survivors)} of {len(matrix['faults'])} "
+        f"faults killed in {time.monotonic() - started:.1f} s -> {out}"
+    )
     if survivors:
         print(f"survivors: {', '.join(survivors)}", file=sys.stderr)
     return 1 if survivors else 0

@@ -6,6 +6,7 @@ and the kill matrix with --kill-matrix). summary.md is compact (a GitHub step su
 comment); matrix.json is the merged data (reports/SCHEMA.md). Every input is validated before
 anything is written: a bad file is one error naming it (exit 2) and no output is touched.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -18,8 +19,12 @@ HELP = "merge run records into index.html, summary.md and matrix.json"
 def add_arguments(parser):
     parser.add_argument("records", nargs="+", metavar="RECORD", help="run records (JSON) to merge")
     parser.add_argument("--out", required=True, metavar="DIR", help="directory for the three outputs")
-    parser.add_argument("--kill-matrix", default=None, metavar="PATH",
-                        help='fault kill matrix JSON: {"faults": {name: {"description", "killed_by", "first_message"}}}')
+    parser.add_argument(
+        "--kill-matrix",
+        default=None,
+        metavar="PATH",
+        help='fault kill matrix JSON: {"faults": {name: {"description", "killed_by", "first_message"}}}',
+    )
 
 
 def run(args) -> int:
@@ -40,8 +45,11 @@ def run(args) -> int:
         print("layercontract merge: nothing written", file=sys.stderr)
         return 2
     except OSError as e:  # an unusable --out: a file or directory in the way, no space, no permission
-        print(f"layercontract merge: error: cannot write to {args.out}: {e.strerror or e} "
-              f"({e.filename or args.out}); give a writable directory to --out", file=sys.stderr)
+        print(
+            f"layercontract merge: error: cannot write to {args.out}: {e.strerror or e} "
+            f"({e.filename or args.out}); give a writable directory to --out",
+            file=sys.stderr,
+        )
         print("layercontract merge: nothing written", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - start

@@ -5,6 +5,7 @@ a Keras overlay with --keras nightly / --keras VERSION (Keras 3 backends only; a
 cannot run there is reported, not a disagreement). Exit status 0: every run agrees; 1: a run
 disagrees (or cannot run on the pinned versions); 2: the check could not start.
 """
+
 from __future__ import annotations
 
 from layercontract.spec.harness import reproducer_check

@@ -23,6 +23,7 @@ harness error, crash, timeout) or an incomplete run; 2 bad input or an unusable 
 error, nothing written); 130 interrupted by Ctrl-C, 143 by SIGTERM, 129 by SIGHUP (the record
 says how far it got).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,23 +43,55 @@ EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_BACKEND_TIMEOUT_S = 3600.0
 INTERRUPT_WAIT_S = 5.0  # after Ctrl-C, how long the child may take to write its record
 # pytest options whose value is the next argument (so that value is never taken for a selection)
-VALUE_OPTIONS = {"-k", "-m", "-p", "-c", "-o", "-W", "-n", "--numprocesses", "--maxfail", "--deselect",
-                 "--ignore", "--ignore-glob", "--rootdir", "--basetemp", "--durations", "--tb",
-                 "--hypothesis-profile", "--hypothesis-seed", "--hypothesis-verbosity", "--record-every",
-                 "--fault", "--expectations", "--test-timeout", "--confcutdir", "--dist", "--junitxml"}
+VALUE_OPTIONS = {
+    "-k",
+    "-m",
+    "-p",
+    "-c",
+    "-o",
+    "-W",
+    "-n",
+    "--numprocesses",
+    "--maxfail",
+    "--deselect",
+    "--ignore",
+    "--ignore-glob",
+    "--rootdir",
+    "--basetemp",
+    "--durations",
+    "--tb",
+    "--hypothesis-profile",
+    "--hypothesis-seed",
+    "--hypothesis-verbosity",
+    "--record-every",
+    "--fault",
+    "--expectations",
+    "--test-timeout",
+    "--confcutdir",
+    "--dist",
+    "--junitxml",
+}
 
 
 def add_arguments(parser):
-    parser.add_argument("--backend", default="reference",
-                        help="backend name or package.module:AdapterClass (default: reference)")
+    parser.add_argument(
+        "--backend", default="reference", help="backend name or package.module:AdapterClass (default: reference)"
+    )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="directory for the record and report")
-    parser.add_argument("--keras-cache", default=None, metavar="DIR",
-                        help="cache of Keras overlays for a NAME@VERSION backend such as keras-jax@3.12.0 or "
-                             "keras-jax@nightly (default: $LAYERCONTRACT_KERAS_CACHE, else the user cache "
-                             "directory's layercontract/keras)")
+    parser.add_argument(
+        "--keras-cache",
+        default=None,
+        metavar="DIR",
+        help="cache of Keras overlays for a NAME@VERSION backend such as keras-jax@3.12.0 or "
+        "keras-jax@nightly (default: $LAYERCONTRACT_KERAS_CACHE, else the user cache "
+        "directory's layercontract/keras)",
+    )
     add_timeouts(parser, DEFAULT_BACKEND_TIMEOUT_S)
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                        help="after --: tests to run (paths, node ids, check ids) and extra pytest arguments")
+    parser.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        help="after --: tests to run (paths, node ids, check ids) and extra pytest arguments",
+    )
 
 
 def split_selection(args: list[str], cwd=None) -> tuple[list[str], list[str]]:
@@ -92,7 +125,7 @@ def _deselect_id(value: str, cwd=None) -> str:
     the suites' root ("suites/test_build.py::..."), never an absolute path (that matched nothing)."""
     target = selection.selection_target(value, cwd)
     root = str(check_ids.SUITES_DIR.parent) + os.sep
-    return target[len(root):] if target.startswith(root) else target
+    return target[len(root) :] if target.startswith(root) else target
 
 
 # pytest arguments `run` and `run-many` set themselves: given after `--` (or as --pytest-arg) they
@@ -102,12 +135,21 @@ OWNED = {
     "--backend": "give the backend to the command itself (run --backend NAME, run-many NAME...)",
     "--record": "the record goes to --out (OUT/<backend>.json), read back for the verdict",
     "--journal": "the progress journal is the command's own",
-    "--rootdir": "the suites' root is fixed", "-c": "the suites' ini file is fixed",
-    "--config-file": "the suites' ini file is fixed", "--confcutdir": "the suites' ini file is fixed",
-    "--collect-only": "it runs no test", "--co": "it runs no test", "--setup-only": "it runs no test",
-    "--setup-plan": "it runs no test", "--fixtures": "it runs no test", "--fixtures-per-test": "it runs no test",
-    "--markers": "it runs no test", "--version": "it runs no test", "-V": "it runs no test",
-    "--help": "it runs no test", "-h": "it runs no test",
+    "--rootdir": "the suites' root is fixed",
+    "-c": "the suites' ini file is fixed",
+    "--config-file": "the suites' ini file is fixed",
+    "--confcutdir": "the suites' ini file is fixed",
+    "--collect-only": "it runs no test",
+    "--co": "it runs no test",
+    "--setup-only": "it runs no test",
+    "--setup-plan": "it runs no test",
+    "--fixtures": "it runs no test",
+    "--fixtures-per-test": "it runs no test",
+    "--markers": "it runs no test",
+    "--version": "it runs no test",
+    "-V": "it runs no test",
+    "--help": "it runs no test",
+    "-h": "it runs no test",
 }
 FORWARDED_SECONDS = ("--test-timeout", "--record-every")
 
@@ -179,8 +221,11 @@ def prepare_overlay(args) -> bool:
     except overlay.OverlayError as e:
         print(f"layercontract run: backend {args.backend!r}: {e}", file=sys.stderr)
         return False
-    print(f"layercontract: {args.backend}: {found.distribution} {found.version} from {found.path} "
-          f"(ready in {found.seconds:.1f} s)" + (f"; {found.note}" if found.note else ""), flush=True)
+    print(
+        f"layercontract: {args.backend}: {found.distribution} {found.version} from {found.path} "
+        f"(ready in {found.seconds:.1f} s)" + (f"; {found.note}" if found.note else ""),
+        flush=True,
+    )
     os.environ.update(overlay.child_environment(found))
     return True
 
@@ -212,7 +257,7 @@ def remove_stale(out: pathlib.Path) -> None:
         return
     for path in entries:
         if path.name.startswith(PRIVATE_PREFIX):
-            pid = path.name[len(PRIVATE_PREFIX):].partition("-")[0]
+            pid = path.name[len(PRIVATE_PREFIX) :].partition("-")[0]
         else:
             found = re.fullmatch(r".+\.(\d+)\.journal(\.stack)?", path.name)
             pid = found.group(1) if found else ""
@@ -264,9 +309,11 @@ def run(args) -> int:
         with processes.Supervisor():  # SIGTERM, SIGHUP: SystemExit(128+N), handled like Ctrl-C
             return _run_in(args, out, private, targets, extra)
     except OSError as e:  # no space, read-only, a name too long: in this process's writing
-        print(f"layercontract run: error: cannot write in {out}: {e.strerror or e}"
-              f"{f' ({e.filename})' if e.filename else ''}; the previous record and report are unchanged",
-              file=sys.stderr)
+        print(
+            f"layercontract run: error: cannot write in {out}: {e.strerror or e}"
+            f"{f' ({e.filename})' if e.filename else ''}; the previous record and report are unchanged",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     finally:
         import shutil
@@ -280,11 +327,21 @@ def _run_in(args, out, private, targets, extra) -> int:
     from layercontract.spec.harness.usage import usage_path
 
     job = backend_runs.Job(args.backend, private)
-    command = [sys.executable, "-m", "pytest", *(targets or [str(check_ids.SUITES_DIR)]),
-               *check_ids.pytest_location_args(), f"--backend={args.backend}",
-               f"--record={private / '{backend}.json'}", f"--journal={job.journal}",
-               f"--test-timeout={args.test_timeout:g}", "-q",
-               "-p", "layercontract.spec.harness.usage", *extra]  # <backend>.usage (bench), moved into OUT
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *(targets or [str(check_ids.SUITES_DIR)]),
+        *check_ids.pytest_location_args(),
+        f"--backend={args.backend}",
+        f"--record={private / '{backend}.json'}",
+        f"--journal={job.journal}",
+        f"--test-timeout={args.test_timeout:g}",
+        "-q",
+        "-p",
+        "layercontract.spec.harness.usage",
+        *extra,
+    ]  # <backend>.usage (bench), moved into OUT
     job.started, job.started_at = time.monotonic(), records.now()
     stopped_by = None  # the signal that stopped this run (SIGINT: Ctrl-C; SIGTERM, SIGHUP)
     job.proc = processes.spawn(command, env=backend_runs.child_env(out))  # its own group, dies with this process
@@ -313,11 +370,12 @@ def _run_in(args, out, private, targets, extra) -> int:
         # Stopped before its tests were selected: pytest said why (bad input, a backend that
         # cannot load, Ctrl-C while loading); the previous record stays as it was.
         if interrupted:
-            print("layercontract run: interrupted before the tests were selected: nothing written",
-                  file=sys.stderr)
+            print("layercontract run: interrupted before the tests were selected: nothing written", file=sys.stderr)
             return exit_interrupted
-        print(f"layercontract run: the run did not start (pytest exit status {rc}, see above): "
-              "nothing written", file=sys.stderr)
+        print(
+            f"layercontract run: the run did not start (pytest exit status {rc}, see above): nothing written",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     if interrupted and not job.killed:
         record = own_record(record_path, private) or backend_runs.finish(job, args)
@@ -328,16 +386,21 @@ def _run_in(args, out, private, targets, extra) -> int:
         return EXIT_UNEXPECTED
     status = exit_interrupted if interrupted else (EXIT_OK if backend_runs.backend_ok(record) else EXIT_UNEXPECTED)
     if not backend_runs.backend_ok(record) and not interrupted:
-        print(f"layercontract run: {backend_runs.label(record)} {job.backend}: {backend_runs.summary(record)}",
-              file=sys.stderr)
+        print(
+            f"layercontract run: {backend_runs.label(record)} {job.backend}: {backend_runs.summary(record)}",
+            file=sys.stderr,
+        )
     final = out / record_path.name
     try:  # this run's record with OUT's paths; its report from it; then renamed into OUT
         mine, theirs = records.unicode_only(str(private)), records.unicode_only(str(out))
         record["invocation"] = [str(a).replace(mine, theirs) for a in record.get("invocation") or ()]
         records.write(record_path, record)
     except OSError as e:
-        print(f"layercontract run: error: cannot write the record in {out}: {e.strerror or e}; "
-              "the previous record is unchanged", file=sys.stderr)
+        print(
+            f"layercontract run: error: cannot write the record in {out}: {e.strerror or e}; "
+            "the previous record is unchanged",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     reported = write_report(record_path, out, status, final)
     if reported == EXIT_BAD_INPUT:
@@ -345,8 +408,11 @@ def _run_in(args, out, private, targets, extra) -> int:
     try:
         os.replace(record_path, final)
     except OSError as e:
-        print(f"layercontract run: error: cannot write the record {final}: {e.strerror or e}; "
-              "the previous record is unchanged", file=sys.stderr)
+        print(
+            f"layercontract run: error: cannot write the record {final}: {e.strerror or e}; "
+            "the previous record is unchanged",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     usage = usage_path(record_path)  # the usage plugin wrote it next to the private record
     if usage.is_file():
@@ -365,15 +431,21 @@ def write_report(record, out, status, shown=None) -> int:
 
     stem = record.stem
     try:
-        written = merge.write_reports([record], out, names={"index.html": f"{stem}.html",
-                                                            "summary.md": f"{stem}.md", "matrix.json": None})
+        written = merge.write_reports(
+            [record], out, names={"index.html": f"{stem}.html", "summary.md": f"{stem}.md", "matrix.json": None}
+        )
     except ReportError as e:
         print(f"layercontract run: could not write the report: {e}", file=sys.stderr)
         return status or EXIT_UNEXPECTED
     except OSError as e:
-        print(f"layercontract run: error: cannot write the report in {out}: {e.strerror or e} "
-              f"({e.filename or out}); the previous record and report are unchanged", file=sys.stderr)
+        print(
+            f"layercontract run: error: cannot write the report in {out}: {e.strerror or e} "
+            f"({e.filename or out}); the previous record and report are unchanged",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
-    print(f"\nlayercontract: run record {shown or record}\nlayercontract: report     {written['index.html']}"
-          f"\nlayercontract: summary    {written['summary.md']}")
+    print(
+        f"\nlayercontract: run record {shown or record}\nlayercontract: report     {written['index.html']}"
+        f"\nlayercontract: summary    {written['summary.md']}"
+    )
     return status

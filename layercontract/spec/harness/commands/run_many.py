@@ -32,6 +32,7 @@ deviation, unsupported, not applicable); 1 an unexpected outcome somewhere (fail
 pass, harness error, crash, timeout) or a backend over --max-rss; 2 run-many itself failed (an unknown backend name,
 bad arguments, the report could not be written).
 """
+
 from __future__ import annotations
 
 import collections
@@ -55,23 +56,51 @@ DEFAULT_GRACE_S = 10.0
 
 
 def add_arguments(parser):
-    parser.add_argument("backends", nargs="+", metavar="BACKEND",
-                        help="backend names or package.module:AdapterClass specs; 'all' = every known backend")
-    parser.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1,
-                        help="backends run at once (default: os.cpu_count())")
+    parser.add_argument(
+        "backends",
+        nargs="+",
+        metavar="BACKEND",
+        help="backend names or package.module:AdapterClass specs; 'all' = every known backend",
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=_jobs, default=os.cpu_count() or 1, help="backends run at once (default: os.cpu_count())"
+    )
     add_timeouts(parser, DEFAULT_BACKEND_TIMEOUT_S)
-    parser.add_argument("--out", default=str(DEFAULT_OUT),
-                        help="directory for the records, logs and the merged report (default reports/out)")
-    parser.add_argument("-s", "--select", action="append", default=[], metavar="PATH",
-                        help="suite file or node id to run instead of all of suites/ (repeatable)")
-    parser.add_argument("--keras-cache", default=None, metavar="DIR",
-                        help=f"cache of Keras overlays for NAME@VERSION backends (default: ${overlay.ENV_CACHE}, "
-                             "else the user cache directory's layercontract/keras)")
-    parser.add_argument("--max-rss", type=_mib, default=None, metavar="MIB",
-                        help="memory budget: a backend whose process peaks above MIB MiB of resident "
-                             "memory fails the run (exit 1; Linux, read from /proc)")
-    parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG",
-                        help="extra argument for every pytest run, e.g. --pytest-arg=--hypothesis-profile=dev")
+    parser.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        help="directory for the records, logs and the merged report (default reports/out)",
+    )
+    parser.add_argument(
+        "-s",
+        "--select",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="suite file or node id to run instead of all of suites/ (repeatable)",
+    )
+    parser.add_argument(
+        "--keras-cache",
+        default=None,
+        metavar="DIR",
+        help=f"cache of Keras overlays for NAME@VERSION backends (default: ${overlay.ENV_CACHE}, "
+        "else the user cache directory's layercontract/keras)",
+    )
+    parser.add_argument(
+        "--max-rss",
+        type=_mib,
+        default=None,
+        metavar="MIB",
+        help="memory budget: a backend whose process peaks above MIB MiB of resident "
+        "memory fails the run (exit 1; Linux, read from /proc)",
+    )
+    parser.add_argument(
+        "--pytest-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for every pytest run, e.g. --pytest-arg=--hypothesis-profile=dev",
+    )
 
 
 def _at_least_one(unit=""):
@@ -86,6 +115,7 @@ def _at_least_one(unit=""):
         if value < 1:
             raise argparse.ArgumentTypeError(f"{text!r}: give at least 1{' ' + unit if unit else ''}")
         return value
+
     return parse
 
 
@@ -124,8 +154,11 @@ def prepare_overlays(backends) -> dict[str, dict]:
             except overlay.OverlayError as e:
                 raise overlay.OverlayError(f"backend {b!r}: {e}") from None
         found = prepared[request]
-        print(f"run-many: {b}: {found.distribution} {found.version} from {found.path} "
-              f"(ready in {found.seconds:.1f} s)" + (f"; {found.note}" if found.note else ""), flush=True)
+        print(
+            f"run-many: {b}: {found.distribution} {found.version} from {found.path} "
+            f"(ready in {found.seconds:.1f} s)" + (f"; {found.note}" if found.note else ""),
+            flush=True,
+        )
         envs[b] = {"PYTHONPATH": str(found.packages), overlay.ENV_OVERLAY: str(found.path)}
     return envs
 
@@ -141,7 +174,7 @@ def version_changes(records) -> list[str]:
 def expand(names) -> list[str]:
     backends = []
     for name in names:
-        for b in (registry.known_backends() if name == "all" else [name]):
+        for b in registry.known_backends() if name == "all" else [name]:
             if b not in backends:
                 backends.append(b)
     return backends
@@ -149,6 +182,7 @@ def expand(names) -> list[str]:
 
 def schedule(backends, out) -> list[str]:
     """Longest first, by the previous run's duration when its record is there (unknown: first)."""
+
     def previous(b):
         record = records.load_partial(out / f"{records.record_file_stem(b)}.json")
         return record.get("duration_s", 0) if record else float("inf")
@@ -196,8 +230,11 @@ def run(args) -> int:
         return EXIT_HARNESS
     order = schedule(backends, out)
     jobs = min(args.jobs, len(order))
-    print(f"run-many: {len(order)} backend(s), {jobs} at a time; per-test timeout "
-          f"{args.test_timeout:g} s, per-backend timeout {args.backend_timeout:g} s", flush=True)
+    print(
+        f"run-many: {len(order)} backend(s), {jobs} at a time; per-test timeout "
+        f"{args.test_timeout:g} s, per-backend timeout {args.backend_timeout:g} s",
+        flush=True,
+    )
 
     def say(text):
         print(f"[{time.monotonic() - t0:7.1f}s] {text}", flush=True)
@@ -218,13 +255,19 @@ def run(args) -> int:
     if changes:
         print("\n".join(changes), flush=True)
     bad = [b for b in backends if not backend_ok(results[b])]
-    over = [f"{b} {by_backend[b].peak_rss_kib / 1024:.0f} MiB" for b in backends
-            if args.max_rss and by_backend[b].peak_rss_kib > args.max_rss * 1024]
+    over = [
+        f"{b} {by_backend[b].peak_rss_kib / 1024:.0f} MiB"
+        for b in backends
+        if args.max_rss and by_backend[b].peak_rss_kib > args.max_rss * 1024
+    ]
     status = EXIT_UNEXPECTED if bad or over else EXIT_OK
-    print(f"run-many: report {', '.join(map(str, reports))}\nrun-many: wall {time.monotonic() - t0:.1f} s; "
-          + (f"unexpected outcomes on {', '.join(bad)}" if bad else "every outcome as expected")
-          + (f"; over the memory budget of {args.max_rss} MiB (peak RSS): {', '.join(over)}" if over else "")
-          + f"; exit {status}", flush=True)
+    print(
+        f"run-many: report {', '.join(map(str, reports))}\nrun-many: wall {time.monotonic() - t0:.1f} s; "
+        + (f"unexpected outcomes on {', '.join(bad)}" if bad else "every outcome as expected")
+        + (f"; over the memory budget of {args.max_rss} MiB (peak RSS): {', '.join(over)}" if over else "")
+        + f"; exit {status}",
+        flush=True,
+    )
     return status
 
 
@@ -250,8 +293,10 @@ def _run_jobs(pending, running, results, jobs, args, supervisor, say):
                 rc = job.proc.returncode
                 exit_text = _signal_name(rc) if rc < 0 else f"exit {rc}"
                 rss = f", peak RSS {job.peak_rss_kib / 1024:.0f} MiB" if job.peak_rss_kib else ""
-                say(f"{label(record):<7} {job.backend}  {exit_text}, wall {wall:.1f} s{rss}, {summary(record)}"
-                    + ("" if backend_ok(record) else f"  (log: {job.log})"))
+                say(
+                    f"{label(record):<7} {job.backend}  {exit_text}, wall {wall:.1f} s{rss}, {summary(record)}"
+                    + ("" if backend_ok(record) else f"  (log: {job.log})")
+                )
     except KeyboardInterrupt:
         for job in running:
             kill(job, "run-many was interrupted")

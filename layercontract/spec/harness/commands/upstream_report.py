@@ -13,6 +13,7 @@ and the exact versions it ran on; without it nothing is run.
 
 Exit status: 0 written; 2 an unknown finding, an unreadable findings file or no reproducer.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -26,20 +27,29 @@ HELP = "write a Markdown issue draft for a finding (title, versions, reproducer,
 _CLAUSE_ID = re.compile(r"\b[A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)+\b")
 _CLAUSE_LINE = re.compile(r"^Clauses?:\s+(.*)$", re.MULTILINE)
 # the distributions that matter on each backend (the report names those of the finding's backends)
-FRAMEWORKS = {"keras-tensorflow": ("keras", "tensorflow", "tensorflow-cpu"), "keras-jax": ("keras", "jax", "jaxlib"),
-              "keras-torch": ("keras", "torch"), "keras-numpy": ("keras",), "keras-openvino": ("keras", "openvino"),
-              "tf-keras": ("tf-keras", "tensorflow", "tensorflow-cpu")}
+FRAMEWORKS = {
+    "keras-tensorflow": ("keras", "tensorflow", "tensorflow-cpu"),
+    "keras-jax": ("keras", "jax", "jaxlib"),
+    "keras-torch": ("keras", "torch"),
+    "keras-numpy": ("keras",),
+    "keras-openvino": ("keras", "openvino"),
+    "tf-keras": ("tf-keras", "tensorflow", "tensorflow-cpu"),
+}
 
 
 def add_arguments(parser):
     parser.add_argument("finding", metavar="FINDING", help="the finding's id")
-    parser.add_argument("--findings", default=None, metavar="PATH",
-                        help="findings file (default: the package's backends/findings.toml)")
+    parser.add_argument(
+        "--findings", default=None, metavar="PATH", help="findings file (default: the package's backends/findings.toml)"
+    )
     parser.add_argument("--out", default=None, metavar="FILE", help="write here (default: standard output)")
-    parser.add_argument("--run", action="store_true",
-                        help="run the reproducer and include its output and versions")
-    parser.add_argument("--backend", default=None, metavar="NAME[@VERSION]",
-                        help="with --run: where to run it (default: the finding's first backend)")
+    parser.add_argument("--run", action="store_true", help="run the reproducer and include its output and versions")
+    parser.add_argument(
+        "--backend",
+        default=None,
+        metavar="NAME[@VERSION]",
+        help="with --run: where to run it (default: the finding's first backend)",
+    )
     parser.add_argument("--keras-cache", default=None, metavar="DIR", help="cache of Keras overlays (with --run)")
 
 
@@ -118,14 +128,25 @@ def render(finding, clauses: dict, script: pathlib.Path, ran=None, ran_on: str =
     elif backends:
         out.append(f"- Backends: {', '.join(backends)}")
     if ran is not None:
-        out.append(f"- Reproduced on: {ran_on}" + (f" ({keras_ran})" if keras_ran else "")
-                   + f": exit status {ran.returncode} ({ran.verdict})")
+        out.append(
+            f"- Reproduced on: {ran_on}"
+            + (f" ({keras_ran})" if keras_ran else "")
+            + f": exit status {ran.returncode} ({ran.verdict})"
+        )
     versions = framework_versions(backends)
     out.append("- Installed here (layercontract's pinned set): " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     command = f"KERAS_BACKEND={keras_backends[0]} python {script.name}" if keras_backends else f"python {script.name}"
-    out += ["", "## Reproducer", "",
-            f"Plain Keras and numpy; exits 1 while the problem holds, 0 once it is fixed (`{command}`):", "",
-            "```python", text.rstrip(), "```", ""]
+    out += [
+        "",
+        "## Reproducer",
+        "",
+        f"Plain Keras and numpy; exits 1 while the problem holds, 0 once it is fixed (`{command}`):",
+        "",
+        "```python",
+        text.rstrip(),
+        "```",
+        "",
+    ]
     out += ["## Expected", ""]
     if clauses:
         for cid, clause in clauses.items():
@@ -152,12 +173,18 @@ def render(finding, clauses: dict, script: pathlib.Path, ran=None, ran_on: str =
     out += ["## First bad build", ""]
     if first_bad and last_good:
         older, newer = sorted((_build(last_good), _build(first_bad)))
-        out += [f"Last good {_build(last_good)}, first bad {_build(first_bad)}; the commits between them: "
-                f"{bisection.compare_url(older, newer)}", ""]
+        out += [
+            f"Last good {_build(last_good)}, first bad {_build(first_bad)}; the commits between them: "
+            f"{bisection.compare_url(older, newer)}",
+            "",
+        ]
     elif first_bad:
         out += [f"First bad {_build(first_bad)}.", ""]
     else:
-        out += [f"Not bisected yet (`layercontract bisect --reproducer {finding.id} --good VERSION --bad VERSION`).", ""]
+        out += [
+            f"Not bisected yet (`layercontract bisect --reproducer {finding.id} --good VERSION --bad VERSION`).",
+            "",
+        ]
     links = finding.upstream
     out += ["## Links", ""]
     out += [f"- {link}" for link in links] or ["- (no upstream issue or pull request describes it)"]

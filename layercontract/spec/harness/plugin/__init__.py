@@ -7,6 +7,7 @@ The parts are registered as this module is (from its pytest_addoption, which pyt
 registration): their options come first in the "layercontract" group, and their hooks keep their
 place before the watchdog's and the recorder's (the watchdog's timeout handling wraps the
 expected-failure check)."""
+
 from __future__ import annotations
 
 import pytest

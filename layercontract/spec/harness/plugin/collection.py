@@ -2,6 +2,7 @@
 check citing known clauses), each test's check id and clauses, the skips of a missing capability
 or another edition, the backend loaded once before any test runs, the expected deviations marked;
 any problem stops the run before a test runs, with one message."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,7 +29,8 @@ class Collection:
             if any(check_ids.in_suites(item) for item in items):
                 raise pytest.UsageError(
                     "layercontract's suites need a backend: give --backend NAME (e.g. --backend reference), "
-                    f"set ${ENV_BACKEND}, or the ini option {INI_BACKEND}")
+                    f"set ${ENV_BACKEND}, or the ini option {INI_BACKEND}"
+                )
             return
         adapter = state.adapter
         problems = list(clause_citations.problems(state.clauses))
@@ -51,16 +53,22 @@ class Collection:
             item.user_properties.append(("clauses", ids))
             applicable = [cid for cid in ids if state.clauses[cid].applies_to(adapter.edition)]
             if not applicable:
-                item.add_marker(pytest.mark.skip(
-                    reason=f"{outcomes.NOT_APPLICABLE_PREFIX} clauses {', '.join(ids)} do not apply to "
-                           f"edition {adapter.edition}"))
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=f"{outcomes.NOT_APPLICABLE_PREFIX} clauses {', '.join(ids)} do not apply to "
+                        f"edition {adapter.edition}"
+                    )
+                )
                 continue
             needed = [c for mark in item.iter_markers("requires") for c in mark.args]
             missing = [c for c in needed if c not in adapter.capabilities]
             if missing:
-                item.add_marker(pytest.mark.skip(
-                    reason=f"{outcomes.UNSUPPORTED_PREFIX} backend {adapter.name} lacks capability "
-                           f"{', '.join(missing)}"))
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=f"{outcomes.UNSUPPORTED_PREFIX} backend {adapter.name} lacks capability "
+                        f"{', '.join(missing)}"
+                    )
+                )
                 continue
             runnable.append((item, check))
         checks = [check_ids.item_check_id(i) for i in items]
@@ -79,21 +87,27 @@ class Collection:
             except KeyboardInterrupt:
                 raise
             except BaseException as e:  # the adapter's own failure, whatever its type (even sys.exit)
-                problems.append(f"backend {adapter.name!r} failed to load: {contract_checks.describe(e)} "
-                                f"(check it with `layercontract doctor --backend {config.option.backend}`)")
+                problems.append(
+                    f"backend {adapter.name!r} failed to load: {contract_checks.describe(e)} "
+                    f"(check it with `layercontract doctor --backend {config.option.backend}`)"
+                )
             else:
                 bad = contract_checks.namespace_problems(state.namespace, set(adapter.capabilities))
                 if bad:
-                    problems.append(f"backend {adapter.name!r}: load() returned a namespace that does not meet "
-                                    f"the adapter contract: {'; '.join(bad)} (check it with "
-                                    f"`layercontract doctor --backend {config.option.backend}`)")
+                    problems.append(
+                        f"backend {adapter.name!r}: load() returned a namespace that does not meet "
+                        f"the adapter contract: {'; '.join(bad)} (check it with "
+                        f"`layercontract doctor --backend {config.option.backend}`)"
+                    )
                 try:
                     state.activate_deviations()
                 except expectations_mod.ExpectationsError as e:
                     problems.append(str(e))
                 except contract_checks.AdapterFault as e:
-                    problems.append(f"backend {adapter.name!r}: {e} (check it with `layercontract doctor "
-                                    f"--backend {config.option.backend}`)")
+                    problems.append(
+                        f"backend {adapter.name!r}: {e} (check it with `layercontract doctor "
+                        f"--backend {config.option.backend}`)"
+                    )
         mark_expected(state, runnable)
         state.selected = not problems
         if problems:

@@ -1,6 +1,7 @@
 """Expected deviations: the expectations file of a run (the backend's own or --expectations),
 each deviating test marked xfail(strict) with its entry, and the entry's `match` checked against
 the failure (a failure it does not find is not that deviation: the test fails)."""
+
 from __future__ import annotations
 
 import pathlib
@@ -16,14 +17,16 @@ def load_deviations(config, adapter, clauses) -> list[expectations.Deviation]:
     """The entries of the run's expectations file, checked against the clauses and the suites."""
     exp_option = config.getoption("expectations")
     if exp_option and not pathlib.Path(exp_option).exists():  # a FIFO or directory: the loader says so
-        raise pytest.UsageError(f"expectations file {exp_option} does not exist: give an existing "
-                                "file to --expectations")
+        raise pytest.UsageError(
+            f"expectations file {exp_option} does not exist: give an existing file to --expectations"
+        )
     exp_path = exp_option or adapter.expectations
     try:
         deviations = expectations.load(exp_path, clauses)
     except expectations.ExpectationsError as e:
-        raise pytest.UsageError(f"expectations file {exp_path} is invalid (fix it, or check it with "
-                                f"`layercontract doctor`):\n{e}") from None
+        raise pytest.UsageError(
+            f"expectations file {exp_path} is invalid (fix it, or check it with `layercontract doctor`):\n{e}"
+        ) from None
     static = expectations.static_problems(deviations, clause_citations.known_tests())
     if static:
         raise pytest.UsageError(f"expectations file {exp_path} is invalid:\n" + "\n".join(static))

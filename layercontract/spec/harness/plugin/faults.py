@@ -1,5 +1,6 @@
 """--fault NAME: the run checks the reference implementation with that one fault switched on
 (reference_impl/faults/) instead of the chosen backend."""
+
 from __future__ import annotations
 
 import pytest

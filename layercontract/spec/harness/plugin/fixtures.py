@@ -1,5 +1,6 @@
 """The fixtures of the suites: `backend` (the adapter under test), `K` (its namespace) and
 `reference_K` (the reference implementation's, for differential checks)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """Ctrl-C stops the run and is never recorded as a test's failure: hypothesis can catch the
 KeyboardInterrupt raised inside a test and report a failure instead. The flag set on the signal
 itself turns the first report after it into an interrupt of the session."""
+
 from __future__ import annotations
 
 import signal

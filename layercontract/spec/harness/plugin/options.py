@@ -1,6 +1,7 @@
 """The plugin's options and markers, and which backend a run checks: --backend, else
 $LAYERCONTRACT_BACKEND, else the ini option layercontract_backend; none of them leaves the
 plugin inert (installing layercontract changes no other test run)."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,7 @@ INI_BACKEND = "layercontract_backend"
 def chosen_backend(config) -> str | None:
     """The backend this run checks: --backend, else $LAYERCONTRACT_BACKEND, else the ini option;
     None when none is given (the plugin then does nothing)."""
-    return (config.getoption("backend") or os.environ.get(ENV_BACKEND) or config.getini(INI_BACKEND)
-            or None)
+    return config.getoption("backend") or os.environ.get(ENV_BACKEND) or config.getini(INI_BACKEND) or None
 
 
 class Options:
@@ -24,16 +24,20 @@ class Options:
 
     def pytest_addoption(self, parser):
         group = parser.getgroup("layercontract")
-        group.addoption("--backend", default=None,
-                        help=f"backend to check (default: ${ENV_BACKEND}, else the ini option "
-                             f"{INI_BACKEND}); one of {', '.join(registry.BUILTIN)} or "
-                             "'package.module:AdapterClass'. Without any of them the plugin is inert.")
-        parser.addini(INI_BACKEND, "backend to check when neither --backend nor "
-                                   f"${ENV_BACKEND} is given", default="")
-        group.addoption("--expectations", default=None,
-                        help="expectations file to use instead of the backend's own")
-        group.addoption("--fault", default=None,
-                        help="switch on one named fault in the reference backend (see reference_impl/faults/)")
+        group.addoption(
+            "--backend",
+            default=None,
+            help=f"backend to check (default: ${ENV_BACKEND}, else the ini option "
+            f"{INI_BACKEND}); one of {', '.join(registry.BUILTIN)} or "
+            "'package.module:AdapterClass'. Without any of them the plugin is inert.",
+        )
+        parser.addini(INI_BACKEND, f"backend to check when neither --backend nor ${ENV_BACKEND} is given", default="")
+        group.addoption("--expectations", default=None, help="expectations file to use instead of the backend's own")
+        group.addoption(
+            "--fault",
+            default=None,
+            help="switch on one named fault in the reference backend (see reference_impl/faults/)",
+        )
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "clause(*ids): the spec clauses a check verifies")

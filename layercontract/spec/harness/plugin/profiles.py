@@ -1,5 +1,6 @@
 """The hypothesis profile of a layercontract run: ci unless --hypothesis-profile names another
 (spec/harness/hypothesis_profiles.py registers them), and one usage error for an unknown name."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,8 @@ class HypothesisProfile:
             settings.get_profile(profile)
         except Exception:
             raise pytest.UsageError(
-                f"unknown hypothesis profile {profile!r}: give one of ci, dev, thorough "
-                "(--hypothesis-profile)") from None
+                f"unknown hypothesis profile {profile!r}: give one of ci, dev, thorough (--hypothesis-profile)"
+            ) from None
         return None
 
     def pytest_configure(self, config):

@@ -1,5 +1,6 @@
 """Each suites test's outcome into the session state (state.results, by node id: the summary,
 the journal and the record read it), the worse outcome kept when a test reports twice."""
+
 from __future__ import annotations
 
 from layercontract.spec.harness import outcomes

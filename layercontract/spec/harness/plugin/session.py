@@ -1,6 +1,7 @@
 """A chosen backend's session: its clauses, its adapter checked against the adapter contract (the
 faulty reference with --fault), its expectations entries, kept as the session state (STATE);
 the report header that names them."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,7 +35,8 @@ class Session:
         if problems:
             raise pytest.UsageError(
                 f"backend {name}: the adapter does not meet the adapter contract: {'; '.join(problems)} "
-                f"(see docs/WRITING_AN_ADAPTER.md; check it with `layercontract doctor --backend {name}`)")
+                f"(see docs/WRITING_AN_ADAPTER.md; check it with `layercontract doctor --backend {name}`)"
+            )
         adapter = faulty_adapter(config, adapter)
         config.stash[STATE] = State(adapter, clauses, load_deviations(config, adapter, clauses))
 
@@ -46,6 +48,8 @@ class Session:
             versions = ", ".join(f"{k} {v}" for k, v in sorted(contract_checks.adapter_versions(state.adapter).items()))
         except contract_checks.AdapterFault as e:  # said once more, as a usage error, after collection
             versions = str(e)
-        return [f"layercontract backend: {state.adapter.name} (edition {state.adapter.edition}; "
-                f"capabilities: {', '.join(sorted(state.adapter.capabilities)) or 'none'})",
-                f"layercontract versions: {versions}"]
+        return [
+            f"layercontract backend: {state.adapter.name} (edition {state.adapter.edition}; "
+            f"capabilities: {', '.join(sorted(state.adapter.capabilities)) or 'none'})",
+            f"layercontract versions: {versions}",
+        ]

@@ -1,5 +1,6 @@
 """What the terminal shows of a run: the letters and words of the outcomes pytest does not know
 (unsupported, not applicable), and the per-clause summary at the end."""
+
 from __future__ import annotations
 
 from layercontract.spec.harness import outcomes
@@ -11,8 +12,7 @@ def clause_table(state) -> dict[str, dict]:
     for ids, outcome, _message, _duration in state.results.values():
         for cid in ids:
             per_clause.setdefault(cid, []).append(outcome)
-    return {cid: {"outcome": outcomes.clause_outcome(outs), "tests": len(outs)}
-            for cid, outs in per_clause.items()}
+    return {cid: {"outcome": outcomes.clause_outcome(outs), "tests": len(outs)} for cid, outs in per_clause.items()}
 
 
 class Summary:

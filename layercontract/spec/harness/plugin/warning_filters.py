@@ -1,5 +1,6 @@
 """The warning filters every layercontract run needs, applied by the plugin (not by an ini file,
 which a run from outside the checkout does not read)."""
+
 from __future__ import annotations
 
 from layercontract.spec.harness.plugin.options import chosen_backend
