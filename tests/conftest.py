@@ -21,16 +21,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Modules by CPU time of the plain command, longest first (measured: `./lc test -p no:xdist FILE`
 # under /usr/bin/time). Only the schedule depends on it; a module not listed runs after these.
 LONGEST_FIRST = (
-    "tests/test_reliability.py",
-    "tests/test_faults.py",
-    "tests/test_run_many.py",
-    "tests/test_harness.py",
-    "tests/test_wheel.py",
-    "tests/test_reports.py",
-    "tests/test_versions.py",
-    "tests/test_checks_can_fail.py",
-    "tests/test_report_browser.py",
-    "tests/test_adapters.py",
+    "tests/harness/commands/test_bad_input.py",
+    "tests/reference_impl/test_faults.py",
+    "tests/harness/commands/test_run_many.py",
+    "tests/harness/test_plugin.py",
+    "tests/checkout/test_wheel.py",
+    "tests/reports/test_records_merge_diff.py",
+    "tests/harness/test_keras_versions.py",
+    "tests/suites/test_checks_can_fail.py",
+    "tests/reports/test_report_browser.py",
+    "tests/harness/test_adapter_contract.py",
 )
 INTEGRATION = "integration"
 MARKEXPR = "layercontract_tests_markexpr"

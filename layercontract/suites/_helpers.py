@@ -26,7 +26,7 @@ is the chance that a seed is unlucky, and it is paid once, not on every run.
 
 What it costs (power). At alpha = 1e-9 the interval reaches about 6.1 standard deviations
 either side of n*p. For n = 20000 (TRAIN.DROPOUT_RATE) the intervals and the probability of
-catching a wrong rate p +- 0.02 (exact, computed in tests/test_statistics.py) are:
+catching a wrong rate p +- 0.02 (exact, computed in tests/suites/test_statistics.py) are:
 
     rate  interval        half-width   power at rate-0.02 / rate+0.02
     0.1   [1746, 2264]    0.013        1.000 / 0.998

@@ -11,7 +11,7 @@ one-line diff, and a fault whose edit site has gone from the reference fails lou
     python -m pytest suites --fault dropout_not_rescaled     # the suites must fail
 
 `FAULTS` maps each name to a `Fault`: its one-line description, the clauses it must break
-(`targets`; tests/test_faults.py checks that each of them fails), an optional pointer to where
+(`targets`; tests/reference_impl/test_faults.py checks that each of them fails), an optional pointer to where
 the mistake comes from (`upstream`), and `apply()`. Faults are applied once, in the process that
 runs the suites, by `FaultyReference.load()`. `reset()` undoes the active fault.
 

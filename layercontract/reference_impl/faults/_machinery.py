@@ -58,17 +58,17 @@ KNOWN_SURVIVORS: dict[str, Fault] = {}
 _K2_ONLY = (
     "keras2-only clause: the faulty reference runs as edition keras3, where this clause's "
     "checks are not applicable, so no fault of the reference can make them fail; "
-    "tests/test_checks_can_fail.py shows its checks fail on the reference claiming keras2"
+    "tests/suites/test_checks_can_fail.py shows its checks fail on the reference claiming keras2"
 )
 _NEEDS_COMPILED = (
     "the check needs backend capability 'compiled', which the reference backend lacks: "
-    "it is reported unsupported under every fault; tests/test_checks_can_fail.py shows "
+    "it is reported unsupported under every fault; tests/suites/test_checks_can_fail.py shows "
     "it fails on an adapter with a broken compiled mode"
 )
 _DIFFERENTIAL = (
     "differential check of the backend against reference_impl: under a fault the `reference_K` "
     "side is the same patched reference_impl (one module per process), so both sides carry "
-    "the fault and agree; tests/test_checks_can_fail.py shows it fails on adapters with one "
+    "the fault and agree; tests/suites/test_checks_can_fail.py shows it fails on adapters with one "
     "skewed layer"
 )
 NO_FAULT_APPLIES: dict[str, str] = {

@@ -45,27 +45,17 @@ CONTRACT_VERSION = 2  # 2: NAMESPACE gained Sequential
 
 EDITIONS = ("keras3", "keras2")
 
-# Every name the suites read from the namespace (`K.<name>`); tests/test_adapters.py keeps this
+# Every name the suites read from the namespace (`K.<name>`); tests/harness/test_adapter_contract.py keeps this
 # list equal to what suites/ actually uses. CLASSES must be classes (the suites subclass them
 # or check isinstance); every other name must be callable.
+# fmt: off
 NAMESPACE = (
-    "Layer",
-    "Model",
-    "Sequential",
-    "InputSpec",
-    "Input",
-    "layers.Dense",
-    "layers.Dropout",
-    "layers.BatchNormalization",
-    "layers.Concatenate",
-    "ops.add",
-    "ops.concatenate",
-    "ops.is_tensor",
-    "ops.matmul",
-    "ops.multiply",
-    "ops.relu",
+    "Layer", "Model", "Sequential", "InputSpec", "Input",
+    "layers.Dense", "layers.Dropout", "layers.BatchNormalization", "layers.Concatenate",
+    "ops.add", "ops.concatenate", "ops.is_tensor", "ops.matmul", "ops.multiply", "ops.relu",
     "optimizers.SGD",
 )
+# fmt: on
 CLASSES = ("Layer", "Model", "InputSpec")
 
 # capability -> what it means; CAPABILITY_NEEDS: what an adapter declaring it must provide
@@ -93,7 +83,7 @@ CAPABILITY_NEEDS = {
     "compiled": ("compiled_call",),
 }
 
-# What the harness reads from an adapter: tests/test_adapters.py checks that the plugin, the
+# What the harness reads from an adapter: tests/harness/test_adapter_contract.py checks that the plugin, the
 # record and the suites touch nothing else.
 ATTRIBUTES = ("name", "edition", "capabilities", "expectations", "contract_version")
 METHODS = ("load", "to_numpy", "is_symbolic", "set_seed", "versions", "compiled_call", "free_memory")

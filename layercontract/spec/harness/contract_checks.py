@@ -188,7 +188,7 @@ def namespace_problems(namespace, caps) -> list[str]:
 
 
 # What each namespace name must accept and return: the calls the suites make (docs/WRITING_AN_ADAPTER.md
-# has the same table; tests/test_adapters.py keeps both in step with backend.NAMESPACE). "A tensor" is
+# has the same table; tests/harness/test_adapter_contract.py keeps both in step with backend.NAMESPACE). "A tensor" is
 # whatever the backend's layers return and accept: `adapter.to_numpy` turns it into numpy.
 NAMESPACE_MEANING = {
     "Layer": "the layer base class: the suites subclass it (`__init__(**kwargs)`, `build(input_shape)`, "

@@ -1,5 +1,5 @@
 """Running the suites against the reference with one fault switched on, for every fault, in
-parallel: the machinery behind tests/test_faults.py and `layercontract kill-matrix`.
+parallel: the machinery behind tests/reference_impl/test_faults.py and `layercontract kill-matrix`.
 
 Each fault runs the suites in its own process (`pytest suites --fault NAME --record ...`).
 About half of a run's CPU time is importing numpy, scipy, hypothesis and pytest, so the runs
@@ -8,7 +8,7 @@ CPU going; results stream to files the caller waits for. Without os.fork each ru
 `python -m pytest suites --fault NAME` itself (DirectRuns).
 
 A run may be limited to some checks (`checks`: "test_x.py::test_y" as clause_citations.cited_clauses
-names them; tests/test_faults.py runs each fault against the checks of its target clauses) and
+names them; tests/reference_impl/test_faults.py runs each fault against the checks of its target clauses) and
 may use another hypothesis profile (`profile`: "faults" skips shrinking, which is most of a
 failing generated check's time and changes no outcome). `layercontract kill-matrix` runs every
 check with the ci profile.

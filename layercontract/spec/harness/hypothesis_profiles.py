@@ -12,7 +12,7 @@ DEFAULT_HYPOTHESIS_PROFILE = "ci"
 #             database (layercontract run: under --out; pytest in the checkout: the user cache
 #             directory, see conftest.py) and replayed first on the next run.
 #   thorough  scheduled runs: 10x ci's examples, random; vary them with --hypothesis-seed=N.
-#   faults    fault runs of tests/test_faults.py: ci's examples, no shrinking or explaining (only
+#   faults    fault runs of tests/reference_impl/test_faults.py: ci's examples, no shrinking or explaining (only
 #             whether a check fails matters there, and shrinking is most of a failing check's time).
 # All: no deadline (framework warm-up is slow), print_blob to reproduce a failure.
 CI_EXAMPLES = 25

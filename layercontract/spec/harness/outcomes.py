@@ -3,7 +3,7 @@
 OUTCOMES is the single definition every part reads: the plugin (classify, the worse of two
 reports), run records (reports/records.py), merge, render (label, verb, glyph, emoji, colours,
 bar order, description), diff (conformance), run-many (what fails a run), both JSON schemas' outcome
-enums and the table in reports/SCHEMA.md (tests/test_reports.py keeps those three equal to
+enums and the table in reports/SCHEMA.md (tests/reports/test_records_merge_diff.py keeps those three equal to
 this table; `python -m layercontract.spec.harness.outcomes` prints the SCHEMA.md table).
 
 This module imports nothing from pytest: a report is only read through its attributes.

@@ -1,6 +1,6 @@
 """Child processes that never outlive their parent: the one place layercontract starts, forks,
 watches and kills processes (run-many's backend runs, the fault runs of kill-matrix and
-tests/test_faults.py, their zygote).
+tests/reference_impl/test_faults.py, their zygote).
 
 Every child
   - runs in its own process group (a new session), so killing it kills what it started too

@@ -3,7 +3,7 @@
 Faults patch reference_impl in place, so they cannot break: the DIFF clauses (their other side
 is the same patched reference), the MODE clauses (the reference has no compiled mode) and the
 keras2-only clauses (the reference is edition keras3). Here each is run against a deliberately
-broken *adapter* (importable as tests.test_checks_can_fail:Name) and must fail.
+broken *adapter* (importable as tests.suites.test_checks_can_fail:Name) and must fail.
 """
 
 import json
@@ -18,7 +18,7 @@ import pytest
 from layercontract.backends.reference import ReferenceBackend
 from layercontract.spec.harness import clause_citations
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _with_layers(namespace, **replacements):
@@ -184,7 +184,7 @@ def test_broken_adapter_fails_the_clauses_faults_cannot_reach(tmp_path, adapter)
             "--hypothesis-profile",
             "faults",
             "--backend",
-            f"tests.test_checks_can_fail:{adapter}",
+            f"tests.suites.test_checks_can_fail:{adapter}",
             "--record",
             str(record),
         ],

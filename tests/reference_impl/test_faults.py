@@ -23,7 +23,7 @@ from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import clause_citations
 from layercontract.spec.harness.fault_runs import _env, runs_for
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 # Under xdist (the README test command) every test here runs in one worker: one session fixture,
 # one zygote.

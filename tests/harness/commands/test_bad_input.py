@@ -14,6 +14,7 @@ import json
 import os
 import pathlib
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,76 +26,12 @@ from layercontract.reports import schema
 from layercontract.spec.harness import selection
 from tests._env import clean_env
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+ADAPTERS = ROOT / "tests" / "fixtures" / "adapters.py"  # copied where a user keeps an adapter module
 SMALL = "suites/test_call.py"  # a few quick tests: enough for a run that must start
 ONE = "suites/test_call.py::test_numpy_input_reaches_call_as_a_backend_tensor"
 PARAMETRIZED = "suites/test_input.py::test_error_shows_the_full_received_shape"
 FAULT = "error_message_without_full_shape"  # fails every parameter of PARAMETRIZED
-
-ADAPTERS = """
-import os, signal, sys, time, types
-from layercontract.backends.reference import ReferenceBackend
-
-class Name42(ReferenceBackend):
-    name = 42
-
-class Keras4(ReferenceBackend):
-    edition = "keras4"
-
-class ExitsInInit(ReferenceBackend):
-    def __init__(self):
-        sys.exit(3)
-
-class NoAttributes:
-    name = "no-attributes"
-
-class LoadsNone(ReferenceBackend):
-    name = "loads-none"
-    def load(self):
-        return None
-
-class PartialNamespace(ReferenceBackend):
-    name = "partial-namespace"
-    def load(self):
-        return types.SimpleNamespace(Layer=type("Layer", (), {}))
-
-class ExitsZeroInLoad(ReferenceBackend):
-    name = "exits-zero-in-load"
-    def load(self):
-        os._exit(0)
-
-class HangsInLoad(ReferenceBackend):
-    name = "hangs-in-load"
-    def load(self):
-        time.sleep(3600)
-
-class BlocksSignalsInLoad(ReferenceBackend):
-    name = "blocks-signals-in-load"
-    def load(self):
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGINT})
-        time.sleep(3600)
-
-class Renamed(ReferenceBackend):
-    name = "renamed-reference"
-
-class HangsInToNumpy(ReferenceBackend):
-    name = "hangs-in-to-numpy"
-    def to_numpy(self, x):
-        time.sleep(3600)
-
-class LongName(ReferenceBackend):
-    name = "x" * 300
-
-class VersionsRaise(ReferenceBackend):
-    name = "versions-raise"
-    def versions(self):
-        raise RuntimeError("no versions today")
-
-class VersionsNotStrings(ReferenceBackend):
-    name = "versions-not-strings"
-    def versions(self):
-        return {"numpy": (2, 4)}
-"""
 
 
 def deviation(test, clause="INPUT.ERROR_FULL_SHAPE", **extra):
@@ -109,7 +46,7 @@ def place(tmp_path_factory):
     """A directory outside the checkout with adapters and expectations files, and an --out with
     an earlier record (and its report) in it."""
     here = tmp_path_factory.mktemp("elsewhere")
-    (here / "bad_adapters.py").write_text(ADAPTERS, encoding="utf-8")
+    shutil.copy(ADAPTERS, here / "bad_adapters.py")  # an adapter module outside the checkout
     (here / "raises_at_import.py").write_text('raise ValueError("boom at import")\n', encoding="utf-8")
     (here / "syntax_error.py").write_text("def broken(:\n", encoding="utf-8")
     files = {
@@ -585,7 +522,7 @@ def test_run_kills_a_backend_past_its_timeout(place, tmp_path):
         "--out",
         tmp_path,
         "--backend",
-        "bad_adapters:HangsInLoad",
+        "bad_adapters:HangInLoad",
         "--backend-timeout",
         "4",
         "--",
@@ -593,7 +530,7 @@ def test_run_kills_a_backend_past_its_timeout(place, tmp_path):
         cwd=place,
     )
     assert result.returncode == 1, output(result)
-    record = schema.load(tmp_path / "hangs-in-load.json", schema.RUN_SCHEMA)
+    record = schema.load(tmp_path / "hang-in-load.json", schema.RUN_SCHEMA)
     assert [t["outcome"] for t in record["tests"]] == ["timeout"]
     assert "per-backend timeout of 4 s" in record["tests"][0]["message"]
 
@@ -691,7 +628,7 @@ def test_killing_run_many_kills_its_children(place, tmp_path, how):
             "-m",
             "layercontract.spec.harness.cli",
             "run-many",
-            "bad_adapters:HangsInLoad",
+            "bad_adapters:HangInLoad",
             "--out",
             str(tmp_path),
             "-s",
@@ -910,7 +847,7 @@ def test_two_runs_on_one_out_keep_both_records(place, tmp_path):
             ONE,
             "--record-every=0",
         ]
-        for backend in ("reference", "bad_adapters:Renamed")
+        for backend in ("reference", "bad_adapters:RenamedReference")
     ]
     procs = [
         subprocess.Popen(
@@ -1205,7 +1142,7 @@ def test_run_many_selects_node_ids_and_check_ids_from_any_directory(place, tmp_p
 def test_hypothesis_files_go_under_out_never_into_the_working_directory(place, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    (work / "bad_adapters.py").write_text(ADAPTERS, encoding="utf-8")
+    shutil.copy(ADAPTERS, work / "bad_adapters.py")
     result = lc(
         "run",
         "--out",

@@ -19,7 +19,7 @@ import pytest
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import expectations
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 BACKENDS = ROOT / "layercontract" / "backends"
 BUILT_IN = sorted((BACKENDS / "expectations").glob("*.toml"))
 TEST = "suites/test_build.py::test_built_is_true_after_first_call"
@@ -162,7 +162,7 @@ def test_findings_in_another_file_and_the_built_in_ones_can_be_named(tmp_path):
 def test_an_entry_naming_a_finding_explains_its_failure_in_a_run_and_the_record_names_it(tmp_path):
     """End to end on the reference with a fault: the record's deviation carries the finding's id and
     kind (a new optional field of the record schema)."""
-    from tests.test_harness import FULL_SHAPE_TEST, output, run_pytest
+    from tests.harness.test_plugin import FULL_SHAPE_TEST, output, run_pytest
 
     path = tmp_path / "exp.toml"
     path.write_text(
@@ -352,7 +352,7 @@ def test_the_reproducer_check_compares_each_exit_status_with_when(tmp_path, caps
 # ------------------------------------------------------------- the report's findings view
 def test_the_report_lists_each_finding_with_its_backends_checks_link_and_reproducer(tmp_path):
     from layercontract.reports import merge
-    from tests.test_harness import FULL_SHAPE_TEST, output, run_pytest
+    from tests.harness.test_plugin import FULL_SHAPE_TEST, output, run_pytest
 
     (tmp_path / "reproducers").mkdir()
     (tmp_path / "reproducers" / "my-finding.py").write_text("raise SystemExit(1)\n", encoding="utf-8")

@@ -1,7 +1,7 @@
 """The merged report as a reader sees it: honest cell labels, deviations as data with
 real links, first lines, columns keyed by (backend, version) and the history view, each
-with its own test. In-process, on hand-made records (tests/report_fixtures.py); the
-browser's view is tests/test_report_browser.py."""
+with its own test. In-process, on hand-made records (tests/fixtures/reports.py); the
+browser's view is tests/reports/test_report_browser.py."""
 
 import re
 
@@ -10,7 +10,7 @@ import pytest
 
 from layercontract.reports import merge, records, render, schema
 from layercontract.spec.harness import cli
-from tests import report_fixtures as rf
+from tests.fixtures import reports as rf
 
 
 def build(*records):

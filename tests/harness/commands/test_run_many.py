@@ -16,12 +16,12 @@ from layercontract.reports import records, schema
 from layercontract.spec.harness import outcomes, registry
 from layercontract.spec.harness.commands import run_many
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 SUITE = "suites/test_build.py"  # as check ids spell it (run-many -s takes it too)
 SUITE_FILE = "layercontract/suites/test_build.py"  # as pytest takes it in the checkout
 # The first test of SUITE that calls backend.to_numpy, where the _OnFirstToNumpy adapters misbehave.
 FIRST_TO_NUMPY = "suites/test_build.py::test_explicit_build_prevents_a_second_build_and_keeps_weights"
-A = "tests.adapters_for_tests:"
+A = "tests.fixtures.adapters:"
 
 
 def clean_env():
@@ -214,7 +214,7 @@ def test_a_test_stuck_beyond_the_per_test_timeout_is_killed_as_timeout(misbehavi
         "timeout: the backend process was killed by run-many: the test ran more than 3 s "
         "and did not respond to the per-test timeout of 2 s, during this test"
     )
-    assert "stack of the killed process" in message and "adapters_for_tests.py" in message  # where it hung
+    assert "stack of the killed process" in message and "fixtures/adapters.py" in message  # where it hung
 
 
 def test_a_backend_beyond_its_timeout_is_killed_and_its_tests_time_out(tmp_path):
@@ -222,12 +222,12 @@ def test_a_backend_beyond_its_timeout_is_killed_and_its_tests_time_out(tmp_path)
         "run-many", A + "HangInLoad", "-s", SUITE, "--out", str(tmp_path), "--backend-timeout", "8"
     )  # time to reach load() on a busy machine
     assert result.returncode == run_many.EXIT_UNEXPECTED, output(result)
-    assert re.search(r"TIMEOUT\s+tests.adapters_for_tests:HangInLoad  SIGKILL, wall", result.stdout)
+    assert re.search(r"TIMEOUT\s+tests.fixtures.adapters:HangInLoad  SIGKILL, wall", result.stdout)
     record = record_of(tmp_path, A + "HangInLoad")
     assert len(record["tests"]) == 15
     assert {t["outcome"] for t in record["tests"]} == {outcomes.TIMEOUT}
     assert all("per-backend timeout of 8 s" in t["message"] for t in record["tests"])
-    assert all("HangInLoad" in t["message"] or "adapters_for_tests.py" in t["message"] for t in record["tests"])
+    assert all("HangInLoad" in t["message"] or "fixtures/adapters.py" in t["message"] for t in record["tests"])
 
 
 @pytest.mark.parametrize(

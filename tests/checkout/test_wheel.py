@@ -17,7 +17,7 @@ import pytest
 
 from layercontract.reports import records
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOP_LEVEL_FOLDERS = ("spec", "suites", "reports", "backends", "reference_impl")
 
 

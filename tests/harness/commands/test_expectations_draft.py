@@ -14,7 +14,7 @@ from layercontract.spec.harness.commands import expectations_draft as d
 from tests._env import clean_env
 from tests.conftest import ROOT
 
-ADAPTER = "tests.deviating_adapter_for_tests:BuildsEveryCall"
+ADAPTER = "tests.fixtures.deviating_adapter:BuildsEveryCall"
 
 LINES = [
     "AssertionError: Arrays are not equal · moving mean updated",

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from layercontract.spec.harness.commands import bench
-from tests.test_run_many import ROOT, clean_env
+from tests.harness.commands.test_run_many import ROOT, clean_env
 
 SUITE = "suites/test_build.py"
 

@@ -12,7 +12,7 @@ import sys
 import textwrap
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def clean_env():
@@ -112,7 +112,7 @@ def test_run_many_backend_processes_die_with_a_killed_run_many(tmp_path):
             "-m",
             "layercontract.spec.harness.cli",
             "run-many",
-            "tests.adapters_for_tests:HangInLoad",
+            "tests.fixtures.adapters:HangInLoad",
             "-s",
             "suites/test_build.py",
             "--out",
@@ -123,7 +123,7 @@ def test_run_many_backend_processes_die_with_a_killed_run_many(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    journal = tmp_path / "tests.adapters_for_tests_HangInLoad.journal"
+    journal = tmp_path / "tests.fixtures.adapters_HangInLoad.journal"
     wait_for(lambda: journal.exists() and '"collected"' in journal.read_text(), 120, "the backend to collect")
     kill_9_and_expect_orphans_gone(parent, descendants(parent.pid))
 

@@ -22,9 +22,9 @@ import pathlib
 import pytest
 
 from layercontract.reports import merge
-from tests import report_fixtures as rf
+from tests.fixtures import reports as rf
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("LAYERCONTRACT_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",

@@ -21,7 +21,7 @@ from layercontract.backends.reference import ReferenceBackend
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes, registry
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD_SUITE = "layercontract/suites/test_build.py"  # as pytest takes it in the checkout
 BUILT_FLAG_TEST = "suites/test_build.py::test_built_is_true_after_first_call"
 USAGE_ERROR = 4
@@ -75,7 +75,7 @@ def clauses_cited_by(filename, edition=None):
 RUNNABLE_ON_REFERENCE = {outcomes.PASS, outcomes.NOT_APPLICABLE}
 
 
-# Adapters for the tests below; the subprocesses import them as tests.test_harness:<name>.
+# Adapters for the tests below; the subprocesses import them as tests.harness.test_plugin:<name>.
 class ReferenceWithoutSymbolic(ReferenceBackend):
     name = "reference-without-symbolic"
     capabilities = frozenset({"fit", "inference"})
@@ -109,7 +109,7 @@ def test_adapter_spec_errors_name_the_problem():
     ):
         registry.resolve("layercontract.backends.reference:Missing")
     with pytest.raises(registry.BackendError, match=r"failed to initialise: RuntimeError: no GPU here"):
-        registry.resolve("tests.test_harness:ExplodingAdapter")
+        registry.resolve("tests.harness.test_plugin:ExplodingAdapter")
     assert isinstance(registry.resolve("reference"), ReferenceBackend)
 
 
@@ -388,7 +388,7 @@ def test_record_and_per_clause_summary(tmp_path):
 
 def test_unsupported_capability_is_reported_and_rerun_uses_the_backend_option(tmp_path):
     record_path = tmp_path / "run.json"
-    backend = "tests.test_harness:ReferenceWithoutSymbolic"
+    backend = "tests.harness.test_plugin:ReferenceWithoutSymbolic"
     result = run_pytest("layercontract/suites/test_symbolic.py", "--backend", backend, "--record", str(record_path))
     assert result.returncode == 0, output(result)
     assert "layercontract: clauses on backend reference-without-symbolic" in result.stdout

@@ -20,7 +20,7 @@ from layercontract.reports import diff
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import expectations, overlay, registry
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD_SUITE = "suites/test_build.py"  # as checks ids spell it (layercontract run, run-many -s)
 BUILD_SUITE_FILE = "layercontract/suites/test_build.py"  # as pytest takes it in the checkout
 BUILT_FLAG_TEST = "suites/test_build.py::test_built_is_true_after_first_call"

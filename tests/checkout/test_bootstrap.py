@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 FAKE_INSTALL = """#!/usr/bin/env bash
 set -e

@@ -163,7 +163,7 @@ def test_evidence_cites_probes_that_exist():
     """A clause's evidence names its probe by its path in the checkout (evidence/probes/<probe>.py)."""
     import re
 
-    root = pathlib.Path(__file__).resolve().parents[1]
+    root = pathlib.Path(__file__).resolve().parents[2]
     cited = {
         (cid, path)
         for cid, c in spec_clauses.load().items()

@@ -81,7 +81,7 @@ def test_coverage_counts_every_question_once():
 
 def test_the_merged_report_shows_question_coverage_beside_spec_coverage():
     from layercontract.reports import merge
-    from tests import report_fixtures as F
+    from tests.fixtures import reports as F
 
     matrix = merge.build(F.loaded(F.record()))
     assert matrix["coverage"]["questions"] == Q.coverage(Q.load())
