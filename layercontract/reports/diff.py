@@ -218,11 +218,12 @@ def markdown(diff: Diff, old_name: str, new_name: str) -> str:
 
 
 # ------------------------------------------------------------- across Keras versions
-def keras_version(record: dict):
-    """The record's Keras version as a packaging Version (None if it records none or not PEP 440)."""
+def key_version(record: dict):
+    """The record's key version (records.key_version: its Keras version for a Keras backend) as a
+    packaging Version (None if it records none or not PEP 440)."""
     from packaging.version import InvalidVersion, Version
 
-    text = (record.get("versions") or {}).get("keras")
+    text = records.key_version(record)[1]
     try:
         return Version(text) if text else None
     except InvalidVersion:
@@ -231,8 +232,8 @@ def keras_version(record: dict):
 
 def consecutive_changes(records) -> list[tuple[str, str, str, list[tuple[str, str, str]]]]:
     """[(backend, old version, new version, [(clause, old outcome, new outcome)])] for every
-    backend with records at more than one Keras version, versions in ascending order (records
-    without a Keras version keep the given order)."""
+    backend with records at more than one version, versions in ascending order (records
+    without a key version keep the given order)."""
     groups: dict[str, list[dict]] = {}
     for record in records:
         if record:
@@ -241,8 +242,8 @@ def consecutive_changes(records) -> list[tuple[str, str, str, list[tuple[str, st
     for backend, group in groups.items():
         if len(group) < 2:
             continue
-        if all(keras_version(r) is not None for r in group):
-            group = sorted(group, key=keras_version)
+        if all(key_version(r) is not None for r in group):
+            group = sorted(group, key=key_version)
         for old, new in zip(group, group[1:]):
             a = {cid: row["outcome"] for cid, row in old.get("clauses", {}).items() if row.get("tests")}
             b = {cid: row["outcome"] for cid, row in new.get("clauses", {}).items() if row.get("tests")}
@@ -254,7 +255,7 @@ def consecutive_changes(records) -> list[tuple[str, str, str, list[tuple[str, st
 
 
 def _version_label(record) -> str:
-    return (record.get("versions") or {}).get("keras") or record.get("requested_backend") or "?"
+    return records.key_version(record)[1] or record.get("requested_backend") or "?"
 
 
 def history_lines(records) -> list[str]:

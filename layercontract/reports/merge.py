@@ -4,10 +4,10 @@
     matrix = build(records, kill_matrix=None)          # the data of matrix.json
     write_reports(paths, out_dir, kill_matrix_path)    # index.html, summary.md, matrix.json
 
-A column is a (backend, version) pair: the version is the backend's key distribution's
-(versions.keras, or tf-keras's, or the reference's), so two Keras versions of one backend are two
-columns (named "keras-jax@3.15.1"; a backend with one version keeps its plain name). Records of
-one column are combined when all their versions and edition agree (a run split in parts, or a
+A column is a (backend, version) pair: the version is the backend's key distribution's (the one
+its adapter declares, else versions.keras, or tf-keras's, or the reference's: records.key_version),
+so two Keras versions of one backend are two columns (named "keras-jax@3.15.1"; a backend with one
+version keeps its plain name). Records of one column are combined when all their versions and edition agree (a run split in parts, or a
 rerun: for a test in several records the latest record's result wins, and "not run" never
 replaces a result); records of one column that disagree on other versions are an error.
 Tests carry their deviation as data (kind, observed, reason, upstream and its URL, expectations
@@ -30,8 +30,6 @@ from layercontract.reports.schema import ReportError
 from layercontract.spec.harness.outcomes import NOT_RUN, SEVERITY, UNEXPECTED, clause_outcome
 
 OUTPUTS = ("index.html", "summary.md", "matrix.json")
-# the distribution whose version names a column, in order of preference (else the backend's own)
-KEY_DISTRIBUTIONS = ("keras", "tf-keras", "tf_keras", "reference_impl")
 
 
 @dataclasses.dataclass
@@ -61,18 +59,8 @@ def load_records(paths) -> list[Loaded]:
     return loaded
 
 
-def key_version(data: dict) -> tuple[str | None, str | None]:
-    """(distribution, version) naming a record's column: versions.keras, else the backend's
-    key distribution's; (None, None) when the record has none (a failed load)."""
-    versions = data.get("versions") or {}
-    for dist in (*KEY_DISTRIBUTIONS, data["backend"]):
-        if isinstance(versions.get(dist), str) and dist != "error":
-            return dist, versions[dist]
-    return None, None
-
-
 def _column(data: dict) -> tuple[str, str | None]:
-    return data["backend"], key_version(data)[1]
+    return data["backend"], records.key_version(data)[1]
 
 
 def _conflicts(loaded: list[Loaded]) -> list[str]:
@@ -94,7 +82,7 @@ def _conflicts(loaded: list[Loaded]) -> list[str]:
                     b = ", ".join(f"{k} {b.get(k, '-')}" for k in changed)
                 problems.append(
                     f"{item.path}: backend {backend!r} with {field} {b}, but {other.path} has {field} {a}: "
-                    f"merge records of one {field.rstrip('s')} per (backend, {key_version(item.data)[0] or 'version'}) column"
+                    f"merge records of one {field.rstrip('s')} per (backend, {records.key_version(item.data)[0] or 'version'}) column"
                 )
     return problems
 
@@ -169,7 +157,7 @@ def _combine(items: list[Loaded]) -> dict:
         "hypothesis",
         "options",
     )
-    dist, version = key_version(last)
+    dist, version = records.key_version(last)
     entry = {
         "backend": backend,
         "version": version,

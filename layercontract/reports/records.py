@@ -1,11 +1,12 @@
-"""Run records, schema "layercontract-run/3": building, upgrading, validating, reading and
+"""Run records, schema "layercontract-run/4": building, upgrading, validating, reading and
 writing them. No pytest import: the pytest plugin part (spec/harness/recorder.py) feeds this module
 from its hooks; run-many builds the record of a process that crashed or was killed here
 (synthesize); merge and diff read records through load().
 
 The fields are documented in reports/SCHEMA.md and checked by reports/run-record.schema.json.
-Version 2 records (reports/run-record.v2.schema.json) are still read: upgrade(), the one reader of
-records (load, merge, diff, synthesize), gives them the v3 fields.
+Version 3 and 2 records (reports/run-record.v3.schema.json, .v2.) are still read: upgrade(), the one
+reader of records (load, merge, diff, synthesize), gives them the v4 fields; key_version() tells
+any version's key distribution and its version (what reports show as a backend's version).
 
     record = new_record(backend=..., requested_backend=..., started=...)   # the run's fields
     rows = [test_row(check, clauses, outcome, message, ...), ...]
@@ -35,7 +36,7 @@ from layercontract.reports.schema import unicode_only
 from layercontract.spec.harness import check_ids, outcomes
 from layercontract.spec.harness.adapter_contract import CONTRACT_VERSION
 
-SCHEMA = schema.RUN_SCHEMA  # "layercontract-run/3"
+SCHEMA = schema.RUN_SCHEMA  # "layercontract-run/4"
 READABLE = schema.RUN_SCHEMAS  # every run-record version load() accepts
 NOT_RUN = outcomes.NOT_RUN
 RUNNING_REASON = "the session has not finished: if no pytest process is writing this record, the run was killed"
@@ -60,6 +61,9 @@ _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?")
 _UPSTREAM = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
 _URL = re.compile(r"https?://[^\s<>\"']+")
 PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]  # layercontract/ of the checkout or of site-packages
+# The distributions whose version identifies an implementation whose adapter declares no
+# `key_distribution`, in order of preference; after them, the backend's own name.
+DEFAULT_KEY_DISTRIBUTIONS = ("keras", "tf-keras", "tf_keras", "reference_impl")
 
 
 # ------------------------------------------------------------------- small parts
@@ -91,6 +95,27 @@ def distribution_version(name: str) -> str | None:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def resolve_key_distribution(versions, backend, declared: str | None = None) -> str | None:
+    """The distribution whose version identifies the implementation a run checked: the adapter's
+    `key_distribution` when it declares one, else the first of DEFAULT_KEY_DISTRIBUTIONS and the
+    backend's name that `versions` reports; None when it reports none of them (a failed load)."""
+    if declared:
+        return declared
+    versions = versions or {}
+    candidates = (*DEFAULT_KEY_DISTRIBUTIONS, backend)
+    return next((d for d in candidates if isinstance(versions.get(d), str) and d != "error"), None)
+
+
+def key_version(record: dict) -> tuple[str | None, str | None]:
+    """(distribution, version) identifying the implementation of a record of any readable version
+    (or a merged column): its `key_distribution` (version 4), else the default rule (versions 2
+    and 3); (None, None) when the record has no version of it."""
+    versions = record.get("versions") or {}
+    dist = record.get("key_distribution") or resolve_key_distribution(versions, record.get("backend"))
+    version = versions.get(dist) if dist and dist != "error" else None
+    return (dist, version) if isinstance(version, str) else (None, None)
 
 
 def harness_versions() -> dict:
@@ -274,6 +299,7 @@ def new_record(
     edition: str = "unknown",
     capabilities=(),
     versions=None,
+    key_distribution: str | None = None,
     invocation=(),
     started: dt.datetime | None = None,
     hypothesis: dict | None = None,
@@ -281,7 +307,8 @@ def new_record(
     git: tuple | None = None,
 ) -> dict:
     """A record with the run's fields and no tests yet (status "running"); `finish` fills the rest.
-    Also the skeleton of a process that stopped before writing its own record."""
+    Also the skeleton of a process that stopped before writing its own record. `key_distribution`:
+    the adapter's declared one (None: the default rule, resolve_key_distribution)."""
     started = started or now()
     commit, dirty = git if git is not None else (git_commit(), git_dirty())
     return {
@@ -295,6 +322,7 @@ def new_record(
         "edition": edition,
         "capabilities": sorted(capabilities),
         "versions": {str(k): str(v) for k, v in (versions or {}).items()},
+        "key_distribution": resolve_key_distribution(versions, backend, key_distribution),
         "harness": harness_versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -372,7 +400,8 @@ def validate(record: dict) -> list[str]:
 def upgrade(record: dict) -> dict:
     """A record of any readable version as the current one (a copy): the one reader of records
     (load, merge, diff and run-many's synthesize read through it). A v2 record gains
-    contract_version None and requested_backend = backend; every test row its v3 fields
+    contract_version None and requested_backend = backend; a v2 or v3 record the key_distribution
+    of the default rule (resolve_key_distribution); every test row its v3 fields
     (_upgrade_test: a v2 row's deviation is the checkout's expectations entry its reason was
     written from, else its reason's parts)."""
     backend = record["backend"]
@@ -388,6 +417,7 @@ def upgrade(record: dict) -> dict:
         out["schema"] = SCHEMA
         out.setdefault("contract_version", None)
         out.setdefault("requested_backend", backend)
+        out.setdefault("key_distribution", resolve_key_distribution(record.get("versions"), backend))
     out["tests"] = [_upgrade_test(t, backend, entries) for t in record["tests"]]
     return out
 
@@ -574,6 +604,7 @@ def synthesize(
             edition=info.get("edition") or "unknown",
             capabilities=info.get("capabilities") or (),
             versions=info.get("versions"),
+            key_distribution=info.get("key_distribution"),
             invocation=invocation,
             started=started,
             git=(git_commit(), None),

@@ -143,7 +143,8 @@ def unexpected_tests(matrix: dict) -> list[dict]:
 
 def deviation_groups(matrix: dict) -> list[dict]:
     """Expected deviations (and stale ones) grouped by their reason, across columns: each group
-    lists where it applies (column, clause, tests)."""
+    lists where it applies (column, clause, tests) and its number of tests (n_tests: per column,
+    each test once however many clauses it cites)."""
     groups: dict[tuple, dict] = {}
     for column, entry in matrix["backends"].items():
         for nodeid, t in entry["tests"].items():
@@ -161,7 +162,8 @@ def deviation_groups(matrix: dict) -> list[dict]:
     out = []
     for group in groups.values():
         group["where"] = [{"column": c, "clause": cid, "tests": tests} for (c, cid), tests in group["where"].items()]
-        group["n_tests"] = sum(len(w["tests"]) for w in group["where"])
+        # tests, each once: a test citing several clauses is listed under each of them
+        group["n_tests"] = len({(w["column"], nodeid) for w in group["where"] for nodeid, _t in w["tests"]})
         out.append(group)
     return sorted(out, key=lambda g: ("unexpected-pass" not in g["outcomes"], -g["n_tests"]))
 
@@ -330,7 +332,7 @@ def markdown(matrix: dict, max_items: int = 30, report_name: str = "index.html")
         cc["unexpected"] = sum(n for o, n in cc.items() if o in UNEXPECTED)
         status = "complete" if b["complete"] else f"⚠️ {md_text(b['status'])}"
         versions = ", ".join(f"{k} {v}" for k, v in sorted(b["versions"].items()))
-        key = b.get("version")
+        key = f"{b.get('version_of')} {b['version']}" if b.get("version") else None
         out.append(
             f"| **{md_text(b.get('backend', name))}** | {md_text(key) if key else '?'} | {status} | "
             + " | ".join(str(cc.get(c, 0)) for c in columns)

@@ -1,7 +1,8 @@
 """The versioned formats layercontract writes and reads, and reading them with clear errors.
 
-    layercontract-run/3     one run record (reports/records.py; run-record.schema.json)
-    layercontract-run/2     the previous run record, still read (run-record.v2.schema.json)
+    layercontract-run/4     one run record (reports/records.py; run-record.schema.json)
+    layercontract-run/3     the previous run record, still read (run-record.v3.schema.json)
+    layercontract-run/2     the one before, still read (run-record.v2.schema.json)
     layercontract-matrix/2  merged records (reports/merge.py writes matrix.json; matrix.schema.json)
     kill matrix             {"faults": {name: {"description", "killed_by", "first_message"}}}
 
@@ -23,12 +24,14 @@ import re
 import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
-RUN_SCHEMA = "layercontract-run/3"
+RUN_SCHEMA = "layercontract-run/4"
+RUN_SCHEMA_V3 = "layercontract-run/3"
 RUN_SCHEMA_V2 = "layercontract-run/2"
-RUN_SCHEMAS = (RUN_SCHEMA, RUN_SCHEMA_V2)  # the run-record versions readers accept (records.load upgrades)
+RUN_SCHEMAS = (RUN_SCHEMA, RUN_SCHEMA_V3, RUN_SCHEMA_V2)  # the run-record versions readers accept (records.load upgrades)
 MATRIX_SCHEMA = "layercontract-matrix/2"
 SCHEMA_FILES = {
     RUN_SCHEMA: HERE / "run-record.schema.json",
+    RUN_SCHEMA_V3: HERE / "run-record.v3.schema.json",
     RUN_SCHEMA_V2: HERE / "run-record.v2.schema.json",
     MATRIX_SCHEMA: HERE / "matrix.schema.json",
 }

@@ -359,7 +359,7 @@ def test_record_and_per_clause_summary(tmp_path):
 
     # the record
     record = json.loads(record_path.read_text(encoding="utf-8"))
-    assert record["schema"] == "layercontract-run/3"
+    assert record["schema"] == "layercontract-run/4"
     assert record["complete"] is True
     assert record["exit_status"] == 0
     assert record["backend"] == "reference" and record["edition"] == "keras3"

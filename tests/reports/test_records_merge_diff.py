@@ -123,8 +123,9 @@ def test_run_command_writes_record_html_and_markdown_and_says_where(full_run, re
         assert (out / name).is_file()
         assert str(out / name) in result.stdout
     assert "<table" in (out / "reference.html").read_text(encoding="utf-8")
-    assert re.search(
-        r"\| \*\*reference\*\* \| [\w.]+ \| complete \|", (out / "reference.md").read_text(encoding="utf-8")
+    assert re.search(  # the version of the key distribution, named
+        r"\| \*\*reference\*\* \| reference\\_impl [\w.]+ \| complete \|",
+        (out / "reference.md").read_text(encoding="utf-8"),
     )
     assert not (out / "matrix.json").exists()
     assert not list(out.glob(".*.tmp"))
@@ -134,7 +135,8 @@ def test_record_of_a_real_run_matches_the_schema(real_record):
     r = real_record
     assert_valid_record(r)
     assert schema.load  # the same validation merge and diff apply
-    assert r["schema"] == "layercontract-run/3" and r["status"] == "complete" and r["complete"] is True
+    assert r["schema"] == "layercontract-run/4" and r["status"] == "complete" and r["complete"] is True
+    assert r["key_distribution"] == "reference_impl"  # the reference adapter declares none: the default rule
     assert r["contract_version"] == contract.CONTRACT_VERSION and r["requested_backend"] == "reference"
     assert r["stop_reason"] is None and r["exit_status"] == 0 and r["finished"] and r["duration_s"] > 0
     assert r["backend"] == "reference" and r["edition"] == "keras3"
@@ -465,10 +467,26 @@ def test_records_module_imports_no_pytest():
     assert result.stdout.split() == ["False", "False"], result.stderr
 
 
+def test_a_v3_record_is_still_merged_and_diffed_with_the_default_key_distribution(real_record, tmp_path, capsys):
+    v3 = copy.deepcopy(real_record)
+    v3["schema"] = "layercontract-run/3"
+    del v3["key_distribution"]
+    assert schema.errors(v3, schema.json_schema(schema.RUN_SCHEMA_V3)) == []
+    path = write(tmp_path / "old.json", v3)
+    upgraded = records.load(path)
+    assert upgraded["schema"] == schema.RUN_SCHEMA and upgraded["key_distribution"] == "reference_impl"
+    assert schema.errors(upgraded, schema.json_schema(schema.RUN_SCHEMA)) == []
+    matrix = _merge([path], tmp_path / "out")
+    column = matrix["backends"]["reference"]
+    assert (column["version_of"], column["version"]) == ("reference_impl", real_record["versions"]["reference_impl"])
+    assert cli.main(["diff", str(path), str(write(tmp_path / "new.json", real_record))]) == 0
+    capsys.readouterr()
+
+
 def test_a_v2_record_is_still_merged_and_diffed(real_record, tmp_path, capsys):
     v2 = copy.deepcopy(real_record)
     v2["schema"] = "layercontract-run/2"
-    del v2["contract_version"], v2["requested_backend"]
+    del v2["contract_version"], v2["requested_backend"], v2["key_distribution"]
     for t in v2["tests"]:
         del t["first_line"], t["deviation"]
         t["rerun"] = t["rerun"].replace("--pyargs ", "")
@@ -598,8 +616,9 @@ def test_merge_rejects_a_bad_file_by_name_and_writes_nothing(problem, real_recor
     expected = {
         "malformed": "not valid JSON",
         "truncated": "truncated JSON: the file ends early",
-        "other-schema": "schema 'layercontract-run/1', expected 'layercontract-run/3' or 'layercontract-run/2'",
-        "not-a-record": "not a valid layercontract-run/3 file: $.tests[0]: missing field 'clauses'",
+        "other-schema": "schema 'layercontract-run/1', expected 'layercontract-run/4' or 'layercontract-run/3' "
+        "or 'layercontract-run/2'",
+        "not-a-record": "not a valid layercontract-run/4 file: $.tests[0]: missing field 'clauses'",
         "empty": "empty file",
     }[problem]
     assert f"error: {bad}: {expected}" in output

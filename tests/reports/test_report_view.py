@@ -143,6 +143,46 @@ def test_merge_cli_writes_two_columns_for_two_versions(tmp_path, capsys):
     assert list(data["backends"]) == ["keras-jax@3.14.1", "keras-jax@3.15.1"]  # version order
 
 
+def test_a_declared_key_distribution_is_the_version_every_view_shows():
+    """A non-Keras implementation (keras-core) declares the distribution that identifies it: the
+    column, the Markdown summary and the page show its version, never "?"."""
+    data = rf.record("core-jax")
+    data.update(schema=records.SCHEMA, key_distribution="keras-core", versions={"keras-core": "0.1.7", "jax": "0.4.1"})
+    assert records.validate(data) == []
+    matrix = build(data)
+    column = matrix["backends"]["core-jax"]
+    assert (column["version_of"], column["version"]) == ("keras-core", "0.1.7")
+    assert "| **core-jax** | keras-core 0.1.7 | complete |" in render.markdown(matrix)
+    assert '<span class="vers">keras-core 0.1.7</span>' in render.html(matrix)
+    undeclared = rf.record("core-jax")
+    undeclared["versions"] = {"keras-core": "0.1.7"}  # a v3 record: the default rule finds nothing
+    assert "| **core-jax** | ? | complete |" in render.markdown(build(undeclared))
+
+
+def test_a_deviating_test_citing_several_clauses_counts_once():
+    """Counts name their unit: a test citing three clauses is one test (it was counted as three,
+    test x clause pairs, once)."""
+    row = rf.make_row(
+        rf.FIT_TEST, [rf.FIT, "BUILD.LAZY", "TRAIN.FIT_UPDATES"], "expected-deviation", rf.TRACEBACK, rf.JAX_DEVIATION
+    )
+    matrix = build(rf.record("keras-jax", tests=[row]))
+    assert [g["n_tests"] for g in render.deviation_groups(matrix)] == [1]
+    assert len(render.deviation_groups(matrix)[0]["where"]) == 3  # listed under each of its clauses
+    assert "Deviations by reason: 1 reason, 1 test</h2>" in render.html(matrix)
+    assert "<summary>Expected deviations: 1 test, 1 reason</summary>" in render.markdown(matrix)
+
+
+def test_no_count_in_the_page_leaves_its_unit_unsaid():
+    data = rf.record("keras-jax")
+    data["tests"][0].update(outcome="fail", deviation=None)
+    page = render.html(build(data))
+    assert "<title>layercontract conformance: 1 backend column, 1 unexpected test</title>" in page
+    assert ">Unexpected (1 test)</a>" in page
+    assert re.search(r'<span class="muted">of \d+ clauses</span>', page)
+    assert not re.search(r'<span class="muted">of \d+</span>', page)
+    assert 'title="1 clause: fail"' in page  # a bar segment
+
+
 # ------------------------------------------------------------------ the bugs
 def test_bug_kill_matrix_fault_without_first_message_merges(tmp_path, capsys):
     record = rf.write(tmp_path / "r.json", rf.as_v2(rf.record("reference")))

@@ -15,6 +15,9 @@ Attributes
                   (see expectations.py); `--expectations PATH` overrides it for one run.
     contract_version  optional int: the CONTRACT_VERSION the adapter was written for; a run
                   and doctor refuse an adapter written for another version.
+    key_distribution  optional str: the distribution in versions() whose version identifies the
+                  implementation, shown as the backend's version (run and doctor check it is
+                  there). None: the first versions() has of keras, tf-keras, the reference, name.
 
 Methods
     load()          -> the Keras-shaped namespace: an object with at least the NAMESPACE
@@ -39,8 +42,7 @@ from __future__ import annotations
 
 import pathlib
 
-# Recorded in every run record; bumped when a change can break an existing adapter (a name added to
-# NAMESPACE, a new method, a changed meaning).
+# In every run record; bumped when a change can break an adapter (a NAMESPACE name, a method, a meaning).
 CONTRACT_VERSION = 2  # 2: NAMESPACE gained Sequential
 
 EDITIONS = ("keras3", "keras2")
@@ -83,9 +85,8 @@ CAPABILITY_NEEDS = {
     "compiled": ("compiled_call",),
 }
 
-# What the harness reads from an adapter: tests/harness/test_adapter_contract.py checks that the plugin, the
-# record and the suites touch nothing else.
-ATTRIBUTES = ("name", "edition", "capabilities", "expectations", "contract_version")
+# What the harness reads from an adapter, and nothing else (tests/harness/test_adapter_contract.py checks it)
+ATTRIBUTES = ("name", "edition", "capabilities", "expectations", "contract_version", "key_distribution")
 METHODS = ("load", "to_numpy", "is_symbolic", "set_seed", "versions", "compiled_call", "free_memory")
 OPTIONAL_METHODS = ("compiled_call", "free_memory")
 
@@ -98,6 +99,7 @@ class Backend:
     capabilities: frozenset = frozenset()
     expectations: pathlib.Path | None = None
     contract_version: int = CONTRACT_VERSION
+    key_distribution: str | None = None
 
     def load(self):
         raise NotImplementedError
@@ -130,11 +132,9 @@ def provides_compiled_call(adapter) -> bool:
 def contract_problem(adapter) -> str | None:
     """Why the adapter cannot run under this CONTRACT_VERSION, or None."""
     declared = getattr(adapter, "contract_version", CONTRACT_VERSION)
+    if declared == CONTRACT_VERSION:
+        return None
     return (
-        None
-        if declared == CONTRACT_VERSION
-        else (
-            f"adapter {getattr(adapter, 'name', adapter)!r} was written for adapter contract version {declared!r}; "
-            f"this layercontract implements version {CONTRACT_VERSION} (see docs/WRITING_AN_ADAPTER.md)"
-        )
+        f"adapter {getattr(adapter, 'name', adapter)!r} was written for adapter contract version {declared!r}; "
+        f"this layercontract implements version {CONTRACT_VERSION} (see docs/WRITING_AN_ADAPTER.md)"
     )

@@ -52,12 +52,17 @@ class AdapterFault(Exception):
 
 def adapter_versions(adapter) -> dict:
     """adapter.versions() as {str: str}: the one check `run` (before any test) and `doctor`
-    share. AdapterFault when it raises or returns anything else."""
+    share. AdapterFault when it raises, returns anything else or lacks the adapter's declared
+    key_distribution."""
     try:
         versions = adapter.versions()
     except Exception as e:
         raise AdapterFault(f"versions() raised {describe(e)}") from None
-    return versions_problem_free(versions)
+    versions = versions_problem_free(versions)
+    problem = key_distribution_problem(adapter, versions)
+    if problem:
+        raise AdapterFault(problem)
+    return versions
 
 
 def versions_problem_free(versions) -> dict:
@@ -66,6 +71,25 @@ def versions_problem_free(versions) -> dict:
     ):
         raise AdapterFault(f"versions() must return a dict of str to str, got {repr(versions)[:200]}")
     return versions
+
+
+def key_distribution_problem(adapter, versions: dict) -> str | None:
+    """Why the adapter's declared key_distribution is not a distribution `versions` reports, or None
+    (none declared: the default rule, reports.records.resolve_key_distribution)."""
+    key = declared_key_distribution(adapter)
+    if key is None or key in versions:
+        return None
+    return (
+        f"key_distribution {key[:100]!r} is not in versions() (which reports "
+        f"{', '.join(sorted(versions))[:300] or 'nothing'}): declare the distribution whose version identifies "
+        "the implementation, and report its version"
+    )
+
+
+def declared_key_distribution(adapter) -> str | None:
+    """The adapter's key_distribution if it declares a usable one (check_attributes reports any other)."""
+    key = _get(adapter, "key_distribution")
+    return key if isinstance(key, str) and key.strip() else None
 
 
 def lookup(namespace, dotted):
@@ -107,6 +131,11 @@ def check_attributes(adapter, report):
         report.ok(f"edition {edition!r}")
     else:
         report.problem(f"edition must be one of {', '.join(contract.EDITIONS)}, got {edition!r}")
+    key = _get(adapter, "key_distribution")
+    if key is not None and not (isinstance(key, str) and key.strip()):
+        report.problem(
+            f"key_distribution must be a non-empty str (a distribution versions() reports) or None, got {key!r}"[:200]
+        )
     expectations = _get(adapter, "expectations")
     if expectations is not None and not isinstance(expectations, (str, pathlib.PurePath)):
         report.problem(f"expectations must be a pathlib.Path or None, got {expectations!r}")

@@ -23,7 +23,7 @@ import time
 import pytest
 
 from layercontract.reports import records
-from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes, values
+from layercontract.spec.harness import check_ids, clause_citations, contract_checks, expectations, outcomes, values
 from layercontract.spec.harness.hypothesis_profiles import DEFAULT_HYPOTHESIS_PROFILE
 from layercontract.spec.harness.session_state import STATE
 
@@ -211,6 +211,7 @@ class Recorder:
             edition=adapter.edition if adapter else "unknown",
             capabilities=adapter.capabilities if adapter else (),
             versions=self.versions(state) if state is not None else {},
+            key_distribution=contract_checks.declared_key_distribution(adapter) if adapter else None,
             invocation=config.invocation_params.args,
             started=self.started,
             hypothesis=self.hypothesis(),

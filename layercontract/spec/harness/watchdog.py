@@ -7,7 +7,8 @@
 --journal PATH          append one JSON line per event, flushed at once, so that a supervisor
                         knows what a process that crashed, exited or was killed had done:
                           {"event": "collected", "tests": [{"nodeid", "clauses"}]}
-                          {"event": "backend", "name", "edition", "capabilities", "versions"}
+                          {"event": "backend", "name", "edition", "capabilities", "versions",
+                           "key_distribution"}
                           {"event": "start", "nodeid"}
                           {"event": "result", "nodeid", "clauses", "outcome", "duration_s", "message"}
                           {"event": "finished", "exit_status"}
@@ -25,7 +26,7 @@ import threading
 
 import pytest
 
-from layercontract.spec.harness import check_ids, outcomes, values
+from layercontract.spec.harness import check_ids, contract_checks, outcomes, values
 from layercontract.spec.harness.session_state import STATE
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -144,6 +145,7 @@ class Journal:
             edition=state.adapter.edition,
             capabilities=sorted(state.adapter.capabilities),
             versions=versions,
+            key_distribution=contract_checks.declared_key_distribution(state.adapter),
         )
 
     def pytest_runtest_logstart(self, nodeid, location):

@@ -157,6 +157,7 @@ def measure(record_path) -> dict:
     except (OSError, ValueError):
         pass
     name = record.get("requested_backend") or record.get("backend")
+    version_of, version = records.key_version(record)  # what identifies the implementation
     row = {
         "backend": name,
         "record": str(record_path),
@@ -172,6 +173,8 @@ def measure(record_path) -> dict:
         "compile": None,
         "modules": module_times(record),
         "versions": record.get("versions", {}),
+        "version_of": version_of,
+        "version": version,
         "python": record.get("python"),
     }
     if usage:

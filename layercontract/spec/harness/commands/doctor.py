@@ -169,8 +169,15 @@ def check_smoke(adapter, K, caps, report):
 
 
 def check_versions(adapter, report):
-    """The adapter's versions (as `run` checks them: contract_checks.adapter_versions), or None."""
-    from layercontract.spec.harness.contract_checks import AdapterFault, versions_problem_free
+    """The adapter's versions (as `run` checks them: contract_checks.adapter_versions), or None;
+    and the key distribution whose version reports show."""
+    from layercontract.reports.records import resolve_key_distribution
+    from layercontract.spec.harness.contract_checks import (
+        AdapterFault,
+        declared_key_distribution,
+        key_distribution_problem,
+        versions_problem_free,
+    )
 
     ok, versions = _step(report, "versions()", adapter.versions)
     if not ok:
@@ -181,6 +188,21 @@ def check_versions(adapter, report):
         report.problem(str(e))
         return None
     report.ok("versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "none"))
+    problem = key_distribution_problem(adapter, versions)
+    if problem:
+        report.problem(problem)
+        return versions
+    declared = declared_key_distribution(adapter)
+    key = resolve_key_distribution(versions, getattr(adapter, "name", None), declared)
+    if key is None:
+        report.ok(
+            "key distribution: none, so reports show no version: versions() reports none of keras, tf-keras, "
+            "reference_impl and the backend's name; declare key_distribution (the distribution whose version "
+            "identifies your implementation)"
+        )
+    else:
+        how = "declared by key_distribution" if declared else "by default; key_distribution chooses another"
+        report.ok(f"key distribution: {key} {versions[key]} ({how}): reports show it as the backend's version")
     return versions
 
 

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 
-from layercontract.spec.harness import check_ids, selection
+from layercontract.spec.harness import check_ids, selection, verdict
 from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
 from layercontract.spec.harness.values import seconds
 
@@ -309,11 +309,11 @@ def run(args) -> int:
         with processes.Supervisor():  # SIGTERM, SIGHUP: SystemExit(128+N), handled like Ctrl-C
             return _run_in(args, out, private, targets, extra)
     except OSError as e:  # no space, read-only, a name too long: in this process's writing
-        print(
-            f"layercontract run: error: cannot write in {out}: {e.strerror or e}"
-            f"{f' ({e.filename})' if e.filename else ''}; the previous record and report are unchanged",
-            file=sys.stderr,
+        text = (
+            f"cannot write in {out}: {e.strerror or e}{f' ({e.filename})' if e.filename else ''}; "
+            "the previous record and report are unchanged"
         )
+        _verdict(verdict.line("run", EXIT_BAD_INPUT, args.backend, text), sys.stderr)
         return EXIT_BAD_INPUT
     finally:
         import shutil
@@ -369,38 +369,30 @@ def _run_in(args, out, private, targets, extra) -> int:
     if not fresh and (interrupted or (not job.killed and rc in (2, 3, 4, 5))):
         # Stopped before its tests were selected: pytest said why (bad input, a backend that
         # cannot load, Ctrl-C while loading); the previous record stays as it was.
-        if interrupted:
-            print("layercontract run: interrupted before the tests were selected: nothing written", file=sys.stderr)
+        if stopped_by is not None:
+            text = "interrupted before the tests were selected: nothing written"
+            _verdict(verdict.line("run", exit_interrupted, f"{args.backend} by {stopped_by.name}", text), sys.stderr)
             return exit_interrupted
-        print(
-            f"layercontract run: the run did not start (pytest exit status {rc}, see above): nothing written",
-            file=sys.stderr,
-        )
+        text = f"the run did not start (pytest exit status {rc}, see above): nothing written"
+        _verdict(verdict.line("run", EXIT_BAD_INPUT, args.backend, text), sys.stderr)
         return EXIT_BAD_INPUT
     if interrupted and not job.killed:
         record = own_record(record_path, private) or backend_runs.finish(job, args)
     else:
         record = backend_runs.finish(job, args)
     if own_record(record_path, private) is None:  # never decide from a record this run did not write
-        print(f"layercontract run: error: the record at {record_path} is not this run's", file=sys.stderr)
+        text = f"the record at {record_path} is not this run's"
+        _verdict(verdict.line("run", EXIT_UNEXPECTED, args.backend, text), sys.stderr)
         return EXIT_UNEXPECTED
     status = exit_interrupted if interrupted else (EXIT_OK if backend_runs.backend_ok(record) else EXIT_UNEXPECTED)
-    if not backend_runs.backend_ok(record) and not interrupted:
-        print(
-            f"layercontract run: {backend_runs.label(record)} {job.backend}: {backend_runs.summary(record)}",
-            file=sys.stderr,
-        )
     final = out / record_path.name
     try:  # this run's record with OUT's paths; its report from it; then renamed into OUT
         mine, theirs = records.unicode_only(str(private)), records.unicode_only(str(out))
         record["invocation"] = [str(a).replace(mine, theirs) for a in record.get("invocation") or ()]
         records.write(record_path, record)
     except OSError as e:
-        print(
-            f"layercontract run: error: cannot write the record in {out}: {e.strerror or e}; "
-            "the previous record is unchanged",
-            file=sys.stderr,
-        )
+        text = f"cannot write the record in {out}: {e.strerror or e}; the previous record is unchanged"
+        _verdict(verdict.line("run", EXIT_BAD_INPUT, args.backend, text), sys.stderr)
         return EXIT_BAD_INPUT
     reported = write_report(record_path, out, status, final)
     if reported == EXIT_BAD_INPUT:
@@ -408,11 +400,8 @@ def _run_in(args, out, private, targets, extra) -> int:
     try:
         os.replace(record_path, final)
     except OSError as e:
-        print(
-            f"layercontract run: error: cannot write the record {final}: {e.strerror or e}; "
-            "the previous record is unchanged",
-            file=sys.stderr,
-        )
+        text = f"cannot write the record {final}: {e.strerror or e}; the previous record is unchanged"
+        _verdict(verdict.line("run", EXIT_BAD_INPUT, args.backend, text), sys.stderr)
         return EXIT_BAD_INPUT
     usage = usage_path(record_path)  # the usage plugin wrote it next to the private record
     if usage.is_file():
@@ -420,7 +409,16 @@ def _run_in(args, out, private, targets, extra) -> int:
             os.replace(usage, usage_path(final))
         except OSError:
             pass  # only for bench: the record and report are written
+    note = "" if reported == status else "the report could not be written (see above)"
+    _verdict(verdict.run_line(reported, record, stopped_by=stopped_by.name if stopped_by else None, note=note))
     return reported
+
+
+def _verdict(text: str, stream=None) -> None:
+    """The run's last line (spec/harness/verdict.py), after everything printed before it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    print(text, file=stream or sys.stdout, flush=True)
 
 
 def write_report(record, out, status, shown=None) -> int:
@@ -438,11 +436,11 @@ def write_report(record, out, status, shown=None) -> int:
         print(f"layercontract run: could not write the report: {e}", file=sys.stderr)
         return status or EXIT_UNEXPECTED
     except OSError as e:
-        print(
-            f"layercontract run: error: cannot write the report in {out}: {e.strerror or e} "
-            f"({e.filename or out}); the previous record and report are unchanged",
-            file=sys.stderr,
+        text = (
+            f"cannot write the report in {out}: {e.strerror or e} ({e.filename or out}); "
+            "the previous record and report are unchanged"
         )
+        _verdict(verdict.line("run", EXIT_BAD_INPUT, stem, text), sys.stderr)
         return EXIT_BAD_INPUT
     print(
         f"\nlayercontract: run record {shown or record}\nlayercontract: report     {written['index.html']}"

@@ -43,7 +43,7 @@ import sys
 import time
 
 from layercontract.reports import records
-from layercontract.spec.harness import overlay, processes, registry, selection
+from layercontract.spec.harness import overlay, processes, registry, selection, verdict
 from layercontract.spec.harness.backend_runs import Job, backend_ok, finish, kill, label, start, summary, watch
 from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
 from layercontract.spec.harness.commands.run import ForwardedError, check_forwarded
@@ -243,13 +243,20 @@ def run(args) -> int:
     pending = collections.deque(by_backend[b] for b in order)
     running: list[Job] = []
     results: dict[str, object] = {}
-    with processes.Supervisor() as supervisor:  # SIGTERM/SIGINT/SIGHUP: every backend process goes too
-        _run_jobs(pending, running, results, jobs, args, supervisor, say)
+    try:
+        with processes.Supervisor() as supervisor:  # SIGTERM/SIGINT/SIGHUP: every backend process goes too
+            _run_jobs(pending, running, results, jobs, args, supervisor, say)
+    except (KeyboardInterrupt, SystemExit) as e:  # the Supervisor's SystemExit(128 + N): stopped by signal N
+        code = e.code if isinstance(e, SystemExit) and isinstance(e.code, int) else 130
+        stopped_by = signal.Signals(code - 128).name if code > 128 else "SIGINT"
+        print(verdict.run_many_interrupted_line(code, results, len(backends), stopped_by), flush=True)
+        return code
     paths = [by_backend[b].record for b in backends]  # the order asked for (a module:Class: its adapter's name)
     try:
         reports = write_report(paths, out)
     except Exception as e:  # the report is run-many's own job: any failure is a harness failure
-        print(f"layercontract run-many: could not write the report: {type(e).__name__}: {e}", file=sys.stderr)
+        text = f"could not write the report: {type(e).__name__}: {e}"
+        print(verdict.line("run-many", EXIT_HARNESS, verdict.plural(len(backends), "backend"), text), file=sys.stderr)
         return EXIT_HARNESS
     changes = version_changes([results[b] for b in backends])
     if changes:
@@ -261,13 +268,9 @@ def run(args) -> int:
         if args.max_rss and by_backend[b].peak_rss_kib > args.max_rss * 1024
     ]
     status = EXIT_UNEXPECTED if bad or over else EXIT_OK
-    print(
-        f"run-many: report {', '.join(map(str, reports))}\nrun-many: wall {time.monotonic() - t0:.1f} s; "
-        + (f"unexpected outcomes on {', '.join(bad)}" if bad else "every outcome as expected")
-        + (f"; over the memory budget of {args.max_rss} MiB (peak RSS): {', '.join(over)}" if over else "")
-        + f"; exit {status}",
-        flush=True,
-    )
+    print(f"run-many: report {', '.join(map(str, reports))}", flush=True)
+    wall = time.monotonic() - t0
+    print(verdict.run_many_line(status, results, failing=bad, over_budget=over, max_rss=args.max_rss, wall_s=wall))
     return status
 
 
