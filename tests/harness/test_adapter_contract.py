@@ -170,6 +170,40 @@ def test_doctor_passes_the_reference_backend_quickly():
     adapter, report = doctor.diagnose("reference")
     assert report.problems == []
     assert adapter.name == "reference"
+    shown = "reports show it as the backend's version"
+    assert any(
+        ok and what.startswith("key distribution: reference_impl ") and shown in what for ok, what in report.checks
+    )
+
+
+def test_a_declared_key_distribution_is_checked_by_doctor_and_run_and_recorded(tmp_path):
+    """doctor and a run refuse a key_distribution versions() does not report; a declared one is
+    the record's, and so the version reports show."""
+    expected = "key_distribution 'my-keras' is not in versions() (which reports numpy, python, reference_impl)"
+    _adapter, report = doctor.diagnose("tests.fixtures.adapters:KeyDistributionNotReported")
+    assert [p for p in report.problems if p.startswith("key_distribution")] == [
+        expected + ": declare the distribution whose version identifies the implementation, and report its version"
+    ]
+    suite = ["-p", "no:cacheprovider", "-p", "no:xdist", "layercontract/suites/test_call.py"]
+    refused = run(
+        [sys.executable, "-m", "pytest", *suite, "--backend", "tests.fixtures.adapters:KeyDistributionNotReported"]
+    )
+    assert refused.returncode == 4 and expected in output(refused), output(refused)
+
+    _adapter, report = doctor.diagnose("tests.fixtures.adapters:DeclaresItsDistribution")
+    assert report.problems == []
+    assert (
+        True,
+        "key distribution: my-keras 2.0.1 (declared by key_distribution): reports show it as the backend's version",
+    ) in report.checks
+    from layercontract.reports import records
+
+    record = tmp_path / "declares.json"
+    declared = "tests.fixtures.adapters:DeclaresItsDistribution"
+    ran = run([sys.executable, "-m", "pytest", *suite, "--backend", declared, f"--record={record}"])
+    assert ran.returncode == 0, output(ran)
+    data = records.load(record)
+    assert data["key_distribution"] == "my-keras" and records.key_version(data) == ("my-keras", "2.0.1")
 
 
 def test_an_adapter_of_another_contract_version_is_refused_by_doctor_and_run(tmp_path):
@@ -270,6 +304,7 @@ def test_doctor_reports_every_problem_at_once_and_exits_1():
         "is_symbolic(an eager tensor) must be False, got 'no'",
         "set_seed(7) then Dropout(0.5) in training raised RuntimeError: no seeds here",
         "optional methods present but not callable: free_memory",
+        "key_distribution must be a non-empty str (a distribution versions() reports) or None, got 7",
         f"expectations: {BROKEN_EXPECTATIONS}: deviation #1: missing observed, reason",
         f"expectations: {BROKEN_EXPECTATIONS}: deviation #1: kind 'cosmic-ray' is not one of",
     ]

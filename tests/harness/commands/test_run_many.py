@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 
@@ -151,7 +152,10 @@ def test_run_many_exits_1_and_reports_progress(misbehaving_run):
         assert any(re.match(rf"\[\s*[\d.]+s\] \w+\s+{re.escape(backend)}  .*wall [\d.]+ s", line) for line in lines), (
             backend
         )
-    assert re.search(r"^run-many: wall [\d.]+ s; unexpected outcomes on ", result.stdout, re.M)
+    last = result.stdout.splitlines()[-1]  # the verdict, after everything else
+    failing = ", ".join(b for b in backends if b != "reference")
+    assert last.startswith(f"layercontract run-many: FAIL 8 backends, 7 failing ({failing}): "), last
+    assert re.search(r" unexpected: .*; as expected: .*; wall [\d.]+ s$", last), last
     if sys.platform == "linux":  # the peak RSS of each backend's process, from /proc/<pid>/status
         assert re.search(r"\] done\s+\S+  exit 0, wall [\d.]+ s, peak RSS [1-9]\d* MiB, ", result.stdout), result.stdout
     written = re.search(r"^run-many: report (.*)$", result.stdout, re.M).group(1).split(", ")
@@ -248,7 +252,11 @@ def test_a_backend_that_cannot_load_gets_error_rows(misbehaving_run, backend, te
 def test_run_many_exits_0_when_every_outcome_is_expected(tmp_path):
     result = layercontract("run-many", "reference", "-s", SUITE, "--out", str(tmp_path), "--max-rss", "1536")
     assert result.returncode == run_many.EXIT_OK, output(result)
-    assert "every outcome as expected; exit 0" in result.stdout  # and within the memory budget
+    assert re.fullmatch(  # and within the memory budget
+        r"layercontract run-many: PASS 1 backend: 15 tests, every outcome as expected: \d+ pass, \d+ not-applicable; "
+        r"wall [\d.]+ s",
+        result.stdout.splitlines()[-1],
+    ), output(result)
     assert record_of(tmp_path, "reference")["complete"] is True
     assert not list(tmp_path.glob("*.journal*"))  # kept only for runs that did not finish
 
@@ -257,12 +265,39 @@ def test_a_backend_over_the_memory_budget_fails_run_many(tmp_path):
     """--max-rss: CI keeps every backend process under 1.5 GB; 1 MiB is below any Python process."""
     result = layercontract("run-many", "reference", "-s", FIRST_TO_NUMPY, "--out", str(tmp_path), "--max-rss", "1")
     assert result.returncode == run_many.EXIT_UNEXPECTED, output(result)
-    assert re.search(
-        r"every outcome as expected; over the memory budget of 1 MiB \(peak RSS\): "
-        r"reference [1-9]\d* MiB; exit 1$",
-        result.stdout,
-        re.M,
+    assert re.fullmatch(
+        r"layercontract run-many: FAIL 1 backend, over the memory budget of 1 MiB \(peak RSS\): reference [1-9]\d* MiB: "
+        r"1 test, every outcome as expected: 1 pass; wall [\d.]+ s",
+        result.stdout.splitlines()[-1],
     ), output(result)
+
+
+def test_an_interrupted_run_many_ends_on_what_finished(tmp_path):
+    """Ctrl-C: the backends still running are stopped, no report is written, and the last line
+    says what the finished ones ran."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", "run-many", "reference", A + "HangInLoad"]
+        + ["-s", FIRST_TO_NUMPY, "--out", str(tmp_path), "-j", "2"],
+        cwd=ROOT,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    seen = []
+    while not any(re.search(r"\] done\s+reference ", line) for line in seen):
+        line = proc.stdout.readline()
+        assert line, "".join(seen)
+        seen.append(line)
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert rest.splitlines()[-1] == (
+        "layercontract run-many: INTERRUPTED 2 backends by SIGINT: 1 of them finished "
+        "(1 test, every outcome as expected: 1 pass); no report written"
+    )
+    assert not (tmp_path / "index.html").exists()
 
 
 def test_run_many_unknown_backend_is_a_harness_failure(tmp_path):
