@@ -1,6 +1,7 @@
 """`layercontract expectations draft`: matches derived from first lines, grouping into candidate
 findings, both output formats, and the adapter author's path: a red run of a deliberately
-deviating adapter, a drafted legacy file with its TODOs filled, a green next run."""
+deviating adapter, a drafted legacy file with its TODOs filled, a green next run; and that path
+end to end on the multi-backend example package's deviating backend, through `layercontract run`."""
 
 import re
 import subprocess
@@ -95,6 +96,19 @@ def test_grouping_and_one_entry_for_a_function_failing_alike_in_every_case():
     assert "kind" not in data["deviation"][0] and "reason" not in data["deviation"][0]
 
 
+def _review(text: str, kind: str, found: str) -> str:
+    """What a person does to a drafted findings file: each finding's kind chosen, and every TODO
+    field (title, cause, status, reason) replaced by what they found."""
+    reviewed = re.sub(r"(?m)^kind = 'TODO'.*$", f"kind = '{kind}'", text)
+    reviewed = re.sub(
+        r"(?m)^(title|cause|status|reason) = '?\"?TODO[^\n]*$",
+        lambda m: f"{m.group(1)} = 'reviewed: {found}'",
+        reviewed,
+    )
+    assert "TODO" not in "\n".join(ln.split("#")[0] for ln in reviewed.splitlines() if not ln.startswith("#"))
+    return reviewed
+
+
 def _suite_run(tmp_path, name, *extra):
     record = tmp_path / f"{name}.json"
     proc = subprocess.run(
@@ -168,17 +182,81 @@ def test_a_drafted_findings_file_once_reviewed_makes_the_next_run_green(tmp_path
     text = draft.read_text()
     with pytest.raises(expectations.ExpectationsError, match="kind 'TODO' is not one of"):
         expectations.load(draft, spec_clauses.load())
-    reviewed = re.sub(r"(?m)^kind = 'TODO'.*$", "kind = 'limitation'", text)
-    reviewed = re.sub(
-        r"(?m)^(title|cause|status|reason) = '?\"?TODO[^\n]*$",
-        lambda m: f"{m.group(1)} = 'reviewed: build runs on every call'",
-        reviewed,
-    )
-    assert "TODO" not in "\n".join(ln.split("#")[0] for ln in reviewed.splitlines() if not ln.startswith("#"))
-    draft.write_text(reviewed)
+    draft.write_text(_review(text, "limitation", "build runs on every call"))
     deviations = expectations.load(draft, spec_clauses.load())
     assert deviations and all(d.finding and d.kind == "limitation" for d in deviations)
     green, record2 = _suite_run(tmp_path, "green", f"--expectations={draft}")
     assert green.returncode == 0, green.stdout[-3000:]
     counts = json.loads(record2.read_text())["counts"]
     assert counts.get("expected-deviation") == len(deviations) and "fail" not in counts
+
+
+# ------------------------------------------- end to end: the multi-backend example package
+EXAMPLE = ROOT / "examples" / "layercontract-example-adapter"
+LENIENT = "layercontract_example_adapter:ExampleKerasNumpyLenient"  # its deliberately deviating backend
+SHIPPED = EXAMPLE / "layercontract_example_adapter" / "example-keras-numpy-lenient.toml"
+DROPOUT_RATE_CHECK = "suites/test_train_dropout.py::test_dropout_rejects_rate_outside_unit_interval_at_construction"
+MAX_NDIM_CHECK = "suites/test_input.py::test_error_shows_the_full_received_shape[max_ndim]"  # a shipped entry's
+
+
+def _layercontract_run(place, out, *selection):
+    """`layercontract run` of the example's deviating backend from a directory of the author's own,
+    the package not installed: PYTHONPATH reaches it (docs/WRITING_AN_ADAPTER.md)."""
+    return subprocess.run(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", "run", "--backend", LENIENT, "--out", str(out)]
+        + ["--", *selection],
+        cwd=place,
+        env=clean_env(PYTHONPATH=str(EXAMPLE)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.integration
+def test_the_multi_backend_example_goes_from_red_to_green_through_a_drafted_file(tmp_path, capsys):
+    """The author's path on the example's deviating backend: a red run, its record drafted into
+    a findings file, the draft reviewed (the finding renamed, its kind chosen, its TODOs filled)
+    and added to the backend's expectations file, a green run; the version every view shows is
+    the example's declared key distribution's, never "?"."""
+    import json
+
+    from layercontract.reports import records
+
+    example_version = tomllib.loads((EXAMPLE / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    key = f"layercontract-example-adapter {example_version}"
+    red = _layercontract_run(tmp_path, tmp_path / "red", DROPOUT_RATE_CHECK, MAX_NDIM_CHECK)
+    assert red.returncode == 1, red.stdout[-3000:] + red.stderr
+    assert red.stdout.splitlines()[-1].startswith(
+        f"layercontract run: FAIL example-keras-numpy-lenient ({key}): 3 tests, 2 unexpected: 2 fail; "
+        "as expected: 1 expected-deviation"
+    ), red.stdout[-2000:]
+
+    draft = tmp_path / "drafted.toml"
+    record = tmp_path / "red" / "example-keras-numpy-lenient.json"
+    assert cli.main(["expectations", "draft", str(record), "--out", str(draft)]) == 0
+    assert "review every TODO" in capsys.readouterr().err
+    text = draft.read_text(encoding="utf-8")
+    assert f"(this run: {key})" in text and DROPOUT_RATE_CHECK in text and MAX_NDIM_CHECK not in text
+    drafted_id = tomllib.loads(text)["finding"][0]["id"]
+    reviewed = _review(text.replace(drafted_id, "lenient-dropout-clamps-rate"), "design", "Dropout clamps the rate")
+    own = tmp_path / "example-keras-numpy-lenient.toml"  # the backend's file: what it shipped, and the new finding
+    own.write_text(SHIPPED.read_text(encoding="utf-8") + "\n" + reviewed, encoding="utf-8")
+
+    green = _layercontract_run(tmp_path, tmp_path / "green", DROPOUT_RATE_CHECK, MAX_NDIM_CHECK, "--expectations", own)
+    assert green.returncode == 0, green.stdout[-3000:] + green.stderr
+    assert green.stdout.splitlines()[-1] == (
+        f"layercontract run: PASS example-keras-numpy-lenient ({key}): 3 tests, every outcome as expected: "
+        "3 expected-deviation"
+    )
+    data = records.load(tmp_path / "green" / "example-keras-numpy-lenient.json")
+    assert data["key_distribution"] == "layercontract-example-adapter"  # the adapter's declaration, recorded
+    assert records.key_version(data) == ("layercontract-example-adapter", example_version)
+    deviations = {t["nodeid"]: t["deviation"]["finding"] for t in data["tests"]}
+    assert deviations == {  # the drafted entry covers both rates; the shipped one is a legacy entry (no finding)
+        f"{DROPOUT_RATE_CHECK}[-0.1]": "lenient-dropout-clamps-rate",
+        f"{DROPOUT_RATE_CHECK}[1.5]": "lenient-dropout-clamps-rate",
+        MAX_NDIM_CHECK: "",
+    }
+    summary = (tmp_path / "green" / "example-keras-numpy-lenient.md").read_text(encoding="utf-8")
+    assert f"| **example-keras-numpy-lenient** | {key} | complete |" in summary

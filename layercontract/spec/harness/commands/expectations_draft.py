@@ -193,8 +193,10 @@ def toml_string(text: str) -> str:
 
 
 def render(candidates, record: dict, source: str, fmt: str) -> str:
+    from layercontract.reports.records import key_version
+
     versions = record.get("versions") or {}
-    keras = {k: v for k, v in versions.items() if k in ("keras", "tf_keras", "tf-keras", "reference_impl")}
+    key, version = key_version(record)  # what identifies the implementation: a `when` names it
     lines = [
         f"# Drafted by `layercontract expectations draft` from {source}",
         f"# (backend {record.get('requested_backend') or record.get('backend')}; "
@@ -203,7 +205,7 @@ def render(candidates, record: dict, source: str, fmt: str) -> str:
         "# Review every entry before use: reproduce each failure in isolation, replace every TODO,",
         "# rewrite `observed` as what the backend does, narrow `match` if it says too little, and add",
         "# `when` for a deviation bound to versions"
-        + (f" (this run: {', '.join(f'{k} {v}' for k, v in keras.items())})" if keras else "")
+        + (f" (this run: {key} {version})" if version else "")
         + ".",
         "",
     ]
