@@ -27,7 +27,11 @@ HERE = pathlib.Path(__file__).resolve().parent
 RUN_SCHEMA = "layercontract-run/4"
 RUN_SCHEMA_V3 = "layercontract-run/3"
 RUN_SCHEMA_V2 = "layercontract-run/2"
-RUN_SCHEMAS = (RUN_SCHEMA, RUN_SCHEMA_V3, RUN_SCHEMA_V2)  # the run-record versions readers accept (records.load upgrades)
+RUN_SCHEMAS = (
+    RUN_SCHEMA,
+    RUN_SCHEMA_V3,
+    RUN_SCHEMA_V2,
+)  # the run-record versions readers accept (records.load upgrades)
 MATRIX_SCHEMA = "layercontract-matrix/2"
 SCHEMA_FILES = {
     RUN_SCHEMA: HERE / "run-record.schema.json",

@@ -149,6 +149,7 @@ def test_the_wheel_installs_only_the_layercontract_root_with_its_data(wheel_env)
         "backends/findings.toml",
         "backends/reproducers/k3-max-ndim-message-omits-shape.py",
         "reports/run-record.schema.json",
+        "reports/run-record.v3.schema.json",
         "reports/run-record.v2.schema.json",
         "reports/matrix.schema.json",
         "reports/SCHEMA.md",

@@ -219,8 +219,6 @@ def test_the_multi_backend_example_goes_from_red_to_green_through_a_drafted_file
     a findings file, the draft reviewed (the finding renamed, its kind chosen, its TODOs filled)
     and added to the backend's expectations file, a green run; the version every view shows is
     the example's declared key distribution's, never "?"."""
-    import json
-
     from layercontract.reports import records
 
     example_version = tomllib.loads((EXAMPLE / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]

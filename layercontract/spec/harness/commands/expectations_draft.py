@@ -204,9 +204,7 @@ def render(candidates, record: dict, source: str, fmt: str) -> str:
         + ").",
         "# Review every entry before use: reproduce each failure in isolation, replace every TODO,",
         "# rewrite `observed` as what the backend does, narrow `match` if it says too little, and add",
-        "# `when` for a deviation bound to versions"
-        + (f" (this run: {key} {version})" if version else "")
-        + ".",
+        "# `when` for a deviation bound to versions" + (f" (this run: {key} {version})" if version else "") + ".",
         "",
     ]
     if not candidates:

@@ -21,7 +21,8 @@ relative to the working directory or absolute, check ids as records spell them
 Exit status: 0 every outcome as expected; 1 an unexpected outcome (fail, unexpected pass,
 harness error, crash, timeout) or an incomplete run; 2 bad input or an unusable --out (one
 error, nothing written); 130 interrupted by Ctrl-C, 143 by SIGTERM, 129 by SIGHUP (the record
-says how far it got).
+says how far it got). Once its input is accepted, the run's last line is its verdict, saying the
+same in words (PASS / FAIL / ERROR / INTERRUPTED, its tests per outcome: spec/harness/verdict.py).
 """
 
 from __future__ import annotations

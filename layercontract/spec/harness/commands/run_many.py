@@ -30,7 +30,9 @@ Each backend's peak resident memory (the process's VmHWM, Linux) is printed with
 Exit status: 0 every backend finished and every outcome is expected (pass, expected
 deviation, unsupported, not applicable); 1 an unexpected outcome somewhere (fail, unexpected
 pass, harness error, crash, timeout) or a backend over --max-rss; 2 run-many itself failed (an unknown backend name,
-bad arguments, the report could not be written).
+bad arguments, the report could not be written); 130 / 128+N stopped by Ctrl-C / signal N (no report).
+Once the backends start, the last line is the verdict, saying the same in words with every
+backend's tests together per outcome (spec/harness/verdict.py).
 """
 
 from __future__ import annotations
