@@ -44,7 +44,9 @@ def _is_array_like(x):
 
 
 def _shape_of(x):
-    return _map_structure(lambda t: tuple(t.shape), x)
+    """The shape of each tensor in the structure; an absent optional item (None) stays None
+    (MULTI.LIST_ITEM_NONE)."""
+    return _map_structure(lambda t: None if t is None else tuple(t.shape), x)
 
 
 def _marks_built(build):
@@ -333,7 +335,7 @@ class Layer:
         if type(self).compute_output_shape is not Layer.compute_output_shape:
             first_input = args[0] if args else next(iter(kwargs.values()))
             shape = self.compute_output_shape(_shape_of(first_input))
-            return SymbolicTensor(shape, self.compute_dtype)
+            return _map_shapes(lambda s: SymbolicTensor(s, self.compute_dtype), shape)
         return self.call(*args, **kwargs)
 
     def __repr__(self):
@@ -347,6 +349,14 @@ def _dtype_policy(dtype):
     if name.startswith("mixed_"):
         return "float32", str(np.dtype(name.removeprefix("mixed_")))
     return str(np.dtype(name)), str(np.dtype(name))
+
+
+def _map_shapes(fn, shape):
+    """`fn` of each shape in a structure of shapes (a shape is a tuple of ints and Nones; a
+    layer with several outputs returns a tuple or list of them: MULTI.LIST_INPUT_DIFFERENT_SHAPES)."""
+    if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple)) for s in shape):
+        return type(shape)(_map_shapes(fn, s) for s in shape)
+    return fn(shape)
 
 
 def _holds_layer(value):

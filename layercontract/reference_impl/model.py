@@ -175,7 +175,7 @@ class Model(Layer):
         return float(loss)
 
     def predict_on_batch(self, x):
-        return np.asarray(self._forward(_floats(x), training=False))
+        return _map_structure(np.asarray, self._forward(_floats(x), training=False))
 
     # -------------------------------------------------------------- epochs
     def fit(self, x, y, batch_size=32, epochs=1, shuffle=True, verbose="auto", seed=None):
@@ -201,7 +201,10 @@ class Model(Layer):
     def predict(self, x, batch_size=32, verbose="auto"):
         n = _length(x)
         batches = np.array_split(np.arange(n), max(1, -(-n // batch_size)))
-        return np.concatenate([self.predict_on_batch(_rows(x, b)) for b in batches], axis=0)
+        parts = [self.predict_on_batch(_rows(x, b)) for b in batches]
+        if isinstance(parts[0], (list, tuple)):  # a model with several outputs: one array each
+            return [np.concatenate(leaf, axis=0) for leaf in zip(*parts)]
+        return np.concatenate(parts, axis=0)
 
 
 class Sequential(Model):

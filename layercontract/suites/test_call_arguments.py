@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from layercontract.spec.harness import clause
-from layercontract.suites._helpers import clean_message, dtype_name, shape_tuple
+from layercontract.suites._helpers import clean_message, dtype_name, names_value, own_message, shape_tuple
 
 X = np.ones((2, 3), dtype="float32")
 
@@ -118,3 +118,64 @@ def test_a_numpy_float64_scalar_reaches_call_unchanged(K, how):
     layer(X, value) if how == "positional" else layer(X, value=value)
     seen = layer.seen[0]
     assert type(seen) is np.float64 and seen == value, f"call got {seen!r} ({type(seen).__name__})"
+
+
+# ------------------------------------------------------------------ a Python list of numbers as the input
+NUMBERS = [12.0, -3.0, 0.0]
+
+
+def _shapes(input_shape):
+    """A build argument as tuples: one shape, or a list of shapes for a list input."""
+    items = list(input_shape)
+    if items and all(d is None or isinstance(d, int) for d in items):
+        return shape_tuple(items)
+    if not items:
+        return ()
+    return [shape_tuple(s) for s in items]
+
+
+def _relu_layer(K):
+    """Activation('relu') written as a custom layer (keras-team/keras-core#354 called
+    Activation('relu') on [12, 3, 0]); it records what `build` and `call` receive."""
+    builds, seen = [], []
+
+    class Relu(K.Layer):
+        def build(self, input_shape):
+            builds.append(_shapes(input_shape))
+
+        def call(self, inputs):
+            seen.append(inputs)
+            if isinstance(inputs, (list, tuple)):
+                return [K.ops.relu(x) for x in inputs]
+            return K.ops.relu(inputs)
+
+    Relu.builds, Relu.seen = builds, seen  # class attributes: not tracked
+    return Relu()
+
+
+@clause("CALL.PYTHON_NUMBERS_INPUT_REJECTED.K3")
+def test_a_python_list_of_numbers_as_the_input_is_rejected_before_build_and_call(K, backend):
+    layer = _relu_layer(K)
+    with pytest.raises(ValueError) as info:
+        layer(NUMBERS)
+    message = own_message(info.value)
+    assert names_value(message, 12), f"the error does not name the number 12 it refused: {message!r}"
+    assert layer.builds == [] and layer.seen == [] and not layer.built, (
+        f"the rejected call ran build {layer.builds} / call {len(layer.seen)} time(s), built={layer.built}"
+    )
+    out = backend.to_numpy(layer(np.array(NUMBERS, dtype="float32")))  # the same numbers as one array
+    np.testing.assert_array_equal(out, [12.0, 0.0, 0.0])
+
+
+@clause("CALL.PYTHON_NUMBERS_INPUT_SCALARS.K2")
+def test_a_python_list_of_numbers_as_the_input_reaches_call_as_a_list_of_scalars(K, backend):
+    layer = _relu_layer(K)
+    out = layer(NUMBERS)
+    (received,) = layer.seen
+    assert isinstance(received, (list, tuple)) and len(received) == 3, f"call got {received!r}, not a list of 3"
+    assert all(K.ops.is_tensor(x) and shape_tuple(x.shape) == () for x in received), (
+        f"call got {[type(x).__name__ for x in received]}, not three 0-d tensors"
+    )
+    assert [float(backend.to_numpy(x)) for x in received] == NUMBERS
+    assert layer.builds == [[(), (), ()]], f"build got {layer.builds}, not [[(), (), ()]]"
+    assert [float(backend.to_numpy(x)) for x in out] == [12.0, 0.0, 0.0]

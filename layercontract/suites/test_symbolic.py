@@ -73,3 +73,47 @@ def test_a_symbolic_call_runs_call_at_least_once_with_the_given_training(K, back
     assert backend.is_symbolic(out)
     assert len(layer.runs) >= 1, "call did not run during the symbolic call"
     assert all(t is True for t in layer.runs), f"call received {layer.runs} during the symbolic call"
+
+
+# ------------------------------------------------ compute_output_shape against tracing `call`
+def _declared_width_layer(K):
+    class DeclaredWidth(K.Layer):
+        """`call` doubles the last axis (3 -> 6); `compute_output_shape` declares 4. They differ
+        on purpose: the shape a symbolic call reports tells which one it used
+        (tensorflow/tensorflow#38296)."""
+
+        def call(self, x):
+            return K.ops.concatenate([x, x], axis=-1)
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], 4)
+
+    return DeclaredWidth()
+
+
+def _symbolic_and_next_kernel_shapes(K, backend):
+    """(symbolic output shape, the next Dense's kernel shape, the eager output shape)."""
+    layer = _declared_width_layer(K)
+    y = layer(K.Input((3,)))
+    following = K.layers.Dense(2)
+    following(y)
+    eager = backend.to_numpy(layer(np.ones((2, 3), dtype="float32"))).shape
+    return shape_tuple(y.shape), shape_tuple(following.weights[0].shape), eager
+
+
+@clause("SYMBOLIC.OUTPUT_SHAPE_DECLARED.K3")
+@requires("symbolic")
+def test_a_symbolic_call_takes_the_shape_compute_output_shape_declares(K, backend):
+    symbolic, kernel, eager = _symbolic_and_next_kernel_shapes(K, backend)
+    assert symbolic == (None, 4), f"symbolic output {symbolic}, not the declared (None, 4)"
+    assert kernel == (4, 2), f"the next Dense built a kernel {kernel}, not (4, 2) from the declared shape"
+    assert eager == (2, 6), f"eager output {eager}, not (2, 6) from `call`"
+
+
+@clause("SYMBOLIC.OUTPUT_SHAPE_TRACED.K2")
+@requires("symbolic")
+def test_a_symbolic_call_takes_the_shape_of_tracing_call(K, backend):
+    symbolic, kernel, eager = _symbolic_and_next_kernel_shapes(K, backend)
+    assert symbolic == (None, 6), f"symbolic output {symbolic}, not (None, 6) from tracing `call`"
+    assert kernel == (6, 2), f"the next Dense built a kernel {kernel}, not (6, 2) from the traced shape"
+    assert eager == (2, 6), f"eager output {eager}, not (2, 6) from `call`"

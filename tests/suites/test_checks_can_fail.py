@@ -145,6 +145,9 @@ CASES = {
             "BUILD.MODEL_BUILD_TRACES_CALL.K2",
             "BUILD.OUTPUT_SHAPE_BUILDS.K2",
             "BUILD.ADD_WEIGHT_POSITIONAL.K2",
+            # issue 19, clusters 0-2 (users' questions)
+            "CALL.PYTHON_NUMBERS_INPUT_SCALARS.K2",
+            "SYMBOLIC.OUTPUT_SHAPE_TRACED.K2",
         },
     ),
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
+
 from layercontract.reference_impl.faults._machinery import _K2_ONLY, NO_FAULT_APPLIES, R, _rewrite, _wrap, fault
 
 
@@ -113,6 +115,7 @@ def call_accepts_non_tensor_positional_arguments():
 
 
 NO_FAULT_APPLIES["CALL.NON_TENSOR_POSITIONAL_PASSED.K2"] = _K2_ONLY
+NO_FAULT_APPLIES["CALL.PYTHON_NUMBERS_INPUT_SCALARS.K2"] = _K2_ONLY
 
 
 @fault("CALL.MODEL_SEQUENTIAL")
@@ -130,3 +133,29 @@ def dense_activation_before_bias():
         ),
         ("return ACTIVATIONS[self.activation](outputs)", "return outputs"),
     )
+
+
+@fault("CALL.PYTHON_NUMBERS_INPUT_REJECTED.K3")
+def python_numbers_converted_to_tensors():
+    """Python numbers in a layer's input (its first argument) are converted to 0-d tensors, as
+    tf-keras does.
+
+    Breaks: Keras 3 rejects `layer([12.0, -3.0, 0.0])` before build and call, a number not being
+    a tensor (CALL.PYTHON_NUMBERS_INPUT_REJECTED.K3); here the layer builds from three empty
+    shapes and runs.
+    """
+
+    def make(original):
+        def _convert_inputs(self, args, kwargs):
+            def number_to_tensor(v):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    return np.asarray(v, dtype=self.compute_dtype)  # FAULT
+                return v
+
+            if args:
+                args = (R.layer._map_structure(number_to_tensor, args[0]), *args[1:])
+            return original(self, args, kwargs)
+
+        return _convert_inputs
+
+    _wrap(R.layer.Layer, "_convert_inputs", make)

@@ -101,3 +101,85 @@ def concatenate_unchecked_behind_a_call_wrapper():
         return call
 
     _wrap(R.layers.Concatenate, "call", make)
+
+
+@fault("MULTI.LIST_ITEM_NONE", upstream="keras-team/keras#21866")
+def list_item_none_has_no_shape():
+    """The build shapes of a list input are taken item by item with `.shape`, None included.
+
+    Keras 3 before keras-team/keras#21866 (3.6.0: AttributeError 'NoneType' object has no
+    attribute 'shape'). Breaks: `layer([x, None])` must build from the other items and reach
+    `call`, eagerly and on `Input` (MULTI.LIST_ITEM_NONE).
+    """
+    _rewrite(R.layer, "_shape_of", ("lambda t: None if t is None else tuple(t.shape)", "lambda t: tuple(t.shape)"))
+
+
+@fault("MULTI.MODEL_ON_MODEL_OUTPUTS")
+def functional_model_does_not_track_nested_models():
+    """A functional model tracks the layers of its graph but not the models called in it.
+
+    The composed model computes B(A(x)), but holds none of A's or B's weights, so `fit` would
+    train nothing and saving would lose them. Breaks: a model built on another model's outputs
+    holds the weights of both (MULTI.MODEL_ON_MODEL_OUTPUTS).
+    """
+    _rewrite(
+        R.model.Model,
+        "_init_graph",
+        (
+            "self._graph_layers = layers  # tracked as sub-layers (weights, trainable)",
+            "self._graph_layers = [x for x in layers if not isinstance(x, Model)]  # FAULT",
+        ),
+    )
+
+
+@fault("MULTI.MODEL_TWO_ARGUMENT_CALL")
+def model_second_positional_taken_as_training():
+    """A model takes its second positional argument as `training`, as a functional model's
+    `call(inputs, training=None)` does, whatever its own `call` declares.
+
+    Breaks: a subclassed model with `call(self, key, query)` called as `model(a, b)`, directly or
+    on two `Input`s, must pass `b` as `query` (MULTI.MODEL_TWO_ARGUMENT_CALL).
+    """
+
+    def make(original):
+        def __call__(self, *args, **kwargs):
+            if len(args) > 1:
+                kwargs.setdefault("training", args[1])  # FAULT
+                args = args[:1]
+            return original(self, *args, **kwargs)
+
+        return __call__
+
+    _wrap(R.model.Model, "__call__", make)
+
+
+@fault("MULTI.CONCAT_ONE_INPUT")
+def concatenate_needs_two_inputs():
+    """Concatenate's build requires at least two inputs, as tf.keras's did up to TF 1.12.
+
+    Breaks: Concatenate on a list of one tensor must return that tensor
+    (MULTI.CONCAT_ONE_INPUT; tensorflow/tensorflow#23176).
+    """
+    _rewrite(
+        R.layers.Concatenate,
+        "build",
+        ("or not input_shape or", "or len(input_shape) < 2 or"),  # FAULT
+    )
+
+
+@fault("MULTI.LIST_INPUT_DIFFERENT_SHAPES")
+def declared_output_shapes_taken_as_one():
+    """The shapes `compute_output_shape` declares are made into one symbolic tensor, also when
+    the layer returns several (a tuple of shapes).
+
+    Breaks: a layer with two outputs that declares their shapes, called on `Input`s, must give
+    two symbolic tensors of those shapes (MULTI.LIST_INPUT_DIFFERENT_SHAPES).
+    """
+    _rewrite(
+        R.layer.Layer,
+        "compute_output_spec",
+        (
+            "_map_shapes(lambda s: SymbolicTensor(s, self.compute_dtype), shape)",
+            "SymbolicTensor(shape, self.compute_dtype)  # FAULT",
+        ),
+    )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from layercontract.reference_impl.faults._machinery import R, _is_symbolic, _rewrite, _set, _wrap, fault
+from layercontract.reference_impl.faults._machinery import (
+    _K2_ONLY,
+    NO_FAULT_APPLIES,
+    R,
+    _is_symbolic,
+    _rewrite,
+    _set,
+    _wrap,
+    fault,
+)
 
 
 def _concrete(x):
@@ -91,3 +100,20 @@ def symbolic_call_skips_call():
         return symbolic.SymbolicTensor(first.shape, first.dtype)  # FAULT
 
     _set(R.layer.Layer, "compute_output_spec", compute_output_spec)
+
+
+@fault("SYMBOLIC.OUTPUT_SHAPE_DECLARED.K3")
+def declared_output_shape_ignored_on_input():
+    """A symbolic call traces `call` even when the layer defines `compute_output_shape`, as tf-keras does.
+
+    Breaks: in Keras 3 the declared shape is the symbolic output's shape, and the next layer
+    builds from it (SYMBOLIC.OUTPUT_SHAPE_DECLARED.K3).
+    """
+    _rewrite(
+        R.layer.Layer,
+        "compute_output_spec",
+        ("if type(self).compute_output_shape is not Layer.compute_output_shape:", "if False:  # FAULT"),
+    )
+
+
+NO_FAULT_APPLIES["SYMBOLIC.OUTPUT_SHAPE_TRACED.K2"] = _K2_ONLY
