@@ -1,6 +1,7 @@
 """SYMBOLIC: calling layers on Input() tensors propagates shapes with a None batch, builds, needs no data."""
 
 import numpy as np
+import pytest
 
 from layercontract.spec.harness import clause, requires
 from layercontract.suites._helpers import shape_tuple
@@ -117,3 +118,61 @@ def test_a_symbolic_call_takes_the_shape_of_tracing_call(K, backend):
     assert symbolic == (None, 6), f"symbolic output {symbolic}, not (None, 6) from tracing `call`"
     assert kernel == (6, 2), f"the next Dense built a kernel {kernel}, not (6, 2) from the traced shape"
     assert eager == (2, 6), f"eager output {eager}, not (2, 6) from `call`"
+
+
+# ------------------------------------------------ Python ints among a layer's outputs
+SMALL = np.array([[1, -2, 0], [2, 1, -1]], dtype="float32")
+
+
+def _with_sizes_layer(K):
+    class WithSizes(K.Layer):
+        """`call` returns a projection and two Python ints (a height and a width, as in
+        keras-team/keras-core#516), with what Keras 3's error for such a layer asks for: a `build`
+        that builds the sub-layer and a `compute_output_shape` declaring every output."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.proj = K.layers.Dense(4)
+
+        def build(self, input_shape):
+            self.proj.build(input_shape)
+            super().build(input_shape)
+
+        def call(self, x):
+            return self.proj(x), 5, 7
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], 4), (), ()
+
+    return WithSizes()
+
+
+@clause("SYMBOLIC.NON_TENSOR_OUTPUTS_DECLARED")
+def test_python_ints_a_layer_returns_come_back_unchanged_from_an_eager_call(K, backend):
+    layer = _with_sizes_layer(K)
+    projected, height, width = layer(SMALL)
+    assert shape_tuple(backend.to_numpy(projected).shape) == (2, 4)
+    assert (type(height), height, type(width), width) == (int, 5, int, 7), (
+        f"the sizes came back as {height!r} ({type(height).__name__}), {width!r} ({type(width).__name__})"
+    )
+
+
+@clause("SYMBOLIC.NON_TENSOR_OUTPUTS_DECLARED")
+@requires("functional")
+@pytest.mark.parametrize("how", ["call", pytest.param("predict", marks=requires("inference"))])
+def test_a_layer_returning_python_ints_with_declared_shapes_works_on_input(K, backend, how):
+    layer = _with_sizes_layer(K)
+    x = K.Input((3,))
+    outputs = layer(x)
+    assert len(outputs) == 3 and all(backend.is_symbolic(o) for o in outputs), (
+        f"on Input the layer returned {[type(o).__name__ for o in outputs]}, not three symbolic tensors"
+    )
+    shapes = [shape_tuple(o.shape) for o in outputs]
+    assert shapes == [(None, 4), (), ()], f"symbolic outputs of shapes {shapes}, not [(None, 4), (), ()]"
+    assert len(layer.weights) == 2, f"{len(layer.weights)} weights after the symbolic call, not the projection's 2"
+    model = K.Model(x, outputs[0])
+    rng = np.random.default_rng(0)  # small integers: exact in any float format
+    kernel, bias = rng.integers(-2, 3, (3, 4)).astype("float32"), rng.integers(-2, 3, (4,)).astype("float32")
+    layer.proj.set_weights([kernel, bias])
+    out = backend.to_numpy(model(SMALL)) if how == "call" else np.asarray(model.predict(SMALL, verbose=0))
+    np.testing.assert_array_equal(out, SMALL @ kernel + bias)

@@ -117,3 +117,21 @@ def declared_output_shape_ignored_on_input():
 
 
 NO_FAULT_APPLIES["SYMBOLIC.OUTPUT_SHAPE_TRACED.K2"] = _K2_ONLY
+
+
+@fault("SYMBOLIC.NON_TENSOR_OUTPUTS_DECLARED")
+def layer_outputs_converted_to_tensors():
+    """Every output of an eager call is converted to a tensor, Python ints included.
+
+    Breaks: the sizes a layer returns next to a tensor must come back as the ints `call`
+    returned, for code that uses them in Python (SYMBOLIC.NON_TENSOR_OUTPUTS_DECLARED).
+    """
+
+    def make(original):
+        def __call__(self, *args, **kwargs):
+            outputs = original(self, *args, **kwargs)
+            return R.layer._map_structure(lambda t: t if _is_symbolic(t) else np.asarray(t), outputs)  # FAULT
+
+        return __call__
+
+    _wrap(R.layer.Layer, "__call__", make)
