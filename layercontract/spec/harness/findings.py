@@ -1,39 +1,27 @@
-"""Findings (one upstream behaviour each, described once) and their standalone reproducers, as
-the command line reads them (`repro`, `bisect --reproducer`, `upstream-report`).
+"""Findings' standalone reproducers, as the command line runs them (`repro`, `bisect --reproducer`,
+`upstream-report`): where a finding's script is, the environment it runs in, its exit status.
 
-    [[finding]]
-    id = "k3-nightly-pinned-training-leaks-downstream"
-    kind = "regression"            # upstream-bug | regression | design | limitation
-    title = "..."
-    cause = "..."
-    upstream = ["https://github.com/keras-team/keras/pull/23364"]
-    status = "..."
-    when = "keras >= 3.16.0.dev0"  # optional
-    backends = ["keras-jax", ...]
-    last_good = "3.16.0.dev2026101404"   # optional, once bisected
-    first_bad = "3.16.0.dev2026101504"
-    reproducer = "..."             # informative; the script is <findings dir>/reproducers/<id>.py
-    reason = "..."
-
-A reproducer is plain Keras (no layercontract import): it runs on the backend KERAS_BACKEND
-names (tf-keras reproducers import tf_keras) and exits 1 while the finding holds, 0 once it is
-fixed, 2 when it cannot run there. The findings file is FINDINGS_FILE in the package (one
-constant); the commands take --findings PATH for another one.
+The findings themselves are read by the one reader, expectations.load_findings (the same
+validation the expectations files' loader applies); `load` and `get` here turn its errors into
+FindingsError, one message for the command line. A reproducer is plain Keras (no layercontract
+import): it runs on the backend KERAS_BACKEND names (tf-keras reproducers import tf_keras) and
+exits 1 while the finding holds, 0 once it is fixed, 2 when it cannot run there. The findings
+file is expectations.FINDINGS_FILE (one constant); the commands take --findings PATH for another.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.resources
 import os
 import pathlib
 import subprocess
 import sys
 import time
-import tomllib
 
-# The findings file in the package, its reproducers beside it in reproducers/<id>.py.
-FINDINGS_FILE = pathlib.Path(str(importlib.resources.files("layercontract.backends"))) / "findings.toml"
+from layercontract.spec.harness import expectations
+from layercontract.spec.harness.expectations import Finding
+
+FINDINGS_FILE = expectations.FINDINGS_FILE
 REPRODUCERS_DIR = "reproducers"
 HOLDS, FIXED, CANNOT_RUN, TIMED_OUT = 1, 0, 2, 124
 VERDICTS = {HOLDS: "holds", FIXED: "fixed", CANNOT_RUN: "cannot run"}
@@ -52,63 +40,15 @@ class FindingsError(Exception):
     """An unreadable findings file or an unknown finding (one message)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Finding:
-    id: str
-    data: dict
-    file: pathlib.Path
-
-    def __getitem__(self, key):
-        return self.data.get(key)
-
-    def get(self, key, default=None):
-        return self.data.get(key, default)
-
-    @property
-    def upstream(self) -> list[str]:
-        value = self.data.get("upstream") or []
-        return [value] if isinstance(value, str) else list(value)
-
-    @property
-    def when(self) -> list[str]:
-        value = self.data.get("when") or []
-        return [value] if isinstance(value, str) else list(value)
-
-    @property
-    def backends(self) -> list[str]:
-        return list(self.data.get("backends") or [])
-
-    @property
-    def reproducer(self) -> pathlib.Path:
-        """<findings dir>/reproducers/<id>.py, else the `reproducer` field's path relative to the
-        findings file's directory or its parent (the repository-relative spelling)."""
-        default = self.file.parent / REPRODUCERS_DIR / f"{self.id}.py"
-        if default.is_file() or not self.data.get("reproducer"):
-            return default
-        given = pathlib.Path(self.data["reproducer"])
-        for base in (self.file.parent, self.file.parent.parent):
-            if (base / given).is_file():
-                return base / given
-        return default
-
-
 def load(path=None) -> dict[str, Finding]:
-    """id -> Finding, in file order."""
+    """id -> Finding, in file order (expectations.load_findings)."""
     path = pathlib.Path(path or FINDINGS_FILE)
+    if not path.is_file():
+        raise FindingsError(f"no findings file {path} (give one with --findings PATH)")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FindingsError(f"no findings file {path} (give one with --findings PATH)") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise FindingsError(f"{path}: cannot read the findings file: {e}") from None
-    found = {}
-    for i, entry in enumerate(data.get("finding", [])):
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
-            raise FindingsError(f"{path}: finding #{i + 1} has no id")
-        if entry["id"] in found:
-            raise FindingsError(f"{path}: finding {entry['id']!r} appears twice")
-        found[entry["id"]] = Finding(entry["id"], entry, path)
-    return found
+        return expectations.load_findings(path)
+    except expectations.ExpectationsError as e:
+        raise FindingsError(str(e)) from None
 
 
 def get(finding_id: str, path=None) -> Finding:
@@ -122,6 +62,12 @@ def get(finding_id: str, path=None) -> Finding:
             + (f" (did you mean {', '.join(close)}?)" if close else f"; known: {', '.join(findings) or 'none'}")
         )
     return findings[finding_id]
+
+
+def reproducer_script(finding: Finding) -> pathlib.Path:
+    """The finding's `reproducer` (relative to the file that declares it), else
+    <that file's directory>/reproducers/<id>.py."""
+    return finding.reproducer_path or pathlib.Path(finding.file).resolve().parent / REPRODUCERS_DIR / f"{finding.id}.py"
 
 
 def default_backend(finding: Finding) -> str:

@@ -113,7 +113,7 @@ def test_repro_bad_input(findings_file, tmp_path, capsys):
 
 def test_reproducer_path_is_beside_the_findings_file(findings_file):
     finding = findings.get("f-holds", findings_file)
-    assert finding.reproducer == findings_file.parent / "reproducers" / "f-holds.py"
+    assert findings.reproducer_script(finding) == findings_file.parent.resolve() / "reproducers" / "f-holds.py"
     assert findings.FINDINGS_FILE.name == "findings.toml" and findings.FINDINGS_FILE.parent.name == "backends"
 
 

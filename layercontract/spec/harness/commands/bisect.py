@@ -211,7 +211,7 @@ def run(args, *, available=None, tester=None) -> int:
             finding = findings.get(args.reproducer, args.findings)
         except findings.FindingsError as e:
             return _error(str(e))
-        script = finding.reproducer
+        script = findings.reproducer_script(finding)
         if not script.is_file():
             return _error(f"finding {finding.id}: no reproducer {script}")
         backend = backend or findings.default_backend(finding)

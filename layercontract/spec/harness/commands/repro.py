@@ -63,7 +63,7 @@ def run(args) -> int:
         finding = findings.get(args.finding, args.findings)
     except findings.FindingsError as e:
         return _error(str(e))
-    script = finding.reproducer
+    script = findings.reproducer_script(finding)
     if not script.is_file():
         return _error(f"finding {finding.id}: no reproducer {script}")
     requested = args.backend or findings.default_backend(finding)

@@ -70,7 +70,7 @@ def entries_of(finding) -> list[dict]:
     """Expectations entries (finding = id) in <findings dir>/expectations/*.toml, each with its
     file's stem as `backend`."""
     out = []
-    for path in sorted((finding.file.parent / "expectations").glob("*.toml")):
+    for path in sorted((pathlib.Path(finding.file).parent / "expectations").glob("*.toml")):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError):
@@ -110,17 +110,17 @@ def render(finding, clauses: dict, script: pathlib.Path, ran=None, ran_on: str =
     from layercontract.spec.harness import bisection, findings
 
     text = script.read_text(encoding="utf-8")
-    kind = finding.get("kind", "")
-    out = [f"# {finding.get('title') or finding.id}", ""]
+    kind = finding.kind
+    out = [f"# {finding.title or finding.id}", ""]
     backends = finding.backends
     keras_backends = [findings.KERAS_BACKENDS[b] for b in backends if b in findings.KERAS_BACKENDS]
-    summary = (finding.get("reason") or "").strip()
+    summary = finding.reason.strip()
     if summary:
         out += [summary, ""]
     out += ["## Versions", ""]
     if finding.when:
         out.append(f"- Holds where: `{'`, `'.join(finding.when)}`")
-    last_good, first_bad = finding.get("last_good"), finding.get("first_bad")
+    last_good, first_bad = finding.last_good, finding.first_bad
     if first_bad:
         out.append(f"- First bad: {_build(first_bad)}" + (f" (last good: {_build(last_good)})" if last_good else ""))
     if keras_backends:
@@ -168,8 +168,8 @@ def render(finding, clauses: dict, script: pathlib.Path, ran=None, ran_on: str =
     if not seen and ran is None:
         out.append("(run the reproducer above; or regenerate this draft with --run)")
     out.append("")
-    if finding.get("cause"):
-        out += ["## Where", "", finding["cause"], ""]
+    if finding.cause:
+        out += ["## Where", "", finding.cause, ""]
     out += ["## First bad build", ""]
     if first_bad and last_good:
         older, newer = sorted((_build(last_good), _build(first_bad)))
@@ -188,8 +188,8 @@ def render(finding, clauses: dict, script: pathlib.Path, ran=None, ran_on: str =
     links = finding.upstream
     out += ["## Links", ""]
     out += [f"- {link}" for link in links] or ["- (no upstream issue or pull request describes it)"]
-    if finding.get("status"):
-        out += [f"- Status: {finding['status']}"]
+    if finding.status:
+        out += [f"- Status: {finding.status}"]
     out += [f"- Found by layercontract (finding `{finding.id}`, kind {kind})", ""]
     return "\n".join(out)
 
@@ -205,7 +205,7 @@ def run(args) -> int:
     except findings.FindingsError as e:
         print(f"layercontract upstream-report: error: {e}", file=sys.stderr)
         return 2
-    script = finding.reproducer
+    script = findings.reproducer_script(finding)
     if not script.is_file():
         print(f"layercontract upstream-report: error: finding {finding.id}: no reproducer {script}", file=sys.stderr)
         return 2
