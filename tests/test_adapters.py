@@ -81,7 +81,13 @@ def test_the_contract_module_is_short():
 def test_builtin_adapters_declare_compiled_only_with_compiled_call():
     for name in registry.BUILTIN:
         adapter = registry.resolve(name)
-        assert ("compiled" in adapter.capabilities) == contract.provides_compiled_call(adapter), name
+        assert ("compiled" in adapter.capabilities) == contract.provides(adapter, "compiled_call"), name
+
+
+def test_builtin_adapters_declare_gradients_only_with_recorded_call():
+    for name in registry.BUILTIN:
+        adapter = registry.resolve(name)
+        assert ("gradients" in adapter.capabilities) == contract.provides(adapter, "recorded_call"), name
 
 
 # ----------------------------------------------------------------- discovery

@@ -269,9 +269,10 @@ def recorder_class(K, backend):
     return Recorder
 
 
-def guarded_layer(K, spec=None):
+def guarded_layer(K, spec=None, **layer_kwargs):
     """A layer whose InputSpec is set in __init__ (`spec`: keyword arguments of one InputSpec,
-    a list of them for a list input, or None); it records "build" and "call" events."""
+    a list of them for a list input, or None); it records "build" and "call" events.
+    `layer_kwargs` go to the layer's constructor (e.g. dtype="float64")."""
 
     class Guarded(K.Layer):
         def __init__(self, **kwargs):
@@ -289,4 +290,4 @@ def guarded_layer(K, spec=None):
             self.events.append("call")
             return x[0] if isinstance(x, (list, tuple)) else x
 
-    return Guarded()
+    return Guarded(**layer_kwargs)

@@ -130,11 +130,12 @@ def check_attributes(adapter, report):
     ]
     if not_callable:
         report.problem(f"optional methods present but not callable: {', '.join(not_callable)}")
-    if "compiled" in caps and not contract.provides_compiled_call(adapter):
-        report.problem(
-            "capability 'compiled' is declared but the adapter has no compiled_call "
-            "(declare it only with a compiled_call method)"
-        )
+    for capability, method in (("compiled", "compiled_call"), ("gradients", "recorded_call")):
+        if capability in caps and not contract.provides(adapter, method):
+            report.problem(
+                f"capability {capability!r} is declared but the adapter has no {method} "
+                f"(declare it only with a {method} method)"
+            )
     return set(caps) & set(contract.CAPABILITIES), not missing
 
 
