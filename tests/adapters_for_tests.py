@@ -139,7 +139,10 @@ class MissingNames(ReferenceBackend):
     def load(self):
         impl = super().load()
         layers = SimpleNamespace(
-            Dense=impl.layers.Dense, Dropout=impl.layers.Dropout, BatchNormalization=impl.layers.BatchNormalization
+            **{
+                n: getattr(impl.layers, n)
+                for n in ("Dense", "Dropout", "BatchNormalization", "Embedding", "GaussianDropout", "GaussianNoise")
+            }
         )
         ops = SimpleNamespace(
             **{n: getattr(impl.ops, n) for n in ("add", "concatenate", "is_tensor", "matmul", "multiply")}
@@ -180,6 +183,9 @@ class BrokenEverywhere(Backend):
             Dropout=impl.layers.Dropout,
             BatchNormalization=impl.layers.BatchNormalization,
             Concatenate=42,
+            Embedding=impl.layers.Embedding,
+            GaussianDropout=impl.layers.GaussianDropout,
+            GaussianNoise=impl.layers.GaussianNoise,
         )
         return SimpleNamespace(
             Layer=not_a_class,

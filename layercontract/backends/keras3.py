@@ -63,7 +63,13 @@ class Keras3(Backend):
         if isinstance(x, self._keras.Variable):
             x = x.value
         if hasattr(x, "detach"):
-            x = x.detach().cpu().numpy()
+            x = x.detach().cpu()
+            if str(x.dtype) == "torch.bfloat16":  # torch has no numpy export of bfloat16: its bits are ml_dtypes'
+                import ml_dtypes
+                import torch
+
+                return x.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+            x = x.numpy()
         elif hasattr(x, "numpy"):
             x = x.numpy()
         return np.array(x)

@@ -73,8 +73,8 @@ def integers_autocast_to_float():
         R.layer.Layer,
         "_convert_inputs",
         (
-            "if np.issubdtype(x.dtype, np.floating) and x.dtype != self.compute_dtype:",
-            "if np.issubdtype(x.dtype, np.number) and x.dtype != self.compute_dtype:  # FAULT",
+            "x = np.asarray(x)\n        if variables.is_floating(x.dtype) and x.dtype != self.compute_dtype:",
+            "x = np.asarray(x)\n        if np.issubdtype(x.dtype, np.number) and x.dtype != self.compute_dtype:  # FAULT",
         ),
     )
 

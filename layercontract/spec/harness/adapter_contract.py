@@ -45,7 +45,7 @@ import pathlib
 
 # Recorded in every run record; bumped when a change can break an existing adapter (a name added to
 # NAMESPACE, a new method, a changed meaning).
-CONTRACT_VERSION = 2  # 2: NAMESPACE gained Sequential
+CONTRACT_VERSION = 3  # 3: NAMESPACE gained Embedding, GaussianDropout, GaussianNoise; recorded_call. 2: Sequential
 
 EDITIONS = ("keras3", "keras2")
 
@@ -62,6 +62,9 @@ NAMESPACE = (
     "layers.Dropout",
     "layers.BatchNormalization",
     "layers.Concatenate",
+    "layers.Embedding",
+    "layers.GaussianDropout",
+    "layers.GaussianNoise",
     "ops.add",
     "ops.concatenate",
     "ops.is_tensor",
