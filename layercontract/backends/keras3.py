@@ -63,7 +63,13 @@ class Keras3(Backend):
         if isinstance(x, self._keras.Variable):
             x = x.value
         if hasattr(x, "detach"):
-            x = x.detach().cpu().numpy()
+            x = x.detach().cpu()
+            if str(x.dtype) == "torch.bfloat16":  # torch has no numpy export of bfloat16: its bits are ml_dtypes'
+                import ml_dtypes
+                import torch
+
+                return x.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+            x = x.numpy()
         elif hasattr(x, "numpy"):
             x = x.numpy()
         return np.array(x)
@@ -85,7 +91,7 @@ class Keras3(Backend):
 
 class KerasTensorflow(Keras3):
     keras_backend = "tensorflow"
-    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "compiled"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "compiled", "gradients"})
 
     def compiled_call(self, layer, x, training):
         import tensorflow as tf
@@ -93,6 +99,13 @@ class KerasTensorflow(Keras3):
         # A fresh tf.function per call, as user code would write it; variables created while
         # tracing (a first call builds the layer) are allowed on the first trace.
         return self.to_numpy(tf.function(lambda t: layer(t, training=training))(x))
+
+    def recorded_call(self, model, x, training, output_gradient):
+        import tensorflow as tf
+
+        from layercontract.backends.tf_keras import _tape_call
+
+        return _tape_call(tf, self.to_numpy, model, x, training, output_gradient)
 
 
 ENV_COMPILE_CACHE = "LAYERCONTRACT_COMPILE_CACHE"
@@ -125,7 +138,7 @@ def compile_cache_dir(framework: str) -> pathlib.Path | None:
 
 class KerasJax(Keras3):
     keras_backend = "jax"
-    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "compiled"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "compiled", "gradients"})
 
     def load(self):
         # jax compiles every jnp op per input shape and every fit/predict step function, and
@@ -172,6 +185,28 @@ class KerasJax(Keras3):
             variable.assign(value)
         return self.to_numpy(out)
 
+    def recorded_call(self, model, x, training, output_gradient):
+        # keras.io "Writing a training loop from scratch in JAX": the step differentiates
+        # stateless_call with respect to the trainable values and writes back the non-trainable
+        # values it returns (BatchNormalization's statistics).
+        import jax
+        import jax.numpy as jnp
+
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        kwargs = {}
+        if training is not None and "training" in inspect.signature(model.call).parameters:
+            kwargs["training"] = training
+
+        def forward(trainable):
+            return model.stateless_call(trainable, non_trainable, jnp.asarray(x), **kwargs)
+
+        out, vjp, new_non_trainable = jax.vjp(forward, trainable, has_aux=True)
+        (grads,) = vjp(jnp.asarray(output_gradient, dtype=out.dtype))
+        for variable, value in zip(model.non_trainable_variables, new_non_trainable):
+            variable.assign(value)
+        return self.to_numpy(out), [self.to_numpy(g) for g in grads]
+
     def free_memory(self):
         # jax keeps every executable it compiles (one per jitted function - jnp's own included -
         # and input shapes/dtypes) in process-wide caches bounded only by entry counts (2048 to
@@ -184,7 +219,19 @@ class KerasJax(Keras3):
 
 class KerasTorch(Keras3):
     keras_backend = "torch"
-    capabilities = frozenset({"fit", "inference", "symbolic", "functional"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "gradients"})
+
+    def recorded_call(self, model, x, training, output_gradient):
+        import torch
+
+        y = model(x, training=training)
+        weights = [v.value for v in model.trainable_variables]
+        grads = torch.autograd.grad(
+            y, weights, grad_outputs=torch.as_tensor(output_gradient, dtype=y.dtype, device=y.device), allow_unused=True
+        )
+        return self.to_numpy(y), [
+            np.zeros(tuple(w.shape), dtype="float32") if g is None else self.to_numpy(g) for w, g in zip(weights, grads)
+        ]
 
 
 class KerasNumpy(Keras3):

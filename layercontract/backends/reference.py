@@ -11,7 +11,7 @@ from layercontract.spec.harness.adapter_contract import Backend
 class ReferenceBackend(Backend):
     name = "reference"
     edition = "keras3"
-    capabilities = frozenset({"fit", "inference", "symbolic", "functional"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "gradients"})
     expectations = pathlib.Path(__file__).parent / "expectations" / "reference.toml"
 
     def load(self):
@@ -28,6 +28,14 @@ class ReferenceBackend(Backend):
 
     def set_seed(self, seed):
         self._impl.utils.set_random_seed(seed)
+
+    def recorded_call(self, model, x, training, output_gradient):
+        from layercontract.reference_impl import autodiff
+
+        with autodiff.tape() as tape:
+            y = model(x, training=training)
+            grads = tape.gradients(y, np.asarray(output_gradient, dtype=y.dtype), model.trainable_weights)
+        return np.array(y), [np.array(g) for g in grads]
 
     def versions(self):
         from layercontract import reference_impl  # cheap, and versions() may be asked before load()

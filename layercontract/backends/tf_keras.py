@@ -13,7 +13,7 @@ from layercontract.spec.harness.adapter_contract import Backend
 class TfKeras(Backend):
     name = "tf-keras"
     edition = "keras2"
-    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "compiled"})
+    capabilities = frozenset({"fit", "inference", "symbolic", "functional", "compiled", "gradients"})
     expectations = pathlib.Path(__file__).parent / "expectations" / "tf-keras.toml"
 
     def load(self):
@@ -56,5 +56,22 @@ class TfKeras(Backend):
     def compiled_call(self, layer, x, training):
         return self.to_numpy(self._tf.function(lambda t: layer(t, training=training))(x))
 
+    def recorded_call(self, model, x, training, output_gradient):
+        return _tape_call(self._tf, self.to_numpy, model, x, training, output_gradient)
+
     def versions(self):
         return installed("tf-keras", "tensorflow-cpu", "tensorflow", "numpy")
+
+
+def _tape_call(tf, to_numpy, model, x, training, output_gradient):
+    """A custom training loop's step on TensorFlow: the call under tf.GradientTape, then the
+    gradient of sum(output * output_gradient) for each trainable weight (zeros where unconnected)."""
+    with tf.GradientTape() as tape:
+        y = model(tf.convert_to_tensor(x), training=training)
+    grads = tape.gradient(
+        y,
+        model.trainable_weights,
+        output_gradients=tf.cast(output_gradient, y.dtype),
+        unconnected_gradients=tf.UnconnectedGradients.ZERO,
+    )
+    return to_numpy(y), [to_numpy(g) for g in grads]

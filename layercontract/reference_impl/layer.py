@@ -276,7 +276,7 @@ class Layer:
 
         def convert(x):
             if is_symbolic(x):
-                if np.issubdtype(np.dtype(x.dtype), np.floating) and x.dtype != self.compute_dtype:
+                if variables.is_floating(x.dtype) and x.dtype != self.compute_dtype:
                     cast = SymbolicTensor(x.shape, self.compute_dtype, x.name)
                     cast.node = x.node
                     return cast
@@ -284,7 +284,7 @@ class Layer:
             if not _is_array_like(x):
                 return x
             x = np.asarray(x)
-            if np.issubdtype(x.dtype, np.floating) and x.dtype != self.compute_dtype:
+            if variables.is_floating(x.dtype) and x.dtype != self.compute_dtype:
                 x = x.astype(self.compute_dtype)
             return x
 
@@ -344,10 +344,11 @@ class Layer:
 
 def _dtype_policy(dtype):
     """(variable dtype, compute dtype) of a layer's `dtype`: a dtype name gives both, a mixed
-    policy "mixed_<compute>" keeps float32 variables (DTYPE.LAYER_DTYPE_HONOURED, DTYPE.MIXED_POLICY)."""
+    policy "mixed_<compute>" (mixed_float16, mixed_bfloat16) keeps float32 variables
+    (DTYPE.LAYER_DTYPE_HONOURED, DTYPE.MIXED_POLICY)."""
     name = str(dtype or "float32")
     if name.startswith("mixed_"):
-        return "float32", str(np.dtype(name.removeprefix("mixed_")))
+        return "float32", str(np.dtype(name.removeprefix("mixed_")))  # bfloat16: registered by variables
     return str(np.dtype(name)), str(np.dtype(name))
 
 

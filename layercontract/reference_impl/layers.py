@@ -1,4 +1,4 @@
-"""Built-in layers: Dense, Dropout, BatchNormalization, Concatenate."""
+"""Built-in layers: Dense, Dropout, GaussianDropout, GaussianNoise, BatchNormalization, Concatenate, Embedding."""
 
 import numpy as np
 
@@ -76,6 +76,83 @@ class Dropout(Layer):
         return tuple(input_shape)
 
 
+class _Noise(Layer):
+    """Training: the input with Gaussian noise drawn in the compute dtype (DTYPE.MIXED_NOISE), from
+    the layer's own generator when seeded; inference (`training` False or None): identity."""
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self._generator = None if seed is None else np.random.default_rng(seed)
+
+    def _normal(self, mean, stddev, like):
+        generator = self._generator or random.global_generator()
+        return generator.normal(mean, stddev, size=like.shape).astype(like.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class GaussianDropout(_Noise):
+    """Training: multiply by noise of mean 1 and standard deviation sqrt(rate / (1 - rate))."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if not 0 <= rate <= 1:
+            raise ValueError(
+                f"Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
+                f"Received: rate={rate}"
+            )
+        self.rate = rate
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0:
+            return inputs
+        return ops.multiply(inputs, self._normal(1.0, np.sqrt(self.rate / (1.0 - self.rate)), inputs))
+
+
+class GaussianNoise(_Noise):
+    """Training: add noise of mean 0 and standard deviation `stddev`."""
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.stddev = stddev
+
+    def call(self, inputs, training=None):
+        if not training or self.stddev == 0:
+            return inputs
+        return ops.add(inputs, self._normal(0.0, self.stddev, inputs))
+
+
+class Embedding(Layer):
+    """Rows of a (input_dim, output_dim) table, held in the variable dtype (float32 under a mixed
+    policy) and returned in the compute dtype (DTYPE.MIXED_EMBEDDING); integer ids are not cast."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="random_normal", **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = embeddings_initializer
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(
+            shape=(self.input_dim, self.output_dim), initializer=self.embeddings_initializer, name="embeddings"
+        )
+
+    def call(self, inputs):
+        ids = np.asarray(inputs).astype("int64")
+        outputs = self.embeddings.value[ids].astype(self.compute_dtype)
+
+        def vjp(g):
+            table_grad = np.zeros(self.embeddings.shape, dtype="float32")
+            np.add.at(table_grad, ids, np.asarray(g, dtype="float32"))
+            return [None, table_grad]
+
+        return autodiff.record(outputs, [inputs, self.embeddings], vjp)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+
 class BatchNormalization(Layer):
     """Training and trainable: normalize with the batch mean and biased variance, then update
     `moving = momentum * moving + (1 - momentum) * batch`. Otherwise: use moving statistics."""
@@ -111,7 +188,7 @@ class BatchNormalization(Layer):
         return np.reshape(v, shape)
 
     def call(self, inputs, training=None):
-        x = inputs.astype("float32") if inputs.dtype in ("float16",) else inputs  # statistics in float32
+        x = inputs.astype("float32") if inputs.dtype in ("float16", "bfloat16") else inputs  # statistics in float32
         reduce_axes = tuple(a for a in range(x.ndim) if a != self.axis % x.ndim)
         if training and self.trainable:
             mean = x.mean(axis=reduce_axes)
@@ -193,4 +270,14 @@ class Concatenate(Layer):
         return tuple(out)
 
 
-__all__ = ["Layer", "InputSpec", "Dense", "Dropout", "BatchNormalization", "Concatenate"]
+__all__ = [
+    "Layer",
+    "InputSpec",
+    "Dense",
+    "Dropout",
+    "GaussianDropout",
+    "GaussianNoise",
+    "BatchNormalization",
+    "Concatenate",
+    "Embedding",
+]

@@ -40,6 +40,7 @@ def matmul(a, b):
         return SymbolicTensor(tuple(a.shape[:-1]) + tuple(b.shape[-1:]))
     av, bv = _value(a), _value(b)
     out = np.matmul(av, bv)
+    out = out.astype(np.result_type(av, bv), copy=False)  # numpy's bfloat16 matmul returns float32
     return autodiff.record(
         out,
         [a, b],

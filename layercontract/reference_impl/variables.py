@@ -2,7 +2,17 @@
 
 import contextlib
 
+import ml_dtypes
 import numpy as np
+
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)  # numpy has no bfloat16 of its own (mixed_bfloat16)
+
+
+def is_floating(dtype) -> bool:
+    """A floating dtype, bfloat16 included (ml_dtypes' bfloat16 is no numpy floating subtype)."""
+    dtype = np.dtype(dtype)
+    return dtype == BFLOAT16 or np.issubdtype(dtype, np.floating)
+
 
 # The compute dtype a layer's `call` reads its autocast variables in (Keras 3's AutocastScope):
 # set by Layer.__call__ under a mixed policy such as "mixed_float16" (DTYPE.MIXED_POLICY).
@@ -31,7 +41,7 @@ class Variable:
     @property
     def value(self):
         """The value; inside an autocast scope a floating autocast variable reads in its dtype."""
-        if self.autocast and _autocast_dtype is not None and np.issubdtype(self._value.dtype, np.floating):
+        if self.autocast and _autocast_dtype is not None and is_floating(self._value.dtype):
             return self._value.astype(_autocast_dtype)
         return self._value
 

@@ -218,6 +218,20 @@ def assert_binomial(count: int, n: int, p: float, what: str):
     )
 
 
+def assert_binomial_between(count: int, n: int, p_low: float, p_high: float, what: str):
+    """X ~ Binomial(n, p) for some p in [p_low, p_high] (a composite null, for events whose exact
+    probability a format's rounding moves within known bounds): accepted on [lo(p_low), hi(p_high)].
+    X grows stochastically with p, so for every p in the range P(X < lo(p_low)) <= P_p_low(X <
+    lo(p_low)) <= alpha/2 and likewise above: the false-failure probability stays <= 1e-9."""
+    lo, _ = binomial_acceptance(n, p_low)
+    _, hi = binomial_acceptance(n, p_high)
+    assert lo <= count <= hi, (
+        f"{what}: {count} of {n}, outside [{lo}, {hi}], the union of the exact two-sided Binomial({n}, p) "
+        f"acceptance intervals for p in [{p_low:.4f}, {p_high:.4f}] (false-failure probability <= "
+        f"{FALSE_FAILURE_PROBABILITY:g})"
+    )
+
+
 def assert_binomial_each(counts, n: int, p: float, what: str):
     """Every count ~ Binomial(n, p): each tested at FALSE_FAILURE_PROBABILITY / len(counts)
     (Bonferroni), so that the whole check keeps the false-failure probability <= 1e-9."""
@@ -269,9 +283,10 @@ def recorder_class(K, backend):
     return Recorder
 
 
-def guarded_layer(K, spec=None):
+def guarded_layer(K, spec=None, **layer_kwargs):
     """A layer whose InputSpec is set in __init__ (`spec`: keyword arguments of one InputSpec,
-    a list of them for a list input, or None); it records "build" and "call" events."""
+    a list of them for a list input, or None); it records "build" and "call" events.
+    `layer_kwargs` go to the layer's constructor (e.g. dtype="float64")."""
 
     class Guarded(K.Layer):
         def __init__(self, **kwargs):
@@ -289,4 +304,4 @@ def guarded_layer(K, spec=None):
             self.events.append("call")
             return x[0] if isinstance(x, (list, tuple)) else x
 
-    return Guarded()
+    return Guarded(**layer_kwargs)

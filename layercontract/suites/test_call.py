@@ -1,6 +1,7 @@
 """CALL: layer(x) runs __call__, which converts, autocasts and runs call."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 
 from layercontract.spec.harness import clause
@@ -114,3 +115,68 @@ def test_dense_computes_x_kernel_plus_bias_for_generated_shapes(K, backend, case
     # the formula in float64 (numpy may flag a spurious "invalid value" in small float32 matmuls)
     expected = x.astype("float64") @ kernel + bias
     close(backend.to_numpy(dense(x)), expected, **tolerance("CALL.MODEL_SEQUENTIAL"))
+
+
+# ------------------------------------------- autocast element by element (issue 19, cluster 4)
+F64 = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+I32 = np.arange(6, dtype="int32").reshape(2, 3)
+NON_FLOAT = {
+    "int32": I32,
+    "int64": np.arange(6, dtype="int64").reshape(2, 3),
+    "uint8": np.arange(6, dtype="uint8").reshape(2, 3),
+    "bool": (np.arange(6) % 2 == 0).reshape(2, 3),
+}
+
+
+def _element_recorder(K, backend, base):
+    class Elements(base):
+        """Records the dtype of each element of the structure its call receives (eager calls)."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seen = None
+
+        def call(self, inputs):
+            items = dict(inputs) if isinstance(inputs, dict) else dict(enumerate(inputs))
+            if not any(backend.is_symbolic(v) for v in items.values()):
+                self.seen = {key: dtype_name(v.dtype) for key, v in items.items()}
+            return items["f" if "f" in items else 0]
+
+    return Elements
+
+
+def _structures(K, source):
+    """(name, structure, {key: given dtype}) for the float64 element and the non-float ones."""
+    if source == "numpy":
+        f, others = F64, NON_FLOAT
+    else:  # backend tensors (bool left out: the namespace's ops make no boolean tensor)
+        f = K.ops.multiply(F64, 1.0)
+        others = {name: K.ops.add(a, 0) for name, a in NON_FLOAT.items() if name != "bool"}
+    names = list(others)
+    return [
+        ("tuple", (f, others["int32"]), {0: "float", 1: "int32"}),
+        ("list", [f, *others.values()], {0: "float", **{i + 1: n for i, n in enumerate(names)}}),
+        ("dict", {"f": f, "i": others["int32"]}, {"f": "float", "i": "int32"}),
+    ]
+
+
+@clause("CALL.AUTOCAST_PER_ELEMENT")
+@pytest.mark.parametrize("source", ["numpy", "tensor"])
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_each_element_of_a_structure_of_inputs_is_autocast_on_its_own(K, backend, policy, source):
+    compute = "float16" if policy == "mixed_float16" else "float32"
+    for kind, base in (("layer", K.Layer), ("subclassed model", K.Model)):
+        for structure_name, structure, given_dtypes in _structures(K, source):
+            target = _element_recorder(K, backend, base)(dtype=policy)
+            target(structure)
+            what = f"a {kind} with dtype {policy!r} called on a {structure_name} of {source} inputs"
+            for key, given_dtype in given_dtypes.items():
+                seen = target.seen[key]
+                if given_dtype == "float":
+                    assert seen == compute, f"{what}: its float64 element {key!r} reached call as {seen}, not {compute}"
+                elif given_dtype == "bool":
+                    assert seen == "bool", f"{what}: its bool element {key!r} reached call as {seen}"
+                else:
+                    assert seen.startswith(("int", "uint")), (
+                        f"{what}: its {given_dtype} element {key!r} reached call as {seen}, not an integer dtype"
+                    )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from layercontract.spec.harness import clause
-from layercontract.suites._helpers import assert_binomial, close, dtype_name, tolerance
+from layercontract.suites._helpers import assert_binomial, assert_binomial_between, close, dtype_name, tolerance
 
 MOMENTUM = 0.99
 
@@ -183,4 +183,82 @@ def test_mixed_float16_dropout_drops_at_its_rate_in_float16(K, backend):
         np.full(int((trained != 0).sum()), 1 / (1 - rate)),
         **tolerance("DTYPE.MIXED_DROPOUT"),
         what="kept values of mixed_float16 Dropout(0.3): not 1/(1 - rate)",
+    )
+
+
+# ------------------------------------------------ noise layers and Embedding under mixed policies
+MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+# Units in the last place of each compute dtype at 1 (float16: 10 fraction bits, bfloat16: 7)
+EPSILON = {"float16": 2.0**-10, "bfloat16": 2.0**-7}
+NOISE_SHAPE = (200, 100)
+
+
+def _outside_one_sd_probability_range(dtype, threshold, sd):
+    """The probabilities P(|y - 2| > sd) can take when y is 2 + N(0, sd^2) rounded to `dtype` and
+    its noise drawn in `dtype`: the threshold moved by four units in the last place at `threshold`
+    either way (a format rounds the noise, the product or sum, and the comparison value)."""
+    from scipy import stats
+
+    ulp = EPSILON[dtype] * 2.0 ** np.floor(np.log2(threshold))
+    shift = 4 * ulp / sd
+    return 2 * stats.norm.sf(1 + shift), 2 * stats.norm.sf(1 - shift)
+
+
+@clause("DTYPE.MIXED_NOISE")
+@pytest.mark.parametrize("policy", sorted(MIXED))
+@pytest.mark.parametrize("kind", ["GaussianDropout", "GaussianNoise"])
+def test_noise_layers_under_a_mixed_policy_noise_in_the_compute_dtype(K, backend, kind, policy):
+    compute = MIXED[policy]
+    backend.set_seed(1234)
+    if kind == "GaussianDropout":
+        rate = 0.3
+        layer, sd = K.layers.GaussianDropout(rate, seed=5, dtype=policy), 2 * np.sqrt(rate / (1 - rate))
+    else:
+        stddev = 0.5
+        layer, sd = K.layers.GaussianNoise(stddev, seed=5, dtype=policy), stddev
+    x = np.full(NOISE_SHAPE, 2.0, dtype="float32")  # 2 is exact in every format
+    inferred = layer(x, training=False)
+    assert dtype_name(inferred.dtype) == compute, (
+        f"{kind}(dtype={policy!r}) returned {dtype_name(inferred.dtype)} in inference"
+    )
+    np.testing.assert_array_equal(
+        backend.to_numpy(inferred).astype("float64"), 2.0, err_msg=f"{kind} in inference is not the identity"
+    )
+    trained = layer(x, training=True)
+    assert dtype_name(trained.dtype) == compute, (
+        f"{kind}(dtype={policy!r}) returned {dtype_name(trained.dtype)} in training"
+    )
+    y = backend.to_numpy(trained).astype("float64")
+    p_low, p_high = _outside_one_sd_probability_range(compute, 2 + sd, sd)
+    assert_binomial_between(
+        int((np.abs(y - 2) > sd).sum()),
+        y.size,
+        p_low,
+        p_high,
+        f"outputs of {kind}(dtype={policy!r}) in training more than one noise standard deviation ({sd:.4f}) from 2",
+    )
+
+
+@clause("DTYPE.MIXED_EMBEDDING")
+@pytest.mark.parametrize("policy", sorted(MIXED))
+def test_embedding_under_a_mixed_policy_keeps_a_float32_table_and_returns_the_compute_dtype(K, backend, policy):
+    compute = MIXED[policy]
+    ids = np.array([[1, 2, 3], [4, 5, 0]], dtype="int32")
+    embedding = K.layers.Embedding(10, 4, dtype=policy)
+    out = embedding(ids)
+    assert _held(backend, embedding.embeddings) == "float32", (
+        f"Embedding(dtype={policy!r}) holds its table as {_held(backend, embedding.embeddings)}"
+    )
+    assert dtype_name(out.dtype) == compute, f"Embedding(dtype={policy!r}) returned {dtype_name(out.dtype)}"
+    table = backend.to_numpy(embedding.embeddings).astype("float64")
+    close(
+        backend.to_numpy(out).astype("float64"),
+        table[ids],
+        **tolerance("DTYPE.MIXED_EMBEDDING"),
+        what=f"Embedding(dtype={policy!r}) output: not the table's rows",
+    )
+    dense = K.layers.Dense(4, dtype=policy)
+    total = K.ops.add(out, dense(np.ones((2, 3, 2), dtype="float32")))
+    assert dtype_name(total.dtype) == compute, (
+        f"an Embedding output plus a Dense output, both dtype={policy!r}, is {dtype_name(total.dtype)}"
     )

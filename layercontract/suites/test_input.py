@@ -107,6 +107,38 @@ def test_float64_input_fails_a_float32_dtype_spec_before_autocast(K):
         layer(np.ones((2, 3), dtype="float64"))
 
 
+@clause("INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3")
+@pytest.mark.parametrize("input_dtype", ["float32", "float64"])
+def test_a_float64_layer_meets_its_dtype_spec_with_its_compute_dtype_keras3(K, input_dtype):
+    # dtype="float64" is what every layer gets by default after set_floatx("float64")
+    x = np.ones((2, 3), dtype=input_dtype)
+    accepting = guarded_layer(K, {"dtype": "float64"}, dtype="float64")
+    accepting(x)
+    assert accepting.events == ["build", "call"], accepting.events
+    rejecting = guarded_layer(K, {"dtype": "float32"}, dtype="float64")
+    with pytest.raises(ValueError) as info:
+        rejecting(x)
+    assert rejecting.events == [], f"a rejected call ran {rejecting.events}"
+    assert_message_names(
+        own_message(info.value), layer=rejecting.name, index=0, prop="dtype", expected="float32", received="float64"
+    )
+
+
+@clause("INPUT.DTYPE_CHECKED_BEFORE_AUTOCAST.K2")
+@pytest.mark.parametrize("spec_dtype", ["float32", "float64"])
+def test_a_float64_layer_meets_its_dtype_spec_with_the_given_dtype_keras2(K, spec_dtype):
+    other = "float32" if spec_dtype == "float64" else "float64"
+    accepting = guarded_layer(K, {"dtype": spec_dtype}, dtype="float64")
+    accepting(np.ones((2, 3), dtype=spec_dtype))
+    assert accepting.events == ["build", "call"], accepting.events
+    rejecting = guarded_layer(K, {"dtype": spec_dtype}, dtype="float64")
+    with pytest.raises(ValueError) as info:
+        rejecting(np.ones((2, 3), dtype=other))
+    assert_message_names(
+        own_message(info.value), layer=rejecting.name, index=0, prop="dtype", expected=spec_dtype, received=other
+    )
+
+
 @clause("INPUT.NUMBER_OF_INPUTS")
 def test_list_of_specs_rejects_a_different_number_of_inputs(K):
     layer = _spec_layer(K)

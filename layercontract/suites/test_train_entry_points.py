@@ -228,3 +228,135 @@ def test_recompiling_after_a_trainable_change_makes_fit_honour_it(K, backend):
     dense.trainable = True
     compile_and_fit()
     assert np.any(state()[0] != kernel), "fit after unfreezing and recompiling did not update the Dense"
+
+
+# ----------------------------------------------------------------- the mode is per call
+def _mode_net(K, backend):
+    """A model whose call has `training` and calls a recorder, a Dropout and a BatchNormalization
+    without it: what they do is the mode the model's call resolved."""
+    Recorder = recorder_class(K, backend)
+
+    class Net(K.Model):
+        def __init__(self):
+            super().__init__()
+            self.rec = Recorder()
+            self.drop = K.layers.Dropout(0.5, seed=3)
+            self.bn = K.layers.BatchNormalization()
+
+        def call(self, x, training=None):
+            return self.bn(self.drop(self.rec(x)))
+
+    return Net()
+
+
+def _assert_a_plain_call_is_inference(backend, model, after):
+    x = _x((64, 8), seed=4)
+    mean_before = backend.to_numpy(model.bn.moving_mean).copy()
+    plain = backend.to_numpy(model(x))
+    assert model.rec.seen and model.rec.seen[-1] is None, (
+        f"after {after}, model(x) without training gave a nested layer training={model.rec.seen[-1:]}"
+    )
+    np.testing.assert_array_equal(
+        backend.to_numpy(model.bn.moving_mean),
+        mean_before,
+        err_msg=f"after {after}, model(x) without training updated BatchNormalization's moving mean",
+    )
+    close(
+        plain,
+        backend.to_numpy(model(x, training=False)),
+        **tolerance("TRAIN.MODE_IS_PER_CALL"),
+        what=f"after {after}, model(x) without training differs from model(x, training=False)",
+    )
+
+
+@clause("TRAIN.MODE_IS_PER_CALL")
+def test_a_call_without_training_after_a_training_call_runs_in_inference(K, backend):
+    backend.set_seed(1234)
+    model = _mode_net(K, backend)
+    model(_x((64, 8)), training=True)
+    _assert_a_plain_call_is_inference(backend, model, "model(x, training=True)")
+    drop = K.layers.Dropout(0.5, seed=3)
+    drop(ONES, training=True)
+    np.testing.assert_array_equal(
+        backend.to_numpy(drop(ONES)), ONES, err_msg="after drop(x, training=True), drop(x) without training dropped"
+    )
+
+
+@clause("TRAIN.MODE_IS_PER_CALL")
+@requires("fit")
+def test_a_call_without_training_after_fit_runs_in_inference(K, backend):
+    backend.set_seed(1234)
+    model = _mode_net(K, backend)
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=0.01), loss="mse")
+    x = _x((64, 8))
+    model.fit(x, np.zeros_like(x), batch_size=16, epochs=1, shuffle=False, verbose=0)
+    _assert_a_plain_call_is_inference(backend, model, "fit")
+
+
+# ----------------------------------------------------------------- custom training loops
+def _dense_bn(K):
+    """Dense(3) then BatchNormalization, `training` forwarded to the BN explicitly (what reaches a
+    layer called without it is TRAIN.PROPAGATES_TO_NESTED's and TRAIN.STATELESS_CALL_PROPAGATES's)."""
+
+    class DenseBN(K.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = K.layers.Dense(3)
+            self.bn = K.layers.BatchNormalization()
+
+        def call(self, x, training=None):
+            return self.bn(self.dense(x), training=training)
+
+    return DenseBN()
+
+
+KERNEL = np.float32([[0.5, -1.0, 0.25], [1.5, 0.5, -0.5], [-0.75, 0.25, 1.0], [0.0, 2.0, -1.25]])
+BIAS = np.float32([0.1, -0.2, 0.3])
+
+
+@clause("TRAIN.CUSTOM_LOOP_UPDATES_BATCHNORM")
+@requires("gradients")
+@pytest.mark.parametrize("training", [True, False])
+def test_a_call_recorded_for_gradients_updates_batchnorm_and_reaches_its_weights(K, backend, training):
+    x = _x((16, 4), seed=5).astype("float64")
+    cotangent = np.random.default_rng(6).standard_normal((16, 3))
+    model = _dense_bn(K)
+    model(x.astype("float32"), training=False)  # built; nothing updated
+    model.dense.set_weights([KERNEL, BIAS])
+    out, grads = backend.recorded_call(model, x.astype("float32"), training, cotangent.astype("float32"))
+
+    h = x @ KERNEL + BIAS
+    if training:
+        mean, variance = h.mean(axis=0), h.var(axis=0)
+        expected_mean, expected_variance = (1 - MOMENTUM) * mean, MOMENTUM + (1 - MOMENTUM) * variance
+    else:
+        mean, variance = np.zeros(3), np.ones(3)
+        expected_mean, expected_variance = mean, variance
+    inv_std = 1 / np.sqrt(variance + EPS)
+    x_hat = (h - mean) * inv_std
+    n = len(x)
+    # the gradient through the batch statistics (training) or through constants (inference)
+    grad_h = (
+        inv_std / n * (n * cotangent - cotangent.sum(0) - x_hat * (cotangent * x_hat).sum(0))
+        if training
+        else cotangent * inv_std
+    )
+    expected_grads = {
+        "the Dense kernel": (model.dense.kernel, x.T @ grad_h),
+        "the Dense bias": (model.dense.bias, grad_h.sum(0)),
+        "gamma": (model.bn.gamma, (cotangent * x_hat).sum(0)),
+        "beta": (model.bn.beta, cotangent.sum(0)),
+    }
+    tol = tolerance("TRAIN.CUSTOM_LOOP_UPDATES_BATCHNORM")
+    what = f"a call with training={training} recorded for gradients"
+    close(out, x_hat, **tol, what=f"output of {what}")
+    close(backend.to_numpy(model.bn.moving_mean), expected_mean, **tol, what=f"moving mean after {what}")
+    close(backend.to_numpy(model.bn.moving_variance), expected_variance, **tol, what=f"moving variance after {what}")
+    weights = list(model.trainable_weights)
+    assert len(grads) == len(weights) == 4, f"{len(grads)} gradients for {len(weights)} trainable weights (not 4)"
+    for name, (weight, expected) in expected_grads.items():
+        index = next(i for i, w in enumerate(weights) if w is weight)
+        close(grads[index], expected, **tol, what=f"gradient of {name} in {what}")
+    assert all(w is not model.bn.moving_mean and w is not model.bn.moving_variance for w in weights), (
+        "a moving statistic is among the trainable weights"
+    )

@@ -180,3 +180,47 @@ def test_one_train_on_batch_step_applies_the_sgd_update_of_the_mse_gradient(K, b
     close(np.ravel(loss)[0] if np.ndim(loss) else loss, expected_loss, **tol, what="loss")
     close(w1, w0 - lr * X.T @ grad_out, **tol, what="kernel")
     close(b1, b0 - lr * grad_out.sum(0), **tol, what="bias")
+
+
+MOMENTUM = 0.99
+
+
+@clause("TRAIN.FIT_BUILD_PASSES_INERT")
+@requires("fit")
+def test_fit_of_an_unbuilt_model_updates_batchnorm_once_per_step_and_steps_last(K, backend):
+    class DenseBN(K.Model):
+        """Unbuilt until fit; records the `training` value of every run of its call, whatever
+        the run is (a build or tracing pass, or a training step)."""
+
+        def __init__(self):
+            super().__init__()
+            self.dense = K.layers.Dense(3)
+            self.bn = K.layers.BatchNormalization()
+            self.seen = []
+
+        def call(self, x, training=None):
+            self.seen.append(training)
+            return self.bn(self.dense(x), training=training)
+
+    x = (np.random.default_rng(2).standard_normal((16, 4)) * 2 + 1).astype("float32")
+    model = DenseBN()
+    # learning rate 0: the one step leaves the Dense as built, so the batch statistics are known
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=0.0), loss="mse")
+    model.fit(x, np.zeros((16, 3), dtype="float32"), batch_size=16, epochs=1, shuffle=False, verbose=0)
+    assert model.seen and model.seen[-1] is True, (
+        f"the last run of call under fit received training={model.seen[-1:]} (all runs: {model.seen})"
+    )
+    h = x.astype("float64") @ backend.to_numpy(model.dense.kernel) + backend.to_numpy(model.dense.bias)
+    tol = tolerance("TRAIN.FIT_BUILD_PASSES_INERT")
+    close(
+        backend.to_numpy(model.bn.moving_mean),
+        (1 - MOMENTUM) * h.mean(axis=0),
+        **tol,
+        what=f"moving mean after fit over one batch: not one update (runs of call: {model.seen})",
+    )
+    close(
+        backend.to_numpy(model.bn.moving_variance),
+        MOMENTUM + (1 - MOMENTUM) * h.var(axis=0),
+        **tol,
+        what=f"moving variance after fit over one batch: not one update (runs of call: {model.seen})",
+    )

@@ -75,13 +75,19 @@ def test_the_harness_and_the_suites_use_only_the_contract():
 
 def test_the_contract_module_is_short():
     lines = (ROOT / "layercontract/spec/harness/adapter_contract.py").read_text(encoding="utf-8").splitlines()
-    assert len(lines) <= 140
+    assert len(lines) <= 160
 
 
 def test_builtin_adapters_declare_compiled_only_with_compiled_call():
     for name in registry.BUILTIN:
         adapter = registry.resolve(name)
-        assert ("compiled" in adapter.capabilities) == contract.provides_compiled_call(adapter), name
+        assert ("compiled" in adapter.capabilities) == contract.provides(adapter, "compiled_call"), name
+
+
+def test_builtin_adapters_declare_gradients_only_with_recorded_call():
+    for name in registry.BUILTIN:
+        adapter = registry.resolve(name)
+        assert ("gradients" in adapter.capabilities) == contract.provides(adapter, "recorded_call"), name
 
 
 # ----------------------------------------------------------------- discovery

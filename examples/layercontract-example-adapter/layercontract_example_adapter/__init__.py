@@ -2,7 +2,7 @@
 backends of its own ships one: one class per backend, sharing a base class, each registered under
 its own name (entry-point group "layercontract.backends", pyproject.toml) and each with its own
 expectations file next to this module. It uses nothing of layercontract but the adapter contract
-(layercontract.spec.harness.adapter_contract, version 2).
+(layercontract.spec.harness.adapter_contract, version 3).
 
     example-keras-numpy          Keras 3 on its numpy backend                 expectations.toml
     example-keras-numpy-lenient  the same, with a deliberate deviation: its   example-keras-numpy-lenient.toml
@@ -36,7 +36,7 @@ class ExampleKeras(Backend):
     sets name, keras_backend, capabilities and expectations; the harness calls it with no
     arguments. Not registered itself (no entry point): it has no name of its own."""
 
-    contract_version = 2  # the adapter contract (CONTRACT_VERSION) this adapter was written for
+    contract_version = 3  # the adapter contract (CONTRACT_VERSION) this adapter was written for
     # The distribution in versions() whose version identifies the implementation checked: reports
     # show it as each backend's version. Yours is your implementation's own distribution; without
     # it, reports would show Keras's version (or none for an implementation that is not Keras).

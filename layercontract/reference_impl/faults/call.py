@@ -46,18 +46,54 @@ def float64_not_autocast():
     _rewrite(R.layer.Layer, "_convert_inputs", ("x = x.astype(self.compute_dtype)", "pass  # FAULT: no autocast"))
 
 
-@fault("CALL.INTEGER_NOT_CAST")
+@fault("INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3", "DTYPE.LAYER_DTYPE_HONOURED")
+def autocast_to_floatx():
+    """Floating inputs are autocast to float32 (floatx), whatever the layer's compute dtype.
+
+    Breaks: a float64 layer receives float32, so its float64 InputSpec rejects a float32 input
+    (INPUT.DTYPE_CHECKED_AFTER_AUTOCAST.K3) and it does not compute in float64 (DTYPE.LAYER_DTYPE_HONOURED).
+    """
+    _rewrite(
+        R.layer.Layer,
+        "_convert_inputs",
+        ("x = x.astype(self.compute_dtype)", 'x = x.astype("float32")  # FAULT: floatx, not the compute dtype'),
+    )
+
+
+@fault(
+    "CALL.INTEGER_NOT_CAST",
+    "CALL.AUTOCAST_PER_ELEMENT",
+    upstream="keras-team/keras#19629 (Keras < 3.4: numpy arrays converted to the compute dtype)",
+)
 def integers_autocast_to_float():
     """Autocast applies to every numeric input, integers included.
 
-    Breaks: integer ids and indices arrive in `call` as float32 (CALL.INTEGER_NOT_CAST).
+    Breaks: integer ids and indices arrive in `call` as float32 (CALL.INTEGER_NOT_CAST), also
+    inside a tuple, list or dict of inputs (CALL.AUTOCAST_PER_ELEMENT).
     """
     _rewrite(
         R.layer.Layer,
         "_convert_inputs",
         (
-            "if np.issubdtype(x.dtype, np.floating) and x.dtype != self.compute_dtype:",
-            "if np.issubdtype(x.dtype, np.number) and x.dtype != self.compute_dtype:  # FAULT",
+            "x = np.asarray(x)\n        if variables.is_floating(x.dtype) and x.dtype != self.compute_dtype:",
+            "x = np.asarray(x)\n        if np.issubdtype(x.dtype, np.number) and x.dtype != self.compute_dtype:  # FAULT",
+        ),
+    )
+
+
+@fault("CALL.AUTOCAST_PER_ELEMENT")
+def structures_not_autocast():
+    """Only an array passed as an argument itself is converted and autocast; the arrays inside a
+    tuple, list or dict argument reach `call` as they were given.
+
+    Breaks: a float64 feature next to an int id in a tuple of inputs stays float64 (CALL.AUTOCAST_PER_ELEMENT).
+    """
+    _rewrite(
+        R.layer.Layer,
+        "_convert_inputs",
+        (
+            "return _map_structure(convert, args), {",
+            "return tuple(convert(a) if _is_array_like(a) else a for a in args), {  # FAULT",
         ),
     )
 

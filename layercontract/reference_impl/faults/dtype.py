@@ -66,3 +66,50 @@ def dropout_mask_in_float64():
             "return ops.multiply(inputs, keep * scale)  # FAULT",
         ),
     )
+
+
+@fault("DTYPE.MIXED_NOISE", upstream="keras-team/keras#19437 (Keras 3.1: backend.random.normal without dtype)")
+def noise_drawn_in_floatx():
+    """GaussianDropout and GaussianNoise draw their noise in float32 (floatx), not the compute dtype.
+
+    Breaks: under mixed_bfloat16 and mixed_float16 the noisy output is promoted to float32
+    (Keras 3.1.1 raised a dtype mismatch instead) (DTYPE.MIXED_NOISE).
+    """
+    _rewrite(
+        R.layers._Noise,
+        "_normal",
+        (
+            "return generator.normal(mean, stddev, size=like.shape).astype(like.dtype)",
+            'return generator.normal(mean, stddev, size=like.shape).astype("float32")  # FAULT: floatx',
+        ),
+    )
+
+
+@fault("DTYPE.MIXED_NOISE")
+def gaussian_dropout_stddev_sqrt_rate():
+    """GaussianDropout's noise has standard deviation sqrt(rate) instead of sqrt(rate / (1 - rate)).
+
+    Breaks: fewer outputs than expected lie one standard deviation away from the input (DTYPE.MIXED_NOISE).
+    """
+    _rewrite(
+        R.layers.GaussianDropout,
+        "call",
+        ("np.sqrt(self.rate / (1.0 - self.rate))", "np.sqrt(self.rate)"),
+    )
+
+
+@fault("DTYPE.MIXED_EMBEDDING", upstream="tensorflow/tensorflow#42631 (tf 2.2: Embedding returned float32)")
+def embedding_returns_its_table_dtype():
+    """Embedding returns its rows in the table's dtype: its integer ids are not autocast, so
+    nothing casts the output to the compute dtype.
+
+    Breaks: under mixed_bfloat16 Embedding returns float32 while Dense returns bfloat16 (DTYPE.MIXED_EMBEDDING).
+    """
+    _rewrite(
+        R.layers.Embedding,
+        "call",
+        (
+            "outputs = self.embeddings.value[ids].astype(self.compute_dtype)",
+            "outputs = self.embeddings.numpy()[ids]  # FAULT: the table's dtype",
+        ),
+    )

@@ -61,3 +61,59 @@ def compile_keeps_first_trainable_variables():
     (TRAIN.TRAINABLE_RECOMPILE).
     """
     _rewrite(R.model.Model, "compile", ("self._train_variables = None", "pass  # FAULT"))
+
+
+@fault("TRAIN.MODE_IS_PER_CALL", upstream="tensorflow/tensorflow#22555 (PyTorch-style train()/eval() asked for)")
+def model_remembers_its_last_training_value():
+    """The outermost layer keeps the last `training` value it was given and uses it for calls without one.
+
+    A PyTorch-style `model.train()` / `model.eval()` state. Breaks: after `model(x, training=True)`
+    or `fit`, `model(x)` keeps dropping and updating BatchNormalization (TRAIN.MODE_IS_PER_CALL).
+    """
+    _rewrite(
+        R.layer.Layer,
+        "__call__",
+        (
+            "training = context.resolve_training(ctx, explicit, default)\n",
+            "if ctx.entry_layer is self and 'training' not in explicit:  # FAULT: a remembered mode\n"
+            "            ctx.training = getattr(self, '_mode', None)\n"
+            "        training = context.resolve_training(ctx, explicit, default)\n"
+            "        if ctx.entry_layer is self and explicit.get('training') is not None:\n"
+            "            self._mode = explicit['training']\n",
+        ),
+    )
+
+
+@fault(
+    "TRAIN.CUSTOM_LOOP_UPDATES_BATCHNORM",
+    upstream="Keras 1 / TF 1 graph mode: BatchNormalization's updates were separate ops (model.updates, UPDATE_OPS)",
+)
+def batchnorm_updates_deferred_to_the_train_step():
+    """While a gradient tape records, BatchNormalization queues its moving-statistics update on
+    the tape instead of applying it, and only `train_on_batch` (so `fit`) applies the queue.
+
+    Breaks: a custom training loop's recorded call with training=True leaves the moving
+    statistics unchanged (TRAIN.CUSTOM_LOOP_UPDATES_BATCHNORM), while eager calls and `fit` still update them.
+    """
+    _rewrite(
+        R.layers.BatchNormalization,
+        "call",
+        (
+            "moving.assign(self.momentum * moving.value + (1.0 - self.momentum) * batch)",
+            "update = self.momentum * moving.value + (1.0 - self.momentum) * batch\n"
+            "            if autodiff._active_tape is not None:  # FAULT: deferred, as Keras 1's model.updates\n"
+            "                vars(autodiff._active_tape).setdefault('updates', []).append((moving, update))\n"
+            "            else:\n"
+            "                moving.assign(update)",
+        ),
+    )
+    _rewrite(
+        R.model.Model,
+        "train_on_batch",
+        (
+            "self.optimizer.apply(grads, variables)",
+            "self.optimizer.apply(grads, variables)\n"
+            "    for moving, update in vars(tape).get('updates', []):  # FAULT: the deferred updates\n"
+            "        moving.assign(update)",
+        ),
+    )

@@ -81,3 +81,22 @@ def inference_steps_pass_no_training():
         "_forward",
         ("if self._call_has_training_arg():", "if self._call_has_training_arg() and training:  # FAULT"),
     )
+
+
+@fault("TRAIN.FIT_BUILD_PASSES_INERT")
+def fit_builds_an_unbuilt_model_with_a_training_call():
+    """`fit` builds an unbuilt model by calling it on the data with training=True before its steps.
+
+    A build pass that is a real training-mode call. Breaks: BatchNormalization's moving statistics
+    take one update more than the steps give (TRAIN.FIT_BUILD_PASSES_INERT).
+    """
+    _rewrite(
+        R.model.Model,
+        "fit",
+        (
+            "history = History()\n",
+            "history = History()\n"
+            "    if not self.built:  # FAULT: a build pass that trains\n"
+            "        self._forward(_floats(x), training=True)\n",
+        ),
+    )

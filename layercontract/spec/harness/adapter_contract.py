@@ -33,6 +33,10 @@ Methods
     compiled_call(layer, x, training) -> numpy output of calling `layer` on numpy `x` in the
                        backend's compiled/graph mode (tf.function, jax.jit of stateless_call),
                        with state updates (BatchNormalization statistics) written back.
+  Optional, with capability "gradients":
+    recorded_call(model, x, training, output_gradient) -> (numpy output, [numpy gradient of
+                       sum(output * output_gradient) per model.trainable_weights]) of a call of the
+                       built `model` on numpy `x` recorded as a custom training loop records it.
   Optional:
     free_memory()   -> drop caches that only save time (jax's compiled executables); called
                        after each test module. Backend's default does nothing.
@@ -43,7 +47,7 @@ from __future__ import annotations
 import pathlib
 
 # In every run record; bumped when a change can break an adapter (a NAMESPACE name, a method, a meaning).
-CONTRACT_VERSION = 2  # 2: NAMESPACE gained Sequential
+CONTRACT_VERSION = 3  # 3: NAMESPACE gained Embedding, GaussianDropout, GaussianNoise; recorded_call. 2: Sequential
 
 EDITIONS = ("keras3", "keras2")
 
@@ -54,6 +58,7 @@ EDITIONS = ("keras3", "keras2")
 NAMESPACE = (
     "Layer", "Model", "Sequential", "InputSpec", "Input",
     "layers.Dense", "layers.Dropout", "layers.BatchNormalization", "layers.Concatenate",
+    "layers.Embedding", "layers.GaussianDropout", "layers.GaussianNoise",
     "ops.add", "ops.concatenate", "ops.is_tensor", "ops.matmul", "ops.multiply", "ops.relu",
     "optimizers.SGD",
 )
@@ -70,6 +75,7 @@ CAPABILITIES = {
     "symbolic": "calling layers on Input() tensors without data",
     "functional": "Model(inputs, outputs) built from layers called on Input() tensors",
     "compiled": "running a layer call in a compiled/graph mode (compiled_call)",
+    "gradients": "recording a call for differentiation, as a custom training loop does (recorded_call)",
 }
 CAPABILITY_NEEDS = {
     "fit": ("namespace:Model.compile", "namespace:Model.fit", "namespace:Model.train_on_batch"),
@@ -83,12 +89,13 @@ CAPABILITY_NEEDS = {
     "symbolic": (),
     "functional": ("namespace:Input",),
     "compiled": ("compiled_call",),
+    "gradients": ("recorded_call",),
 }
 
 # What the harness reads from an adapter, and nothing else (tests/harness/test_adapter_contract.py checks it)
 ATTRIBUTES = ("name", "edition", "capabilities", "expectations", "contract_version", "key_distribution")
-METHODS = ("load", "to_numpy", "is_symbolic", "set_seed", "versions", "compiled_call", "free_memory")
-OPTIONAL_METHODS = ("compiled_call", "free_memory")
+METHODS = ("load", "to_numpy", "is_symbolic", "set_seed", "versions", "compiled_call", "recorded_call", "free_memory")
+OPTIONAL_METHODS = ("compiled_call", "recorded_call", "free_memory")
 
 
 class Backend:
@@ -119,14 +126,17 @@ class Backend:
     def compiled_call(self, layer, x, training):
         raise NotImplementedError(f"backend {self.name} has no compiled mode")
 
+    def recorded_call(self, model, x, training, output_gradient):
+        raise NotImplementedError(f"backend {self.name} records no gradients")
+
     def free_memory(self):
         pass
 
 
-def provides_compiled_call(adapter) -> bool:
-    """True if the adapter has its own compiled_call (not Backend's placeholder)."""
-    method = getattr(type(adapter), "compiled_call", None) or getattr(adapter, "compiled_call", None)
-    return callable(method) and method is not Backend.compiled_call
+def provides(adapter, method_name) -> bool:
+    """True if the adapter has its own optional method (not Backend's placeholder)."""
+    method = getattr(type(adapter), method_name, None) or getattr(adapter, method_name, None)
+    return callable(method) and method is not getattr(Backend, method_name, None)
 
 
 def contract_problem(adapter) -> str | None:

@@ -159,11 +159,12 @@ def check_attributes(adapter, report):
     ]
     if not_callable:
         report.problem(f"optional methods present but not callable: {', '.join(not_callable)}")
-    if "compiled" in caps and not contract.provides_compiled_call(adapter):
-        report.problem(
-            "capability 'compiled' is declared but the adapter has no compiled_call "
-            "(declare it only with a compiled_call method)"
-        )
+    for capability, method in (("compiled", "compiled_call"), ("gradients", "recorded_call")):
+        if capability in caps and not contract.provides(adapter, method):
+            report.problem(
+                f"capability {capability!r} is declared but the adapter has no {method} "
+                f"(declare it only with a {method} method)"
+            )
     return set(caps) & set(contract.CAPABILITIES), not missing
 
 
@@ -239,6 +240,12 @@ NAMESPACE_MEANING = {
     "`moving_mean`, `moving_variance`, `gamma`, `beta`; called with `training=` -> a "
     "tensor of the input's shape",
     "layers.Concatenate": "`Concatenate(axis=-1)` -> a layer called on a list of tensors -> their concatenation",
+    "layers.Embedding": "`Embedding(input_dim, output_dim, dtype=None)` -> a layer with `embeddings` (input_dim, "
+    "output_dim); called on a tensor of integer ids -> a tensor of shape ids.shape + (output_dim,)",
+    "layers.GaussianDropout": "`GaussianDropout(rate, seed=None, dtype=None)` -> a layer; called with `training=` -> "
+    "a tensor of the input's shape (the input times noise of mean 1 in training)",
+    "layers.GaussianNoise": "`GaussianNoise(stddev, seed=None, dtype=None)` -> a layer; called with `training=` -> "
+    "a tensor of the input's shape (the input plus noise of mean 0 in training)",
     "ops.add": "`add(a, b)`: tensors, weights (variables) or numpy arrays, broadcasting -> a tensor",
     "ops.concatenate": "`concatenate([a, b], axis=-1)` -> a tensor",
     "ops.is_tensor": "`is_tensor(x)` -> True for the backend's tensors (what `call` receives for a numpy input, "
@@ -307,6 +314,18 @@ def check_namespace_behaviour(adapter, K, caps, report, step) -> None:
     shaped(
         "layers.Dropout(0.5, seed=1) with training=False",
         lambda: K.layers.Dropout(0.5, seed=1)(a, training=False),
+        (2, 3),
+    )
+    ids = np.array([[1, 2, 0], [3, 4, 5]], dtype="int32")
+    shaped("layers.Embedding(10, 4) on (2, 3) int32 ids", lambda: K.layers.Embedding(10, 4)(ids), (2, 3, 4))
+    shaped(
+        "layers.GaussianDropout(0.3, seed=1) with training=True",
+        lambda: K.layers.GaussianDropout(0.3, seed=1)(a, training=True),
+        (2, 3),
+    )
+    shaped(
+        "layers.GaussianNoise(0.5, seed=1) with training=True",
+        lambda: K.layers.GaussianNoise(0.5, seed=1)(a, training=True),
         (2, 3),
     )
     shaped(

@@ -1,7 +1,7 @@
 """layercontract doctor: check an adapter against the contract (spec/harness/adapter_contract.py) in
 seconds, before any test runs. Every problem is reported, not only the first: the attributes,
 the methods, the namespace names the suites use and their kinds, the declared capabilities,
-a tiny smoke case (a Dense layer: to_numpy, is_symbolic, set_seed, compiled_call) and the
+a tiny smoke case (a Dense layer: to_numpy, is_symbolic, set_seed, compiled_call, recorded_call) and the
 expectations file (the checks `layercontract run` makes before any test, and entries naming a
 parameter no test has).
 
@@ -94,7 +94,8 @@ def _step(report, what, func):
 
 
 def check_smoke(adapter, K, caps, report):
-    """A tiny Dense layer through to_numpy, is_symbolic, set_seed and compiled_call; free_memory()."""
+    """A tiny Dense layer through to_numpy, is_symbolic, set_seed, compiled_call and recorded_call;
+    free_memory()."""
     x = np.ones((2, 3), dtype="float32")
     ok, layer = _step(report, "smoke case: K.layers.Dense(2)", lambda: K.layers.Dense(2))
     ok, y = (
@@ -148,7 +149,7 @@ def check_smoke(adapter, K, caps, report):
             report.ok("set_seed makes Dropout reproducible")
         else:
             report.problem("set_seed(7) does not make Dropout reproducible: two seeded runs differ")
-    if "compiled" in caps and contract.provides_compiled_call(adapter):
+    if "compiled" in caps and contract.provides(adapter, "compiled_call"):
         ok, out = _step(
             report,
             "compiled_call(K.layers.Dense(2), x, training=None)",
@@ -161,11 +162,40 @@ def check_smoke(adapter, K, caps, report):
             )
         elif ok:
             report.ok("compiled_call returns a (2, 2) numpy.ndarray")
+    if "gradients" in caps and contract.provides(adapter, "recorded_call"):
+        check_recorded_call(adapter, K, x, report)
     free_memory = getattr(adapter, "free_memory", None)
     if callable(free_memory) and getattr(type(adapter), "free_memory", None) is not contract.Backend.free_memory:
         ok, _ = _step(report, "free_memory()", free_memory)
         if ok:
             report.ok("free_memory() runs")
+
+
+def check_recorded_call(adapter, K, x, report):
+    """recorded_call on a built Dense(2): a (2, 2) output and one gradient per trainable weight, of
+    its shape; with an output gradient of ones, the bias gradient is the batch size."""
+
+    def record():
+        dense = K.layers.Dense(2)
+        dense(x)
+        return dense, adapter.recorded_call(dense, x, None, np.ones((2, 2), dtype="float32"))
+
+    ok, result = _step(report, "recorded_call(a built K.layers.Dense(2), x, None, ones)", record)
+    if not ok:
+        return
+    dense, (out, grads) = result
+    shapes = [tuple(w.shape) for w in dense.trainable_weights]
+    if not (isinstance(out, np.ndarray) and out.shape == (2, 2)):
+        report.problem(f"recorded_call must return a (2, 2) numpy.ndarray output, got {type(out).__name__}")
+    elif len(grads) != len(shapes) or any(np.shape(g) != shape for g, shape in zip(grads, shapes)):
+        report.problem(
+            f"recorded_call must return one gradient per trainable weight, of shapes {shapes}, got "
+            f"{[np.shape(g) for g in grads]}"
+        )
+    elif not any(np.allclose(g, 2.0) for g in grads if np.shape(g) == (2,)):
+        report.problem(f"recorded_call: the bias gradient of sum(output) over a batch of 2 must be 2, got {grads}")
+    else:
+        report.ok("recorded_call returns the output and one gradient per trainable weight")
 
 
 def check_versions(adapter, report):
