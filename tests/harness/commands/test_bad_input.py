@@ -812,6 +812,43 @@ def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tm
     assert not [p.name for p in out.iterdir() if p.name.startswith(".run-")]
 
 
+def _sharing_out(command: str, out: pathlib.Path, fault: bool) -> list[str]:
+    """`run` or `run-many` of PARAMETRIZED on the reference into `out`, with FAULT or without."""
+    if command == "run":
+        return ["run", "--out", str(out), "--", PARAMETRIZED, "--record-every=0", *(["--fault", FAULT] if fault else [])]
+    fault_arg = [f"--pytest-arg=--fault={FAULT}"] if fault else []
+    return ["run-many", "reference", "--out", str(out), "-s", PARAMETRIZED, "--pytest-arg=--record-every=0", *fault_arg]
+
+
+@pytest.mark.parametrize(
+    "faulty, clean", [("run-many", "run-many"), ("run", "run-many"), ("run-many", "run")], ids=lambda c: c
+)
+def test_concurrent_run_manys_sharing_out_each_decide_from_their_own_records(place, tmp_path, faulty, clean):
+    """Two processes of one backend in one --out, at least one a run-many, one with a fault:
+    each exit status is its own run's (two run-manys crossed in 6 of 6 tries, each reading the
+    other's OUT/reference.json and journal)."""
+    out = tmp_path / "out"
+    for attempt in range(3):
+        runs = {}
+        for fault, command in ((True, faulty), (False, clean)):
+            runs[fault] = subprocess.Popen(
+                [sys.executable, "-m", "layercontract.spec.harness.cli", *_sharing_out(command, out, fault)],
+                cwd=place,
+                env=clean_env(PYTHONPATH=str(place)),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            time.sleep(0.3 * attempt)
+        texts = {k: p.communicate(timeout=300)[0] for k, p in runs.items()}
+        assert runs[True].returncode == 1, texts[True]
+        assert runs[False].returncode == 0, texts[False]
+        assert "4 fail" in texts[True] and "fail" not in texts[False].lower().replace("faults", "")
+    record = schema.load(out / "reference.json", schema.RUN_SCHEMA)  # the last one moved into place, whole
+    assert record["complete"] and not any(str(out / ".run-") in str(a) for a in record["invocation"])
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".run-") or ".journal" in p.name]
+
+
 # ------------------------------------------------------- concurrent writers
 def test_concurrent_atomic_writes_never_collide(tmp_path):
     target = tmp_path / "record.json"

@@ -280,6 +280,15 @@ def own_record(path: pathlib.Path, private: pathlib.Path):
     return record
 
 
+def as_published(record: dict, private: pathlib.Path, out: pathlib.Path) -> dict:
+    """The record with OUT's paths in its invocation instead of the private directory's."""
+    from layercontract.reports import records
+
+    mine, theirs = records.unicode_only(str(private)), records.unicode_only(str(out))
+    record["invocation"] = [str(a).replace(mine, theirs) for a in record.get("invocation") or ()]
+    return record
+
+
 def run(args) -> int:
     from layercontract.spec.harness import processes, registry
 
@@ -392,9 +401,7 @@ def _run_in(args, out, private, targets, extra) -> int:
         )
     final = out / record_path.name
     try:  # this run's record with OUT's paths; its report from it; then renamed into OUT
-        mine, theirs = records.unicode_only(str(private)), records.unicode_only(str(out))
-        record["invocation"] = [str(a).replace(mine, theirs) for a in record.get("invocation") or ()]
-        records.write(record_path, record)
+        records.write(record_path, as_published(record, private, out))
     except OSError as e:
         print(
             f"layercontract run: error: cannot write the record in {out}: {e.strerror or e}; "
