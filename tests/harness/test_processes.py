@@ -123,6 +123,7 @@ def test_run_many_backend_processes_die_with_a_killed_run_many(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
     def collected():  # the journal is in run-many's private directory, OUT/.run-<pid>-<random>/
         return any('"collected"' in j.read_text() for j in tmp_path.glob(".run-*/*HangInLoad.journal"))
 

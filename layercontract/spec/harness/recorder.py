@@ -23,7 +23,7 @@ import time
 import pytest
 
 from layercontract.reports import records
-from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes, values
+from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes, processes, values
 from layercontract.spec.harness.hypothesis_profiles import DEFAULT_HYPOTHESIS_PROFILE
 from layercontract.spec.harness.session_state import STATE
 
@@ -239,7 +239,10 @@ class Recorder:
                 str(self.config.getoption("backend")), state.adapter.name if state is not None else None
             )
             self.path = pathlib.Path(str(self.path).replace("{backend}", records.record_file_stem(name)))
-        records.write(self.path, self.build(**final))
+        try:
+            records.write(self.path, self.build(**final))
+        except OSError as e:  # no space, read-only: one line, and no later write fails again
+            processes.exit_cannot_write(f"the record {self.path}", e)
         self.last_write = time.monotonic()
         self.written = True
 

@@ -375,6 +375,9 @@ def _run_in(args, out, private, targets, extra) -> int:
     record_path = job.record
     fresh = own_record(record_path, private) is not None
     rc = job.proc.returncode
+    if rc == processes.EXIT_CANNOT_WRITE and not (job.killed or interrupted):  # it said why, in one line
+        print("layercontract run: nothing written; the previous record and report are unchanged", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if not fresh and (interrupted or (not job.killed and rc in (2, 3, 4, 5))):
         # Stopped before its tests were selected: pytest said why (bad input, a backend that
         # cannot load, Ctrl-C while loading); the previous record stays as it was.
