@@ -61,6 +61,10 @@ def place(tmp_path_factory):
         "match-not-a-string.toml": deviation(PARAMETRIZED).replace('reason = "r"', 'reason = "r"\nmatch = 5'),
         "when-unrecorded.toml": deviation(PARAMETRIZED, when="tensorflow < 3"),
         "when-5000-digits.toml": deviation(PARAMETRIZED, when="numpy < " + "9" * 5000),
+        "when-both-hold.toml": deviation(PARAMETRIZED, when="numpy >= 1")
+        + deviation(f"{PARAMETRIZED}[max_ndim]", when="numpy < 3"),
+        "when-disjoint.toml": deviation(f"{PARAMETRIZED}[max_ndim]", when="numpy < 2.0")
+        + deviation(f"{PARAMETRIZED}[max_ndim]", when="numpy >= 2.0"),
     }
     for name, text in files.items():
         (here / name).write_text(text, encoding="utf-8")
@@ -427,6 +431,12 @@ AGREE = [
     ),
     ("when-5000-digits", ["--expectations", "when-5000-digits.toml"], "characters long (at most 200)"),
     (
+        "when-ranges-that-can-both-hold",
+        ["--expectations", "when-both-hold.toml"],
+        "overlaps deviation #1 ('suites/test_input.py::test_error_shows_the_full_received_shape') and their "
+        "conditions can both hold (when 'numpy >= 1' and when 'numpy < 3')",
+    ),
+    (
         "versions-raise",
         ["--backend", "bad_adapters:VersionsRaise"],
         "versions() raised RuntimeError: no versions today",
@@ -455,6 +465,17 @@ def test_doctor_refuses_what_run_refuses(place, args, text):
     assert run.returncode == 2, output(run)
     assert text in output(run) and "INTERNALERROR" not in output(run) and "Traceback" not in output(run)
     assert snapshot(out) == before
+
+
+def test_entries_for_one_test_with_disjoint_when_ranges_load_and_the_one_that_holds_explains(place, tmp_path):
+    doctor = lc("doctor", "--backend", "reference", "--expectations", "when-disjoint.toml", cwd=place, timeout=120)
+    assert doctor.returncode == 0, output(doctor)
+    selected = f"{PARAMETRIZED}[max_ndim]"
+    exp = ["--expectations", "when-disjoint.toml"]
+    run = lc("run", "--out", tmp_path, "--", selected, "--fault", FAULT, *exp, cwd=place)
+    assert run.returncode == 0, output(run)  # numpy >= 2.0 here: the second entry explains the failure
+    [test] = schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)["tests"]
+    assert test["outcome"] == "expected-deviation" and test["deviation"]["entry"] == 2, test
 
 
 def test_a_match_is_bounded_in_time_when_the_run_uses_it(place, tmp_path):
