@@ -1175,6 +1175,76 @@ def test_an_expectations_file_that_is_no_regular_file_is_one_error(place, tmp_pa
     assert doctor.returncode == 1 and "not a regular file" in doctor.stdout, output(doctor)
 
 
+# ------------------------- output files: checked before the work, written whole or not at all
+FINDING = "k3-jax-stateless-call-drops-training"
+OUTPUT_FILE = [
+    # (id, a command writing FILE; RECORD and LEGACY are a run record and a legacy expectations file)
+    ("upstream-report", ["upstream-report", FINDING, "--out", "FILE"]),
+    ("bench-json", ["bench", "--from-records", "RECORD", "--json", "FILE"]),
+    ("bench-save-baseline", ["bench", "--from-records", "RECORD", "--save-baseline", "FILE"]),
+    ("expectations-draft", ["expectations", "draft", "RECORD", "--out", "FILE"]),
+    ("expectations-convert", ["expectations", "convert", "LEGACY", "--out", "FILE"]),
+]
+CHECKED_FIRST = [  # commands that run for minutes before they write: their FILE is checked first
+    ("kill-matrix", ["kill-matrix", "--out", "FILE"]),
+    ("reproducers", ["reproducers", "--only", FINDING, "--out", "FILE"]),
+    (
+        "bisect-json",
+        ["bisect", "BUILD.ONCE", "--backend", "keras-numpy", "--good", "3.15.1", "--bad", "nightly", "--json", "FILE"],
+    ),
+]
+
+
+def _output_command(args, file, a_record, tmp_path) -> list:
+    legacy = tmp_path / "legacy.toml"
+    legacy.write_text(deviation(PARAMETRIZED), encoding="utf-8")
+    return [{"FILE": file, "RECORD": a_record, "LEGACY": legacy}.get(a, a) for a in args]
+
+
+@pytest.mark.parametrize("where", ["a-directory", "an-unwritable-place"])
+@pytest.mark.parametrize(
+    "args", [c[1] for c in OUTPUT_FILE + CHECKED_FIRST], ids=[c[0] for c in OUTPUT_FILE + CHECKED_FIRST]
+)
+def test_an_output_file_that_cannot_be_written_is_one_error_before_the_work(a_record, tmp_path, args, where):
+    file = tmp_path if where == "a-directory" else pathlib.Path("/proc/layercontract-x")
+    result = lc(*_output_command(args, file, a_record, tmp_path), cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, output(result)
+    assert "is a directory" in result.stderr or "is not a writable directory" in result.stderr, output(result)
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in output(result), output(result)
+
+
+@pytest.mark.parametrize("args", [c[1] for c in OUTPUT_FILE], ids=[c[0] for c in OUTPUT_FILE])
+def test_an_output_file_on_a_full_disk_is_one_error_and_no_part_of_a_file(a_record, tmp_path, args):
+    out = tmp_path / "small"
+    if not _mount_small_tmpfs(out, "1m"):
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        _fill(out, 0)
+        before = snapshot(out)
+        result = lc(*_output_command(args, out / "file", a_record, tmp_path), cwd=tmp_path)
+        assert result.returncode == 2, output(result)
+        assert "No space left on device" in result.stderr and "Traceback" not in output(result), output(result)
+        assert snapshot(out) == before and not [p.name for p in out.iterdir() if p.name != "filler"]
+    finally:
+        subprocess.run(["umount", str(out)], capture_output=True)
+
+
+def test_converting_in_place_on_a_full_disk_keeps_the_file(tmp_path):
+    out = tmp_path / "small"
+    if not _mount_small_tmpfs(out, "1m"):
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        (out / "legacy.toml").write_text(deviation(PARAMETRIZED), encoding="utf-8")
+        _fill(out, 0)
+        before = snapshot(out)
+        result = lc("expectations", "convert", out / "legacy.toml", cwd=tmp_path)
+        assert result.returncode == 2, output(result)
+        assert "No space left on device" in result.stderr and "Traceback" not in output(result), output(result)
+        assert snapshot(out) == before and sorted(p.name for p in out.iterdir()) == ["filler", "legacy.toml"]
+    finally:
+        subprocess.run(["umount", str(out)], capture_output=True)
+
+
 # ------------------------------------------------------------- reruns
 def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tmp_path):
     """A run with a fault and two expected deviations of one parametrized test: the rerun of one

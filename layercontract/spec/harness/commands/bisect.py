@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 
+from layercontract.spec.harness.commands.options import usable_file, write_file
+
 HELP = "find the first Keras release or nightly where a clause's checks (or a reproducer) changed"
 EXIT_FOUND, EXIT_NO_CHANGE, EXIT_BAD_INPUT = 0, 1, 2
 _CLAUSE = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)+$")
@@ -198,6 +200,9 @@ def run(args, *, available=None, tester=None) -> int:
         os.environ[overlay.ENV_CACHE] = str(pathlib.Path(args.keras_cache).expanduser().resolve())
     if args.jobs < 1:
         return _error("--jobs must be at least 1")
+    problem = usable_file(args.json, "--json") if args.json else None
+    if problem:  # before the builds are tested, not after
+        return _error(problem)
     if bool(args.targets) == bool(args.reproducer):
         return _error("give either clause or check ids (TARGET...) or --reproducer FINDING")
     backend = args.backend
@@ -254,14 +259,15 @@ def run(args, *, available=None, tester=None) -> int:
     print(f"layercontract bisect: done in {time.monotonic() - started:.0f} s", flush=True)
     if args.json:
         confirmed = (status == EXIT_FOUND) if args.confirm and result.found else None
-        write_json(args.json, result, status, what, backend, round(time.monotonic() - started, 1), confirmed)
+        problem = write_json(args.json, result, status, what, backend, round(time.monotonic() - started, 1), confirmed)
+        if problem:
+            return _error(problem)
     return status
 
 
-def write_json(path, result, status, what, backend, seconds, confirmed):
+def write_json(path, result, status, what, backend, seconds, confirmed) -> str | None:
+    """The bisection as JSON at `path`; None, or why it could not be written."""
     import json
-
-    from layercontract.reports import records
 
     data = {
         "what": what,
@@ -289,4 +295,4 @@ def write_json(path, result, status, what, backend, seconds, confirmed):
             for s in result.steps
         ],
     }
-    records.write_atomic(path, json.dumps(data, indent=1) + "\n")
+    return write_file(path, json.dumps(data, indent=1) + "\n", "--json")
