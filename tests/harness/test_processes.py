@@ -125,7 +125,7 @@ def test_run_many_backend_processes_die_with_a_killed_run_many(tmp_path):
     )
 
     def collected():  # the journal is in run-many's private directory, OUT/.run-<pid>-<random>/
-        return any('"collected"' in j.read_text() for j in tmp_path.glob(".run-*/*HangInLoad.journal"))
+        return any('"collected"' in j.read_text() for j in tmp_path.glob(".run-*/*/*HangInLoad.journal"))
 
     wait_for(collected, 120, "the backend to collect")
     kill_9_and_expect_orphans_gone(parent, descendants(parent.pid))

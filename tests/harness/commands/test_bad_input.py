@@ -905,6 +905,19 @@ def test_concurrent_run_manys_sharing_out_each_decide_from_their_own_records(pla
     assert not [p.name for p in out.iterdir() if p.name.startswith(".run-") or ".journal" in p.name]
 
 
+def test_two_backends_of_one_run_many_recording_under_one_name_are_one_error(place, tmp_path):
+    """A module:Class adapter named like another backend of the run: each backend's verdict was
+    read from whichever record was written last (the passing reference said FAIL)."""
+    result = lc(
+        "run-many", "reference", "bad_adapters:WrongOpsNamedReference", "--out", tmp_path, "-s", SMALL, cwd=place
+    )
+    assert result.returncode == 2, output(result)
+    assert "backends reference and bad_adapters:WrongOpsNamedReference both record as reference.json" in result.stderr
+    assert "Traceback" not in output(result) and not (tmp_path / "reference.json").exists()
+    assert [line for line in result.stdout.splitlines() if line.endswith("7 tests: 7 pass")], output(result)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".run-")]
+
+
 # ------------------------------------------------------- concurrent writers
 def test_concurrent_atomic_writes_never_collide(tmp_path):
     target = tmp_path / "record.json"

@@ -4,8 +4,9 @@ report.
 
 Each backend runs `python -m pytest suites --backend X --record PRIVATE/X.json --journal ...
 --test-timeout T`; up to --jobs of them at once (default: os.cpu_count()). PRIVATE is
-OUT/.run-<pid>-<random>, a directory only this run-many writes (as `layercontract run`'s): each
-record is checked to be this run-many's own (its --record names PRIVATE), the merged report is
+OUT/.run-<pid>-<random>/<n>, a directory only this run-many's n-th backend writes (as
+`layercontract run`'s): each record is checked to be its own (its --record names PRIVATE; two
+backends whose records share a name are an error, exit 2), the merged report is
 written from those records, and then each record, with its log (X.log) and usage, is renamed
 into OUT. A verdict is never read from another run's record, two run-manys (or a run and a
 run-many) sharing --out each decide from their own, and a full or read-only --out is one error
@@ -260,10 +261,12 @@ def run(args) -> int:
     remove_stale(out)
     try:
         private = private_dir(out)
+        for i in range(len(order)):  # one directory per backend: two may record under one name
+            (private / str(i)).mkdir()
     except OSError as e:
         print(f"layercontract run-many: error: --out {out}: cannot create its directory there: {e}", file=sys.stderr)
         return EXIT_HARNESS
-    by_backend = {b: Job(b, private, env=envs.get(b, {})) for b in order}
+    by_backend = {b: Job(b, private / str(i), env=envs.get(b, {})) for i, b in enumerate(order)}
     pending = collections.deque(by_backend[b] for b in order)
     running: list[Job] = []
     results: dict[str, dict] = {}
@@ -272,13 +275,16 @@ def run(args) -> int:
             with processes.Supervisor() as supervisor:  # SIGTERM/SIGINT/SIGHUP: every backend process goes too
                 _run_jobs(pending, running, results, jobs, args, supervisor, say)
         except (KeyboardInterrupt, SystemExit):
-            with contextlib.suppress(NotOwnRecord, OSError):  # what finished is kept; the rest as it was
-                publish([by_backend[b] for b in results], results, private, out)
+            with contextlib.suppress(NotOwnRecord, SharedRecordName, OSError):  # what finished is kept; the rest as it was
+                publish([by_backend[b] for b in results], results, out)
             raise
-        reports = publish([by_backend[b] for b in backends], results, private, out, report=True)
+        reports = publish([by_backend[b] for b in backends], results, out, report=True)
     except NotOwnRecord as e:
         print(f"layercontract run-many: error: {e}", file=sys.stderr)
         return EXIT_UNEXPECTED
+    except SharedRecordName as e:
+        print(f"layercontract run-many: error: {e}", file=sys.stderr)
+        return EXIT_HARNESS
     except OSError as e:  # no space, read-only: in run-many's own writing
         print(
             f"layercontract run-many: error: cannot write in {out}: {e.strerror or e}"
@@ -312,21 +318,34 @@ def run(args) -> int:
 
 
 class NotOwnRecord(Exception):
-    """A record in run-many's private directory that its own backend process did not write."""
+    """A record in a backend's private directory that its own process did not write."""
 
 
-def publish(jobs: list[Job], results: dict, private: pathlib.Path, out: pathlib.Path, report=False):
-    """Move the jobs' records from `private` into `out`, each checked to be this run-many's own
-    first (results: backend -> record, replaced by the checked record); with `report`, the merged
-    report of them is written before any record moves (a report that cannot be written leaves
-    every previous record as it was). Their .usage, log and kept journal go along. Returns the
-    report's paths."""
+class SharedRecordName(Exception):
+    """Two backends of one run-many whose records have one name (a module:Class adapter named
+    like another backend): one would replace the other in OUT."""
+
+
+def publish(jobs: list[Job], results: dict, out: pathlib.Path, report=False):
+    """Move the jobs' records from their private directories into `out`, each checked to be its
+    own backend's first (results: backend -> record, replaced by the checked record); with
+    `report`, the merged report of them is written before any record moves (a report that cannot
+    be written leaves every previous record as it was). Their .usage, log and kept journal go
+    along. Returns the report's paths."""
+    names: dict[str, str] = {}
     for job in jobs:
-        record = own_record(job.record, private)
+        other = names.setdefault(job.record.name, job.backend)
+        if other != job.backend:
+            raise SharedRecordName(
+                f"backends {other} and {job.backend} both record as {job.record.name} (their adapters' "
+                "name): run them in two run-manys with different --out; no record written"
+            )
+    for job in jobs:
+        record = own_record(job.record, job.out)
         if record is None:
             raise NotOwnRecord(f"the record at {job.record} is not this run-many's")
         results[job.backend] = record
-        records.write(job.record, as_published(record, private, out))
+        records.write(job.record, as_published(record, job.out, out))
     reports = []
     if report:  # the order asked for (a module:Class: its adapter's name)
         paths = [job.record for job in jobs]
