@@ -9,6 +9,11 @@ Every write goes through a temporary file and a rename, so whenever the run stop
 interrupt, `-x`, a crash, even a kill -9 - the file is a valid record of what completed; a
 record still "running" after its process is gone was killed.
 
+A write of the record that fails (no space, a read-only place) ends the process at once with one
+line and exit status 73 (processes.exit_cannot_write), and so does any other output the session
+writes at its end (--junitxml) in a recorded session: a supervising `layercontract run` or
+`run-many` then keeps the previous record.
+
 Outcomes per test: spec/harness/outcomes.py's table ("crash" for the test an xdist worker was
 running when it died, "not-run" for selected tests that never ran).
 """
@@ -259,6 +264,16 @@ class Recorder:
 
     def pytest_keyboard_interrupt(self, excinfo):
         self.stop_reason = f"interrupted: {excinfo.typename}"
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        # around every plugin's last writes (pytest's --junitxml among them): one line, not a
+        # traceback and a record that blames the tests
+        try:
+            return (yield)
+        except OSError as e:
+            junitxml = self.config.getoption("xmlpath", None)
+            processes.exit_cannot_write(e.filename or (f"--junitxml {junitxml}" if junitxml else "its output"), e)
 
 
 RECORDER = pytest.StashKey[Recorder]()

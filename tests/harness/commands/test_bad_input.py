@@ -825,6 +825,25 @@ def test_a_full_out_is_one_error_and_keeps_the_previous_record(place, tmp_path, 
         subprocess.run(["umount", str(out)], capture_output=True)
 
 
+def test_a_junitxml_on_a_full_disk_is_one_error_and_keeps_the_previous_record(place, tmp_path):
+    """pytest writes --junitxml last: it printed a traceback and the run replaced the record with an
+    "interrupted" one whose 7 passes were an ERROR, exit 1."""
+    out, small = tmp_path / "out", tmp_path / "small"
+    if not _mount_small_tmpfs(small, "1m"):
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
+        before = snapshot(out)
+        _fill(small, 0)
+        result = lc("run", "--out", out, "--", SMALL, "--junitxml", small / "junit.xml", cwd=place)
+        assert result.returncode == 2, output(result)
+        assert f"cannot write --junitxml {small / 'junit.xml'}: No space left on device" in result.stderr
+        assert "Traceback" not in output(result) and len(result.stderr.splitlines()) <= 2, output(result)
+        assert snapshot(out) == before
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
+
+
 def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tmp_path):
     """Two runs of one backend in one --out, one with a fault: each exit status is its own run's
     (it was the other's record, read back from the shared OUT/reference.json, in 3 of 10 tries)."""
@@ -903,6 +922,36 @@ def test_concurrent_run_manys_sharing_out_each_decide_from_their_own_records(pla
     record = schema.load(out / "reference.json", schema.RUN_SCHEMA)  # the last one moved into place, whole
     assert record["complete"] and not any(str(out / ".run-") in str(a) for a in record["invocation"])
     assert not [p.name for p in out.iterdir() if p.name.startswith(".run-") or ".journal" in p.name]
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_stopping_run_many_keeps_the_records_of_the_backends_that_finished(place, tmp_path, how):
+    """The finished backend's record is renamed into OUT, the stopped one's previous record stays
+    (none here), and the private directory goes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", "run-many", "reference", "bad_adapters:HangInLoad"]
+        + ["--out", str(tmp_path), "-s", SMALL],
+        cwd=place,
+        env=clean_env(PYTHONPATH=str(place)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in proc.stdout:  # until the reference has finished
+        lines.append(line)
+        if " reference " in line and "7 tests" in line:
+            break
+    os.kill(proc.pid, how)
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + how, "".join(lines) + text
+    record = schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)
+    assert record["complete"] and not any(".run-" in str(a) for a in record["invocation"])
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".hypothesis")) == [
+        "reference.json",
+        "reference.log",
+        "reference.usage",
+    ]
 
 
 def test_two_backends_of_one_run_many_recording_under_one_name_are_one_error(place, tmp_path):
