@@ -233,6 +233,15 @@ def test_bad_run_many_arguments_exit_2(place, args, text):
     assert text in output(result) and "Traceback" not in output(result)
 
 
+def test_one_junitxml_for_several_backends_is_one_error(place, tmp_path):
+    """Each backend process wrote the one file: the JUnit file held one backend's results."""
+    args = ["reference", "bad_adapters:RenamedReference", "--out", tmp_path / "out", "-s", ONE]
+    result = lc("run-many", *args, f"--pytest-arg=--junitxml={tmp_path / 'j.xml'}", cwd=place)
+    assert result.returncode == 2, output(result)
+    assert "every backend would write that one file" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "j.xml").exists() and not (tmp_path / "out").exists()
+
+
 # ------------------------------------------- the Keras overlay cache (run, run-many, doctor)
 def no_index(tmp_path, versions=()) -> dict:
     """pip's environment without the configured index: only a find-links directory with empty

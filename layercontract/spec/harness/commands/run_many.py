@@ -235,6 +235,14 @@ def run(args) -> int:
     except ForwardedError as e:
         print(f"layercontract run-many: error: {e}", file=sys.stderr)
         return EXIT_HARNESS
+    junit = [a for a in args.pytest_arg if a.partition("=")[0] in ("--junitxml", "--junit-xml")]
+    if junit and len(backends) > 1:  # each backend would write the one file: all but one lost
+        print(
+            f"layercontract run-many: error: {junit[0][:80]!r} in --pytest-arg: every backend would write "
+            "that one file; give it to one backend's run (layercontract run --backend B -- --junitxml FILE)",
+            file=sys.stderr,
+        )
+        return EXIT_HARNESS
     out = pathlib.Path(args.out).resolve()
     problem = usable_out(out)
     if problem:
@@ -275,7 +283,9 @@ def run(args) -> int:
             with processes.Supervisor() as supervisor:  # SIGTERM/SIGINT/SIGHUP: every backend process goes too
                 _run_jobs(pending, running, results, jobs, args, supervisor, say)
         except (KeyboardInterrupt, SystemExit):
-            with contextlib.suppress(NotOwnRecord, SharedRecordName, OSError):  # what finished is kept; the rest as it was
+            with contextlib.suppress(
+                NotOwnRecord, SharedRecordName, OSError
+            ):  # what finished is kept; the rest as it was
                 publish([by_backend[b] for b in results], results, out)
             raise
         reports = publish([by_backend[b] for b in backends], results, out, report=True)
