@@ -376,7 +376,7 @@ def _findings(path: pathlib.Path, tables, problems: list[str]) -> dict[str, Find
 def load_findings(path: pathlib.Path | str = FINDINGS_FILE) -> dict[str, Finding]:
     """A findings file (only [[finding]] tables): id -> Finding, in file order."""
     path = pathlib.Path(path)
-    if not path.is_file():
+    if not path.exists():  # anything else that is no regular file: _read_toml says what it is
         raise ExpectationsError(f"findings file {path} does not exist")
     data = _read_toml(path)
     problems: list[str] = []

@@ -32,9 +32,12 @@ import sys
 import time
 import tomllib
 
+from layercontract.spec.harness import inputs
+
 # The findings file in the package, its reproducers beside it in reproducers/<id>.py.
 FINDINGS_FILE = pathlib.Path(str(importlib.resources.files("layercontract.backends"))) / "findings.toml"
 REPRODUCERS_DIR = "reproducers"
+MAX_FILE_BYTES = 4 * inputs.MiB  # every finding of every backend: a few dozen KiB
 HOLDS, FIXED, CANNOT_RUN, TIMED_OUT = 1, 0, 2, 124
 VERDICTS = {HOLDS: "holds", FIXED: "fixed", CANNOT_RUN: "cannot run"}
 REPRODUCER_TIMEOUT_S = 600
@@ -96,9 +99,11 @@ def load(path=None) -> dict[str, Finding]:
     """id -> Finding, in file order."""
     path = pathlib.Path(path or FINDINGS_FILE)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(inputs.read_text(path, MAX_FILE_BYTES, "findings (TOML)"))
     except FileNotFoundError:
         raise FindingsError(f"no findings file {path} (give one with --findings PATH)") from None
+    except inputs.InputError as e:  # a FIFO, a device (/dev/zero), a directory, too large
+        raise FindingsError(str(e)) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise FindingsError(f"{path}: cannot read the findings file: {e}") from None
     found = {}

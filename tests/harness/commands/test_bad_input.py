@@ -1316,6 +1316,29 @@ def test_converting_in_place_on_a_full_disk_keeps_the_file(tmp_path):
         subprocess.run(["umount", str(out)], capture_output=True)
 
 
+@pytest.mark.parametrize("make", ["fifo", "device"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["upstream-report", FINDING],
+        ["repro", FINDING],
+        ["bisect", "--reproducer", FINDING, "--good", "3.10.0", "--bad", "3.15.1"],
+        ["reproducers"],
+    ],
+    ids=["upstream-report", "repro", "bisect", "reproducers"],
+)
+def test_a_findings_file_that_is_no_regular_file_is_one_error(tmp_path, command, make):
+    """--findings /dev/zero was read whole: upstream-report was killed for memory."""
+    findings = tmp_path / "findings.toml"
+    if make == "fifo":
+        os.mkfifo(findings)
+    else:
+        findings = pathlib.Path("/dev/zero")
+    result = lc(*command, "--findings", findings, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, output(result)
+    assert "not a regular file" in result.stderr and len(result.stderr.splitlines()) == 1, output(result)
+
+
 # ------------------------------------------------------------- reruns
 def test_every_rerun_command_reproduces_its_outcome_from_any_directory(place, tmp_path):
     """A run with a fault and two expected deviations of one parametrized test: the rerun of one
