@@ -27,7 +27,8 @@ compare link: by date on master for nightlies, by tag for releases).
 good and first bad again at the end.
 
 Exit status: 0 found; 1 the endpoints give the same results (or one cannot be tested, or
---confirm did not repeat a verdict); 2 bad input (unknown clause or check, a build not on the index, a non-Keras-3 backend).
+--confirm did not repeat a verdict); 2 bad input (unknown clause or check, a build not on the index, one build as
+--good and --bad, a non-Keras-3 backend).
 """
 
 from __future__ import annotations
@@ -236,6 +237,8 @@ def run(args, *, available=None, tester=None) -> int:
         bad = bisection.resolve(args.bad, available)
     except bisection.BisectError as e:
         return _error(str(e))
+    if good.version == bad.version:
+        return _error(f"--good {args.good} and --bad {args.bad} name the same build ({good}): nothing to search")
     low, high = sorted((good.version, bad.version))
     span = [b for b in available if low <= b.version <= high]
     rounds = bisection.expected_steps(len(span), args.jobs)
