@@ -283,11 +283,11 @@ def run(args) -> int:
             with processes.Supervisor() as supervisor:  # SIGTERM/SIGINT/SIGHUP: every backend process goes too
                 _run_jobs(pending, running, results, jobs, args, supervisor, say)
         except (KeyboardInterrupt, SystemExit):
-            with contextlib.suppress(
-                NotOwnRecord, SharedRecordName, OSError
-            ):  # what finished is kept; the rest as it was
+            # the records of the backends that finished are kept; the others' stay as they were
+            with contextlib.suppress(NotOwnRecord, SharedRecordName, OSError):
                 publish([by_backend[b] for b in results], results, out)
             raise
+        # in the order asked for (a module:Class backend's record is named after its adapter)
         reports = publish([by_backend[b] for b in backends], results, out, report=True)
     except NotOwnRecord as e:
         print(f"layercontract run-many: error: {e}", file=sys.stderr)
@@ -357,7 +357,7 @@ def publish(jobs: list[Job], results: dict, out: pathlib.Path, report=False):
         results[job.backend] = record
         records.write(job.record, as_published(record, job.out, out))
     reports = []
-    if report:  # the order asked for (a module:Class: its adapter's name)
+    if report:
         paths = [job.record for job in jobs]
         reports = write_report(paths, out, shown_as={p: out / p.name for p in paths})
     for job in jobs:
