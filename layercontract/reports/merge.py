@@ -356,10 +356,13 @@ def render_all(matrix: dict, report_name: str = "index.html") -> dict[str, str]:
     }
 
 
-def write_reports(record_paths, out_dir, kill_matrix_path=None, names=None) -> dict[str, pathlib.Path]:
+def write_reports(record_paths, out_dir, kill_matrix_path=None, names=None, shown_as=None) -> dict[str, pathlib.Path]:
     """Validate every input, render every output, then write them (each atomically).
-    `names` renames the outputs (e.g. {"index.html": "keras-jax.html"}; None drops one)."""
+    `names` renames the outputs (e.g. {"index.html": "keras-jax.html"}; None drops one);
+    `shown_as` maps a record's path to the path the outputs name it by (where it will be)."""
     loaded = load_records(record_paths)
+    for item in loaded:
+        item.path = pathlib.Path((shown_as or {}).get(item.path, item.path))
     kill_matrix = load_kill_matrix(kill_matrix_path)
     names = {**{n: n for n in OUTPUTS}, **(names or {})}
     texts = render_all(build(loaded, kill_matrix), report_name=names["index.html"] or "index.html")

@@ -432,3 +432,82 @@ def test_an_entry_naming_a_renamed_suite_file_is_told_the_new_name():
     }
     (problem,) = expectations.static_problems([entry], known)
     assert "renamed to suites/test_tutorial_models_batchnorm.py" in problem
+
+
+# -------------------------------------------- two entries for one test: their `when` ranges
+DISJOINT = [
+    ("keras < 3.10", "keras >= 3.10"),
+    ("keras < 3.16", "keras >= 3.16.0.dev0"),  # "< 3.16" admits no 3.16 pre-release
+    ("keras < 3.16", "keras >= 3.16rc1"),
+    ("keras > 3.16", "keras < 3.16.post3"),  # "> 3.16" admits no 3.16 post-release
+    ("keras == 3.1.*", "keras >= 3.2.dev0"),
+    ("keras ~= 3.1", "keras < 3.1"),
+    ("keras >= 3.9, < 3.16", "keras < 3.9"),
+    (["keras < 3.10", "numpy >= 2"], "keras >= 3.10"),
+]
+OVERLAPPING = [
+    ("keras <= 3.10", "keras >= 3.10"),
+    ("keras >= 3.9", "keras < 3.16"),
+    ("keras < 3.16rc1", "keras >= 3.16.0.dev0"),  # a pre-release bound admits the earlier ones
+    ("keras == 3.1.*", "keras >= 3.1.99"),
+    ("keras < 3.10", "numpy >= 2"),  # different distributions: both hold on keras 3.9, numpy 2
+    ("keras != 3.10", "keras == 3.10.*"),
+    (None, "keras < 3"),  # no `when`: it holds on every version
+]
+
+
+def _when(when) -> dict:
+    return {} if when is None else {"when": when}
+
+
+@pytest.mark.parametrize("a, b", DISJOINT, ids=[f"{a} | {b}" for a, b in DISJOINT])
+def test_two_entries_for_one_test_with_disjoint_when_ranges_load(tmp_path, a, b):
+    loaded = load(tmp_path, finding() + entry(**_when(a)) + entry(**_when(b)))
+    assert [d.entry for d in loaded] == [1, 2]
+
+
+@pytest.mark.parametrize("a, b", OVERLAPPING, ids=[f"{a} | {b}" for a, b in OVERLAPPING])
+def test_two_entries_for_one_test_whose_when_can_both_hold_are_one_error_naming_both(tmp_path, a, b):
+    text = problems(tmp_path, finding() + entry(**_when(a)) + entry(**_when(b)))
+    assert "deviation #2" in text and "duplicates deviation #1" in text and len(text.splitlines()) == 1
+    assert "keep one entry per test" in text
+
+
+def test_an_entry_for_one_parameter_beside_one_for_all_is_judged_by_when_too(tmp_path):
+    text = finding() + entry(when="keras < 3.10") + entry(test=f"{TEST}[x]", when="keras >= 3.9")
+    assert "overlaps deviation #1 ('" in problems(tmp_path, text)
+    load(tmp_path, finding() + entry(when="keras < 3.10") + entry(test=f"{TEST}[x]", when="keras >= 3.10"))
+
+
+def test_entries_inherit_their_findings_when_before_they_are_compared(tmp_path):
+    old = finding("old-finding", when="keras < 3.16.0.dev0")
+    new = finding("new-finding", when="keras >= 3.16.0.dev0")
+    load(tmp_path, old + new + entry(finding="old-finding") + entry(finding="new-finding"))
+    assert "can both hold" in problems(
+        tmp_path, old + new + entry(finding="old-finding") + entry(finding="new-finding", when="keras >= 3.15")
+    )
+
+
+# the versions and operators of the exhaustive check below, and versions around each
+_NAMED = ["3.9", "3.10", "3.16.0.dev0", "3.16rc1", "3.16", "3.16.post1", "1!3.0"]
+_AROUND = ["3.8", "3.9.1", "3.10rc1", "3.10.post1", "3.10.1", "3.15", "3.16.dev1", "3.16a1", "3.16rc1.post1"]
+_AROUND += ["3.16rc2", "3.16.post0", "3.16.post0.dev0", "3.16.post2", "3.16.0.1", "3.17", "4.0", "1!2.0", "1!3.1"]
+
+
+def test_disjoint_is_never_said_of_two_conditions_a_version_satisfies():
+    """Every pair of one-operator conditions on the versions above: where a version (of those,
+    and of those around them) satisfies both, can_both_hold says so."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    specs = [f"{op}{v}" for v in _NAMED for op in ("<", "<=", ">", ">=", "==", "!=")]
+    specs += [f"~={v}" for v in _NAMED if v.count(".") >= 1] + ["==3.16.*", "==3.1.*", "!=3.16.*"]
+    versions = [Version(v) for v in _NAMED + _AROUND]
+    admits = {s: {v for v in versions if SpecifierSet(s).contains(v, prereleases=True)} for s in specs}
+    wrong = [
+        (a, b)
+        for a in specs
+        for b in specs
+        if admits[a] & admits[b] and not expectations.can_both_hold((f"keras {a}",), (f"keras {b}",))
+    ]
+    assert not wrong

@@ -123,8 +123,11 @@ def test_run_many_backend_processes_die_with_a_killed_run_many(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    journal = tmp_path / "tests.fixtures.adapters_HangInLoad.journal"
-    wait_for(lambda: journal.exists() and '"collected"' in journal.read_text(), 120, "the backend to collect")
+
+    def collected():  # the journal is in run-many's private directory, OUT/.run-<pid>-<random>/
+        return any('"collected"' in j.read_text() for j in tmp_path.glob(".run-*/*/*HangInLoad.journal"))
+
+    wait_for(collected, 120, "the backend to collect")
     kill_9_and_expect_orphans_gone(parent, descendants(parent.pid))
 
 

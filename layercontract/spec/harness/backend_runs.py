@@ -159,7 +159,7 @@ def pytest_command(job, args) -> list[str]:
 def start(job, args, supervisor: processes.Supervisor):
     for path in (job.record, job.journal, job.stack):
         path.unlink(missing_ok=True)
-    env = child_env(job.out)
+    env = child_env(pathlib.Path(args.out))  # OUT itself, not a run's private directory: hypothesis's files stay
     env.pop(overlay.ENV_OVERLAY, None)
     for key, value in job.env.items():  # a Keras overlay goes first, before the caller's directory
         env[key] = os.pathsep.join(p for p in (value, env.get(key, "")) if p) if key == "PYTHONPATH" else value

@@ -38,7 +38,9 @@ requirement ("keras >= 3.9, < 3.16") or a list of them, all of which must hold. 
 count as versions like any other ("keras < 3.16" excludes 3.16.0.dev builds, as PEP 440 says
 for an exclusive bound). Without `when` an entry holds on every version. An entry whose
 condition does not hold is inactive: its check must pass. A condition naming a distribution the
-backend does not record is an error.
+backend does not record is an error. Two entries for one test (or one for a test and one for
+some of its parameters) are an error when their conditions can both hold for some versions;
+entries on disjoint ranges ("keras < 3.10" and "keras >= 3.10") describe one test each in turn.
 
 `match` pins the entry to the failure it describes: a regular expression searched in the
 failure's first line (the line the record and report show: the assertion message, or the
@@ -58,6 +60,7 @@ import tomllib
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from layercontract.spec.harness import check_ids, inputs, safe_regex
@@ -187,23 +190,52 @@ def entry_for(deviations, check: str) -> Deviation | None:
 _TEST_ID = re.compile(r"suites/test_\w+\.py::\w+(\[.+\])?")
 
 
+def can_both_hold(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """True if some versions satisfy both conditions (`when` tuples; () holds everywhere).
+
+    A condition constrains each distribution it names independently, so the two can both hold
+    unless, for some distribution, the requirements of both on it admit no common version. That
+    is decided exactly by packaging's interval arithmetic (SpecifierSet.is_unsatisfiable, which
+    knows PEP 440's exclusions: "< 3.16" admits no 3.16 pre-release, "> 3.16" no 3.16 post-release,
+    "== 3.1.*" is a whole range), with pre-releases admitted, as `Deviation.holds_on` admits them.
+    A requirement that does not parse (reported on its own) counts as holding everywhere."""
+    by_name: dict[str, SpecifierSet] = {}
+    for text in (*a, *b):
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        specifier = SpecifierSet(str(requirement.specifier), prereleases=True)
+        by_name[requirement.name] = by_name[requirement.name] & specifier if requirement.name in by_name else specifier
+    try:
+        return not any(specifier.is_unsatisfiable() for specifier in by_name.values())
+    except (InvalidVersion, ValueError):  # a bound too odd to reason about: refuse rather than guess
+        return True
+
+
 def _overlaps(path, deviations: list[Deviation]) -> list[str]:
     """Two entries for one test (a duplicate, or a test entry beside one for all its parameters)
-    whose conditions could both hold: which one describes the test is ambiguous."""
+    whose conditions can both hold for some versions: which one describes the test is ambiguous.
+    Entries whose `when` ranges are disjoint ("keras < 3.10" and "keras >= 3.10") are kept."""
     problems = []
     for i, a in enumerate(deviations):
         for j in range(i):
             b = deviations[j]
-            if not (a.matches(b.test) or b.matches(a.test)):
+            if not (a.matches(b.test) or b.matches(a.test)) or not can_both_hold(a.when, b.when):
                 continue
-            if a.when and b.when and a.when != b.when:
-                continue  # conditioned on different versions: may be disjoint ranges
             what = "duplicates" if a.test == b.test else "overlaps"
+            both = (
+                f" and their conditions can both hold ({_condition(b)} and {_condition(a)})" if a.when or b.when else ""
+            )
             problems.append(
-                f"{path}: deviation #{a.entry} ({a.test!r}) {what} deviation "
-                f"#{b.entry} ({b.test!r}): keep one entry per test"
+                f"{path}: deviation #{a.entry} ({a.test!r}) {what} deviation #{b.entry} ({b.test!r}){both}: "
+                "keep one entry per test" + (", or make their `when` ranges disjoint" if both else "")
             )
     return problems
+
+
+def _condition(deviation: Deviation) -> str:
+    return f"when {'; '.join(deviation.when)!r}" if deviation.when else "always"
 
 
 def static_problems(deviations: list[Deviation], known_tests: set[str]) -> list[str]:
@@ -344,7 +376,7 @@ def _findings(path: pathlib.Path, tables, problems: list[str]) -> dict[str, Find
 def load_findings(path: pathlib.Path | str = FINDINGS_FILE) -> dict[str, Finding]:
     """A findings file (only [[finding]] tables): id -> Finding, in file order."""
     path = pathlib.Path(path)
-    if not path.is_file():
+    if not path.exists():  # anything else that is no regular file: _read_toml says what it is
         raise ExpectationsError(f"findings file {path} does not exist")
     data = _read_toml(path)
     problems: list[str] = []

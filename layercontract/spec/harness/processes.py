@@ -19,6 +19,10 @@ Every child
         sup.kill(proc)                # the whole group, SIGKILL
 
 `spawn`, `run` and `fork` work without a Supervisor too (the death signal needs none).
+
+A child that cannot write its own files (its record or progress journal: no space left, a
+read-only place) ends at once through `exit_cannot_write`: one line on stderr and exit status
+EXIT_CANNOT_WRITE, which its parent reads as "nothing written", never as a test's outcome.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ import subprocess
 import sys
 import threading
 import time
+import typing
 
 PR_SET_PDEATHSIG = 1
+EXIT_CANNOT_WRITE = 73  # sysexits.h EX_CANTCREAT: cannot create an output file
 _GONE = (ProcessLookupError, PermissionError)
 
 
@@ -162,3 +168,17 @@ class Supervisor:
             signal.signal(sig, handler)
         self._previous.clear()
         return False
+
+
+def exit_cannot_write(what, error: OSError) -> typing.NoReturn:
+    """End this process now, with one line on stderr and EXIT_CANNOT_WRITE: it cannot write
+    `what` (its record or journal). Every later write (each hook writes the journal) would fail
+    the same way with a traceback of its own, and a run with no record is no run; its supervisor
+    (`layercontract run`, `run-many`) reports it and keeps the previous record."""
+    detail = error.strerror or str(error)
+    for stream in (sys.stdout, sys.stderr):  # a stream on the same full disk may fail too
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    with contextlib.suppress(OSError, ValueError):
+        print(f"layercontract: error: cannot write {what}: {detail}", file=sys.stderr, flush=True)
+    os._exit(EXIT_CANNOT_WRITE)  # no clean-up hook may write (and fail) again

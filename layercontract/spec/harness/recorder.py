@@ -9,6 +9,11 @@ Every write goes through a temporary file and a rename, so whenever the run stop
 interrupt, `-x`, a crash, even a kill -9 - the file is a valid record of what completed; a
 record still "running" after its process is gone was killed.
 
+A write of the record that fails (no space, a read-only place) ends the process at once with one
+line and exit status 73 (processes.exit_cannot_write), and so does any other output the session
+writes at its end (--junitxml) in a recorded session: a supervising `layercontract run` or
+`run-many` then keeps the previous record.
+
 Outcomes per test: spec/harness/outcomes.py's table ("crash" for the test an xdist worker was
 running when it died, "not-run" for selected tests that never ran).
 """
@@ -23,7 +28,15 @@ import time
 import pytest
 
 from layercontract.reports import records
-from layercontract.spec.harness import check_ids, clause_citations, contract_checks, expectations, outcomes, values
+from layercontract.spec.harness import (
+    check_ids,
+    clause_citations,
+    contract_checks,
+    expectations,
+    outcomes,
+    processes,
+    values,
+)
 from layercontract.spec.harness.hypothesis_profiles import DEFAULT_HYPOTHESIS_PROFILE
 from layercontract.spec.harness.session_state import STATE
 
@@ -240,7 +253,10 @@ class Recorder:
                 str(self.config.getoption("backend")), state.adapter.name if state is not None else None
             )
             self.path = pathlib.Path(str(self.path).replace("{backend}", records.record_file_stem(name)))
-        records.write(self.path, self.build(**final))
+        try:
+            records.write(self.path, self.build(**final))
+        except OSError as e:  # no space, read-only: one line, and no later write fails again
+            processes.exit_cannot_write(f"the record {self.path}", e)
         self.last_write = time.monotonic()
         self.written = True
 
@@ -257,6 +273,16 @@ class Recorder:
 
     def pytest_keyboard_interrupt(self, excinfo):
         self.stop_reason = f"interrupted: {excinfo.typename}"
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        # around every plugin's last writes (pytest's --junitxml among them): one line, not a
+        # traceback and a record that blames the tests
+        try:
+            return (yield)
+        except OSError as e:
+            junitxml = self.config.getoption("xmlpath", None)
+            processes.exit_cannot_write(e.filename or (f"--junitxml {junitxml}" if junitxml else "its output"), e)
 
 
 RECORDER = pytest.StashKey[Recorder]()

@@ -219,8 +219,15 @@ def check(args) -> int:
     )
     print(summary)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table(rows, summary), encoding="utf-8")
+        from layercontract.reports import records
+
+        try:
+            records.write_atomic(args.out, table(rows, summary))
+        except OSError as e:
+            print(
+                f"reproducer check: cannot write --out {args.out}: {e.strerror or e}; nothing written", file=sys.stderr
+            )
+            return 2
     return 1 if bad else 0
 
 

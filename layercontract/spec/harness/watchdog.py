@@ -26,7 +26,7 @@ import threading
 
 import pytest
 
-from layercontract.spec.harness import check_ids, contract_checks, outcomes, values
+from layercontract.spec.harness import check_ids, contract_checks, outcomes, processes, values
 from layercontract.spec.harness.session_state import STATE
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -98,21 +98,31 @@ class Journal:
 
     def __init__(self, config, path: str):
         self.config = config
-        self.file = open(path, "a", encoding="utf-8", buffering=1)  # line-buffered: reaches the OS at once
+        self.path = path
         self.checks: dict[str, str] = {}  # pytest node id -> check id
         self.stack = None
-        if hasattr(signal, "SIGUSR1"):
-            self.stack = open(f"{path}.stack", "w", encoding="utf-8")
-            faulthandler.register(signal.SIGUSR1, file=self.stack, all_threads=True)
+        try:
+            self.file = open(path, "a", encoding="utf-8", buffering=1)  # line-buffered: reaches the OS at once
+            if hasattr(signal, "SIGUSR1"):
+                self.stack = open(f"{path}.stack", "w", encoding="utf-8")
+                faulthandler.register(signal.SIGUSR1, file=self.stack, all_threads=True)
+        except OSError as e:
+            processes.exit_cannot_write(f"the journal {path}", e)
 
     def write(self, **event):
-        self.file.write(json.dumps(event) + "\n")
+        try:
+            self.file.write(json.dumps(event) + "\n")
+        except OSError as e:  # no space left: the supervisor gets one line, not a traceback per hook
+            processes.exit_cannot_write(f"the journal {self.path}", e)
 
     def close(self):
-        if self.stack is not None:
-            faulthandler.unregister(signal.SIGUSR1)
-            self.stack.close()
-        self.file.close()
+        try:
+            if self.stack is not None:
+                faulthandler.unregister(signal.SIGUSR1)
+                self.stack.close()
+            self.file.close()
+        except OSError as e:
+            processes.exit_cannot_write(f"the journal {self.path}", e)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):

@@ -61,6 +61,10 @@ def place(tmp_path_factory):
         "match-not-a-string.toml": deviation(PARAMETRIZED).replace('reason = "r"', 'reason = "r"\nmatch = 5'),
         "when-unrecorded.toml": deviation(PARAMETRIZED, when="tensorflow < 3"),
         "when-5000-digits.toml": deviation(PARAMETRIZED, when="numpy < " + "9" * 5000),
+        "when-both-hold.toml": deviation(PARAMETRIZED, when="numpy >= 1")
+        + deviation(f"{PARAMETRIZED}[max_ndim]", when="numpy < 3"),
+        "when-disjoint.toml": deviation(f"{PARAMETRIZED}[max_ndim]", when="numpy < 2.0")
+        + deviation(f"{PARAMETRIZED}[max_ndim]", when="numpy >= 2.0"),
     }
     for name, text in files.items():
         (here / name).write_text(text, encoding="utf-8")
@@ -227,6 +231,15 @@ def test_bad_run_many_arguments_exit_2(place, args, text):
     result = lc("run-many", "reference", "--out", place / "many-bad", *args, cwd=place)
     assert result.returncode == 2, output(result)
     assert text in output(result) and "Traceback" not in output(result)
+
+
+def test_one_junitxml_for_several_backends_is_one_error(place, tmp_path):
+    """Each backend process wrote the one file: the JUnit file held one backend's results."""
+    args = ["reference", "bad_adapters:RenamedReference", "--out", tmp_path / "out", "-s", ONE]
+    result = lc("run-many", *args, f"--pytest-arg=--junitxml={tmp_path / 'j.xml'}", cwd=place)
+    assert result.returncode == 2, output(result)
+    assert "every backend would write that one file" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "j.xml").exists() and not (tmp_path / "out").exists()
 
 
 # ------------------------------------------- the Keras overlay cache (run, run-many, doctor)
@@ -427,6 +440,12 @@ AGREE = [
     ),
     ("when-5000-digits", ["--expectations", "when-5000-digits.toml"], "characters long (at most 200)"),
     (
+        "when-ranges-that-can-both-hold",
+        ["--expectations", "when-both-hold.toml"],
+        "overlaps deviation #1 ('suites/test_input.py::test_error_shows_the_full_received_shape') and their "
+        "conditions can both hold (when 'numpy >= 1' and when 'numpy < 3')",
+    ),
+    (
         "versions-raise",
         ["--backend", "bad_adapters:VersionsRaise"],
         "versions() raised RuntimeError: no versions today",
@@ -455,6 +474,17 @@ def test_doctor_refuses_what_run_refuses(place, args, text):
     assert run.returncode == 2, output(run)
     assert text in output(run) and "INTERNALERROR" not in output(run) and "Traceback" not in output(run)
     assert snapshot(out) == before
+
+
+def test_entries_for_one_test_with_disjoint_when_ranges_load_and_the_one_that_holds_explains(place, tmp_path):
+    doctor = lc("doctor", "--backend", "reference", "--expectations", "when-disjoint.toml", cwd=place, timeout=120)
+    assert doctor.returncode == 0, output(doctor)
+    selected = f"{PARAMETRIZED}[max_ndim]"
+    exp = ["--expectations", "when-disjoint.toml"]
+    run = lc("run", "--out", tmp_path, "--", selected, "--fault", FAULT, *exp, cwd=place)
+    assert run.returncode == 0, output(run)  # numpy >= 2.0 here: the second entry explains the failure
+    [test] = schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)["tests"]
+    assert test["outcome"] == "expected-deviation" and test["deviation"]["entry"] == 2, test
 
 
 def test_a_match_is_bounded_in_time_when_the_run_uses_it(place, tmp_path):
@@ -755,26 +785,72 @@ def _mount_small_tmpfs(where: pathlib.Path, size="4m") -> bool:
     )
 
 
-def test_a_full_out_is_one_error_and_keeps_the_previous_record(place, tmp_path):
+def _fill(out: pathlib.Path, leave_kib: int) -> None:
+    """Fill the file system of `out` up to `leave_kib` KiB."""
+    with open(out / "filler", "wb", buffering=0) as f:
+        with pytest.raises(OSError):
+            while True:
+                f.write(b"x" * 4096)
+        f.truncate(max(0, f.tell() - leave_kib * 1024))
+
+
+def _in_out(command: str, out: pathlib.Path, selection: str, fault: str | None = None) -> list[str]:
+    """`run` or `run-many` of the reference on `selection` into `out`, with `fault` if given."""
+    if command == "run":
+        return ["run", "--out", out, "--", selection, *(["--fault", fault] if fault else [])]
+    return [
+        "run-many",
+        "reference",
+        "--out",
+        out,
+        "-s",
+        selection,
+        *([f"--pytest-arg=--fault={fault}"] if fault else []),
+    ]
+
+
+@pytest.mark.parametrize("command", ["run", "run-many"])
+@pytest.mark.parametrize("leave_kib", [0, 48], ids=lambda k: f"{k}KiB-free")
+def test_a_full_out_is_one_error_and_keeps_the_previous_record(place, tmp_path, command, leave_kib):
+    """Neither process prints a traceback: the child stops at its first write that fails, with
+    one line (it printed one traceback per hook that wrote its journal), the parent says nothing
+    was written."""
     out = tmp_path / "small"
     if not _mount_small_tmpfs(out):
         pytest.skip("cannot mount a small tmpfs here")
     try:
-        assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
+        assert lc(*_in_out(command, out, ONE), cwd=place).returncode == 0
         before = snapshot(out)
-        with open(out / "filler", "wb") as f:  # the rest of the disk
-            with pytest.raises(OSError):
-                while True:
-                    f.write(b"x" * 65536)
-                    f.flush()
+        _fill(out, leave_kib)
         before["filler"] = snapshot(out)["filler"]
-        result = lc("run", "--out", out, "--", SMALL, "--fault", FAULT, cwd=place)
+        result = lc(*_in_out(command, out, SMALL, FAULT), cwd=place)
         assert result.returncode == 2, output(result)
-        assert "No space left on device" in result.stderr or "did not start" in result.stderr, output(result)
+        assert "No space left on device" in result.stderr, output(result)
+        assert "Traceback" not in output(result) and "INTERNALERROR" not in output(result), output(result)
+        assert len(result.stderr.splitlines()) <= 2, result.stderr  # the child's line, the parent's
         assert snapshot(out) == before
-        assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+        assert not [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".hypothesis"]
     finally:
         subprocess.run(["umount", str(out)], capture_output=True)
+
+
+def test_a_junitxml_on_a_full_disk_is_one_error_and_keeps_the_previous_record(place, tmp_path):
+    """pytest writes --junitxml last: it printed a traceback and the run replaced the record with an
+    "interrupted" one whose 7 passes were an ERROR, exit 1."""
+    out, small = tmp_path / "out", tmp_path / "small"
+    if not _mount_small_tmpfs(small, "1m"):
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
+        before = snapshot(out)
+        _fill(small, 0)
+        result = lc("run", "--out", out, "--", SMALL, "--junitxml", small / "junit.xml", cwd=place)
+        assert result.returncode == 2, output(result)
+        assert f"cannot write --junitxml {small / 'junit.xml'}: No space left on device" in result.stderr
+        assert "Traceback" not in output(result) and len(result.stderr.splitlines()) <= 2, output(result)
+        assert snapshot(out) == before
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
 
 
 def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tmp_path):
@@ -810,6 +886,94 @@ def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tm
         assert runs[False].returncode == 0, texts[False]
         assert "4 fail" in texts[True] and "fail" not in texts[False].lower().replace("faults", "")
     assert not [p.name for p in out.iterdir() if p.name.startswith(".run-")]
+
+
+def _sharing_out(command: str, out: pathlib.Path, fault: bool) -> list[str]:
+    """`run` or `run-many` of PARAMETRIZED on the reference into `out`, with FAULT or without."""
+    if command == "run":
+        return [
+            "run",
+            "--out",
+            str(out),
+            "--",
+            PARAMETRIZED,
+            "--record-every=0",
+            *(["--fault", FAULT] if fault else []),
+        ]
+    fault_arg = [f"--pytest-arg=--fault={FAULT}"] if fault else []
+    return ["run-many", "reference", "--out", str(out), "-s", PARAMETRIZED, "--pytest-arg=--record-every=0", *fault_arg]
+
+
+@pytest.mark.parametrize(
+    "faulty, clean", [("run-many", "run-many"), ("run", "run-many"), ("run-many", "run")], ids=lambda c: c
+)
+def test_concurrent_run_manys_sharing_out_each_decide_from_their_own_records(place, tmp_path, faulty, clean):
+    """Two processes of one backend in one --out, at least one a run-many, one with a fault:
+    each exit status is its own run's (two run-manys crossed in 6 of 6 tries, each reading the
+    other's OUT/reference.json and journal)."""
+    out = tmp_path / "out"
+    for attempt in range(3):
+        runs = {}
+        for fault, command in ((True, faulty), (False, clean)):
+            runs[fault] = subprocess.Popen(
+                [sys.executable, "-m", "layercontract.spec.harness.cli", *_sharing_out(command, out, fault)],
+                cwd=place,
+                env=clean_env(PYTHONPATH=str(place)),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            time.sleep(0.3 * attempt)
+        texts = {k: p.communicate(timeout=300)[0] for k, p in runs.items()}
+        assert runs[True].returncode == 1, texts[True]
+        assert runs[False].returncode == 0, texts[False]
+        assert "4 fail" in texts[True] and "fail" not in texts[False].lower().replace("faults", "")
+    record = schema.load(out / "reference.json", schema.RUN_SCHEMA)  # the last one moved into place, whole
+    assert record["complete"] and not any(str(out / ".run-") in str(a) for a in record["invocation"])
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".run-") or ".journal" in p.name]
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_stopping_run_many_keeps_the_records_of_the_backends_that_finished(place, tmp_path, how):
+    """The finished backend's record is renamed into OUT, the stopped one's previous record stays
+    (none here), and the private directory goes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", "run-many", "reference", "bad_adapters:HangInLoad"]
+        + ["--out", str(tmp_path), "-s", SMALL],
+        cwd=place,
+        env=clean_env(PYTHONPATH=str(place)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in proc.stdout:  # until the reference has finished
+        lines.append(line)
+        if " reference " in line and "7 tests" in line:
+            break
+    os.kill(proc.pid, how)
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + how, "".join(lines) + text
+    record = schema.load(tmp_path / "reference.json", schema.RUN_SCHEMA)
+    assert record["complete"] and not any(".run-" in str(a) for a in record["invocation"])
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".hypothesis")) == [
+        "reference.json",
+        "reference.log",
+        "reference.usage",
+    ]
+
+
+def test_two_backends_of_one_run_many_recording_under_one_name_are_one_error(place, tmp_path):
+    """A module:Class adapter named like another backend of the run: each backend's verdict was
+    read from whichever record was written last (the passing reference said FAIL)."""
+    result = lc(
+        "run-many", "reference", "bad_adapters:WrongOpsNamedReference", "--out", tmp_path, "-s", SMALL, cwd=place
+    )
+    assert result.returncode == 2, output(result)
+    assert "backends reference and bad_adapters:WrongOpsNamedReference both record as reference.json" in result.stderr
+    assert "Traceback" not in output(result) and not (tmp_path / "reference.json").exists()
+    assert [line for line in result.stdout.splitlines() if line.endswith("7 tests: 7 pass")], output(result)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".run-")]
 
 
 # ------------------------------------------------------- concurrent writers
@@ -1080,6 +1244,99 @@ def test_an_expectations_file_that_is_no_regular_file_is_one_error(place, tmp_pa
     assert snapshot(out) == before
     doctor = lc("doctor", "--expectations", bad, cwd=place, timeout=120)
     assert doctor.returncode == 1 and "not a regular file" in doctor.stdout, output(doctor)
+
+
+# ------------------------- output files: checked before the work, written whole or not at all
+FINDING = "k3-jax-stateless-call-drops-training"
+OUTPUT_FILE = [
+    # (id, a command writing FILE; RECORD and LEGACY are a run record and a legacy expectations file)
+    ("upstream-report", ["upstream-report", FINDING, "--out", "FILE"]),
+    ("bench-json", ["bench", "--from-records", "RECORD", "--json", "FILE"]),
+    ("bench-save-baseline", ["bench", "--from-records", "RECORD", "--save-baseline", "FILE"]),
+    ("expectations-draft", ["expectations", "draft", "RECORD", "--out", "FILE"]),
+    ("expectations-convert", ["expectations", "convert", "LEGACY", "--out", "FILE"]),
+]
+CHECKED_FIRST = [  # commands that run for minutes before they write: their FILE is checked first
+    ("kill-matrix", ["kill-matrix", "--out", "FILE"]),
+    ("reproducers", ["reproducers", "--only", FINDING, "--out", "FILE"]),
+    (
+        "bisect-json",
+        ["bisect", "BUILD.ONCE", "--backend", "keras-numpy", "--good", "3.15.1", "--bad", "nightly", "--json", "FILE"],
+    ),
+]
+
+
+def _output_command(args, file, a_record, tmp_path) -> list:
+    legacy = tmp_path / "legacy.toml"
+    legacy.write_text(deviation(PARAMETRIZED), encoding="utf-8")
+    return [{"FILE": file, "RECORD": a_record, "LEGACY": legacy}.get(a, a) for a in args]
+
+
+@pytest.mark.parametrize("where", ["a-directory", "an-unwritable-place"])
+@pytest.mark.parametrize(
+    "args", [c[1] for c in OUTPUT_FILE + CHECKED_FIRST], ids=[c[0] for c in OUTPUT_FILE + CHECKED_FIRST]
+)
+def test_an_output_file_that_cannot_be_written_is_one_error_before_the_work(a_record, tmp_path, args, where):
+    file = tmp_path if where == "a-directory" else pathlib.Path("/proc/layercontract-x")
+    result = lc(*_output_command(args, file, a_record, tmp_path), cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, output(result)
+    assert "is a directory" in result.stderr or "is not a writable directory" in result.stderr, output(result)
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in output(result), output(result)
+
+
+@pytest.mark.parametrize("args", [c[1] for c in OUTPUT_FILE], ids=[c[0] for c in OUTPUT_FILE])
+def test_an_output_file_on_a_full_disk_is_one_error_and_no_part_of_a_file(a_record, tmp_path, args):
+    out = tmp_path / "small"
+    if not _mount_small_tmpfs(out, "1m"):
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        _fill(out, 0)
+        before = snapshot(out)
+        result = lc(*_output_command(args, out / "file", a_record, tmp_path), cwd=tmp_path)
+        assert result.returncode == 2, output(result)
+        assert "No space left on device" in result.stderr and "Traceback" not in output(result), output(result)
+        assert snapshot(out) == before and not [p.name for p in out.iterdir() if p.name != "filler"]
+    finally:
+        subprocess.run(["umount", str(out)], capture_output=True)
+
+
+def test_converting_in_place_on_a_full_disk_keeps_the_file(tmp_path):
+    out = tmp_path / "small"
+    if not _mount_small_tmpfs(out, "1m"):
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        (out / "legacy.toml").write_text(deviation(PARAMETRIZED), encoding="utf-8")
+        _fill(out, 0)
+        before = snapshot(out)
+        result = lc("expectations", "convert", out / "legacy.toml", cwd=tmp_path)
+        assert result.returncode == 2, output(result)
+        assert "No space left on device" in result.stderr and "Traceback" not in output(result), output(result)
+        assert snapshot(out) == before and sorted(p.name for p in out.iterdir()) == ["filler", "legacy.toml"]
+    finally:
+        subprocess.run(["umount", str(out)], capture_output=True)
+
+
+@pytest.mark.parametrize("make", ["fifo", "device"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["upstream-report", FINDING],
+        ["repro", FINDING],
+        ["bisect", "--reproducer", FINDING, "--good", "3.10.0", "--bad", "3.15.1"],
+        ["reproducers"],
+    ],
+    ids=["upstream-report", "repro", "bisect", "reproducers"],
+)
+def test_a_findings_file_that_is_no_regular_file_is_one_error(tmp_path, command, make):
+    """--findings /dev/zero was read whole: upstream-report was killed for memory."""
+    findings = tmp_path / "findings.toml"
+    if make == "fifo":
+        os.mkfifo(findings)
+    else:
+        findings = pathlib.Path("/dev/zero")
+    result = lc(*command, "--findings", findings, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, output(result)
+    assert "not a regular file" in result.stderr and len(result.stderr.splitlines()) == 1, output(result)
 
 
 # ------------------------------------------------------------- reruns

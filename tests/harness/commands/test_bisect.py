@@ -176,6 +176,7 @@ def test_command_exit_statuses(capsys):
         ("NO.SUCH_CLAUSE", "--good", "3.15.1", "--bad", "nightly"),
         ("suites/test_nothing.py::test_x", "--good", "3.15.1", "--bad", "nightly"),
         ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.9", "--bad", "nightly"),
+        ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "3.15.1"),  # one build: nothing to search
         ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly", "--backend", "tf-keras"),
         ("TRAIN.FUNCTIONAL_PINNED_IS_LOCAL", "--good", "3.15.1", "--bad", "nightly", "--backend", "keras-jax@3.15.1"),
         ("--good", "3.15.1", "--bad", "nightly"),

@@ -27,6 +27,7 @@ import pathlib
 import platform
 import sys
 
+from layercontract.spec.harness.commands.options import usable_file, write_file
 from layercontract.spec.harness.usage import usage_path
 
 HELP = "benchmark backends (wall, CPU, peak RSS, where the time goes) against the committed baseline"
@@ -341,6 +342,12 @@ def run(args) -> int:
     if bool(args.from_records) == bool(args.backends):
         print("layercontract bench: give BACKEND... (or 'all') to run, or --from-records RECORD...", file=sys.stderr)
         return EXIT_HARNESS
+    outputs = {"--json": args.json, "--save-baseline": args.save_baseline}
+    for option, path in outputs.items():
+        problem = usable_file(path, option) if path else None
+        if problem:  # before the backends run, not after
+            print(f"layercontract bench: error: {problem}", file=sys.stderr)
+            return EXIT_HARNESS
     if args.from_records:
         paths = [pathlib.Path(p) for p in args.from_records]
     else:
@@ -368,9 +375,13 @@ def run(args) -> int:
     compare(rows, baseline)
     result = result_of(rows, baseline, baseline_path)
     print("\n".join(lines(result)), flush=True)
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    if args.save_baseline:
-        pathlib.Path(args.save_baseline).parent.mkdir(parents=True, exist_ok=True)
-        pathlib.Path(args.save_baseline).write_text(json.dumps(as_baseline(result), indent=1) + "\n", encoding="utf-8")
+    texts = {
+        "--json": lambda: json.dumps(result, indent=1),
+        "--save-baseline": lambda: json.dumps(as_baseline(result), indent=1),
+    }
+    for option, path in outputs.items():
+        problem = write_file(path, texts[option]() + "\n", option) if path else None
+        if problem:
+            print(f"layercontract bench: error: {problem}", file=sys.stderr)
+            return EXIT_HARNESS
     return EXIT_OK

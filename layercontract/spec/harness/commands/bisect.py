@@ -27,7 +27,8 @@ compare link: by date on master for nightlies, by tag for releases).
 good and first bad again at the end.
 
 Exit status: 0 found; 1 the endpoints give the same results (or one cannot be tested, or
---confirm did not repeat a verdict); 2 bad input (unknown clause or check, a build not on the index, a non-Keras-3 backend).
+--confirm did not repeat a verdict); 2 bad input (unknown clause or check, a build not on the index, one build as
+--good and --bad, a non-Keras-3 backend).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ import re
 import sys
 import tempfile
 import time
+
+from layercontract.spec.harness.commands.options import usable_file, write_file
 
 HELP = "find the first Keras release or nightly where a clause's checks (or a reproducer) changed"
 EXIT_FOUND, EXIT_NO_CHANGE, EXIT_BAD_INPUT = 0, 1, 2
@@ -198,6 +201,9 @@ def run(args, *, available=None, tester=None) -> int:
         os.environ[overlay.ENV_CACHE] = str(pathlib.Path(args.keras_cache).expanduser().resolve())
     if args.jobs < 1:
         return _error("--jobs must be at least 1")
+    problem = usable_file(args.json, "--json") if args.json else None
+    if problem:  # before the builds are tested, not after
+        return _error(problem)
     if bool(args.targets) == bool(args.reproducer):
         return _error("give either clause or check ids (TARGET...) or --reproducer FINDING")
     backend = args.backend
@@ -231,6 +237,8 @@ def run(args, *, available=None, tester=None) -> int:
         bad = bisection.resolve(args.bad, available)
     except bisection.BisectError as e:
         return _error(str(e))
+    if good.version == bad.version:
+        return _error(f"--good {args.good} and --bad {args.bad} name the same build ({good}): nothing to search")
     low, high = sorted((good.version, bad.version))
     span = [b for b in available if low <= b.version <= high]
     rounds = bisection.expected_steps(len(span), args.jobs)
@@ -254,14 +262,15 @@ def run(args, *, available=None, tester=None) -> int:
     print(f"layercontract bisect: done in {time.monotonic() - started:.0f} s", flush=True)
     if args.json:
         confirmed = (status == EXIT_FOUND) if args.confirm and result.found else None
-        write_json(args.json, result, status, what, backend, round(time.monotonic() - started, 1), confirmed)
+        problem = write_json(args.json, result, status, what, backend, round(time.monotonic() - started, 1), confirmed)
+        if problem:
+            return _error(problem)
     return status
 
 
-def write_json(path, result, status, what, backend, seconds, confirmed):
+def write_json(path, result, status, what, backend, seconds, confirmed) -> str | None:
+    """The bisection as JSON at `path`; None, or why it could not be written."""
     import json
-
-    from layercontract.reports import records
 
     data = {
         "what": what,
@@ -289,4 +298,4 @@ def write_json(path, result, status, what, backend, seconds, confirmed):
             for s in result.steps
         ],
     }
-    records.write_atomic(path, json.dumps(data, indent=1) + "\n")
+    return write_file(path, json.dumps(data, indent=1) + "\n", "--json")

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import tomllib
 
+from layercontract.spec.harness.commands.options import usable_file, write_file
+
 HELP = "rewrite a legacy expectations file as findings (expectations convert FILE)"
 COMPARED = ("test", "clause", "kind", "observed", "reason", "upstream", "when", "match")
 
@@ -142,14 +144,15 @@ def convert_text(path: pathlib.Path, known_clauses, findings_file=None) -> tuple
         out += _table("deviation", fields)
     converted = "\n".join(out).rstrip("\n") + "\n"
     # read it back where the file is (relative paths resolve alike): every entry as before
-    with tempfile.NamedTemporaryFile(
-        "w", suffix=".toml", dir=path.resolve().parent, delete=False, encoding="utf-8"
-    ) as tmp:
-        tmp.write(converted)
-    try:
+    tmp = tempfile.NamedTemporaryFile(
+        "w", suffix=".toml", prefix=".convert-", dir=path.resolve().parent, delete=False, encoding="utf-8"
+    )
+    try:  # no space, read-only: the temporary file goes too, and the caller says so in one line
+        with tmp:
+            tmp.write(converted)
         after = expectations.load(pathlib.Path(tmp.name), known_clauses, findings_file)
     finally:
-        pathlib.Path(tmp.name).unlink()
+        pathlib.Path(tmp.name).unlink(missing_ok=True)
     changed = [
         f"entry #{d.entry} ({d.test}): {k} {getattr(d, k)!r} -> {getattr(a, k)!r}"
         for d, a in zip(before, after)
@@ -171,10 +174,22 @@ def run(args) -> int:
     if not path.is_file():
         print(f"layercontract expectations convert: no file {path}", file=sys.stderr)
         return 2
+    out = args.out or path
+    problem = usable_file(out, "--out" if args.out else "the file")
+    if problem:
+        print(f"layercontract expectations convert: error: {problem}", file=sys.stderr)
+        return 2
     try:
         converted, n_findings, n_entries = convert_text(path, spec_clauses.load())
     except expectations.ExpectationsError as e:
         print(f"layercontract expectations convert: {path} is invalid:\n{e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # its checking copy beside the file: no space, read-only
+        print(
+            f"layercontract expectations convert: error: cannot write a copy to check beside {path}: "
+            f"{e.strerror or e}; nothing written",
+            file=sys.stderr,
+        )
         return 2
     except ValueError as e:
         print(
@@ -185,8 +200,10 @@ def run(args) -> int:
     if not n_entries:
         print(f"{path}: every entry already names a finding; nothing to convert")
         return 0
-    out = args.out or path
-    out.write_text(converted, encoding="utf-8")
+    problem = write_file(out, converted, "--out" if args.out else "the file")
+    if problem:  # the file as it was: written atomically
+        print(f"layercontract expectations convert: error: {problem}", file=sys.stderr)
+        return 2
     print(
         f"{out}: {n_entries} legacy entries -> {n_findings} findings (declared in the file); every entry "
         "reads as before. Review the drafted ids and titles; add a reproducer per finding."

@@ -38,6 +38,7 @@ import re
 import sys
 
 from layercontract.spec.harness import outcomes
+from layercontract.spec.harness.commands.options import usable_file, write_file
 
 HELP = "draft expectations entries (grouped into candidate findings) from a run record's failures"
 TODO = "TODO"
@@ -277,14 +278,17 @@ def run(args) -> int:
     except (ReportError, OSError) as e:
         print(f"layercontract expectations draft: error: {e}", file=sys.stderr)
         return 2
+    problem = usable_file(args.out) if args.out else None
+    if problem:
+        print(f"layercontract expectations draft: error: {problem}", file=sys.stderr)
+        return 2
     candidates, left_out = draft(record)
     text = render(candidates, record, pathlib.Path(args.record).name, args.format)
     tomllib.loads(text)  # always valid TOML
     if args.out:
-        try:
-            records.write_atomic(args.out, text)
-        except OSError as e:
-            print(f"layercontract expectations draft: error: cannot write {args.out}: {e}", file=sys.stderr)
+        problem = write_file(args.out, text)
+        if problem:
+            print(f"layercontract expectations draft: error: {problem}", file=sys.stderr)
             return 2
     else:
         sys.stdout.write(text)

@@ -10,6 +10,8 @@ import sys
 import tempfile
 import time
 
+from layercontract.spec.harness.commands.options import usable_file, write_file
+
 HELP = "run every fault of the reference and write the fault x clause kill matrix (JSON)"
 
 
@@ -26,6 +28,10 @@ def run(args) -> int:
     from layercontract.reference_impl import faults
     from layercontract.spec.harness import fault_runs
 
+    problem = usable_file(args.out)
+    if problem:  # before the runs, not after
+        print(f"layercontract kill-matrix: error: {problem}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="layercontract-faults-") as workdir:
         runs = fault_runs.runs_for(faults.FAULTS, pathlib.Path(workdir), workers=args.jobs)
@@ -36,9 +42,11 @@ def run(args) -> int:
             return 2
         finally:
             runs.close()
-    from layercontract.reports.records import write_atomic
-
-    out = write_atomic(args.out, json.dumps(matrix, indent=1) + "\n")
+    problem = write_file(args.out, json.dumps(matrix, indent=1) + "\n")
+    if problem:
+        print(f"layercontract kill-matrix: error: {problem}", file=sys.stderr)
+        return 2
+    out = args.out
     survivors = [name for name, row in matrix["faults"].items() if not row["killed_by"]]
     print(
         f"layercontract kill-matrix: {len(matrix['faults']) - len(survivors)} of {len(matrix['faults'])} "

@@ -8,7 +8,10 @@ disagrees (or cannot run on the pinned versions); 2: the check could not start.
 
 from __future__ import annotations
 
+import sys
+
 from layercontract.spec.harness import reproducer_check
+from layercontract.spec.harness.commands.options import usable_file
 
 HELP = "check every finding's reproducer against its `when` (exit 1 where it holds, 0 where not)"
 
@@ -18,4 +21,8 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    problem = usable_file(args.out) if args.out else None
+    if problem:  # before the reproducers run, not after
+        print(f"layercontract reproducers: error: {problem}", file=sys.stderr)
+        return 2
     return reproducer_check.check(args)

@@ -281,6 +281,15 @@ def own_record(path: pathlib.Path, private: pathlib.Path):
     return record
 
 
+def as_published(record: dict, private: pathlib.Path, out: pathlib.Path) -> dict:
+    """The record with OUT's paths in its invocation instead of the private directory's."""
+    from layercontract.reports import records
+
+    mine, theirs = records.unicode_only(str(private)), records.unicode_only(str(out))
+    record["invocation"] = [str(a).replace(mine, theirs) for a in record.get("invocation") or ()]
+    return record
+
+
 def run(args) -> int:
     from layercontract.spec.harness import processes, registry
 
@@ -367,6 +376,9 @@ def _run_in(args, out, private, targets, extra) -> int:
     record_path = job.record
     fresh = own_record(record_path, private) is not None
     rc = job.proc.returncode
+    if rc == processes.EXIT_CANNOT_WRITE and not (job.killed or interrupted):  # it said why, in one line
+        print("layercontract run: nothing written; the previous record and report are unchanged", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if not fresh and (interrupted or (not job.killed and rc in (2, 3, 4, 5))):
         # Stopped before its tests were selected: pytest said why (bad input, a backend that
         # cannot load, Ctrl-C while loading); the previous record stays as it was.
@@ -388,9 +400,7 @@ def _run_in(args, out, private, targets, extra) -> int:
     status = exit_interrupted if interrupted else (EXIT_OK if backend_runs.backend_ok(record) else EXIT_UNEXPECTED)
     final = out / record_path.name
     try:  # this run's record with OUT's paths; its report from it; then renamed into OUT
-        mine, theirs = records.unicode_only(str(private)), records.unicode_only(str(out))
-        record["invocation"] = [str(a).replace(mine, theirs) for a in record.get("invocation") or ()]
-        records.write(record_path, record)
+        records.write(record_path, as_published(record, private, out))
     except OSError as e:
         text = f"cannot write the record in {out}: {e.strerror or e}; the previous record is unchanged"
         _verdict(verdict.line("run", EXIT_BAD_INPUT, args.backend, text), sys.stderr)

@@ -2,13 +2,21 @@
 pytest process (Keras picks its backend once per process), several at a time, then one merged
 report.
 
-Each backend runs `python -m pytest suites --backend X --record OUT/X.json --journal ...
---test-timeout T`; up to --jobs of them at once (default: os.cpu_count()). Its output goes
-to OUT/X.log. A test longer than --test-timeout fails as "timeout" inside the process
+Each backend runs `python -m pytest suites --backend X --record PRIVATE/X.json --journal ...
+--test-timeout T`; up to --jobs of them at once (default: os.cpu_count()). PRIVATE is
+OUT/.run-<pid>-<random>/<n>, a directory only this run-many's n-th backend writes (as
+`layercontract run`'s): each record is checked to be its own (its --record names PRIVATE; two
+backends whose records share a name are an error, exit 2), the merged report is
+written from those records, and then each record, with its log (X.log) and usage, is renamed
+into OUT. A verdict is never read from another run's record, two run-manys (or a run and a
+run-many) sharing --out each decide from their own, and a full or read-only --out is one error
+(exit 2) with the previous records and report unchanged. Interrupted, the records of the
+backends that finished are renamed into OUT, the others stay as they were.
+A test longer than --test-timeout fails as "timeout" inside the process
 (spec/harness/watchdog.py); one that does not respond to that (stuck in C code) is killed by
 run-many --grace seconds later, and a backend running longer than --backend-timeout is killed.
 A backend that crashes (segfault, os._exit), is killed or cannot start gets a record anyway,
-built from the record its run left and its progress journal (OUT/X.journal, kept for such
+built from the record its run left and its progress journal (X.journal, kept in OUT for such
 runs): the tests it finished keep their outcomes, the others get outcome crash, timeout
 or harness-error, with the reason (and the stack of a killed process). The other backends' results
 are untouched. Every backend process runs in its own process group and dies with run-many
@@ -38,8 +46,10 @@ backend's tests together per outcome (spec/harness/verdict.py).
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import pathlib
+import shutil
 import signal
 import sys
 import time
@@ -48,7 +58,15 @@ from layercontract.reports import records
 from layercontract.spec.harness import overlay, processes, registry, selection, verdict
 from layercontract.spec.harness.backend_runs import Job, backend_ok, finish, kill, label, start, summary, watch
 from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
-from layercontract.spec.harness.commands.run import ForwardedError, check_forwarded
+from layercontract.spec.harness.commands.run import (
+    ForwardedError,
+    as_published,
+    check_forwarded,
+    own_record,
+    private_dir,
+    remove_stale,
+)
+from layercontract.spec.harness.usage import usage_path
 
 HELP = "run the suites on several backends (or 'all'), in parallel, and merge the report"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_HARNESS = 0, 1, 2
@@ -132,11 +150,12 @@ def _signal_name(returncode):
 
 
 # -------------------------------------------------------------- the report
-def write_report(record_paths, out_dir) -> list[pathlib.Path]:
-    """The merged report of `layercontract merge`: index.html, summary.md, matrix.json in out_dir."""
+def write_report(record_paths, out_dir, shown_as=None) -> list[pathlib.Path]:
+    """The merged report of `layercontract merge`: index.html, summary.md, matrix.json in out_dir
+    (shown_as: a record's path -> the path the report names it by)."""
     from layercontract.reports import merge as merge_mod
 
-    return [pathlib.Path(p) for p in merge_mod.write_reports(record_paths, out_dir).values()]
+    return [pathlib.Path(p) for p in merge_mod.write_reports(record_paths, out_dir, shown_as=shown_as).values()]
 
 
 # ----------------------------------------------------------------- command
@@ -218,6 +237,14 @@ def run(args) -> int:
     except ForwardedError as e:
         print(f"layercontract run-many: error: {e}", file=sys.stderr)
         return EXIT_HARNESS
+    junit = [a for a in args.pytest_arg if a.partition("=")[0] in ("--junitxml", "--junit-xml")]
+    if junit and len(backends) > 1:  # each backend would write the one file: all but one lost
+        print(
+            f"layercontract run-many: error: {junit[0][:80]!r} in --pytest-arg: every backend would write "
+            "that one file; give it to one backend's run (layercontract run --backend B -- --junitxml FILE)",
+            file=sys.stderr,
+        )
+        return EXIT_HARNESS
     out = pathlib.Path(args.out).resolve()
     problem = usable_out(out)
     if problem:
@@ -241,25 +268,51 @@ def run(args) -> int:
     def say(text):
         print(f"[{time.monotonic() - t0:7.1f}s] {text}", flush=True)
 
-    by_backend = {b: Job(b, out, env=envs.get(b, {})) for b in order}
+    remove_stale(out)
+    try:
+        private = private_dir(out)
+        for i in range(len(order)):  # one directory per backend: two may record under one name
+            (private / str(i)).mkdir()
+    except OSError as e:
+        print(f"layercontract run-many: error: --out {out}: cannot create its directory there: {e}", file=sys.stderr)
+        return EXIT_HARNESS
+    by_backend = {b: Job(b, private / str(i), env=envs.get(b, {})) for i, b in enumerate(order)}
     pending = collections.deque(by_backend[b] for b in order)
     running: list[Job] = []
-    results: dict[str, object] = {}
+    results: dict[str, dict] = {}
     try:
-        with processes.Supervisor() as supervisor:  # SIGTERM/SIGINT/SIGHUP: every backend process goes too
-            _run_jobs(pending, running, results, jobs, args, supervisor, say)
-    except (KeyboardInterrupt, SystemExit) as e:  # the Supervisor's SystemExit(128 + N): stopped by signal N
-        code = e.code if isinstance(e, SystemExit) and isinstance(e.code, int) else 130
-        stopped_by = signal.Signals(code - 128).name if code > 128 else "SIGINT"
-        print(verdict.run_many_interrupted_line(code, results, len(backends), stopped_by), flush=True)
-        return code
-    paths = [by_backend[b].record for b in backends]  # the order asked for (a module:Class: its adapter's name)
-    try:
-        reports = write_report(paths, out)
+        try:
+            with processes.Supervisor() as supervisor:  # SIGTERM/SIGINT/SIGHUP: every backend process goes too
+                _run_jobs(pending, running, results, jobs, args, supervisor, say)
+        except (KeyboardInterrupt, SystemExit) as e:  # the Supervisor's SystemExit(128 + N): stopped by signal N
+            # the records of the backends that finished are kept; the others' stay as they were
+            with contextlib.suppress(NotOwnRecord, SharedRecordName, OSError):
+                publish([by_backend[b] for b in results], results, out)
+            code = e.code if isinstance(e, SystemExit) and isinstance(e.code, int) else 130
+            stopped_by = signal.Signals(code - 128).name if code > 128 else "SIGINT"
+            print(verdict.run_many_interrupted_line(code, results, len(backends), stopped_by), flush=True)
+            return code
+        # in the order asked for (a module:Class backend's record is named after its adapter)
+        reports = publish([by_backend[b] for b in backends], results, out, report=True)
+    except NotOwnRecord as e:
+        print(f"layercontract run-many: error: {e}", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    except SharedRecordName as e:
+        print(f"layercontract run-many: error: {e}", file=sys.stderr)
+        return EXIT_HARNESS
+    except OSError as e:  # no space, read-only: in run-many's own writing
+        print(
+            f"layercontract run-many: error: cannot write in {out}: {e.strerror or e}"
+            f"{f' ({e.filename})' if e.filename else ''}; the previous records and report are unchanged",
+            file=sys.stderr,
+        )
+        return EXIT_HARNESS
     except Exception as e:  # the report is run-many's own job: any failure is a harness failure
         text = f"could not write the report: {type(e).__name__}: {e}"
         print(verdict.line("run-many", EXIT_HARNESS, verdict.plural(len(backends), "backend"), text), file=sys.stderr)
         return EXIT_HARNESS
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     changes = version_changes([results[b] for b in backends])
     if changes:
         print("\n".join(changes), flush=True)
@@ -274,6 +327,49 @@ def run(args) -> int:
     wall = time.monotonic() - t0
     print(verdict.run_many_line(status, results, failing=bad, over_budget=over, max_rss=args.max_rss, wall_s=wall))
     return status
+
+
+class NotOwnRecord(Exception):
+    """A record in a backend's private directory that its own process did not write."""
+
+
+class SharedRecordName(Exception):
+    """Two backends of one run-many whose records have one name (a module:Class adapter named
+    like another backend): one would replace the other in OUT."""
+
+
+def publish(jobs: list[Job], results: dict, out: pathlib.Path, report=False):
+    """Move the jobs' records from their private directories into `out`, each checked to be its
+    own backend's first (results: backend -> record, replaced by the checked record); with
+    `report`, the merged report of them is written before any record moves (a report that cannot
+    be written leaves every previous record as it was). Their .usage, log and kept journal go
+    along. Returns the report's paths."""
+    names: dict[str, str] = {}
+    for job in jobs:
+        other = names.setdefault(job.record.name, job.backend)
+        if other != job.backend:
+            raise SharedRecordName(
+                f"backends {other} and {job.backend} both record as {job.record.name} (their adapters' "
+                "name): run them in two run-manys with different --out; no record written"
+            )
+    for job in jobs:
+        record = own_record(job.record, job.out)
+        if record is None:
+            raise NotOwnRecord(f"the record at {job.record} is not this run-many's")
+        results[job.backend] = record
+        records.write(job.record, as_published(record, job.out, out))
+    reports = []
+    if report:
+        paths = [job.record for job in jobs]
+        reports = write_report(paths, out, shown_as={p: out / p.name for p in paths})
+    for job in jobs:
+        for path in (usage_path(job.record), job.log, job.journal, job.stack):
+            if path.exists():
+                os.replace(path, out / path.name)
+            elif path in (job.journal, job.stack):  # a journal is kept only for a run that did not finish
+                (out / path.name).unlink(missing_ok=True)
+        os.replace(job.record, out / job.record.name)
+    return reports
 
 
 def _run_jobs(pending, running, results, jobs, args, supervisor, say):
@@ -300,7 +396,7 @@ def _run_jobs(pending, running, results, jobs, args, supervisor, say):
                 rss = f", peak RSS {job.peak_rss_kib / 1024:.0f} MiB" if job.peak_rss_kib else ""
                 say(
                     f"{label(record):<7} {job.backend}  {exit_text}, wall {wall:.1f} s{rss}, {summary(record)}"
-                    + ("" if backend_ok(record) else f"  (log: {job.log})")
+                    + ("" if backend_ok(record) else f"  (log: {pathlib.Path(args.out) / job.log.name})")
                 )
     except KeyboardInterrupt:
         for job in running:

@@ -23,6 +23,8 @@ import re
 import sys
 import tomllib
 
+from layercontract.spec.harness.commands.options import usable_file, write_file
+
 HELP = "write a Markdown issue draft for a finding (title, versions, reproducer, expected vs observed, links)"
 _CLAUSE_ID = re.compile(r"\b[A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)+\b")
 _CLAUSE_LINE = re.compile(r"^Clauses?:\s+(.*)$", re.MULTILINE)
@@ -209,6 +211,10 @@ def run(args) -> int:
     if not script.is_file():
         print(f"layercontract upstream-report: error: finding {finding.id}: no reproducer {script}", file=sys.stderr)
         return 2
+    problem = usable_file(args.out) if args.out else None
+    if problem:
+        print(f"layercontract upstream-report: error: {problem}", file=sys.stderr)
+        return 2
     known = clauses_mod.load()
     wanted = clauses_of(finding, script.read_text(encoding="utf-8"))
     clauses = {cid: known.get(cid) for cid in wanted}
@@ -226,8 +232,10 @@ def run(args) -> int:
         keras_ran = f"{found.distribution} {found.version}" if found else ""
     text = render(finding, clauses, script, ran, ran_on, keras_ran)
     if args.out:
-        pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        pathlib.Path(args.out).write_text(text, encoding="utf-8")
+        problem = write_file(args.out, text)
+        if problem:
+            print(f"layercontract upstream-report: error: {problem}", file=sys.stderr)
+            return 2
         print(f"layercontract upstream-report: {finding.id}: written to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
