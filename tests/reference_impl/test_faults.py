@@ -41,7 +41,10 @@ def suite_runs(tmp_path_factory):
         name: sorted({check for cid in fault.targets for check in cited.get(cid, [])})
         for name, fault in faults.FAULTS.items()
     }
-    runs = runs_for([*faults.FAULTS, *faults.KNOWN_SURVIVORS], workdir, checks=checks, profile="faults")
+    # Only outcomes are read here: no shrinking (the faults profile), no source in failure reports.
+    runs = runs_for(
+        [*faults.FAULTS, *faults.KNOWN_SURVIVORS], workdir, checks=checks, profile="faults", pytest_args=["--tb=line"]
+    )
     yield runs
     runs.close()
 

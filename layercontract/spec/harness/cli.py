@@ -23,11 +23,14 @@ def safe_streams() -> None:
 
 def main(argv=None) -> int:
     safe_streams()
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(
         prog="layercontract", description="Conformance checks of the Keras layer/model contract."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    # Only the command given is imported (some import pytest or numpy, a few tenths of a second
+    # each); every command only for the list of commands (--help, a missing or unknown command).
+    for name in [argv[0]] if argv and argv[0] in COMMANDS else COMMANDS:
         module = importlib.import_module(f"layercontract.spec.harness.commands.{name.replace('-', '_')}")
         command = sub.add_parser(name, help=module.HELP, description=module.__doc__)
         module.add_arguments(command)

@@ -10,8 +10,10 @@ CPU going; results stream to files the caller waits for. Without os.fork each ru
 A run may be limited to some checks (`checks`: "test_x.py::test_y" as clause_citations.cited_clauses
 names them; tests/reference_impl/test_faults.py runs each fault against the checks of its target clauses) and
 may use another hypothesis profile (`profile`: "faults" skips shrinking, which is most of a
-failing generated check's time and changes no outcome). `layercontract kill-matrix` runs every
-check with the ci profile.
+failing generated check's time and changes no outcome) and take more pytest arguments
+(`pytest_args`: "--tb=line" leaves the source out of failure reports, a fifth of a failing run's
+time, when only outcomes are read). `layercontract kill-matrix` runs every check with the ci
+profile and full reports.
 
 The processes are spec/harness/processes.py's: the zygote leads its own process group and dies
 with the process that started it, each forked run dies with the zygote, so no run outlives a
@@ -46,7 +48,7 @@ def _env():
     return env
 
 
-def suites_args(name: str, record: pathlib.Path, checks=None, profile=None) -> list[str]:
+def suites_args(name: str, record: pathlib.Path, checks=None, profile=None, pytest_args=()) -> list[str]:
     targets = [str(check_ids.SUITES_DIR / c) for c in checks] if checks else [str(check_ids.SUITES_DIR)]
     return [
         *targets,
@@ -66,6 +68,7 @@ def suites_args(name: str, record: pathlib.Path, checks=None, profile=None) -> l
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         *(["--hypothesis-profile", profile] if profile else []),
+        *pytest_args,
     ]
 
 
@@ -89,11 +92,13 @@ class Run:
         return "\n".join(self.output.splitlines()[-lines:])
 
 
-def run_suites_with_fault(name: str, workdir: pathlib.Path, checks=None, profile=None) -> Run:
+def run_suites_with_fault(name: str, workdir: pathlib.Path, checks=None, profile=None, pytest_args=()) -> Run:
     """One run in a fresh interpreter."""
     record = workdir / f"{name}.json"
     result = processes.run(
-        [sys.executable, "-m", "pytest", *suites_args(name, record, checks, profile)], env=_env(), timeout=RUN_TIMEOUT_S
+        [sys.executable, "-m", "pytest", *suites_args(name, record, checks, profile, pytest_args)],
+        env=_env(),
+        timeout=RUN_TIMEOUT_S,
     )
     return Run.load(name, result.returncode, result.stdout + result.stderr, record)
 
@@ -122,6 +127,12 @@ def zygote_main(workdir: str, workers: int):
     import layercontract.reference_impl.faults  # noqa: F401
     import layercontract.spec.harness.plugin  # noqa: F401
     import layercontract.suites._helpers  # noqa: F401,E401
+    from layercontract.spec import clauses
+    from layercontract.spec.harness import clause_citations
+
+    # What every run reads the same way, cached: the spec, and the suites' citations (parsed).
+    clauses.load()
+    clause_citations.cited_clauses()
 
     gc.freeze()  # the warm heap is shared and never collected in the children
 
@@ -162,14 +173,16 @@ def zygote_main(workdir: str, workers: int):
 class ForkedRuns:
     """All runs, started at once from a zygote process on the first request."""
 
-    def __init__(self, names, workdir: pathlib.Path, workers: int, checks=None, profile=None):
+    def __init__(self, names, workdir: pathlib.Path, workers: int, checks=None, profile=None, pytest_args=()):
         self._names, self._workdir, self._workers = list(names), workdir, workers
-        self._checks, self._profile = checks or {}, profile
+        self._checks, self._profile, self._pytest_args = checks or {}, profile, list(pytest_args)
         self._zygote = None
 
     def _start(self):
         plan = {
-            name: suites_args(name, self._workdir / f"{name}.json", self._checks.get(name), self._profile)
+            name: suites_args(
+                name, self._workdir / f"{name}.json", self._checks.get(name), self._profile, self._pytest_args
+            )
             for name in self._names
         }
         (self._workdir / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
@@ -209,11 +222,16 @@ class ForkedRuns:
 
 
 class DirectRuns:
-    def __init__(self, workdir: pathlib.Path, checks=None, profile=None):
-        self._workdir, self._checks, self._profile = workdir, checks or {}, profile
+    def __init__(self, workdir: pathlib.Path, checks=None, profile=None, pytest_args=()):
+        self._workdir, self._checks, self._profile, self._pytest_args = (
+            workdir,
+            checks or {},
+            profile,
+            list(pytest_args),
+        )
 
     def get(self, name: str) -> Run:
-        return run_suites_with_fault(name, self._workdir, self._checks.get(name), self._profile)
+        return run_suites_with_fault(name, self._workdir, self._checks.get(name), self._profile, self._pytest_args)
 
     def close(self):
         pass
@@ -223,15 +241,21 @@ class FaultRunError(Exception):
     pass
 
 
-def runs_for(names, workdir: pathlib.Path, workers: int | None = None, checks=None, profile=None):
+def runs_for(names, workdir: pathlib.Path, workers: int | None = None, checks=None, profile=None, pytest_args=()):
     """ForkedRuns where os.fork is usable, else DirectRuns (the zygote is a fresh process, so
     this works inside an xdist worker too).
     checks: {name: ["test_x.py::test_y", ...]} limits a fault's run to those checks (default:
-    every check); profile: the hypothesis profile (default: ci)."""
+    every check); profile: the hypothesis profile (default: ci); pytest_args: more arguments for
+    each run's pytest."""
     if not hasattr(os, "fork"):
-        return DirectRuns(workdir, checks, profile)
+        return DirectRuns(workdir, checks, profile, pytest_args)
     return ForkedRuns(
-        list(names), workdir, workers=workers or max(2, os.cpu_count() or 1), checks=checks, profile=profile
+        list(names),
+        workdir,
+        workers=workers or max(2, os.cpu_count() or 1),
+        checks=checks,
+        profile=profile,
+        pytest_args=pytest_args,
     )
 
 
