@@ -6,6 +6,7 @@ import inspect
 import os
 import pathlib
 import sys
+import weakref
 
 import numpy as np
 
@@ -270,13 +271,30 @@ class KerasOpenvino(Keras3):
     # compiled mode with state write-back exists (predict compiles a whole model).
     capabilities = frozenset({"inference", "symbolic", "functional"})
 
+    def __init__(self):
+        super().__init__()
+        self._converted: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
     def to_numpy(self, x):
         # Eager values are OpenVINOKerasTensor (a wrapper of an ov.Output) and Variables holding
         # one; both define __array__ without numpy 2's `copy` keyword, so np.array(x) would take
         # the deprecated path. The backend's own exporter (ops.convert_to_numpy -> openvino
-        # core.convert_to_numpy) reads a constant's data or runs a one-result model.
+        # core.convert_to_numpy) reads a constant's data or compiles and runs a one-result model
+        # (~15 ms of CPU each, most of this backend's run). A tensor never changes, so a second
+        # conversion of the same one (a check reading an output twice) gets a copy of the first's
+        # values instead of compiling its model again.
         if isinstance(x, self._keras.Variable):
             x = x.value
         if isinstance(x, (np.ndarray, np.generic, bool, int, float)):
             return np.asarray(x)
-        return np.asarray(self._keras.ops.convert_to_numpy(x))
+        key = id(x)
+        found = self._converted.get(key)
+        if found is not None and found[0]() is x:
+            return found[1].copy()
+        value = np.asarray(self._keras.ops.convert_to_numpy(x))
+        try:
+            ref = weakref.ref(x, lambda _ref: self._converted.pop(key, None))
+        except TypeError:  # not weakly referenceable: never kept
+            return value
+        self._converted[key] = (ref, value.copy())
+        return value
