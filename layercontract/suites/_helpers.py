@@ -10,9 +10,9 @@ k calls) follows Binomial(n, p) exactly when the implementation is right. A chec
 when lo <= X <= hi.
 
 How the interval is computed. With alpha = FALSE_FAILURE_PROBABILITY = 1e-9, `lo` is the
-largest k with P(X < k) <= alpha/2 and `hi` the smallest k with P(X > k) <= alpha/2, both from
-the exact binomial CDF and survival function (scipy.stats.binom; no normal approximation, so
-it stays exact for small n and for p near 0 or 1). The two tails outside [lo, hi] then hold
+largest k with P(X < k) <= alpha/2 and `hi` the smallest k with P(X > k) <= alpha/2, both found
+by bisection on the exact binomial CDF and survival function (scipy.special.bdtr and bdtrc; no
+normal approximation, so it stays exact for small n and for p near 0 or 1). The two tails outside [lo, hi] then hold
 at most alpha together: a correct implementation fails one check with probability <= 1e-9
 (the interval is slightly conservative because X is discrete). `binomial_acceptance` asserts
 this bound before returning.
@@ -53,6 +53,7 @@ dropped never or always (a frozen mask) fails it.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 import numpy as np
@@ -198,15 +199,20 @@ def binomial_acceptance(n: int, p: float, alpha: float = FALSE_FAILURE_PROBABILI
 
     lo is the largest k with P(X < k) <= alpha/2; hi the smallest k with P(X > k) <= alpha/2.
     """
-    from scipy import stats  # here, not at import: scipy.stats is most of a suite module's import time
+    # Imported here, not at import; scipy.special, not scipy.stats, whose import is three times
+    # as long (half a second of CPU in every process that runs a stochastic check).
+    from scipy import special
 
-    lo = int(stats.binom.ppf(alpha / 2, n, p))
-    if stats.binom.cdf(lo - 1, n, p) > alpha / 2:
-        lo -= 1
-    hi = int(stats.binom.isf(alpha / 2, n, p))
-    while stats.binom.sf(hi, n, p) > alpha / 2:
-        hi += 1
-    assert stats.binom.cdf(lo - 1, n, p) + stats.binom.sf(hi, n, p) <= alpha
+    def below(k: int) -> float:  # P(X < k)
+        return float(special.bdtr(k - 1, n, p)) if k > 0 else 0.0
+
+    def above(k: int) -> float:  # P(X > k)
+        return float(special.bdtrc(k, n, p)) if k < n else 0.0
+
+    # below() grows with k from P(X < 0) = 0, above() falls to P(X > n) = 0
+    lo = bisect.bisect_right(range(n + 1), False, key=lambda k: below(k) > alpha / 2) - 1
+    hi = bisect.bisect_left(range(n + 1), True, key=lambda k: above(k) <= alpha / 2)
+    assert below(lo) + above(hi) <= alpha
     return lo, hi
 
 

@@ -122,7 +122,7 @@ def zygote_main(workdir: str, workers: int):
     import hypothesis.stateful  # noqa: F401  (a third of a run's start-up)
     import hypothesis.strategies  # noqa: F401
     import numpy  # noqa: F401
-    import scipy.stats  # noqa: F401  (the bulk: suites/_helpers.py imports it)
+    import scipy.special  # noqa: F401  (suites/_helpers.py's statistics)
 
     import layercontract.reference_impl.faults  # noqa: F401
     import layercontract.spec.harness.plugin  # noqa: F401
