@@ -544,7 +544,7 @@ def test_run_records_a_backend_that_exits_in_load_as_crash(place, tmp_path):
     record = schema.load(tmp_path / "exits-zero-in-load.json", schema.RUN_SCHEMA)  # the adapter's name
     assert {t["outcome"] for t in record["tests"]} == {"crash"} and len(record["tests"]) >= 6
     assert record["status"] == "interrupted"
-    assert not list(tmp_path.glob("*.journal*"))
+    assert not list(tmp_path.rglob("*.journal*")) and not list(tmp_path.glob(".run-*"))
 
 
 def test_run_kills_a_backend_past_its_timeout(place, tmp_path):
@@ -592,8 +592,9 @@ def test_one_ctrl_c_stops_run_at_once_and_keeps_the_earlier_record(place):
     journal = None
     deadline = time.monotonic() + 120
     while journal is None and time.monotonic() < deadline:  # until its child is loading the backend
-        journal = next(iter(out.glob("*.journal")), None)
+        journal = next(iter(out.glob(".run-*/*.journal")), None)  # in the run's private directory
         time.sleep(0.2)
+    assert journal is not None, "the run's child never started"
     time.sleep(1.0)
     stopped = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does to the foreground group
