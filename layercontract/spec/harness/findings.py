@@ -43,7 +43,7 @@ class FindingsError(Exception):
 def load(path=None) -> dict[str, Finding]:
     """id -> Finding, in file order (expectations.load_findings)."""
     path = pathlib.Path(path or FINDINGS_FILE)
-    if not path.is_file():
+    if not path.exists():  # anything else that is no regular file: the reader says what it is
         raise FindingsError(f"no findings file {path} (give one with --findings PATH)")
     try:
         return expectations.load_findings(path)

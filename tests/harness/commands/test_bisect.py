@@ -273,7 +273,9 @@ def test_reproducer_bisect_end_to_end_on_stub_overlays(tmp_path, monkeypatch, ca
     _stub_overlays(cache, ["3.15.1", *nightlies[:3], *nightlies[4:]])
     _stub_overlays(cache, [nightlies[3]], source="raise ImportError('broken build')\n")
     (tmp_path / "f" / "reproducers").mkdir(parents=True)
-    (tmp_path / "f" / "findings.toml").write_text('[[finding]]\nid = "f"\nbackends = ["keras-jax"]\n')
+    (tmp_path / "f" / "findings.toml").write_text(
+        '[[finding]]\nid = "f"\nkind = "regression"\ntitle = "t"\nreason = "r"\nbackends = ["keras-jax"]\n'
+    )
     (tmp_path / "f" / "reproducers" / "f.py").write_text(
         "import os, sys\ntry:\n    import keras\nexcept ImportError as e:\n    print(e); sys.exit(2)\n"
         "assert os.environ['KERAS_BACKEND'] == 'jax'\n"
