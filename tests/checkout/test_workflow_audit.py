@@ -53,3 +53,19 @@ def test_the_workflow_exercises_the_reusable_action_on_the_example_adapter():
     assert "backends: example-keras-numpy\n" in job and "backends: example-keras-numpy-lenient\n" in job
     assert job.count("adapter: examples/layercontract-example-adapter") == 2
     assert "steps.lenient.outcome" in job  # the deviating backend must fail the action
+
+
+def test_the_history_jobs_run_every_minor_of_the_supported_range_and_one_job_merges_them():
+    workflow = (ROOT / ".github" / "workflows" / "conformance.yml").read_text(encoding="utf-8")
+    history = workflow.split("\n  history:\n", 1)[1].split("\n\n  ", 1)[0]
+    newest_patches = "3.1.1 3.2.1 3.3.3 3.4.1 3.5.0 3.6.0 3.7.0 3.8.0 3.9.2 3.10.0 3.11.3 3.12.4 3.13.2 3.14.1 3.15.1"
+    listed = " ".join(line.split('"')[1] for line in history.splitlines() if line.strip().startswith("versions:"))
+    for version in newest_patches.split():
+        assert version in listed.split(), f"the history jobs do not run Keras {version}"
+    assert "backend: [keras-numpy, keras-tensorflow, keras-torch]" in history
+    assert "backend: keras-jax" in history and '"3.10.0 3.11.3 3.12.4 3.13.2 3.14.1 3.15.1"' in history
+    assert 'layercontract run-many "${targets[@]}"' in history
+    report = workflow.split("\n  history-report:\n", 1)[1].split("\n\n  ", 1)[0]
+    assert "needs: [history, nightly]" in report and "if: always()" in report
+    assert "pattern: history-record-*" in report and "pattern: nightly-record-*" in report
+    assert "layercontract merge" in report
