@@ -1,6 +1,6 @@
 """`layercontract run` ends on its verdict (spec/harness/verdict.py): one last line, after
 everything the run printed, green or red, interrupted, or a backend that cannot load. Its bad
-input and OS faults are tests/harness/commands/test_bad_input.py's."""
+input and OS faults are tests/harness/commands/test_bad_input_*.py's."""
 
 import os
 import re
