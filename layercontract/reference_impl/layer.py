@@ -348,8 +348,8 @@ def _dtype_policy(dtype):
     (DTYPE.LAYER_DTYPE_HONOURED, DTYPE.MIXED_POLICY)."""
     name = str(dtype or "float32")
     if name.startswith("mixed_"):
-        return "float32", str(np.dtype(name.removeprefix("mixed_")))  # bfloat16: registered by variables
-    return str(np.dtype(name)), str(np.dtype(name))
+        return "float32", str(variables.numpy_dtype(name.removeprefix("mixed_")))
+    return str(variables.numpy_dtype(name)), str(variables.numpy_dtype(name))
 
 
 def _map_shapes(fn, shape):

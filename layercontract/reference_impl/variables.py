@@ -2,16 +2,25 @@
 
 import contextlib
 
-import ml_dtypes
 import numpy as np
 
-BFLOAT16 = np.dtype(ml_dtypes.bfloat16)  # numpy has no bfloat16 of its own (mixed_bfloat16)
+
+def numpy_dtype(name: str) -> np.dtype:
+    """The numpy dtype of a Keras dtype name. numpy has no bfloat16 of its own (mixed_bfloat16):
+    ml_dtypes registers it when imported, and only then, since importing it costs more than
+    starting the reference backend without it."""
+    try:
+        return np.dtype(name)
+    except TypeError:
+        import ml_dtypes  # noqa: F401  registers bfloat16 with numpy
+
+        return np.dtype(name)
 
 
 def is_floating(dtype) -> bool:
     """A floating dtype, bfloat16 included (ml_dtypes' bfloat16 is no numpy floating subtype)."""
     dtype = np.dtype(dtype)
-    return dtype == BFLOAT16 or np.issubdtype(dtype, np.floating)
+    return dtype.name == "bfloat16" or np.issubdtype(dtype, np.floating)
 
 
 # The compute dtype a layer's `call` reads its autocast variables in (Keras 3's AutocastScope):

@@ -18,11 +18,12 @@ import re
 import urllib.parse
 
 import jinja2
+import jinja2.bccache
 import markupsafe
 
 from layercontract.reports import findings_view
 from layercontract.reports.records import first_line
-from layercontract.spec.harness import check_ids
+from layercontract.spec.harness import check_ids, overlay
 from layercontract.spec.harness.outcomes import BAR_ORDER as OUTCOME_BAR_ORDER
 from layercontract.spec.harness.outcomes import BY_NAME, DEVIATIONS, QUIET, SEVERITY, UNEXPECTED, Outcome
 
@@ -169,9 +170,31 @@ def deviation_groups(matrix: dict) -> list[dict]:
 
 
 # ----------------------------------------------------------------------- HTML
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """The report template compiled once per user, not once per process: compiling it costs more
+    than rendering a record. Keyed by the template's source (jinja2 checks it); a cache that
+    cannot be written (a full disk, a read-only home) is no cache, never an error."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    directory = overlay.user_cache() / "templates"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _CompiledTemplates(str(directory))
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        bytecode_cache=_compiled_templates(),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

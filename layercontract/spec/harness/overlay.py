@@ -123,17 +123,20 @@ def check_request(request: str) -> tuple[str, Version | None]:
     return (NIGHTLY_DIST if version.is_devrelease else RELEASE_DIST), version
 
 
+def user_cache() -> pathlib.Path:
+    """layercontract's directory in the user's cache directory (platformdirs' where it is installed)."""
+    try:
+        import platformdirs
+    except ImportError:  # platformdirs comes with the dev tools (tox), not with the wheel
+        return pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "layercontract"
+    return pathlib.Path(platformdirs.user_cache_dir("layercontract", appauthor=False))
+
+
 def cache_root() -> pathlib.Path:
     configured = os.environ.get(ENV_CACHE)
     if configured:
         return pathlib.Path(configured).expanduser()
-    try:
-        import platformdirs
-    except ImportError:  # pragma: no cover - platformdirs is a dependency
-        base = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "layercontract"
-    else:
-        base = pathlib.Path(platformdirs.user_cache_dir("layercontract", appauthor=False))
-    return base / "keras"
+    return user_cache() / "keras"
 
 
 def _read_marker(path: pathlib.Path) -> dict | None:
