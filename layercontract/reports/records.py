@@ -66,6 +66,13 @@ PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]  # layercontract/ of 
 DEFAULT_KEY_DISTRIBUTIONS = ("keras", "tf-keras", "tf_keras", "reference_impl")
 
 
+def usage_path(record_path) -> pathlib.Path:
+    """OUT/<backend>.json -> OUT/<backend>.usage: where the usage plugin (spec/harness/usage.py)
+    writes a backend process's time and memory, read by run, run-many and bench."""
+    p = pathlib.Path(record_path)
+    return p.with_name(p.name[: -len(".json")] + ".usage" if p.name.endswith(".json") else p.name + ".usage")
+
+
 # ------------------------------------------------------------------- small parts
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

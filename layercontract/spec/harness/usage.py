@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import resource
 import sys
 import time
 
 import pytest
 
+from layercontract.reports.records import usage_path
+
 SCHEMA = "layercontract-usage/1"
-SUFFIX = ".usage"
 
 
 def _process_age_s() -> float:
@@ -112,12 +112,6 @@ class Usage:
 
 
 USAGE = pytest.StashKey[Usage]()
-
-
-def usage_path(record_path) -> pathlib.Path:
-    """OUT/<backend>.json -> OUT/<backend>.usage"""
-    p = pathlib.Path(record_path)
-    return p.with_name(p.name[: -len(".json")] + SUFFIX if p.name.endswith(".json") else p.name + SUFFIX)
 
 
 def pytest_configure(config):

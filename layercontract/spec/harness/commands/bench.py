@@ -27,8 +27,8 @@ import pathlib
 import platform
 import sys
 
+from layercontract.reports.records import usage_path
 from layercontract.spec.harness.commands.options import usable_file, write_file
-from layercontract.spec.harness.usage import usage_path
 
 HELP = "benchmark backends (wall, CPU, peak RSS, where the time goes) against the committed baseline"
 SCHEMA = "layercontract-bench/1"

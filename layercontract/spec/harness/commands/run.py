@@ -333,8 +333,8 @@ def run(args) -> int:
 
 def _run_in(args, out, private, targets, extra) -> int:
     from layercontract.reports import records
+    from layercontract.reports.records import usage_path
     from layercontract.spec.harness import backend_runs, processes
-    from layercontract.spec.harness.usage import usage_path
 
     job = backend_runs.Job(args.backend, private)
     command = [

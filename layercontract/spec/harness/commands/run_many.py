@@ -55,6 +55,7 @@ import sys
 import time
 
 from layercontract.reports import records
+from layercontract.reports.records import usage_path
 from layercontract.spec.harness import overlay, processes, registry, selection, verdict
 from layercontract.spec.harness.backend_runs import Job, backend_ok, finish, kill, label, start, summary, watch
 from layercontract.spec.harness.commands.options import DEFAULT_OUT, add_timeouts, usable_out
@@ -66,7 +67,6 @@ from layercontract.spec.harness.commands.run import (
     private_dir,
     remove_stale,
 )
-from layercontract.spec.harness.usage import usage_path
 
 HELP = "run the suites on several backends (or 'all'), in parallel, and merge the report"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_HARNESS = 0, 1, 2
