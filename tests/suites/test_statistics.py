@@ -4,7 +4,6 @@ the numbers documented in the _helpers docstring (intervals, power, Bonferroni) 
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from layercontract.suites import _helpers
 from layercontract.suites._helpers import (
@@ -29,8 +28,16 @@ CASES = [
 ]
 
 
+def binom():
+    """scipy.stats.binom, imported by the tests that use it, not at collection: every xdist worker
+    collects this module, and importing scipy.stats costs about a second of CPU."""
+    from scipy import stats
+
+    return stats.binom
+
+
 def tails(n, p, lo, hi):
-    return stats.binom.cdf(lo - 1, n, p), stats.binom.sf(hi, n, p)
+    return binom().cdf(lo - 1, n, p), binom().sf(hi, n, p)
 
 
 def power(n, p, q):
@@ -52,9 +59,9 @@ def test_interval_keeps_the_false_failure_bound_and_is_as_narrow_as_it_allows(n,
     assert below <= FALSE_FAILURE_PROBABILITY / 2 and above <= FALSE_FAILURE_PROBABILITY / 2
     # one step narrower on either side breaks the bound for that tail
     if lo < n * p:
-        assert stats.binom.cdf(lo, n, p) > FALSE_FAILURE_PROBABILITY / 2
+        assert binom().cdf(lo, n, p) > FALSE_FAILURE_PROBABILITY / 2
     if hi > n * p:
-        assert stats.binom.sf(hi - 1, n, p) > FALSE_FAILURE_PROBABILITY / 2
+        assert binom().sf(hi - 1, n, p) > FALSE_FAILURE_PROBABILITY / 2
 
 
 @pytest.mark.parametrize("alpha", [1e-2, 1e-4])
@@ -67,7 +74,7 @@ def test_interval_is_calibrated_by_simulation_at_a_visible_alpha(alpha):
     rejected = int(((counts < lo) | (counts > hi)).sum())
     exact = sum(tails(n, p, lo, hi))
     assert exact <= alpha
-    upper = stats.binom.isf(1e-9, draws, exact)  # the simulated count may not exceed this
+    upper = binom().isf(1e-9, draws, exact)  # the simulated count may not exceed this
     assert rejected <= upper, f"{rejected} of {draws} rejected, exact rate {exact}"
 
 
@@ -96,7 +103,7 @@ def _shared_mask_catch(p, rows=200, cols=100):
     lo, hi = binomial_acceptance(rows * cols, p)
     y = np.arange(cols + 1)
     inside = (rows * y >= lo) & (rows * y <= hi)
-    return 1 - stats.binom.pmf(y, cols, p)[inside].sum()
+    return 1 - binom().pmf(y, cols, p)[inside].sum()
 
 
 def test_documented_catch_rates_of_a_mask_shared_across_the_batch():
