@@ -10,7 +10,6 @@ import weakref
 
 import numpy as np
 
-from layercontract.backends import openvino_conversions
 from layercontract.backends._versions import installed
 from layercontract.spec.harness.adapter_contract import Backend
 
@@ -275,7 +274,7 @@ class KerasOpenvino(Keras3):
     def __init__(self):
         super().__init__()
         self._converted: dict[int, tuple[weakref.ref, np.ndarray]] = {}
-        self.conversions: openvino_conversions.ConversionReplay | None = None
+        self.conversions = None
 
     def load(self):
         # Keras's import imports jax whenever it is installed, only to patch jax's monitoring for
@@ -292,6 +291,8 @@ class KerasOpenvino(Keras3):
                 del sys.modules["jax"]
         # The values of a graph compiled before, without compiling it again
         # (backends/openvino_conversions.py says when that is the same).
+        from layercontract.backends import openvino_conversions
+
         core = sys.modules.get("keras.src.backend.openvino.core")
         if core is not None:
             self.conversions = openvino_conversions.install(core)
