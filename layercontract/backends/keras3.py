@@ -283,7 +283,7 @@ class KerasOpenvino(Keras3):
         # that import only; a later `import jax` imports it.
         hide_jax = "keras" not in sys.modules and "jax" not in sys.modules
         if hide_jax:
-            sys.modules["jax"] = None  # type: ignore[assignment]  # its import raises ImportError
+            sys.modules["jax"] = None  # its import raises ImportError
         try:
             keras = super().load()
         finally:
