@@ -274,6 +274,29 @@ class KerasOpenvino(Keras3):
     def __init__(self):
         super().__init__()
         self._converted: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+        self.conversions = None
+
+    def load(self):
+        # Keras's import imports jax whenever it is installed, only to patch jax's monitoring for
+        # its orbax checkpoint callback (keras/src/callbacks/orbax_checkpoint.py, in a try whose
+        # ImportError it ignores): 0.4 s of CPU in a process that never uses jax. Kept out of
+        # that import only; a later `import jax` imports it.
+        hide_jax = "keras" not in sys.modules and "jax" not in sys.modules
+        if hide_jax:
+            sys.modules["jax"] = None  # its import raises ImportError
+        try:
+            keras = super().load()
+        finally:
+            if hide_jax:
+                del sys.modules["jax"]
+        # The values of a graph compiled before, without compiling it again
+        # (backends/openvino_conversions.py says when that is the same).
+        from layercontract.backends import openvino_conversions
+
+        core = sys.modules.get("keras.src.backend.openvino.core")
+        if core is not None:
+            self.conversions = openvino_conversions.install(core)
+        return keras
 
     def to_numpy(self, x):
         # Eager values are OpenVINOKerasTensor (a wrapper of an ov.Output) and Variables holding
