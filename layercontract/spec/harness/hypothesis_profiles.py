@@ -6,8 +6,11 @@ from hypothesis import HealthCheck, Phase, settings
 DEFAULT_HYPOTHESIS_PROFILE = "ci"
 
 #   ci        the default (pyproject addopts, so .ci/run and `layercontract run`): derandomized,
-#             the same examples on every run and every backend; no example database, so a
-#             CI run writes nothing to disk.
+#             the same examples on every run of one backend; no example database, so a CI run
+#             writes nothing to disk. Not yet the same on every backend: hypothesis also draws
+#             from the literals of the local modules a process has imported (not site-packages),
+#             and the reference, the Keras adapters, a fault run and a wheel install import
+#             different ones.
 #   dev       quick local runs: few random examples; failing examples are kept in hypothesis's
 #             database (layercontract run: under --out; pytest in the checkout: the user cache
 #             directory, see conftest.py) and replayed first on the next run.
