@@ -5,6 +5,7 @@ browser's view is tests/reports/test_report_browser.py."""
 
 import re
 
+import jinja2
 import markupsafe
 import pytest
 
@@ -276,3 +277,22 @@ def test_attention_first_and_landmarks(six):
     assert "<th></th>" not in page and '<th scope="row"><a href="#clause-BUILD.LAZY"' in page
     standing = page.split('<section id="standing"', 1)[1].split("</section>", 1)[0]
     assert 'class="bar"' in standing and "keras 3.15.1" in standing and "clauses" in standing
+
+
+def test_the_page_is_the_same_from_a_fresh_compiled_or_unusable_template_cache(six, tmp_path, monkeypatch):
+    """The report template's compiled code is kept in the user cache (render._compiled_templates);
+    a cache that cannot be made or written is no cache, never an error or another page."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fresh = render.html(six)
+    assert list((tmp_path / "cache" / "layercontract" / "templates").iterdir()), "nothing was kept"
+    assert render.html(six) == fresh  # read from the cache
+    (tmp_path / "a-file").write_text("not a directory\n", encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    assert render.html(six) == fresh  # no cache directory can be made
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-cache"))
+    monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "dump_bytecode", full_disk)
+    assert render.html(six) == fresh  # the compiled code cannot be written
