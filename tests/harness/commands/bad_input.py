@@ -83,6 +83,23 @@ def lc(*args, cwd, timeout=300, **env):
     )
 
 
+def lc_started(*args, cwd, quiet=False, **popen):
+    """The CLI started as `lc` runs it, not waited for: its output merged into stdout as text, or
+    discarded (quiet)."""
+    streams = (
+        {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        if quiet
+        else {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "layercontract.spec.harness.cli", *map(str, args)],
+        cwd=cwd,
+        env=clean_env(PYTHONPATH=str(cwd)),
+        **streams,
+        **popen,
+    )
+
+
 def output(result):
     return result.stdout + result.stderr
 

@@ -22,6 +22,7 @@ from tests.harness.commands.bad_input import (
     PARAMETRIZED,
     SMALL,
     lc,
+    lc_started,
     output,
 )
 
@@ -34,24 +35,8 @@ def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tm
         runs = {}
         for fault in ([FAULT], []):
             extra = ["--fault", *fault] if fault else []
-            runs[bool(fault)] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "layercontract.spec.harness.cli",
-                    "run",
-                    "--out",
-                    str(out),
-                    "--",
-                    PARAMETRIZED,
-                    "--record-every=0",
-                    *extra,
-                ],
-                cwd=place,
-                env=clean_env(PYTHONPATH=str(place)),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
+            runs[bool(fault)] = lc_started(
+                "run", "--out", str(out), "--", PARAMETRIZED, "--record-every=0", *extra, cwd=place
             )
             time.sleep(0.3 * attempt)
         texts = {k: p.communicate(timeout=300)[0] for k, p in runs.items()}
@@ -88,14 +73,7 @@ def test_concurrent_run_manys_sharing_out_each_decide_from_their_own_records(pla
     for attempt in range(3):
         runs = {}
         for fault, command in ((True, faulty), (False, clean)):
-            runs[fault] = subprocess.Popen(
-                [sys.executable, "-m", "layercontract.spec.harness.cli", *_sharing_out(command, out, fault)],
-                cwd=place,
-                env=clean_env(PYTHONPATH=str(place)),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+            runs[fault] = lc_started(*_sharing_out(command, out, fault), cwd=place)
             time.sleep(0.3 * attempt)
         texts = {k: p.communicate(timeout=300)[0] for k, p in runs.items()}
         assert runs[True].returncode == 1, texts[True]
@@ -110,14 +88,8 @@ def test_concurrent_run_manys_sharing_out_each_decide_from_their_own_records(pla
 def test_stopping_run_many_keeps_the_records_of_the_backends_that_finished(place, tmp_path, how):
     """The finished backend's record is renamed into OUT, the stopped one's previous record stays
     (none here), and the private directory goes."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "layercontract.spec.harness.cli", "run-many", "reference", "bad_adapters:HangInLoad"]
-        + ["--out", str(tmp_path), "-s", SMALL],
-        cwd=place,
-        env=clean_env(PYTHONPATH=str(place)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    proc = lc_started(
+        "run-many", "reference", "bad_adapters:HangInLoad", "--out", str(tmp_path), "-s", SMALL, cwd=place
     )
     lines = []
     for line in proc.stdout:  # until the reference has finished
@@ -172,32 +144,9 @@ def test_concurrent_atomic_writes_never_collide(tmp_path):
 
 
 def test_two_runs_on_one_out_keep_both_records(place, tmp_path):
-    cmds = [
-        [
-            sys.executable,
-            "-m",
-            "layercontract.spec.harness.cli",
-            "run",
-            "--out",
-            str(tmp_path),
-            "--backend",
-            backend,
-            "--",
-            ONE,
-            "--record-every=0",
-        ]
-        for backend in ("reference", "bad_adapters:RenamedReference")
-    ]
     procs = [
-        subprocess.Popen(
-            c,
-            cwd=place,
-            env=clean_env(PYTHONPATH=str(place)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for c in cmds
+        lc_started("run", "--out", tmp_path, "--backend", backend, "--", ONE, "--record-every=0", cwd=place)
+        for backend in ("reference", "bad_adapters:RenamedReference")
     ]
     for p in procs:
         text, _ = p.communicate(timeout=300)

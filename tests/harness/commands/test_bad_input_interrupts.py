@@ -22,6 +22,7 @@ from tests.harness.commands.bad_input import (
     dead_pid,
     is_alive,
     lc,
+    lc_started,
     output,
     snapshot,
 )
@@ -59,24 +60,15 @@ def test_run_kills_a_backend_past_its_timeout(place, tmp_path):
 def test_one_ctrl_c_stops_run_at_once_and_keeps_the_earlier_record(place):
     out = place / "out"
     before = snapshot(out)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "layercontract.spec.harness.cli",
-            "run",
-            "--out",
-            str(out),
-            "--backend",
-            "bad_adapters:BlocksSignalsInLoad",
-            "--",
-            ONE,
-        ],
+    proc = lc_started(
+        "run",
+        "--out",
+        str(out),
+        "--backend",
+        "bad_adapters:BlocksSignalsInLoad",
+        "--",
+        ONE,
         cwd=place,
-        env=clean_env(PYTHONPATH=str(place)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
         start_new_session=True,
     )
     journal = None
@@ -130,23 +122,7 @@ def test_an_interrupt_a_test_swallows_is_never_a_failure(tmp_path):
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["kill", "kill-9"])
 def test_killing_run_many_kills_its_children(place, tmp_path, how):
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "layercontract.spec.harness.cli",
-            "run-many",
-            "bad_adapters:HangInLoad",
-            "--out",
-            str(tmp_path),
-            "-s",
-            ONE,
-        ],
-        cwd=place,
-        env=clean_env(PYTHONPATH=str(place)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = lc_started("run-many", "bad_adapters:HangInLoad", "--out", str(tmp_path), "-s", ONE, cwd=place, quiet=True)
     deadline = time.monotonic() + 60
     while not child_pids(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -163,25 +139,7 @@ def test_killing_run_many_kills_its_children(place, tmp_path, how):
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_sigterm_and_sighup_stop_run_with_an_interrupted_record_and_its_report(place, tmp_path, how):
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "layercontract.spec.harness.cli",
-            "run",
-            "--out",
-            str(out),
-            "--backend",
-            "bad_adapters:HangsInToNumpy",
-            "--",
-            SMALL,
-        ],
-        cwd=place,
-        env=clean_env(PYTHONPATH=str(place)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = lc_started("run", "--out", str(out), "--backend", "bad_adapters:HangsInToNumpy", "--", SMALL, cwd=place)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # until a test is running (in the run's private directory)
         journals = list(out.glob(".run-*/*.journal"))
@@ -223,24 +181,7 @@ def test_sigkill_of_run_leaves_the_previous_record_and_the_next_run_cleans_up(pl
     out = tmp_path / "out"
     assert lc("run", "--out", out, "--", ONE, cwd=place).returncode == 0
     before = snapshot(out)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "layercontract.spec.harness.cli",
-            "run",
-            "--out",
-            str(out),
-            "--",
-            SMALL,
-            "--fault",
-            FAULT,
-        ],
-        cwd=place,
-        env=clean_env(PYTHONPATH=str(place)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = lc_started("run", "--out", str(out), "--", SMALL, "--fault", FAULT, cwd=place, quiet=True)
     deadline = time.monotonic() + 120
     while not list(out.glob(".run-*/*.journal")) and time.monotonic() < deadline:
         time.sleep(0.1)
