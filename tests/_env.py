@@ -5,6 +5,7 @@ import os
 
 
 def clean_env(**extra):
+    """The environment with EXTRA set, and without the EXTRA names given as None."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -12,4 +13,4 @@ def clean_env(**extra):
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra)
-    return env
+    return {k: v for k, v in env.items() if v is not None}

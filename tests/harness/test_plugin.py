@@ -467,3 +467,29 @@ def test_a_clause_takes_the_worst_outcome_of_its_tests():
     assert outcomes.clause_outcome([outcomes.PASS, outcomes.FAIL, outcomes.UNEXPECTED_PASS]) == outcomes.FAIL
     assert outcomes.clause_outcome([outcomes.NOT_APPLICABLE, outcomes.PASS]) == outcomes.PASS
     assert outcomes.clause_outcome([]) == outcomes.NOT_APPLICABLE
+
+
+def test_a_configured_run_freezes_what_lives_for_the_process_out_of_the_collector():
+    """plugin/memory.py: with a backend chosen, what exists once configured and once collected is
+    frozen (gc.freeze), so the collections that follow (pytest's two at exit among them) skip it;
+    with no backend the plugin changes nothing."""
+    import gc
+
+    from layercontract.spec.harness.plugin import memory
+    from layercontract.spec.harness.session_state import STATE
+
+    part = memory.MemoryFreeing()
+    configured = types.SimpleNamespace(stash={STATE: object()})
+    gc.unfreeze()
+    try:
+        part.pytest_configure(types.SimpleNamespace(stash={}))
+        part.pytest_collection_finish(types.SimpleNamespace(config=types.SimpleNamespace(stash={})))
+        assert gc.get_freeze_count() == 0
+        part.pytest_configure(configured)
+        after_configure = gc.get_freeze_count()
+        assert after_configure > 0
+        made_during_collection = [[] for _ in range(100)]
+        part.pytest_collection_finish(types.SimpleNamespace(config=configured))
+        assert gc.get_freeze_count() >= after_configure + len(made_during_collection)
+    finally:
+        gc.freeze()  # this process froze its own start-up already: keep it so

@@ -403,7 +403,7 @@ class SuiteTester:
             return Observation(None, f"cannot install: {e}")
         record = self.workdir / f"{build.text}.json"
         record.unlink(missing_ok=True)
-        env = overlay.child_environment(found, child_env(self.workdir))
+        env = overlay.child_environment(found, child_env())
         try:
             proc = processes.run(self.command(build, record), timeout=self.timeout, env=env)
         except subprocess.TimeoutExpired:

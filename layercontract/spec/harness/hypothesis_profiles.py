@@ -12,8 +12,8 @@ DEFAULT_HYPOTHESIS_PROFILE = "ci"
 #             and the reference, the Keras adapters, a fault run and a wheel install import
 #             different ones.
 #   dev       quick local runs: few random examples; failing examples are kept in hypothesis's
-#             database (layercontract run: under --out; pytest in the checkout: the user cache
-#             directory, see conftest.py) and replayed first on the next run.
+#             database (the user cache directory, or $HYPOTHESIS_STORAGE_DIRECTORY) and replayed
+#             first on the next run.
 #   thorough  scheduled runs: 10x ci's examples, random; vary them with --hypothesis-seed=N.
 #   faults    fault runs of tests/reference_impl/test_faults.py: ci's examples, no shrinking or explaining (only
 #             whether a check fails matters there, and shrinking is most of a failing check's time).

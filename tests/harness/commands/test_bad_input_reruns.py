@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from layercontract.reports import schema
 from layercontract.spec.harness import selection
 from tests._env import clean_env
@@ -79,10 +81,14 @@ def test_run_many_selects_node_ids_and_check_ids_from_any_directory(place, tmp_p
     )
 
 
-def test_hypothesis_files_go_under_out_never_into_the_working_directory(place, tmp_path):
+@pytest.mark.parametrize("chosen", [False, True], ids=["user-cache", "HYPOTHESIS_STORAGE_DIRECTORY"])
+def test_hypothesis_files_go_to_a_cache_never_into_the_working_directory_or_out(place, tmp_path, chosen):
+    """hypothesis's files (the literals of local modules, the dev profile's example database) are
+    caches: in the user cache directory, or where HYPOTHESIS_STORAGE_DIRECTORY says."""
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(ADAPTERS, work / "bad_adapters.py")
+    storage = tmp_path / "chosen" if chosen else tmp_path / "cache" / "layercontract" / "hypothesis"
     result = lc(
         "run",
         "--out",
@@ -92,7 +98,10 @@ def test_hypothesis_files_go_under_out_never_into_the_working_directory(place, t
         "--hypothesis-profile",
         "dev",
         cwd=work,
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        HYPOTHESIS_STORAGE_DIRECTORY=str(storage) if chosen else None,
     )
     assert result.returncode in (0, 1), output(result)
     assert not (work / ".hypothesis").exists()
-    assert (tmp_path / "out" / ".hypothesis").is_dir()  # the dev profile's example database
+    assert not (tmp_path / "out" / ".hypothesis").exists()
+    assert (storage / "constants").is_dir(), sorted(tmp_path.rglob("*"))

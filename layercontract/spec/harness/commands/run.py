@@ -354,7 +354,7 @@ def _run_in(args, out, private, targets, extra) -> int:
     ]  # <backend>.usage (bench), moved into OUT
     job.started, job.started_at = time.monotonic(), records.now()
     stopped_by = None  # the signal that stopped this run (SIGINT: Ctrl-C; SIGTERM, SIGHUP)
-    job.proc = processes.spawn(command, env=backend_runs.child_env(out))  # its own group, dies with this process
+    job.proc = processes.spawn(command, env=backend_runs.child_env())  # its own group, dies with this process
     try:
         while job.proc.poll() is None:
             time.sleep(0.1)
