@@ -23,7 +23,8 @@ import markupsafe
 
 from layercontract.reports import findings_view
 from layercontract.reports.records import first_line
-from layercontract.spec.harness import check_ids, overlay
+from layercontract.spec import user_cache
+from layercontract.spec.harness import check_ids
 from layercontract.spec.harness.outcomes import BAR_ORDER as OUTCOME_BAR_ORDER
 from layercontract.spec.harness.outcomes import BY_NAME, DEVIATIONS, QUIET, SEVERITY, UNEXPECTED, Outcome
 
@@ -183,7 +184,7 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
 
 
 def _compiled_templates() -> jinja2.BytecodeCache | None:
-    directory = overlay.user_cache() / "templates"
+    directory = user_cache.directory() / "templates"
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError:

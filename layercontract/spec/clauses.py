@@ -8,6 +8,8 @@ import pathlib
 import re
 import tomllib
 
+from layercontract.spec import user_cache
+
 CLAUSES_FILE = pathlib.Path(__file__).with_name("clauses.toml")
 AREAS = {
     "CALL": "The __call__ -> call path",
@@ -55,7 +57,7 @@ class SpecError(Exception):
 
 def parse(text: str, source: str = "clauses.toml") -> dict[str, Clause]:
     try:
-        data = tomllib.loads(text)
+        data = user_cache.toml(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{source}: not valid TOML: {e}") from None
     clauses, problems = {}, []

@@ -17,6 +17,7 @@ import sys
 import time
 
 from layercontract.reports import records
+from layercontract.spec import user_cache
 from layercontract.spec.harness import check_ids, outcomes, overlay, processes
 
 LOG_TAIL_LINES = 25
@@ -34,7 +35,7 @@ def child_env() -> dict:
     # source; the dev profile's example database): where the caller keeps them, else in the user
     # cache directory as in the checkout (conftest.py), never in the working directory. Under
     # --out every run parsed every local module again (0.12 s of CPU a run).
-    env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(overlay.user_cache() / "hypothesis"))
+    env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(user_cache.directory() / "hypothesis"))
     return env
 
 

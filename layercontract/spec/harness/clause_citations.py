@@ -8,6 +8,7 @@ import ast
 import functools
 import pathlib
 
+from layercontract.spec import user_cache
 from layercontract.spec.harness.check_ids import SUITES_DIR
 
 
@@ -24,9 +25,20 @@ def cited_clauses(suites_dir: pathlib.Path = SUITES_DIR) -> dict[str, list[str]]
 @functools.cache
 def _file_citations(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, str], ...]:
     """(clause id, "file::function") pairs of one suite file, in source order. Cached per file
-    version: every pytest process of a run asks several times (plugin, record, selection), and
-    parsing the suites was a third of a small run's start-up."""
+    version, in the process (every pytest process of a run asks several times: plugin, record,
+    selection) and in the user cache (parsing the suites was a third of a small run's start-up)."""
     name = pathlib.Path(path).name
+    text = pathlib.Path(path).read_text(encoding="utf-8")
+    try:
+        found = user_cache.parsed(text, _citations)
+    except SyntaxError:
+        ast.parse(text, path)  # raised again, naming the file
+        raise
+    return tuple((cid, f"{name}::{function}") for cid, function in found)
+
+
+def _citations(source: str) -> tuple[tuple[str, str], ...]:
+    """(clause id, test function) pairs of a suite file's source."""
     found = []
 
     def visit(body):
@@ -42,12 +54,12 @@ def _file_citations(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, s
                     and getattr(deco.func, "id", getattr(deco.func, "attr", None)) == "clause"
                 ):
                     found.extend(
-                        (arg.value, f"{name}::{node.name}")
+                        (arg.value, node.name)
                         for arg in deco.args
                         if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
                     )
 
-    visit(ast.parse(pathlib.Path(path).read_text(encoding="utf-8"), path).body)
+    visit(ast.parse(source).body)
     return tuple(found)
 
 

@@ -63,6 +63,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from layercontract.spec import user_cache
 from layercontract.spec.harness import check_ids, inputs, safe_regex
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # a backend's deviations: a few KiB
@@ -274,7 +275,7 @@ def unmatched(deviations: list[Deviation], check_ids) -> list[str]:
 
 def _read_toml(path: pathlib.Path) -> dict:
     try:
-        return tomllib.loads(inputs.read_text(path, MAX_FILE_BYTES, "expectations (TOML)"))
+        return user_cache.toml(inputs.read_text(path, MAX_FILE_BYTES, "expectations (TOML)"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ExpectationsError(f"{path}: not valid TOML: {e}") from e
     except inputs.InputError as e:  # a FIFO, a device, a directory, too large

@@ -56,6 +56,8 @@ import time
 
 from packaging.version import InvalidVersion, Version
 
+from layercontract.spec import user_cache
+
 ENV_CACHE = "LAYERCONTRACT_KERAS_CACHE"
 ENV_OVERLAY = "LAYERCONTRACT_KERAS_OVERLAY"  # set by the parent for the backend's process
 ENV_OFFLINE = "LAYERCONTRACT_OFFLINE"
@@ -123,20 +125,11 @@ def check_request(request: str) -> tuple[str, Version | None]:
     return (NIGHTLY_DIST if version.is_devrelease else RELEASE_DIST), version
 
 
-def user_cache() -> pathlib.Path:
-    """layercontract's directory in the user's cache directory (platformdirs' where it is installed)."""
-    try:
-        import platformdirs
-    except ImportError:  # platformdirs comes with the dev tools (tox), not with the wheel
-        return pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "layercontract"
-    return pathlib.Path(platformdirs.user_cache_dir("layercontract", appauthor=False))
-
-
 def cache_root() -> pathlib.Path:
     configured = os.environ.get(ENV_CACHE)
     if configured:
         return pathlib.Path(configured).expanduser()
-    return user_cache() / "keras"
+    return user_cache.directory() / "keras"
 
 
 def _read_marker(path: pathlib.Path) -> dict | None:
