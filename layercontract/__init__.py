@@ -10,9 +10,17 @@ One import root, laid out in the checkout as it is imported:
     layercontract.reports         run records, merged reports, diffs
 """
 
-from importlib import metadata as _metadata
 
-try:
-    __version__ = _metadata.version("layercontract")
-except _metadata.PackageNotFoundError:  # imported from a checkout that was never installed
-    __version__ = "0+unknown"
+def __getattr__(name: str) -> str:
+    """`__version__`, the installed distribution's, read on first use: importing importlib.metadata
+    was a fifth of a refused command's CPU time."""
+    if name != "__version__":
+        raise AttributeError(f"module 'layercontract' has no attribute {name!r}")
+    from importlib import metadata
+
+    try:
+        version = metadata.version("layercontract")
+    except metadata.PackageNotFoundError:  # imported from a checkout that was never installed
+        version = "0+unknown"
+    globals()["__version__"] = version
+    return version

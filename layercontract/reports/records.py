@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import importlib.metadata
 import json
 import os
 import pathlib
@@ -98,6 +97,8 @@ def git_dirty() -> bool | None:
 
 
 def distribution_version(name: str) -> str | None:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:

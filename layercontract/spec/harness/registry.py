@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from importlib import metadata
 
 from layercontract.spec.harness import overlay
 
@@ -55,6 +54,8 @@ class KnownBackend:
 
 
 def _entry_points() -> list[KnownBackend]:
+    from importlib import metadata
+
     found, seen = [], set()
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(ep, "dist", None)

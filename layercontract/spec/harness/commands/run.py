@@ -356,8 +356,12 @@ def _run_in(args, out, private, targets, extra) -> int:
     stopped_by = None  # the signal that stopped this run (SIGINT: Ctrl-C; SIGTERM, SIGHUP)
     job.proc = processes.spawn(command, env=backend_runs.child_env())  # its own group, dies with this process
     try:
-        while job.proc.poll() is None:
-            time.sleep(0.1)
+        while True:
+            try:  # returns as the child exits (a sleep of 0.1 s made every run end 0.05 s late)
+                job.proc.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                pass
             job.read_journal()
             backend_runs.watch(job, args)
     except (KeyboardInterrupt, SystemExit) as e:
