@@ -12,6 +12,7 @@ import pytest
 from layercontract.spec.harness import adapter_contract as contract
 from layercontract.spec.harness import registry
 from layercontract.spec.harness.commands import doctor
+from tests import forked_cli
 from tests._env import clean_env
 from tests.fixtures.adapters import BROKEN_EXPECTATIONS
 
@@ -31,8 +32,8 @@ def run(cmd, cwd=ROOT, timeout=300, **env):
     return subprocess.run(cmd, cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=timeout)
 
 
-def layercontract(*args, **kw):
-    return run([sys.executable, "-m", "layercontract.spec.harness.cli", *args], **kw)
+def layercontract(*args, cwd=ROOT, timeout=300, **env):
+    return forked_cli.run(*args, cwd=cwd, env=clean_env(**env), timeout=timeout)
 
 
 def output(result):

@@ -21,6 +21,7 @@ import sys
 
 import pytest
 
+from tests import forked_cli
 from tests._env import clean_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -72,15 +73,8 @@ def make_place(tmp_path_factory):
 
 
 def lc(*args, cwd, timeout=300, **env):
-    return subprocess.run(
-        [sys.executable, "-m", "layercontract.spec.harness.cli", *map(str, args)],
-        cwd=cwd,
-        env=clean_env(PYTHONPATH=str(cwd), **env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    """The CLI run to completion from CWD (its adapters importable, as from a user's directory)."""
+    return forked_cli.run(*args, cwd=cwd, env=clean_env(PYTHONPATH=str(cwd), **env), timeout=timeout)
 
 
 def lc_started(*args, cwd, quiet=False, **popen):

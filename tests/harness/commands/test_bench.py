@@ -3,24 +3,17 @@ baseline; from a run of its own or from the records a run-many left (CI)."""
 
 import json
 import pathlib
-import subprocess
-import sys
 
 from layercontract.spec.harness.commands import bench
-from tests.harness.commands.test_run_many import ROOT, clean_env
+from tests import forked_cli
+from tests._env import clean_env
+from tests.harness.commands.test_run_many import ROOT
 
 SUITE = "suites/test_build.py"
 
 
 def layercontract(*args, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "layercontract.spec.harness.cli", *args],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return forked_cli.run(*args, cwd=ROOT, env=clean_env(), timeout=timeout)
 
 
 def test_bench_runs_a_backend_and_compares_with_the_baseline(tmp_path):

@@ -16,6 +16,8 @@ import pytest
 from layercontract.reports import records, schema
 from layercontract.spec.harness import outcomes, registry
 from layercontract.spec.harness.commands import run_many
+from tests import forked_cli
+from tests._env import clean_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 SUITE = "suites/test_build.py"  # as check ids spell it (run-many -s takes it too)
@@ -25,23 +27,8 @@ FIRST_TO_NUMPY = "suites/test_build.py::test_explicit_build_prevents_a_second_bu
 A = "tests.fixtures.adapters:"
 
 
-def clean_env():
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
-    }
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
 def layercontract(*args, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "layercontract.spec.harness.cli", *args],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return forked_cli.run(*args, cwd=ROOT, env=clean_env(), timeout=timeout)
 
 
 def output(result):
