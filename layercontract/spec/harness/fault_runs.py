@@ -109,16 +109,16 @@ def zygote_main(workdir: str, workers: int):
     parent writes NAME.rc when it has exited."""
     # Not the project's modules: pytest assertion-rewrites them (the plugin's distribution).
     import gc
+    import importlib
     import pdb  # noqa: F401,E401
 
-    import _pytest.helpconfig
+    import _pytest.config
 
-    # What every run imports besides its test modules (those are assertion-rewritten, so
-    # each child imports them itself): the plugin and what it pulls in, the suites' helpers,
-    # pytest's own plugins. About a third of a child's CPU time.
-    import _pytest.junitxml  # noqa: F401,E401
-    import _pytest.pastebin
-    import _pytest.python  # noqa: F401
+    # What every run imports: the plugin and what it pulls in, the suites' helpers, pytest's own
+    # plugins (each child imported most of them again: 0.03 s), and below, once the runs' plan is
+    # read, the suites' modules as pytest imports them (_import_suites: 0.03 s a child).
+    for name in _pytest.config.default_plugins:
+        importlib.import_module(f"_pytest.{name}")
     import hypothesis.stateful  # noqa: F401  (a third of a run's start-up)
     import hypothesis.strategies  # noqa: F401
     import numpy  # noqa: F401
@@ -134,11 +134,13 @@ def zygote_main(workdir: str, workers: int):
     clauses.load()
     clause_citations.cited_clauses()
 
-    gc.freeze()  # the warm heap is shared and never collected in the children
-
     work = pathlib.Path(workdir)
     plan = json.loads((work / "plan.json").read_text(encoding="utf-8"))
     names = list(plan)
+    if names:
+        _import_suites(plan[names[0]])
+
+    gc.freeze()  # the warm heap is shared and never collected in the children
     running: dict[int, str] = {}
     pending = list(names)
     while pending or running:
@@ -168,6 +170,42 @@ def zygote_main(workdir: str, workers: int):
         tmp = work / f"{name}.rc.tmp"
         tmp.write_text(str(os.waitstatus_to_exitcode(status)))
         os.replace(tmp, work / f"{name}.rc")
+
+
+def _import_suites(args: list[str]) -> None:
+    """Every suites module imported as the runs import them (assertion-rewritten, under the runs'
+    hypothesis profile): a collection of the whole suites with a run's options, output discarded."""
+    profile = (
+        args[args.index("--hypothesis-profile") : args.index("--hypothesis-profile") + 2]
+        if "--hypothesis-profile" in args
+        else []
+    )
+    options = [
+        *check_ids.pytest_location_args(),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "--backend",
+        "reference",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        *profile,
+    ]
+    keep = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        pytest.main([str(check_ids.SUITES_DIR), *options, "--collect-only"])
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(keep[0], 1)
+        os.dup2(keep[1], 2)
+        for fd in (*keep, devnull):
+            os.close(fd)
 
 
 class ForkedRuns:
