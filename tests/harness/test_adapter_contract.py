@@ -12,7 +12,7 @@ import pytest
 from layercontract.spec.harness import adapter_contract as contract
 from layercontract.spec.harness import registry
 from layercontract.spec.harness.commands import doctor
-from tests import forked_cli
+from tests import forked
 from tests._env import clean_env
 from tests.fixtures.adapters import BROKEN_EXPECTATIONS
 
@@ -33,7 +33,7 @@ def run(cmd, cwd=ROOT, timeout=300, **env):
 
 
 def layercontract(*args, cwd=ROOT, timeout=300, **env):
-    return forked_cli.run(*args, cwd=cwd, env=clean_env(**env), timeout=timeout)
+    return forked.cli(*args, cwd=cwd, env=clean_env(**env), timeout=timeout)
 
 
 def output(result):

@@ -12,8 +12,6 @@ import pathlib
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 import types
 
 import pytest
@@ -21,6 +19,7 @@ import pytest
 from layercontract.backends.reference import ReferenceBackend
 from layercontract.spec import clauses as spec_clauses
 from layercontract.spec.harness import check_ids, clause_citations, expectations, outcomes, registry
+from tests import forked
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD_SUITE = "layercontract/suites/test_build.py"  # as pytest takes it in the checkout
@@ -35,14 +34,7 @@ def run_pytest(*args, cwd=ROOT, timeout=120, pythonpath=None):
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     if pythonpath:  # a copy of the project that shadows the installed layercontract
         env["PYTHONPATH"] = str(pythonpath)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return forked.pytest("-p", "no:cacheprovider", *args, cwd=cwd, env=env, timeout=timeout)
 
 
 def output(result) -> str:

@@ -24,6 +24,7 @@ from layercontract.reports import records, render, schema
 from layercontract.spec.harness import adapter_contract as contract
 from layercontract.spec.harness import check_ids, cli, outcomes, registry
 from layercontract.spec.harness import recorder as record_mod
+from tests import forked
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD_SUITE = "suites/test_build.py"  # its check ids
@@ -42,6 +43,8 @@ def env():
 
 
 def run(*args, timeout=120):
+    if args[:2] == ("-m", "pytest"):
+        return forked.pytest(*args[2:], cwd=ROOT, env=env(), timeout=timeout)
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout)
 
 

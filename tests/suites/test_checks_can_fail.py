@@ -7,9 +7,8 @@ broken *adapter* (importable as tests.suites.test_checks_can_fail:Name) and must
 """
 
 import json
+import os
 import pathlib
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 
 from layercontract.backends.reference import ReferenceBackend
 from layercontract.spec.harness import clause_citations
+from tests import forked
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -175,25 +175,19 @@ def test_broken_adapter_fails_the_clauses_faults_cannot_reach(tmp_path, adapter)
     record = tmp_path / "run.json"
     # Only whether the clauses fail matters here: the `faults` profile skips hypothesis's
     # shrinking of failing generated checks (most of their time; no outcome changes).
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            *citing_checks(target, clauses),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--hypothesis-profile",
-            "faults",
-            "--backend",
-            f"tests.suites.test_checks_can_fail:{adapter}",
-            "--record",
-            str(record),
-        ],
+    result = forked.pytest(
+        *citing_checks(target, clauses),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--hypothesis-profile",
+        "faults",
+        "--backend",
+        f"tests.suites.test_checks_can_fail:{adapter}",
+        "--record",
+        str(record),
         cwd=ROOT,
-        capture_output=True,
-        text=True,
+        env=dict(os.environ),
         timeout=300,
     )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]

@@ -21,7 +21,7 @@ import sys
 
 import pytest
 
-from tests import forked_cli
+from tests import forked
 from tests._env import clean_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -74,7 +74,7 @@ def make_place(tmp_path_factory):
 
 def lc(*args, cwd, timeout=300, **env):
     """The CLI run to completion from CWD (its adapters importable, as from a user's directory)."""
-    return forked_cli.run(*args, cwd=cwd, env=clean_env(PYTHONPATH=str(cwd), **env), timeout=timeout)
+    return forked.cli(*args, cwd=cwd, env=clean_env(PYTHONPATH=str(cwd), **env), timeout=timeout)
 
 
 def lc_started(*args, cwd, quiet=False, **popen):

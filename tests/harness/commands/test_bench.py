@@ -5,7 +5,7 @@ import json
 import pathlib
 
 from layercontract.spec.harness.commands import bench
-from tests import forked_cli
+from tests import forked
 from tests._env import clean_env
 from tests.harness.commands.test_run_many import ROOT
 
@@ -13,7 +13,7 @@ SUITE = "suites/test_build.py"
 
 
 def layercontract(*args, timeout=300):
-    return forked_cli.run(*args, cwd=ROOT, env=clean_env(), timeout=timeout)
+    return forked.cli(*args, cwd=ROOT, env=clean_env(), timeout=timeout)
 
 
 def test_bench_runs_a_backend_and_compares_with_the_baseline(tmp_path):

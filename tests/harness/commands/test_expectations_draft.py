@@ -12,7 +12,7 @@ import pytest
 
 from layercontract.spec.harness import check_ids, cli
 from layercontract.spec.harness.commands import expectations_draft as d
-from tests import forked_cli
+from tests import forked
 from tests._env import clean_env
 from tests.conftest import ROOT
 
@@ -203,7 +203,7 @@ MAX_NDIM_CHECK = "suites/test_input.py::test_error_shows_the_full_received_shape
 def _layercontract_run(place, out, *selection):
     """`layercontract run` of the example's deviating backend from a directory of the author's own,
     the package not installed: PYTHONPATH reaches it (docs/WRITING_AN_ADAPTER.md)."""
-    return forked_cli.run(
+    return forked.cli(
         "run",
         "--backend",
         LENIENT,

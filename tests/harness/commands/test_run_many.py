@@ -16,7 +16,7 @@ import pytest
 from layercontract.reports import records, schema
 from layercontract.spec.harness import outcomes, registry
 from layercontract.spec.harness.commands import run_many
-from tests import forked_cli
+from tests import forked
 from tests._env import clean_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -28,7 +28,7 @@ A = "tests.fixtures.adapters:"
 
 
 def layercontract(*args, timeout=300):
-    return forked_cli.run(*args, cwd=ROOT, env=clean_env(), timeout=timeout)
+    return forked.cli(*args, cwd=ROOT, env=clean_env(), timeout=timeout)
 
 
 def output(result):

@@ -1,4 +1,4 @@
-"""tests/forked_cli.py: a command forked from the warm server answers as a fresh interpreter
+"""tests/forked.py: a command forked from the warm server answers as a fresh interpreter
 does (exit status, both streams, files), and what a fork cannot reproduce runs fresh."""
 
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests import forked_cli
+from tests import forked
 from tests._env import clean_env
 
 ADAPTER = """
@@ -23,7 +23,7 @@ atexit.register(lambda: print("exit handler ran", file=sys.stderr, flush=True))
 
 def fresh(*args, cwd, env, timeout=120):
     return subprocess.run(
-        [sys.executable, "-m", forked_cli.CLI, *map(str, args)],
+        [sys.executable, "-m", forked.CLI, *map(str, args)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -61,30 +61,48 @@ def test_a_forked_command_answers_as_a_fresh_interpreter(tmp_path, args):
     (tmp_path / "invalid.toml").write_text("deviation = [\n", encoding="utf-8")
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     env = clean_env(PYTHONPATH=str(tmp_path))
-    forked = forked_cli.run(*args, cwd=tmp_path, env=env)
+    got = forked.cli(*args, cwd=tmp_path, env=env)
     expected = fresh(*args, cwd=tmp_path, env=env)
-    assert (forked.returncode, forked.stdout, forked.stderr) == (expected.returncode, expected.stdout, expected.stderr)
+    assert (got.returncode, got.stdout, got.stderr) == (expected.returncode, expected.stdout, expected.stderr)
 
 
 def test_the_checkouts_tests_package_is_not_importable_from_elsewhere(tmp_path):
     env = clean_env(PYTHONPATH=str(tmp_path))
-    forked = forked_cli.run("run", "--backend", "tests.fixtures.adapters:HangInLoad", cwd=tmp_path, env=env)
-    assert forked.returncode == 2 and "cannot import adapter module 'tests.fixtures.adapters'" in forked.stderr, forked
+    got = forked.cli("run", "--backend", "tests.fixtures.adapters:HangInLoad", cwd=tmp_path, env=env)
+    assert got.returncode == 2 and "cannot import adapter module 'tests.fixtures.adapters'" in got.stderr, got
 
 
 def test_an_environment_read_at_start_runs_a_fresh_interpreter(tmp_path):
-    server = forked_cli._server()
+    server = forked._server(forked.CLI)
     assert server.can_run(clean_env(PYTHONPATH=str(tmp_path), XDG_CACHE_HOME=str(tmp_path)))
     assert not server.can_run(clean_env(PYTHONIOENCODING="latin-1"))
     assert not server.can_run(clean_env(LC_ALL="C"))
-    result = forked_cli.run("diff", "a", "b", cwd=tmp_path, env=clean_env(PYTHONIOENCODING="ascii"))
+    result = forked.cli("diff", "a", "b", cwd=tmp_path, env=clean_env(PYTHONIOENCODING="ascii"))
     assert result.returncode == 2 and result.stderr
 
 
 def test_a_command_past_its_timeout_is_killed(tmp_path):
     (tmp_path / "slow.py").write_text("import time\ntime.sleep(60)\n", encoding="utf-8")
     with pytest.raises(subprocess.TimeoutExpired):
-        forked_cli.run(
-            "run", "--backend", "slow:Adapter", cwd=tmp_path, env=clean_env(PYTHONPATH=str(tmp_path)), timeout=1
-        )
-    assert forked_cli.run("backends", cwd=tmp_path, env=clean_env()).returncode == 0  # the server goes on
+        forked.cli("run", "--backend", "slow:Adapter", cwd=tmp_path, env=clean_env(PYTHONPATH=str(tmp_path)), timeout=1)
+    assert forked.cli("backends", cwd=tmp_path, env=clean_env()).returncode == 0  # the server goes on
+
+
+WHERE = """import os, sys
+
+def test_where():
+    import layercontract
+    print("WHERE", layercontract.__file__, sys.path[0] == os.getcwd(), "numpy" in sys.modules, "tests" in sys.modules)
+"""
+
+
+def test_a_forked_pytest_answers_as_a_fresh_one(tmp_path):
+    (tmp_path / "test_where.py").write_text(WHERE, encoding="utf-8")
+    args = ["-p", "no:cacheprovider", "-q", "-s", "test_where.py"]
+    env = clean_env()
+    got = forked.pytest(*args, cwd=tmp_path, env=env)
+    expected = subprocess.run(
+        [sys.executable, "-m", "pytest", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    where = [[line for line in r.stdout.splitlines() if line.startswith("WHERE")] for r in (got, expected)]
+    assert got.returncode == expected.returncode == 0 and where[0] == where[1] and where[0], (got, expected)

@@ -1,13 +1,18 @@
-"""`python -m layercontract.spec.harness.cli ARGS` run to completion as the tests run it (the
-result of subprocess.run with its output captured), forked from a warm process.
+"""`python -m MODULE ARGS` run to completion as the tests run it (the result of subprocess.run
+with its output captured), forked from a warm process: `cli` for `python -m
+layercontract.spec.harness.cli`, `pytest` for `python -m pytest`.
 
-Most of the tests' ~300 commands are short: once the CLI is imported a refused input costs 5 ms
-of CPU, and 70 ms in a fresh interpreter, where importing the CLI is most of the work (about 20 s
-of the test command's CPU). So each pytest process starts one server on first use. It imports
-the CLI and what its commands import (never pytest, numpy or a framework: a command that needs
-them imports them in its child as it would), then forks one child per command. The child takes
-the command's working directory, environment, sys.path (its directory first, then PYTHONPATH, as
-`python -m` puts them), arguments and standard streams (stdin /dev/null), and exits as the
+Most of the tests' ~350 such processes are short: once the CLI is imported a refused input costs
+5 ms of CPU, and 70 ms in a fresh interpreter, where importing the CLI is most of the work; a
+pytest run of one suite file spends a third of its CPU importing pytest. So each pytest process
+starts one server per MODULE on first use. It imports what that module imports first (the CLI and
+what its commands import; pytest and its own plugins), never what a fresh process would import
+differently (pytest plugins installed with entry points, which pytest must import itself to
+rewrite their asserts; numpy, a framework; for pytest, layercontract, which a test may shadow with
+a copy on PYTHONPATH), then forks one child per command. The child takes the command's working
+directory, environment, sys.path (its directory first, then PYTHONPATH, as `python -m` puts
+them), arguments and standard streams (stdin /dev/null), forgets the modules a fresh process
+would find elsewhere (the checkout's `tests`; for pytest, layercontract), and exits as the
 interpreter would: non-daemon threads joined, exit handlers run, streams flushed, an uncaught
 exception printed with exit status 1.
 
@@ -38,9 +43,10 @@ from tests._env import clean_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLI = "layercontract.spec.harness.cli"
-# What the commands the tests run import before their work (run, run-many, merge, diff, bench,
-# expectations; doctor imports numpy and gains little): imported once by the server.
-WARM = (
+# What a module imports before its work, imported once by its server. The CLI: what the commands
+# the tests run import (run, run-many, merge, diff, bench, expectations; doctor imports numpy and
+# gains little). pytest: itself and its own plugins (those of _pytest.config.default_plugins).
+CLI_WARM = (
     CLI,
     "layercontract.spec.harness.commands.run",
     "layercontract.spec.harness.commands.run_many",
@@ -55,17 +61,43 @@ WARM = (
     "layercontract.reports.diff",
     "layercontract.reports.findings_view",
 )
-NEVER_WARM = ("pytest", "_pytest", "numpy", "hypothesis", "keras", "tensorflow", "jax", "torch", "openvino")
+PYTEST_WARM = ("pytest", "_pytest.config")
+# What a server never holds (a fresh process imports it its own way), and what a child forgets.
+NEVER_WARM = {
+    CLI: ("pytest", "_pytest", "numpy", "hypothesis", "keras", "tensorflow", "jax", "torch", "openvino", "xdist"),
+    "pytest": (
+        "numpy",
+        "hypothesis",
+        "keras",
+        "tensorflow",
+        "jax",
+        "torch",
+        "openvino",
+        "xdist",
+        "_hypothesis_pytestplugin",
+    ),
+}
+FORGOTTEN = {CLI: ("tests",), "pytest": ("tests", "layercontract")}
 # Environment variables read when used, never once at start: they may differ from the server's.
 FORKABLE = ("PYTHONPATH", "XDG_CACHE_HOME", "HYPOTHESIS_STORAGE_DIRECTORY", "HOME", "PATH")
 FORKABLE_PREFIXES = ("LAYERCONTRACT_", "PYTEST_")  # PYTEST_CURRENT_TEST changes with every test
 MAX_REQUEST_BYTES = 1 << 17
 
 
-def run(*args, cwd, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
-    """The CLI with ARGS in CWD with ENV: forked by this process's server where it can be."""
-    command = [sys.executable, "-m", CLI, *map(str, args)]
-    server = _server()
+def cli(*args, cwd, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m layercontract.spec.harness.cli ARGS` in CWD with ENV."""
+    return run(CLI, *args, cwd=cwd, env=env, timeout=timeout)
+
+
+def pytest(*args, cwd, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m pytest ARGS` in CWD with ENV."""
+    return run("pytest", *args, cwd=cwd, env=env, timeout=timeout)
+
+
+def run(module: str, *args, cwd, env: dict, timeout: float) -> subprocess.CompletedProcess:
+    """`python -m MODULE ARGS`: forked by this process's server of MODULE where it can be."""
+    command = [sys.executable, "-m", module, *map(str, args)]
+    server = _server(module)
     request = json.dumps({"args": command[3:], "cwd": str(cwd), "env": env}).encode()
     if not server.can_run(env) or len(request) > MAX_REQUEST_BYTES:
         return subprocess.run(
@@ -75,20 +107,20 @@ def run(*args, cwd, env: dict, timeout: float = 300) -> subprocess.CompletedProc
 
 
 @functools.cache
-def _server() -> _Server:
-    return _Server()
+def _server(module: str) -> _Server:
+    return _Server(module)
 
 
 class _Server:
     """The client's end: one request at a time (a pytest process runs one test at a time)."""
 
-    def __init__(self):
+    def __init__(self, module: str):
         self.env = clean_env()
         self.lock = threading.Lock()
         self.log = tempfile.TemporaryFile()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = processes.spawn(  # its own group; dies with this process
-            [sys.executable, "-c", f"from tests.forked_cli import serve; serve({theirs.fileno()})"],
+            [sys.executable, "-c", f"from tests.forked import serve; serve({module!r}, {theirs.fileno()})"],
             cwd=ROOT,
             env=self.env,
             pass_fds=[theirs.fileno()],
@@ -142,13 +174,18 @@ def _text(file) -> str:
 
 
 # ----------------------------------------------------------------- the server process
-def serve(fd: int) -> None:
+def serve(module: str, fd: int) -> None:
     import gc
 
-    for name in WARM:
+    for name in CLI_WARM if module == CLI else PYTEST_WARM:
         importlib.import_module(name)
-    warm = sorted(n for n in sys.modules if n.split(".")[0] in NEVER_WARM)
-    assert not warm, f"the CLI's fork server would hold {warm}, which a fresh CLI does not import"
+    if module == "pytest":
+        import _pytest.config
+
+        for name in _pytest.config.default_plugins:
+            importlib.import_module(f"_pytest.{name}")
+    warm = sorted(n for n in sys.modules if n.split(".")[0] in NEVER_WARM[module])
+    assert not warm, f"the fork server of {module} would hold {warm}, which a fresh process imports itself"
     base_path = sys.path[1:]  # without -c's '' (the checkout): a fresh CLI has its own directory first
     sock = socket.socket(fileno=fd)
     gc.freeze()
@@ -165,7 +202,7 @@ def serve(fd: int) -> None:
         pid = processes.fork()  # dies with the server
         if pid == 0:
             sock.close()
-            _child(request, fds, base_path)
+            _child(module, request, fds, base_path)
         for f in fds:
             os.close(f)
         sock.send(json.dumps({"pid": pid}).encode())
@@ -173,7 +210,7 @@ def serve(fd: int) -> None:
         sock.send(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode())
 
 
-def _child(request: dict, fds, base_path) -> None:
+def _child(module: str, request: dict, fds, base_path) -> None:
     code = 1
     try:
         for target, f in enumerate(fds):
@@ -184,13 +221,16 @@ def _child(request: dict, fds, base_path) -> None:
         os.environ.update(request["env"])
         extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
         sys.path[:] = [os.getcwd(), *extra, *base_path]
-        for name in [n for n in sys.modules if n == "tests" or n.startswith("tests.")]:
-            del sys.modules[name]  # the checkout's tests package is not importable from elsewhere
+        for name in [n for n in sys.modules if n.split(".")[0] in FORGOTTEN[module]]:
+            del sys.modules[name]  # found elsewhere (or not at all) from the command's sys.path
         importlib.invalidate_caches()
-        cli = sys.modules[CLI]
-        sys.argv = [cli.__file__, *request["args"]]
+        main = sys.modules[module]
+        sys.argv = [main.__file__, *request["args"]]
         try:
-            code = int(cli.main(request["args"]) or 0)
+            if module == CLI:
+                code = int(main.main(request["args"]) or 0)
+            else:
+                code = int(main.console_main())
         except SystemExit as e:
             if e.code is None or isinstance(e.code, int):
                 code = e.code or 0
