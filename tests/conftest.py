@@ -18,24 +18,29 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# Modules by CPU time of the plain command, longest first (measured: `./lc test -p no:xdist FILE`
-# under /usr/bin/time). Only the schedule depends on it; a module not listed runs after these.
+# Modules by their time in the plain command, longest first (measured: `./lc test --durations=0`,
+# summed per module). Only the schedule depends on it; a module not listed runs after these.
 LONGEST_FIRST = (
-    "tests/harness/commands/test_bad_input_concurrency.py",
     "tests/reference_impl/test_faults.py",
+    "tests/harness/commands/test_bad_input_concurrency.py",
     "tests/harness/commands/test_bad_input_run.py",
     "tests/harness/commands/test_bad_input_interrupts.py",
-    "tests/harness/commands/test_bad_input_expectations.py",
     "tests/harness/commands/test_run_many.py",
+    "tests/harness/commands/test_bad_input_expectations.py",
     "tests/harness/test_plugin.py",
-    "tests/suites/test_checks_can_fail.py",
-    "tests/harness/commands/test_bad_input_full_disk.py",
-    "tests/harness/commands/test_bad_input_records.py",
+    "tests/harness/commands/test_bad_input_keras_cache.py",
     "tests/checkout/test_wheel.py",
     "tests/reports/test_records_merge_diff.py",
-    "tests/harness/test_keras_versions.py",
     "tests/reports/test_report_browser.py",
     "tests/harness/test_adapter_contract.py",
+    "tests/suites/test_checks_can_fail.py",
+    "tests/harness/commands/test_bad_input_full_disk.py",
+    "tests/harness/test_keras_versions.py",
+    "tests/harness/commands/test_bad_input_records.py",
+    "tests/harness/commands/test_bad_input_reruns.py",
+    "tests/test_forked.py",
+    "tests/harness/commands/test_expectations_draft.py",
+    "tests/harness/commands/test_run.py",
 )
 INTEGRATION = "integration"
 MARKEXPR = "layercontract_tests_markexpr"
