@@ -14,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 
-import numpy as np
-
 from layercontract.spec.harness import adapter_contract as contract
 
 
@@ -262,6 +260,8 @@ def check_namespace_behaviour(adapter, K, caps, report, step) -> None:
     """Each namespace name called the way the suites call it, checked where the contract says
     what it returns (NAMESPACE_MEANING). `step(report, what, func)` runs one call (doctor's
     _step: a raised exception or a hang becomes a problem) and returns (ok, value)."""
+    import numpy as np  # here, not at import: the plugin imports this module in every pytest run
+
     a = np.arange(6, dtype="float32").reshape(2, 3)
     b = np.full((3, 2), 0.5, dtype="float32")
 

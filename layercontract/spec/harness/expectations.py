@@ -262,6 +262,24 @@ def static_problems(deviations: list[Deviation], known_tests: set[str]) -> list[
     return problems
 
 
+def load_for_run(path, clauses, known_tests: set[str], *, given: bool) -> list[Deviation]:
+    """The entries a run takes from its expectations file (`given`: named on the command line, so
+    it must exist), checked against the clauses and the suites (`known_tests`); one
+    ExpectationsError says why not. What holds only on a backend (`when`) is the run's to check."""
+    if given and not pathlib.Path(path).exists():  # a FIFO or a directory: the loader says what it is
+        raise ExpectationsError(f"expectations file {path} does not exist: give an existing file to --expectations")
+    try:
+        deviations = load(path, clauses)
+    except ExpectationsError as e:
+        raise ExpectationsError(
+            f"expectations file {path} is invalid (fix it, or check it with `layercontract doctor`):\n{e}"
+        ) from None
+    static = static_problems(deviations, known_tests)
+    if static:
+        raise ExpectationsError(f"expectations file {path} is invalid:\n" + "\n".join(static))
+    return deviations
+
+
 def unmatched(deviations: list[Deviation], check_ids) -> list[str]:
     """Entries matching none of `check_ids` (every test of the whole suite): a parameter that
     does not exist. Only meaningful against the complete collection."""

@@ -139,3 +139,27 @@ def test_an_expectations_file_that_is_no_regular_file_is_one_error(place, tmp_pa
     assert snapshot(out) == before
     doctor = lc("doctor", "--expectations", bad, cwd=place, timeout=120)
     assert doctor.returncode == 1 and "not a regular file" in doctor.stdout, output(doctor)
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("nope.toml", "expectations file nope.toml does not exist"),
+        ("badtoml.toml", "not valid TOML"),
+        ("nofunction.toml", "suites/test_input.py has no test 'test_nope'"),
+    ],
+)
+def test_a_broken_expectations_file_is_refused_before_the_backend_loads(place, name, text):
+    """run checks the file named after -- itself, as the backend's process would but before it
+    imports the backend (a Keras backend took seconds to say the file was broken): a backend that
+    never finishes loading is never waited for."""
+    out = place / "out"
+    before = snapshot(out)
+    started = time.monotonic()
+    run = lc(
+        "run", "--out", out, "--backend", "bad_adapters:HangInLoad", "--backend-timeout", "120",
+        "--", SMALL, "--expectations", name, cwd=place, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2 and text in run.stderr, output(run)
+    assert time.monotonic() - started < 30 and "Traceback" not in output(run)
+    assert snapshot(out) == before

@@ -196,6 +196,31 @@ def check_forwarded(extra: list[str], args, command: str = "run", how: str = "af
     return kept
 
 
+def expectations_problem(extra: list[str]) -> str | None:
+    """Why the expectations file named after -- cannot be used, checked here as the child would
+    check it before loading the backend (a broken file was told only after the backend's
+    framework had been imported: seconds), or None. Its `when` conditions need the backend: the
+    child checks them."""
+    given = None
+    for i, arg in enumerate(extra):
+        if arg == "--expectations" and i + 1 < len(extra):
+            given = extra[i + 1]
+        elif arg.startswith("--expectations="):
+            given = arg.partition("=")[2]
+    if given is None:
+        return None
+    from layercontract.spec import clauses as spec_clauses
+    from layercontract.spec.harness import clause_citations, expectations
+
+    try:
+        expectations.load_for_run(given, spec_clauses.load(), clause_citations.known_tests(), given=True)
+    except expectations.ExpectationsError as e:
+        return str(e)
+    except spec_clauses.SpecError:
+        return None  # the child says what is wrong with the spec
+    return None
+
+
 def _error(text: str) -> int:
     print(f"layercontract run: error: {text}", file=sys.stderr)
     print("layercontract run: nothing written", file=sys.stderr)
@@ -303,7 +328,7 @@ def run(args) -> int:
     except registry.BackendError as e:
         return _error(str(e))
     out = pathlib.Path(args.out).resolve()
-    problem = usable_out(out)
+    problem = usable_out(out) or expectations_problem(extra)
     if problem:
         return _error(problem)
     args.out, args.select, args.pytest_arg = str(out), targets, extra

@@ -4,8 +4,6 @@ the failure (a failure it does not find is not that deviation: the test fails)."
 
 from __future__ import annotations
 
-import pathlib
-
 import pytest
 
 from layercontract.reports import records
@@ -16,21 +14,12 @@ from layercontract.spec.harness.session_state import STATE
 def load_deviations(config, adapter, clauses) -> list[expectations.Deviation]:
     """The entries of the run's expectations file, checked against the clauses and the suites."""
     exp_option = config.getoption("expectations")
-    if exp_option and not pathlib.Path(exp_option).exists():  # a FIFO or directory: the loader says so
-        raise pytest.UsageError(
-            f"expectations file {exp_option} does not exist: give an existing file to --expectations"
-        )
-    exp_path = exp_option or adapter.expectations
     try:
-        deviations = expectations.load(exp_path, clauses)
+        return expectations.load_for_run(
+            exp_option or adapter.expectations, clauses, clause_citations.known_tests(), given=bool(exp_option)
+        )
     except expectations.ExpectationsError as e:
-        raise pytest.UsageError(
-            f"expectations file {exp_path} is invalid (fix it, or check it with `layercontract doctor`):\n{e}"
-        ) from None
-    static = expectations.static_problems(deviations, clause_citations.known_tests())
-    if static:
-        raise pytest.UsageError(f"expectations file {exp_path} is invalid:\n" + "\n".join(static))
-    return deviations
+        raise pytest.UsageError(str(e)) from None
 
 
 def mark_expected(state, runnable) -> None:
