@@ -63,19 +63,20 @@ CLI_WARM = (
 )
 PYTEST_WARM = ("pytest", "_pytest.config")
 # What a server never holds (a fresh process imports it its own way), and what a child forgets.
+ENTRY_POINT_PLUGINS_AND_FRAMEWORKS = (
+    "hypothesis",
+    "_hypothesis_pytestplugin",
+    "xdist",
+    "numpy",
+    "keras",
+    "tensorflow",
+    "jax",
+    "torch",
+    "openvino",
+)
 NEVER_WARM = {
-    CLI: ("pytest", "_pytest", "numpy", "hypothesis", "keras", "tensorflow", "jax", "torch", "openvino", "xdist"),
-    "pytest": (
-        "numpy",
-        "hypothesis",
-        "keras",
-        "tensorflow",
-        "jax",
-        "torch",
-        "openvino",
-        "xdist",
-        "_hypothesis_pytestplugin",
-    ),
+    CLI: ("pytest", "_pytest", *ENTRY_POINT_PLUGINS_AND_FRAMEWORKS),
+    "pytest": ENTRY_POINT_PLUGINS_AND_FRAMEWORKS,
 }
 FORGOTTEN = {CLI: ("tests",), "pytest": ("tests", "layercontract")}
 # Environment variables read when used, never once at start: they may differ from the server's.

@@ -48,10 +48,9 @@ def _env():
     return env
 
 
-def suites_args(name: str, record: pathlib.Path, checks=None, profile=None, pytest_args=()) -> list[str]:
-    targets = [str(check_ids.SUITES_DIR / c) for c in checks] if checks else [str(check_ids.SUITES_DIR)]
+def _options(profile=None) -> list[str]:
+    """What every run of the suites with a fault takes, and the zygote's collection of them."""
     return [
-        *targets,
         *check_ids.pytest_location_args(),
         "-q",
         "-p",
@@ -60,16 +59,16 @@ def suites_args(name: str, record: pathlib.Path, checks=None, profile=None, pyte
         "no:xdist",
         "--backend",
         "reference",
-        "--fault",
-        name,
-        "--record",
-        str(record),
         # the zygote imported hypothesis before pytest could mark it for assertion rewriting
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         *(["--hypothesis-profile", profile] if profile else []),
-        *pytest_args,
     ]
+
+
+def suites_args(name: str, record: pathlib.Path, checks=None, profile=None, pytest_args=()) -> list[str]:
+    targets = [str(check_ids.SUITES_DIR / c) for c in checks] if checks else [str(check_ids.SUITES_DIR)]
+    return [*targets, *_options(profile), "--fault", name, "--record", str(record), *pytest_args]
 
 
 @dataclasses.dataclass
@@ -173,26 +172,10 @@ def zygote_main(workdir: str, workers: int):
 
 
 def _import_suites(args: list[str]) -> None:
-    """Every suites module imported as the runs import them (assertion-rewritten, under the runs'
-    hypothesis profile): a collection of the whole suites with a run's options, output discarded."""
-    profile = (
-        args[args.index("--hypothesis-profile") : args.index("--hypothesis-profile") + 2]
-        if "--hypothesis-profile" in args
-        else []
-    )
-    options = [
-        *check_ids.pytest_location_args(),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:xdist",
-        "--backend",
-        "reference",
-        "-W",
-        "ignore::pytest.PytestAssertRewriteWarning",
-        *profile,
-    ]
+    """Every suites module imported as the runs (with `args`) import them: assertion-rewritten,
+    under the runs' hypothesis profile. A collection of the whole suites, output discarded."""
+    flag = "--hypothesis-profile"
+    options = _options(args[args.index(flag) + 1] if flag in args else None)
     keep = os.dup(1), os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
