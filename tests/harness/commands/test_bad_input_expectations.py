@@ -149,16 +149,19 @@ def test_an_expectations_file_that_is_no_regular_file_is_one_error(place, tmp_pa
         ("nofunction.toml", "suites/test_input.py has no test 'test_nope'"),
     ],
 )
-def test_a_broken_expectations_file_is_refused_before_the_backend_loads(place, name, text):
-    """run checks the file named after -- itself, as the backend's process would but before it
-    imports the backend (a Keras backend took seconds to say the file was broken): a backend that
-    never finishes loading is never waited for."""
+def test_a_broken_expectations_file_is_refused_before_the_adapter_is_imported(place, tmp_path, name, text):
+    """run checks the file named after -- itself, as the backend's process would but before any
+    process imports the adapter: an adapter module that never finishes importing is never waited
+    for."""
+    (tmp_path / "slow_import.py").write_text("import time\n\ntime.sleep(3600)\n", encoding="utf-8")
+    for toml in ("badtoml.toml", "nofunction.toml"):
+        (tmp_path / toml).write_bytes((place / toml).read_bytes())
     out = place / "out"
     before = snapshot(out)
     started = time.monotonic()
     run = lc(
-        "run", "--out", out, "--backend", "bad_adapters:HangInLoad", "--backend-timeout", "120",
-        "--", SMALL, "--expectations", name, cwd=place, timeout=60,
+        "run", "--out", out, "--backend", "slow_import:Adapter", "--backend-timeout", "120",
+        "--", SMALL, "--expectations", name, cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert run.returncode == 2 and text in run.stderr, output(run)
     assert time.monotonic() - started < 30 and "Traceback" not in output(run)
