@@ -2,7 +2,9 @@
 suites on any backend, the tests' own pytest subprocesses, which inherit the environment):
 hypothesis keeps its files (the dev profile's example database, the constants it reads from local
 modules) in the user's cache directory instead of .hypothesis/ in the working tree, as
-`layercontract run` keeps them (backend_runs.child_env)."""
+`layercontract run` keeps them (backend_runs.child_env); numpy's OpenBLAS runs on one thread, as
+in every process `layercontract` starts to run checks (processes.single_threaded_blas: its threads
+spin after each call, a fifth of a small run's CPU, for arrays of a few elements)."""
 
 import os
 import pathlib
@@ -14,3 +16,4 @@ def hypothesis_storage() -> pathlib.Path:
 
 
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(hypothesis_storage()))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -115,7 +115,9 @@ def wheel_env(tmp_path_factory):
             "PYTEST_ADDOPTS",
             "PYTEST_PLUGINS",
             "PYTEST_XDIST_WORKER",
-            "HYPOTHESIS_STORAGE_DIRECTORY",  # set by the checkout's conftest.py, unknown to a user
+            # set by the checkout's conftest.py, unknown to a user
+            "HYPOTHESIS_STORAGE_DIRECTORY",
+            "OPENBLAS_NUM_THREADS",
         )
     }
     env["XDG_CACHE_HOME"] = str(tmp / "cache")

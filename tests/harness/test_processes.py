@@ -1,6 +1,7 @@
 """spec/harness/processes.py: no child outlives its parent. A parent killed with SIGKILL runs
 no handler at all, so this is what the kernel's parent-death signal (and nothing else) gives:
-run-many's backend processes and kill-matrix's zygote and forked runs are gone within seconds."""
+run-many's backend processes and kill-matrix's zygote and forked runs are gone within seconds.
+And what every process that runs checks gets: numpy's BLAS on one thread, unless the caller chose."""
 
 from __future__ import annotations
 
@@ -151,3 +152,15 @@ def test_kill_matrix_zygote_and_forked_runs_die_with_a_killed_parent(tmp_path):
     # the zygote and at least one forked run of it: parent -> zygote -> run
     found = wait_for(lambda: (d := descendants(parent.pid)) and len(d) >= 2 and d, 120, "the zygote's forked runs")
     kill_9_and_expect_orphans_gone(parent, found | descendants(parent.pid))
+
+
+# ------------------------------------------------- the environment of processes that run checks
+def test_processes_that_run_checks_get_one_blas_thread_unless_the_caller_chose(monkeypatch):
+    from layercontract.spec.harness import backend_runs, fault_runs
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert backend_runs.child_env()["OPENBLAS_NUM_THREADS"] == "1"  # run, run-many, doctor, bisect
+    assert fault_runs._env()["OPENBLAS_NUM_THREADS"] == "1"  # kill-matrix, test_faults.py
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert backend_runs.child_env()["OPENBLAS_NUM_THREADS"] == "3"
+    assert fault_runs._env()["OPENBLAS_NUM_THREADS"] == "3"

@@ -36,7 +36,7 @@ def child_env() -> dict:
     # cache directory as in the checkout (conftest.py), never in the working directory. Under
     # --out every run parsed every local module again (0.12 s of CPU a run).
     env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(user_cache.directory() / "hypothesis"))
-    return env
+    return processes.single_threaded_blas(env)
 
 
 def backend_ok(record) -> bool:

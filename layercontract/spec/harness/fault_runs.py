@@ -44,8 +44,7 @@ def _env():
         if k not in ("LAYERCONTRACT_BACKEND", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_XDIST_WORKER")
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices; one run per CPU already
-    return env
+    return processes.single_threaded_blas(env)
 
 
 def _options(profile=None) -> list[str]:
