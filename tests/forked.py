@@ -81,7 +81,8 @@ NEVER_WARM = {
 FORGOTTEN = {CLI: ("tests",), "pytest": ("tests", "layercontract")}
 # Environment variables read when used, never once at start: they may differ from the server's.
 FORKABLE = ("PYTHONPATH", "XDG_CACHE_HOME", "HYPOTHESIS_STORAGE_DIRECTORY", "HOME", "PATH")
-FORKABLE_PREFIXES = ("LAYERCONTRACT_", "PYTEST_")  # PYTEST_CURRENT_TEST changes with every test
+# PYTEST_CURRENT_TEST changes with every test; PIP_* is read by the pip processes the CLI starts.
+FORKABLE_PREFIXES = ("LAYERCONTRACT_", "PYTEST_", "PIP_")
 MAX_REQUEST_BYTES = 1 << 17
 
 
