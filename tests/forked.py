@@ -19,9 +19,13 @@ exception printed with exit status 1.
 A fresh interpreter still runs what a fork cannot reproduce: an environment that differs from
 the server's in anything an interpreter or an imported module reads once at start (the locale,
 PYTHON* other than PYTHONPATH, TMPDIR, ...: only the names in FORKABLE may differ). The tests
-that signal the CLI or watch its process start it with Popen (bad_input.lc_started), and
-tests/harness/commands/test_run.py and tests/checkout/test_wheel.py start fresh interpreters,
-so the CLI's own start-up stays under test."""
+that signal the CLI or watch its process or output while it runs start it with Popen
+(bad_input.lc_started), and tests/harness/commands/test_run.py and tests/checkout/test_wheel.py
+start fresh interpreters, so the CLI's own start-up stays under test.
+
+Commands may run at once (`cli_started`: concurrent runs on one directory): the server forks a
+waiter per command, which forks the command, and tells the client the command's pid and then
+its exit status on a socket of the command's own."""
 
 from __future__ import annotations
 
@@ -96,16 +100,51 @@ def pytest(*args, cwd, env: dict, timeout: float = 300) -> subprocess.CompletedP
     return run("pytest", *args, cwd=cwd, env=env, timeout=timeout)
 
 
+def cli_started(*args, cwd, env: dict):
+    """`python -m layercontract.spec.harness.cli ARGS` in CWD with ENV, started and not waited
+    for, its stderr merged into its stdout: what subprocess.Popen(stdout=PIPE, stderr=STDOUT,
+    text=True) gives of `pid`, `communicate(timeout)` (the output once it has exited) and
+    `returncode`. For several commands at once; a test that reads the output while the command
+    runs, or signals it, uses Popen."""
+    command = [sys.executable, "-m", CLI, *map(str, args)]
+    server = _server(CLI)
+    request = _request(command, cwd, env)
+    if not server.can_run(env) or len(request) > MAX_REQUEST_BYTES:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    out = tempfile.TemporaryFile()
+    return server.start(command, request, out, out)
+
+
 def run(module: str, *args, cwd, env: dict, timeout: float) -> subprocess.CompletedProcess:
     """`python -m MODULE ARGS`: forked by this process's server of MODULE where it can be."""
     command = [sys.executable, "-m", module, *map(str, args)]
     server = _server(module)
-    request = json.dumps({"args": command[3:], "cwd": str(cwd), "env": env}).encode()
+    request = _request(command, cwd, env)
     if not server.can_run(env) or len(request) > MAX_REQUEST_BYTES:
         return subprocess.run(
             command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
         )
-    return server.run(command, request, timeout)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = server.start(command, request, out, err)
+        try:
+            status = started.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(started.pid, 9)  # as subprocess.run kills a child past its timeout
+            started.wait()
+            raise subprocess.TimeoutExpired(command, timeout, _text(out), _text(err)) from None
+        return subprocess.CompletedProcess(command, status, _text(out), _text(err))
+
+
+def _request(command, cwd, env) -> bytes:
+    return json.dumps({"args": command[3:], "cwd": str(cwd), "env": env}).encode()
 
 
 @functools.cache
@@ -114,7 +153,8 @@ def _server(module: str) -> _Server:
 
 
 class _Server:
-    """The client's end: one request at a time (a pytest process runs one test at a time)."""
+    """The client's end. Each command answers on a socket of its own (its pid, then its exit
+    status), so several may run at once."""
 
     def __init__(self, module: str):
         self.env = clean_env()
@@ -139,35 +179,56 @@ class _Server:
             for name in names
         )
 
-    def run(self, command, request: bytes, timeout: float) -> subprocess.CompletedProcess:
-        with self.lock, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            with open(os.devnull, "rb") as devnull:
-                self._send(request, [devnull.fileno(), out.fileno(), err.fileno()])
-            pid = self._receive(None)["pid"]
+    def start(self, command, request: bytes, out, err) -> _Started:
+        reply, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs, open(os.devnull, "rb") as devnull:
             try:
-                status = self._receive(timeout)["status"]
-            except TimeoutError:
-                os.kill(pid, 9)  # as subprocess.run kills a child past its timeout
-                self._receive(None)
-                raise subprocess.TimeoutExpired(command, timeout, _text(out), _text(err)) from None
-            return subprocess.CompletedProcess(command, status, _text(out), _text(err))
-
-    def _send(self, request: bytes, fds) -> None:
-        try:
-            socket.send_fds(self.sock, [request], fds)
-        except OSError as e:
-            raise RuntimeError(f"the CLI's fork server is gone: {e}\n{self._log()}") from None
-
-    def _receive(self, timeout):
-        self.sock.settimeout(timeout)
-        data = self.sock.recv(4096)
-        if not data:
-            raise RuntimeError(f"the CLI's fork server exited ({self.proc.poll()}):\n{self._log()}")
-        return json.loads(data)
+                with self.lock:
+                    socket.send_fds(
+                        self.sock, [request], [devnull.fileno(), out.fileno(), err.fileno(), theirs.fileno()]
+                    )
+            except OSError as e:
+                raise RuntimeError(f"the fork server is gone: {e}\n{self._log()}") from None
+        return _Started(self, command, reply, out)
 
     def _log(self) -> str:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")[-4000:]
+
+
+class _Started:
+    """A forked command: its pid, and its exit status once it has exited (negative: the signal
+    that ended it, as Popen.returncode)."""
+
+    def __init__(self, server: _Server, command, reply: socket.socket, out):
+        self.args = command
+        self.server = server
+        self.reply = reply
+        self.out = out
+        self.returncode: int | None = None
+        self.pid = self._receive(None)["pid"]
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                self.returncode = self._receive(timeout)["status"]
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
+            self.reply.close()
+        return self.returncode
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, None]:
+        self.wait(timeout)
+        return _text(self.out), None
+
+    def _receive(self, timeout):
+        self.reply.settimeout(timeout)
+        data = self.reply.recv(4096)
+        if not data:
+            raise RuntimeError(
+                f"the fork server's command ended unseen ({self.server.proc.poll()}):\n{self.server._log()}"
+            )
+        return json.loads(data)
 
 
 def _text(file) -> str:
@@ -193,23 +254,47 @@ def serve(module: str, fd: int) -> None:
     gc.freeze()
     while True:
         try:
-            data, fds, _flags, _address = socket.recv_fds(sock, MAX_REQUEST_BYTES, 3)
+            data, fds, _flags, _address = socket.recv_fds(sock, MAX_REQUEST_BYTES, 4)
         except OSError:
             return
         if not data:
             return  # the client has gone
+        _reap_waiters()
         request = json.loads(data)
+        *streams, reply = fds
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = processes.fork()  # dies with the server
-        if pid == 0:
+        if processes.fork() == 0:  # the command's waiter, which dies with the server
             sock.close()
-            _child(module, request, fds, base_path)
+            _wait_for_command(module, request, streams, reply, base_path)
         for f in fds:
             os.close(f)
-        sock.send(json.dumps({"pid": pid}).encode())
+
+
+def _reap_waiters() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _wait_for_command(module: str, request: dict, streams, reply: int, base_path) -> None:
+    """Fork the command (it dies with this process), tell the client its pid, wait for it and
+    tell the exit status."""
+    try:
+        pid = processes.fork()
+        if pid == 0:
+            os.close(reply)
+            _child(module, request, streams, base_path)
+        for f in streams:
+            os.close(f)
+        answer = socket.socket(fileno=reply)
+        answer.send(json.dumps({"pid": pid}).encode())
         _, status = os.waitpid(pid, 0)
-        sock.send(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode())
+        answer.send(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode())
+    finally:
+        os._exit(0)
 
 
 def _child(module: str, request: dict, fds, base_path) -> None:

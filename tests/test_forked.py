@@ -1,6 +1,8 @@
 """tests/forked.py: a command forked from the warm server answers as a fresh interpreter
 does (exit status, both streams, files), and what a fork cannot reproduce runs fresh."""
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -86,6 +88,30 @@ def test_a_command_past_its_timeout_is_killed(tmp_path):
     with pytest.raises(subprocess.TimeoutExpired):
         forked.cli("run", "--backend", "slow:Adapter", cwd=tmp_path, env=clean_env(PYTHONPATH=str(tmp_path)), timeout=1)
     assert forked.cli("backends", cwd=tmp_path, env=clean_env()).returncode == 0  # the server goes on
+
+
+def test_started_commands_run_at_once_and_answer_as_popen_does(tmp_path):
+    """Two commands at once, each its own pid, output (stderr merged into stdout) and status;
+    one killed by a signal has its negative number as returncode, as Popen has."""
+    (tmp_path / "slow.py").write_text("import time\ntime.sleep(60)\n", encoding="utf-8")
+    env = clean_env(PYTHONPATH=str(tmp_path))
+    hanging = forked.cli_started("run", "--backend", "slow:Adapter", cwd=tmp_path, env=env)
+    refused = forked.cli_started("diff", "missing.json", "missing.json", cwd=tmp_path, env=env)
+    expected = subprocess.run(
+        [sys.executable, "-m", forked.CLI, "diff", "missing.json", "missing.json"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
+    assert refused.communicate(timeout=60) == (expected.stdout, None)  # while the other still runs
+    assert refused.returncode == expected.returncode == 2 and hanging.returncode is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        hanging.wait(timeout=0.5)
+    os.kill(hanging.pid, signal.SIGKILL)  # the pid is the command's: its status says so
+    assert hanging.wait(timeout=60) == -signal.SIGKILL
 
 
 WHERE = """import os, sys

@@ -77,6 +77,12 @@ def lc(*args, cwd, timeout=300, **env):
     return forked.cli(*args, cwd=cwd, env=clean_env(PYTHONPATH=str(cwd), **env), timeout=timeout)
 
 
+def lc_concurrent(*args, cwd):
+    """The CLI started from CWD and not waited for, as `lc` runs it (several at once): its pid,
+    communicate(timeout) -> (output with stderr merged, None) and returncode, as Popen's."""
+    return forked.cli_started(*args, cwd=cwd, env=clean_env(PYTHONPATH=str(cwd)))
+
+
 def lc_started(*args, cwd, quiet=False, **popen):
     """The CLI started as `lc` runs it, not waited for: its output merged into stdout as text, or
     discarded (quiet)."""

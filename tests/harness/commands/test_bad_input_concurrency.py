@@ -22,6 +22,7 @@ from tests.harness.commands.bad_input import (
     PARAMETRIZED,
     SMALL,
     lc,
+    lc_concurrent,
     lc_started,
     output,
 )
@@ -35,7 +36,7 @@ def test_concurrent_runs_sharing_out_each_decide_from_their_own_record(place, tm
         runs = {}
         for fault in ([FAULT], []):
             extra = ["--fault", *fault] if fault else []
-            runs[bool(fault)] = lc_started(
+            runs[bool(fault)] = lc_concurrent(
                 "run", "--out", str(out), "--", PARAMETRIZED, "--record-every=0", *extra, cwd=place
             )
             time.sleep(0.3 * attempt)
@@ -73,7 +74,7 @@ def test_concurrent_run_manys_sharing_out_each_decide_from_their_own_records(pla
     for attempt in range(3):
         runs = {}
         for fault, command in ((True, faulty), (False, clean)):
-            runs[fault] = lc_started(*_sharing_out(command, out, fault), cwd=place)
+            runs[fault] = lc_concurrent(*_sharing_out(command, out, fault), cwd=place)
             time.sleep(0.3 * attempt)
         texts = {k: p.communicate(timeout=300)[0] for k, p in runs.items()}
         assert runs[True].returncode == 1, texts[True]
@@ -145,7 +146,7 @@ def test_concurrent_atomic_writes_never_collide(tmp_path):
 
 def test_two_runs_on_one_out_keep_both_records(place, tmp_path):
     procs = [
-        lc_started("run", "--out", tmp_path, "--backend", backend, "--", ONE, "--record-every=0", cwd=place)
+        lc_concurrent("run", "--out", tmp_path, "--backend", backend, "--", ONE, "--record-every=0", cwd=place)
         for backend in ("reference", "bad_adapters:RenamedReference")
     ]
     for p in procs:
