@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import json
 import os
 import pathlib
@@ -87,10 +88,14 @@ def _git(*args) -> str | None:
     return result.stdout if result.returncode == 0 else None
 
 
+# Asked once per process (a forked process inherits the answers: the fault runs' zygote asks
+# before forking), as the installed versions below: they describe the code the process loaded.
+@functools.cache
 def git_commit() -> str:
     return (_git("rev-parse", "HEAD") or "").strip() or "unknown"
 
 
+@functools.cache
 def git_dirty() -> bool | None:
     status = _git("status", "--porcelain", "--untracked-files=no")
     return None if status is None else bool(status.strip())
@@ -127,6 +132,11 @@ def key_version(record: dict) -> tuple[str | None, str | None]:
 
 
 def harness_versions() -> dict:
+    return dict(_harness_versions())
+
+
+@functools.cache
+def _harness_versions() -> dict:
     return {name: distribution_version(name) for name in ("layercontract", "pytest", "hypothesis", "pytest-xdist")}
 
 
