@@ -109,7 +109,7 @@ def cli_started(*args, cwd, env: dict):
     command = [sys.executable, "-m", CLI, *map(str, args)]
     server = _server(CLI)
     request = _request(command, cwd, env)
-    if not server.can_run(env) or len(request) > MAX_REQUEST_BYTES:
+    if not server.forks(env, request):
         return subprocess.Popen(
             command,
             cwd=cwd,
@@ -128,7 +128,7 @@ def run(module: str, *args, cwd, env: dict, timeout: float) -> subprocess.Comple
     command = [sys.executable, "-m", module, *map(str, args)]
     server = _server(module)
     request = _request(command, cwd, env)
-    if not server.can_run(env) or len(request) > MAX_REQUEST_BYTES:
+    if not server.forks(env, request):
         return subprocess.run(
             command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
         )
@@ -171,6 +171,10 @@ class _Server:
         )
         theirs.close()
         self.sock = mine
+
+    def forks(self, env: dict, request: bytes) -> bool:
+        """Whether the server runs this command (else a fresh interpreter does)."""
+        return self.can_run(env) and len(request) <= MAX_REQUEST_BYTES
 
     def can_run(self, env: dict) -> bool:
         names = set(env) | set(self.env)
