@@ -216,8 +216,8 @@ class _Started:
         if self.returncode is None:
             try:
                 self.returncode = self._receive(timeout)["status"]
-            except TimeoutError:
-                raise subprocess.TimeoutExpired(self.args, timeout) from None
+            except TimeoutError:  # only with a timeout: without one the socket blocks
+                raise subprocess.TimeoutExpired(self.args, timeout or 0.0) from None
             self.reply.close()
         return self.returncode
 
