@@ -9,6 +9,8 @@ spin after each call, a fifth of a small run's CPU, for arrays of a few elements
 import os
 import pathlib
 
+from layercontract.spec.harness import processes
+
 
 def hypothesis_storage() -> pathlib.Path:
     cache = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
@@ -16,4 +18,4 @@ def hypothesis_storage() -> pathlib.Path:
 
 
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(hypothesis_storage()))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+processes.single_threaded_blas(os.environ)

@@ -42,7 +42,10 @@ EXIT_CANNOT_WRITE = 73  # sysexits.h EX_CANTCREAT: cannot create an output file
 _GONE = (ProcessLookupError, PermissionError)
 
 
-def single_threaded_blas(env: dict) -> dict:
+_Env = typing.TypeVar("_Env", bound=typing.MutableMapping[str, str])
+
+
+def single_threaded_blas(env: _Env) -> _Env:
     """ENV, with numpy's OpenBLAS on one thread unless ENV already says how many: the environment
     of every process that runs checks. At import OpenBLAS starts a thread per core, and after each
     call those threads spin waiting for the next one: 0.1 s of CPU in a 0.53 s run of one check on
